@@ -1,0 +1,86 @@
+"""Checks on text typed or scanned by a person.
+
+The rule is: store exactly what was given, or refuse it with a message that names the
+field and the problem. Nothing is silently rewritten, because a name is a person's own.
+What is refused:
+- control characters (Unicode category Cc: C0, DEL and C1), which could drive a terminal or
+  a printer, except newline and tab in free-text fields;
+- lone surrogates and non-characters, which cannot be stored as UTF-8;
+- text longer than the field allows, or blank where a value is required.
+Emoji, right-to-left marks, any script, and text that looks like SQL are all kept as typed:
+the storage layer always binds parameters, and the printer receives pictures, not text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from kiosk.domain.errors import InvalidInput
+
+NAME_MAX = 200
+COMPANY_MAX = 200
+PHONE_MAX = 40
+EMAIL_MAX = 254
+FREE_TEXT_MAX = 1000
+
+_FREE_TEXT_CONTROLS = frozenset("\n\t")
+
+
+def _describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" {name}" if name else "")
+
+
+def check_text(
+    value: str,
+    field: str,
+    *,
+    max_length: int,
+    required: bool = False,
+    multiline: bool = False,
+) -> str:
+    """Return `value` unchanged if acceptable, else raise InvalidInput saying why."""
+    if not isinstance(value, str):
+        raise InvalidInput(field, "must be text")
+    if required and not value.strip():
+        raise InvalidInput(field, "is required")
+    if len(value) > max_length:
+        raise InvalidInput(field, f"is {len(value)} characters long; at most {max_length} fit")
+    allowed = _FREE_TEXT_CONTROLS if multiline else frozenset()
+    for position, char in enumerate(value):
+        category = unicodedata.category(char)
+        if category == "Cc" and char not in allowed:
+            raise InvalidInput(
+                field, f"contains a control character ({_describe(char)}) at position {position}"
+            )
+        if category == "Cs":
+            raise InvalidInput(
+                field, f"contains a broken character (lone surrogate) at position {position}"
+            )
+        if category == "Cn" and (ord(char) & 0xFFFE == 0xFFFE or 0xFDD0 <= ord(char) <= 0xFDEF):
+            raise InvalidInput(
+                field, f"contains a non-character ({_describe(char)}) at position {position}"
+            )
+    return value
+
+
+def check_name(value: str, field: str = "name") -> str:
+    return check_text(value, field, max_length=NAME_MAX, required=True)
+
+
+def check_optional(value: str | None, field: str, max_length: int) -> str:
+    return check_text(value or "", field, max_length=max_length)
+
+
+def check_phone(value: str | None, field: str = "phone") -> str:
+    value = check_text(value or "", field, max_length=PHONE_MAX)
+    if value and not any(char.isdigit() for char in value):
+        raise InvalidInput(field, "has no digits")
+    return value
+
+
+def check_email(value: str | None, field: str = "email") -> str:
+    value = check_text(value or "", field, max_length=EMAIL_MAX)
+    if value and ("@" not in value or value.startswith("@") or value.endswith("@") or " " in value):
+        raise InvalidInput(field, "is not an e-mail address")
+    return value

@@ -1,0 +1,1 @@
+"""Services over storage: the check-in engine, the directory, reports, retention, keys."""

@@ -1,0 +1,146 @@
+"""The kiosk's keys on disk and the public keys it trusts in the database.
+
+Files under the configured keys folder, each readable by the kiosk user only (0600):
+
+    badge.key          this kiosk's Ed25519 key for signing badges
+    invitation.key     the site's invitation key: ONLY on a standalone kiosk; with an office
+                       configured it lives at the office and the kiosk holds the public half
+    document-salt      the site's secret salt for hashing document numbers
+
+A stolen kiosk of an office-run site therefore has nothing that signs an invitation, and
+its badge key can be revoked at the office, after which other kiosks refuse its badges.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
+
+from kiosk.domain.errors import NotFound
+from kiosk.domain.tokens import KeyRing, TokenKind, TokenSigner, key_id_for, raw_public_key
+from kiosk.storage.models import TrustedKey
+
+BADGE_KEY = "badge.key"
+INVITATION_KEY = "invitation.key"
+DOCUMENT_SALT = "document-salt"
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a secret file atomically with mode 0600 from the first byte."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def create_private_key(path: Path) -> bool:
+    """Create an Ed25519 key at `path` unless one is there; return True if created."""
+    if path.exists():
+        return False
+    key = Ed25519PrivateKey.generate()
+    _write_private(path, key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    return True
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    try:
+        key = load_pem_private_key(path.read_bytes(), password=None)
+    except FileNotFoundError as err:
+        raise NotFound(f"no key at {path}; run `kiosk init`") from err
+    if not isinstance(key, Ed25519PrivateKey):
+        raise NotFound(f"{path} is not an Ed25519 key")
+    return key
+
+
+def create_salt(path: Path) -> bool:
+    if path.exists():
+        return False
+    _write_private(path, secrets.token_hex(32).encode("ascii"))
+    return True
+
+
+def load_salt(path: Path) -> bytes:
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError as err:
+        raise NotFound(f"no document salt at {path}; run `kiosk init`") from err
+
+
+def trust_key(kind: TokenKind, public_raw: bytes, owner: str, at: datetime) -> str:
+    """Record a public key as trusted for one kind of token (idempotent)."""
+    key_id = key_id_for(public_raw)
+    TrustedKey.insert(
+        key_id=key_id, kind=kind.name.lower(), public_key=public_raw.hex(), owner=owner, added_at=at
+    ).on_conflict_ignore().execute()
+    return key_id
+
+
+def load_keyring() -> KeyRing:
+    ring = KeyRing()
+    for row in TrustedKey.select():
+        ring.trust(
+            TokenKind[row.kind.upper()],
+            bytes.fromhex(row.public_key),
+            revoked=row.revoked_at is not None,
+        )
+    return ring
+
+
+class KeyStore:
+    """The key files of one kiosk."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def ensure(self, *, standalone: bool) -> list[str]:
+        """Create what is missing; return the names created. Safe to run again."""
+        created = []
+        if create_private_key(self.directory / BADGE_KEY):
+            created.append(BADGE_KEY)
+        if standalone and create_private_key(self.directory / INVITATION_KEY):
+            created.append(INVITATION_KEY)
+        if create_salt(self.directory / DOCUMENT_SALT):
+            created.append(DOCUMENT_SALT)
+        return created
+
+    def badge_signer(self) -> TokenSigner:
+        return TokenSigner(load_private_key(self.directory / BADGE_KEY))
+
+    def invitation_signer(self) -> TokenSigner:
+        path = self.directory / INVITATION_KEY
+        if not path.exists():
+            raise NotFound(
+                "this kiosk holds no invitation key: invitations are signed at the office"
+            )
+        return TokenSigner(load_private_key(path))
+
+    def has_invitation_key(self) -> bool:
+        return (self.directory / INVITATION_KEY).exists()
+
+    def document_salt(self) -> bytes:
+        return load_salt(self.directory / DOCUMENT_SALT)
+
+    def register_own_keys(self, kiosk_id: str, at: datetime) -> None:
+        """Trust this kiosk's badge key and, when standalone, its invitation key."""
+        trust_key(TokenKind.BADGE, raw_public_key(self.badge_signer().public_key), kiosk_id, at)
+        if self.has_invitation_key():
+            trust_key(
+                TokenKind.INVITATION,
+                raw_public_key(self.invitation_signer().public_key),
+                "site",
+                at,
+            )

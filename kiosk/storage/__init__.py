@@ -1,0 +1,1 @@
+"""Storage on SQLite through peewee: models, migrations, the audit chain and the outbox."""

@@ -1,0 +1,68 @@
+"""Opening the kiosk database with the durability settings a kiosk needs.
+
+- WAL journal: readers (the guard's list, sync) never block the check-in writer.
+- synchronous=FULL: a commit is on the card before the visitor sees "checked in", so a
+  power cut cannot lose a check-in the kiosk has confirmed.
+- foreign_keys on, busy_timeout set: the sync process and the UI share the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from peewee import DatabaseError, OperationalError, SqliteDatabase
+
+from kiosk.domain.errors import StorageError
+from kiosk.storage.migrations import migrate
+from kiosk.storage.models import database
+
+PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": 2,  # FULL
+    "foreign_keys": 1,
+    "busy_timeout": 5000,
+}
+
+
+def open_database(path: Path | str) -> SqliteDatabase:
+    """Open (creating if needed) and migrate the database, and bind the models to it.
+
+    `":memory:"` gives a private in-memory database, as the tests use.
+    """
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    pragmas = dict(PRAGMAS)
+    if str(path) == ":memory:":
+        pragmas["journal_mode"] = "memory"
+    db = SqliteDatabase(str(path), pragmas=pragmas, check_same_thread=False)
+    try:
+        db.connect(reuse_if_open=True)
+        migrate(db)
+    except (DatabaseError, sqlite3.DatabaseError) as err:
+        raise StorageError(f"cannot open the database at {path}: {err}") from err
+    database.initialize(db)
+    return db
+
+
+def integrity_problems(db: SqliteDatabase) -> list[str]:
+    rows = db.execute_sql("PRAGMA integrity_check").fetchall()
+    return [row[0] for row in rows if row[0] != "ok"]
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Turn SQLite failures (disk full, read-only card, corruption) into StorageError."""
+    try:
+        yield
+    except OperationalError as err:
+        text = str(err).lower()
+        if "full" in text:
+            raise StorageError("the kiosk's storage is full; nothing was recorded") from err
+        if "readonly" in text or "read-only" in text:
+            raise StorageError("the kiosk's storage is read-only; nothing was recorded") from err
+        raise StorageError(f"the database refused the change: {err}") from err
+    except DatabaseError as err:
+        raise StorageError(f"the database refused the change: {err}") from err

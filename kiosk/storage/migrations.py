@@ -1,0 +1,114 @@
+"""Versioned schema migrations, tracked in SQLite's `PRAGMA user_version`.
+
+The database lives on a kiosk for years, so the schema is never created from the current
+models: each version is a fixed script, applied in order inside one transaction. To change
+the schema, append a new step (playhouse.migrate operations or SQL) and never edit an old one;
+`tests/storage/test_migrations.py` checks that the migrated schema matches the models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from peewee import Database
+
+# Version 1: the schema as first released, generated once from the models, then frozen.
+_V1_TABLES = """
+CREATE TABLE "host" ("id" INTEGER NOT NULL PRIMARY KEY, "ref" VARCHAR(255) NOT NULL, "name" VARCHAR(255) NOT NULL, "search_key" TEXT NOT NULL, "department" VARCHAR(255) NOT NULL, "email" VARCHAR(255) NOT NULL, "phone" VARCHAR(255) NOT NULL, "channels" TEXT NOT NULL, "availability" VARCHAR(255) NOT NULL, "delegate_id" INTEGER, "is_senior" INTEGER NOT NULL, "walk_in_needs_approval" INTEGER NOT NULL, "active" INTEGER NOT NULL, "updated_at" INTEGER NOT NULL, FOREIGN KEY ("delegate_id") REFERENCES "host" ("id") ON DELETE SET NULL);
+CREATE UNIQUE INDEX "host_ref" ON "host" ("ref");
+CREATE INDEX "host_delegate_id" ON "host" ("delegate_id");
+CREATE TABLE "visitor" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(255) NOT NULL, "company" VARCHAR(255) NOT NULL, "phone" VARCHAR(255) NOT NULL, "email" VARCHAR(255) NOT NULL, "document_hash" VARCHAR(255), "document_last4" VARCHAR(255) NOT NULL, "created_at" INTEGER NOT NULL, "anonymised_at" INTEGER);
+CREATE INDEX "visitor_document_hash" ON "visitor" ("document_hash");
+CREATE TABLE "appointment" ("id" INTEGER NOT NULL PRIMARY KEY, "ref" VARCHAR(255) NOT NULL, "host_id" INTEGER NOT NULL, "visitor_name" VARCHAR(255) NOT NULL, "exact_key" VARCHAR(255) NOT NULL, "latin_key" VARCHAR(255) NOT NULL, "company" VARCHAR(255) NOT NULL, "email" VARCHAR(255) NOT NULL, "phone" VARCHAR(255) NOT NULL, "document_hash" VARCHAR(255), "starts_at" INTEGER NOT NULL, "ends_at" INTEGER NOT NULL, "purpose" VARCHAR(255) NOT NULL, "level" VARCHAR(255) NOT NULL, "visitor_type" VARCHAR(255) NOT NULL, "invitation_token_id" VARCHAR(255), "cancelled_at" INTEGER, "source" VARCHAR(255) NOT NULL, "updated_at" INTEGER NOT NULL, FOREIGN KEY ("host_id") REFERENCES "host" ("id") ON DELETE RESTRICT);
+CREATE UNIQUE INDEX "appointment_ref" ON "appointment" ("ref");
+CREATE INDEX "appointment_host_id" ON "appointment" ("host_id");
+CREATE INDEX "appointment_document_hash" ON "appointment" ("document_hash");
+CREATE INDEX "appointment_invitation_token_id" ON "appointment" ("invitation_token_id");
+CREATE INDEX "appointment_starts_at_exact_key" ON "appointment" ("starts_at", "exact_key");
+CREATE INDEX "appointment_starts_at_latin_key" ON "appointment" ("starts_at", "latin_key");
+CREATE TABLE "visit" ("id" INTEGER NOT NULL PRIMARY KEY, "ref" VARCHAR(255) NOT NULL, "appointment_id" INTEGER, "visitor_id" INTEGER, "host_id" INTEGER, "state" VARCHAR(255) NOT NULL, "method" VARCHAR(255) NOT NULL, "purpose" VARCHAR(255) NOT NULL, "sales_class" VARCHAR(255) NOT NULL, "level" VARCHAR(255) NOT NULL, "visitor_type" VARCHAR(255) NOT NULL, "company" VARCHAR(255) NOT NULL, "companions" INTEGER NOT NULL, "companion_names" TEXT NOT NULL, "items_declared" TEXT NOT NULL, "escort_required" INTEGER NOT NULL, "needs_approval" INTEGER NOT NULL, "host_absent" INTEGER NOT NULL, "after_hours" INTEGER NOT NULL, "denied_reason" VARCHAR(255) NOT NULL, "notified_party" VARCHAR(255) NOT NULL, "arrived_at" INTEGER, "host_notified_at" INTEGER, "host_acknowledged_at" INTEGER, "left_at" INTEGER, "auto_checked_out" INTEGER NOT NULL, "satisfaction" INTEGER, "feedback" TEXT NOT NULL, "kiosk_id" VARCHAR(255) NOT NULL, "created_at" INTEGER NOT NULL, "updated_at" INTEGER NOT NULL, FOREIGN KEY ("appointment_id") REFERENCES "appointment" ("id") ON DELETE SET NULL, FOREIGN KEY ("visitor_id") REFERENCES "visitor" ("id") ON DELETE SET NULL, FOREIGN KEY ("host_id") REFERENCES "host" ("id") ON DELETE SET NULL);
+CREATE UNIQUE INDEX "visit_ref" ON "visit" ("ref");
+CREATE UNIQUE INDEX "visit_appointment_id" ON "visit" ("appointment_id");
+CREATE INDEX "visit_visitor_id" ON "visit" ("visitor_id");
+CREATE INDEX "visit_host_id" ON "visit" ("host_id");
+CREATE INDEX "visit_state" ON "visit" ("state");
+CREATE INDEX "visit_arrived_at" ON "visit" ("arrived_at");
+CREATE TABLE "visit_photo" ("id" INTEGER NOT NULL PRIMARY KEY, "visit_id" INTEGER NOT NULL, "jpeg" BLOB NOT NULL, "taken_at" INTEGER NOT NULL, FOREIGN KEY ("visit_id") REFERENCES "visit" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX "visit_photo_visit_id" ON "visit_photo" ("visit_id");
+CREATE TABLE "badge" ("id" INTEGER NOT NULL PRIMARY KEY, "visit_id" INTEGER NOT NULL, "token_id" VARCHAR(255) NOT NULL, "token" TEXT NOT NULL, "key_id" VARCHAR(255) NOT NULL, "issued_at" INTEGER NOT NULL, "expires_at" INTEGER NOT NULL, FOREIGN KEY ("visit_id") REFERENCES "visit" ("id") ON DELETE CASCADE);
+CREATE INDEX "badge_visit_id" ON "badge" ("visit_id");
+CREATE UNIQUE INDEX "badge_token_id" ON "badge" ("token_id");
+CREATE TABLE "agreement_signature" ("id" INTEGER NOT NULL PRIMARY KEY, "visit_id" INTEGER NOT NULL, "agreement" VARCHAR(255) NOT NULL, "version" VARCHAR(255) NOT NULL, "document_sha256" VARCHAR(255) NOT NULL, "language" VARCHAR(255) NOT NULL, "signer_name" VARCHAR(255) NOT NULL, "signature_png" BLOB, "signed_at" INTEGER NOT NULL, FOREIGN KEY ("visit_id") REFERENCES "visit" ("id") ON DELETE CASCADE);
+CREATE INDEX "agreement_signature_visit_id" ON "agreement_signature" ("visit_id");
+CREATE TABLE "host_message" ("id" INTEGER NOT NULL PRIMARY KEY, "ref" VARCHAR(255) NOT NULL, "host_id" INTEGER NOT NULL, "visit_id" INTEGER, "visitor_name" VARCHAR(255) NOT NULL, "contact" VARCHAR(255) NOT NULL, "purpose" VARCHAR(255) NOT NULL, "message" TEXT NOT NULL, "left_at" INTEGER NOT NULL, "delivered_at" INTEGER, FOREIGN KEY ("host_id") REFERENCES "host" ("id") ON DELETE CASCADE, FOREIGN KEY ("visit_id") REFERENCES "visit" ("id") ON DELETE SET NULL);
+CREATE UNIQUE INDEX "host_message_ref" ON "host_message" ("ref");
+CREATE INDEX "host_message_host_id" ON "host_message" ("host_id");
+CREATE INDEX "host_message_visit_id" ON "host_message" ("visit_id");
+CREATE TABLE "watchlist_entry" ("id" INTEGER NOT NULL PRIMARY KEY, "ref" VARCHAR(255) NOT NULL, "name" VARCHAR(255) NOT NULL, "exact_key" VARCHAR(255) NOT NULL, "latin_key" VARCHAR(255) NOT NULL, "document_hash" VARCHAR(255), "reason" TEXT NOT NULL, "active" INTEGER NOT NULL, "added_at" INTEGER NOT NULL);
+CREATE UNIQUE INDEX "watchlist_entry_ref" ON "watchlist_entry" ("ref");
+CREATE INDEX "watchlist_entry_exact_key" ON "watchlist_entry" ("exact_key");
+CREATE INDEX "watchlist_entry_latin_key" ON "watchlist_entry" ("latin_key");
+CREATE INDEX "watchlist_entry_document_hash" ON "watchlist_entry" ("document_hash");
+CREATE TABLE "outbox_event" ("id" INTEGER NOT NULL PRIMARY KEY, "event_id" VARCHAR(255) NOT NULL, "kind" VARCHAR(255) NOT NULL, "subject_ref" VARCHAR(255) NOT NULL, "payload" TEXT NOT NULL, "occurred_at" INTEGER NOT NULL, "sent_at" INTEGER, "attempts" INTEGER NOT NULL, "last_error" TEXT NOT NULL);
+CREATE UNIQUE INDEX "outbox_event_event_id" ON "outbox_event" ("event_id");
+CREATE INDEX "outbox_event_kind" ON "outbox_event" ("kind");
+CREATE INDEX "outbox_event_sent_at" ON "outbox_event" ("sent_at");
+CREATE TABLE "audit_entry" ("id" INTEGER NOT NULL PRIMARY KEY, "at" INTEGER NOT NULL, "actor" VARCHAR(255) NOT NULL, "action" VARCHAR(255) NOT NULL, "subject" VARCHAR(255) NOT NULL, "details" TEXT NOT NULL, "prev_hash" VARCHAR(255) NOT NULL, "entry_hash" VARCHAR(255) NOT NULL);
+CREATE UNIQUE INDEX "audit_entry_entry_hash" ON "audit_entry" ("entry_hash");
+CREATE TABLE "used_invitation" ("token_id" VARCHAR(255) NOT NULL PRIMARY KEY, "used_at" INTEGER NOT NULL, "visit_id" INTEGER, "kiosk_id" VARCHAR(255) NOT NULL, FOREIGN KEY ("visit_id") REFERENCES "visit" ("id") ON DELETE SET NULL);
+CREATE INDEX "used_invitation_visit_id" ON "used_invitation" ("visit_id");
+CREATE TABLE "revoked_token" ("token_id" VARCHAR(255) NOT NULL PRIMARY KEY, "kind" VARCHAR(255) NOT NULL, "reason" VARCHAR(255) NOT NULL, "revoked_at" INTEGER NOT NULL);
+CREATE TABLE "trusted_key" ("id" INTEGER NOT NULL PRIMARY KEY, "key_id" VARCHAR(255) NOT NULL, "kind" VARCHAR(255) NOT NULL, "public_key" VARCHAR(255) NOT NULL, "owner" VARCHAR(255) NOT NULL, "added_at" INTEGER NOT NULL, "revoked_at" INTEGER);
+CREATE UNIQUE INDEX "trusted_key_kind_key_id" ON "trusted_key" ("kind", "key_id");
+CREATE TABLE "kiosk_state" ("key" VARCHAR(255) NOT NULL PRIMARY KEY, "value" TEXT NOT NULL);
+"""
+
+# The audit log is append-only: SQLite itself refuses to change or remove an entry.
+_V1_AUDIT_GUARDS = """
+CREATE TRIGGER "audit_entry_no_update" BEFORE UPDATE ON "audit_entry"
+BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+CREATE TRIGGER "audit_entry_no_delete" BEFORE DELETE ON "audit_entry"
+BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+"""
+
+
+def _run_script(database: Database, script: str) -> None:
+    for statement in script.split(";\n"):
+        if statement.strip():
+            database.execute_sql(statement.strip())
+
+
+def _v1(database: Database) -> None:
+    _run_script(database, _V1_TABLES)
+    # Triggers contain ';' inside BEGIN...END, so they go one by one.
+    for trigger in _V1_AUDIT_GUARDS.strip().split("END;"):
+        if trigger.strip():
+            database.execute_sql(trigger.strip() + " END;")
+
+
+MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
+    (1, _v1),
+]
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+def schema_version(database: Database) -> int:
+    return int(database.execute_sql("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(database: Database) -> list[int]:
+    """Bring the schema to the latest version; return the versions applied."""
+    applied = []
+    current = schema_version(database)
+    if current > LATEST_VERSION:
+        raise RuntimeError(
+            f"database schema version {current} is newer than this kiosk ({LATEST_VERSION}); upgrade the software"
+        )
+    for version, step in MIGRATIONS:
+        if version <= current:
+            continue
+        with database.atomic():
+            step(database)
+            database.execute_sql(f"PRAGMA user_version = {version}")
+        applied.append(version)
+    return applied
