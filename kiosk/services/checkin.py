@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal, cast
 
-from peewee import IntegrityError, SqliteDatabase
+from peewee import JOIN, IntegrityError, SqliteDatabase
 
 from kiosk.config import AgreementConfig, KioskConfig, VisitorTypeConfig
 from kiosk.domain import names
@@ -1032,7 +1032,7 @@ class CheckInEngine:
             Visit.select(Visit, Visitor, Host)
             .join(Visitor)
             .switch(Visit)
-            .join(Host, join_type="LEFT OUTER")
+            .join(Host, join_type=JOIN.LEFT_OUTER)
             .where(Visit.state.in_([s.value for s in ON_SITE_STATES]))
             .order_by(Visit.arrived_at)
         )

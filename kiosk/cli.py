@@ -1,0 +1,804 @@
+"""The `kiosk` command: set-up, the directory, check-in and check-out, reports, doctor.
+
+Every command takes `--config PATH` (else $KIOSK_CONFIG, else /etc/kiosk/kiosk.toml), and
+every command that prints data takes `--json`. Exit status: 0 done, 1 refused or invalid
+(the reason is printed), 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from kiosk.domain.errors import ConfigError, KioskError, TokenRejected
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def emit(args: argparse.Namespace, data: Any, text: str | Callable[[], str]) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(_plain(data), ensure_ascii=False, indent=2))
+    else:
+        print(text() if callable(text) else text)
+
+
+def _local(kiosk: Any, moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone(kiosk.config.site.zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from kiosk.app import open_kiosk
+
+    return open_kiosk(args.config)
+
+
+def _parse_local_time(kiosk: Any, text: str) -> datetime:
+    try:
+        naive = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+    except ValueError as err:
+        raise KioskError(f"{text!r} is not a time like '2026-11-23 10:00'") from err
+    return naive.replace(tzinfo=kiosk.config.site.zone)
+
+
+def _read_bytes(path: str | None) -> bytes | None:
+    return Path(path).read_bytes() if path else None
+
+
+# ----------------------------------------------------------------------------- set-up
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from kiosk.app import init_kiosk
+
+    result = init_kiosk(
+        args.config, site_name=args.site_name, data_dir=args.data_dir, keys_dir=args.keys_dir
+    )
+    created = "\n".join(f"  created {item}" for item in result.created) or "  nothing to do"
+    emit(args, result, f"Kiosk {result.kiosk_id} at {result.config_path}\n{created}")
+    return 0
+
+
+def cmd_demo_seed(args: argparse.Namespace) -> int:
+    from kiosk.demo import seed_demo
+
+    kiosk = _open(args)
+    result = seed_demo(kiosk)
+    lines = [f"{result.hosts} hosts, {result.appointments} appointments added for today"]
+    lines += [f"  invitation for {name}: {token}" for name, token in result.invitations]
+    emit(args, result, "\n".join(lines))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kiosk.app import WelcomeBoard
+    from kiosk.ui.app import run_kiosk
+
+    kiosk = _open(args)
+    size = None
+    if args.size:
+        width, _, height = args.size.partition("x")
+        size = (int(width), int(height))
+    run_kiosk(WelcomeBoard(kiosk), size=size, fullscreen=args.fullscreen)
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    from kiosk.config import load_config, masked_dict
+
+    config = load_config(args.config)
+    data = masked_dict(config)
+    emit(args, data, lambda: json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+# ----------------------------------------------------------------------------- directory
+
+
+def cmd_hosts_add(args: argparse.Namespace) -> int:
+    kiosk = _open(args)
+    host, created = kiosk.directory.add_host(
+        args.name,
+        email=args.email or "",
+        department=args.department or "",
+        phone=args.phone or "",
+        delegate=args.delegate,
+        is_senior=args.senior,
+        walk_in_needs_approval=args.approval,
+    )
+    verb = "added" if created else "updated"
+    emit(args, {"ref": host.ref, "created": created}, f"{verb} host {host.name} ({host.ref})")
+    return 0
+
+
+def cmd_hosts_import(args: argparse.Namespace) -> int:
+    kiosk = _open(args)
+    report = kiosk.directory.import_hosts_csv(Path(args.file))
+    problems = "".join(f"\n  {problem}" for problem in report.problems)
+    emit(args, report, f"{report.added} added, {report.updated} updated{problems}")
+    return 1 if report.problems else 0
+
+
+def cmd_hosts_list(args: argparse.Namespace) -> int:
+    from kiosk.storage.models import Host
+
+    _open(args)
+    hosts = [
+        {
+            "ref": h.ref,
+            "name": h.name,
+            "department": h.department,
+            "email": h.email,
+            "availability": h.availability,
+            "delegate": h.delegate.name if h.delegate else None,
+        }
+        for h in Host.select().where(Host.active).order_by(Host.department, Host.name)
+    ]
+    emit(
+        args,
+        hosts,
+        lambda: "\n".join(
+            f"{h['ref']}  {h['name']:<20} {h['department']:<16} {h['availability']}" for h in hosts
+        ),
+    )
+    return 0
+
+
+def cmd_hosts_availability(args: argparse.Namespace) -> int:
+    from kiosk.domain.values import HostAvailability
+
+    kiosk = _open(args)
+    kiosk.directory.set_availability(args.host, HostAvailability(args.availability))
+    emit(args, {"host": args.host, "availability": args.availability}, "saved")
+    return 0
+
+
+def cmd_appointments_import(args: argparse.Namespace) -> int:
+    kiosk = _open(args)
+    report = kiosk.directory.import_appointments(Path(args.file))
+    problems = "".join(f"\n  {problem}" for problem in report.problems)
+    emit(args, report, f"{report.added} appointments added{problems}")
+    return 1 if report.problems else 0
+
+
+def cmd_appointments_list(args: argparse.Namespace) -> int:
+    from kiosk.storage.models import Appointment, Host
+
+    kiosk = _open(args)
+    day = date.fromisoformat(args.date) if args.date else None
+    moment = datetime.combine(day, time(12), kiosk.config.site.zone) if day else kiosk.clock.now()
+    start, end = kiosk.engine.calendar.day_bounds(moment)
+    rows = [
+        {
+            "ref": a.ref,
+            "visitor": a.visitor_name,
+            "company": a.company,
+            "host": a.host.name,
+            "starts_at": a.starts_at,
+            "state": a.visits.first().state if a.visits.exists() else None,
+            "cancelled": a.cancelled_at is not None,
+        }
+        for a in Appointment.select(Appointment, Host)
+        .join(Host)
+        .where((Appointment.starts_at >= start) & (Appointment.starts_at < end))
+        .order_by(Appointment.starts_at)
+    ]
+    emit(
+        args,
+        rows,
+        lambda: (
+            "\n".join(
+                f"{_local(kiosk, r['starts_at'])}  {r['visitor']:<20} "
+                f"-> {r['host']:<16} {r['state']}"
+                for r in rows
+            )
+            or "no appointments"
+        ),
+    )
+    return 0
+
+
+def cmd_appointments_cancel(args: argparse.Namespace) -> int:
+    kiosk = _open(args)
+    kiosk.directory.cancel_appointment(args.ref)
+    emit(args, {"cancelled": args.ref}, f"cancelled {args.ref}")
+    return 0
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    import segno
+
+    from kiosk.domain.values import Purpose, VisitorLevel
+
+    kiosk = _open(args)
+    invitation = kiosk.directory.invite(
+        kiosk.keys.invitation_signer(),
+        visitor_name=args.visitor,
+        host=args.host,
+        at=_parse_local_time(kiosk, args.at),
+        visitor_type=args.type,
+        company=args.company or "",
+        email=args.email or "",
+        purpose=Purpose(args.purpose),
+        level=VisitorLevel(args.level),
+    )
+    if args.qr:
+        segno.make(invitation.token, error="m", micro=False).save(args.qr, scale=8, border=4)
+    emit(
+        args,
+        invitation,
+        f"{invitation.token}\nappointment {invitation.appointment_ref}, valid "
+        f"{_local(kiosk, invitation.not_before)} to {_local(kiosk, invitation.not_after)}"
+        + (f"\nQR written to {args.qr}" if args.qr else ""),
+    )
+    return 0
+
+
+def cmd_watchlist_add(args: argparse.Namespace) -> int:
+    from kiosk.domain.identity import hash_document_number
+
+    kiosk = _open(args)
+    document_hash = (
+        hash_document_number(args.document, kiosk.keys.document_salt()) if args.document else None
+    )
+    entry = kiosk.directory.add_watchlist_entry(
+        args.name, reason=args.reason or "", document_hash=document_hash
+    )
+    emit(args, {"ref": entry.ref}, f"added to the watchlist ({entry.ref})")
+    return 0
+
+
+# ----------------------------------------------------------------------------- check-in
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from kiosk.domain.tokens import TokenKind, decode, parse
+
+    kiosk = _open(args)
+    try:
+        kind = parse(decode(args.token))[0].kind
+        if kind is TokenKind.INVITATION:
+            preview = kiosk.engine.preview_invitation(args.token)
+            data: dict[str, Any] = {
+                "valid": True,
+                "kind": "invitation",
+                "visitor": preview.visitor_name,
+                "host": preview.host_name,
+                "valid_until": preview.token.not_after,
+            }
+            text = f"VALID invitation for {preview.visitor_name}, host {preview.host_name}"
+        else:
+            check = kiosk.engine.verify_badge(args.token)
+            data = {"valid": True, "kind": "badge", **_plain(check)}
+            data.pop("photo_jpeg", None)
+            text = (
+                f"VALID badge: {check.visitor_name}, host {check.host_name}, "
+                f"expires {_local(kiosk, check.expires_at)}"
+            )
+    except TokenRejected as rejection:
+        data = {"valid": False, "reason": rejection.reason.value, "detail": rejection.detail}
+        emit(args, data, f"INVALID: {rejection.reason.value} ({rejection.detail})")
+        return 1
+    emit(args, data, text)
+    return 0
+
+
+def _collected(args: argparse.Namespace) -> Any:
+    from kiosk.services.checkin import Collected
+
+    return Collected(
+        photo_jpeg=_read_bytes(args.photo),
+        agreement_accepted=bool(args.signature),
+        signature_png=_read_bytes(args.signature),
+        agreement_language=args.language,
+        companions=args.companions,
+        items_declared=args.items or "",
+    )
+
+
+def _describe_result(kiosk: Any, result: Any) -> str:
+    if result.outcome == "host_absent":
+        return (
+            f"{result.host_name or 'The host'} is not available. Leave a message with "
+            "`kiosk message`, or check in anyway with --proceed-if-absent (reception is told)."
+        )
+    if result.outcome == "awaiting_approval":
+        return f"Waiting for {result.host_name} to approve the visit ({result.visit_ref})."
+    badge = result.badge
+    escort = "  ESCORT REQUIRED" if badge.escort_required else ""
+    return (
+        f"Checked in {badge.visitor_name} ({result.visit_ref}); {result.notified} notified.\n"
+        f"Badge valid until {badge.expires_at:%H:%M}{escort}\n{badge.token}"
+    )
+
+
+def _result_data(result: Any) -> dict[str, Any]:
+    data = _plain(result)
+    if data.get("badge"):
+        data["badge"].pop("photo_jpeg", None)
+    if data.get("requirements"):
+        data["requirements"].pop("agreement", None)
+    return data
+
+
+def cmd_checkin(args: argparse.Namespace) -> int:
+    from kiosk.domain.values import Purpose, VisitorLevel
+    from kiosk.services.checkin import VisitorDetails, WalkIn
+
+    kiosk = _open(args)
+    absent = "proceed" if args.proceed_if_absent else "ask"
+    if args.token:
+        result = kiosk.engine.check_in_with_invitation(
+            args.token, _collected(args), if_host_absent=absent
+        )
+    elif args.walk_in:
+        if not (args.name and args.host):
+            raise KioskError("a walk-in needs --name and --host")
+        host = kiosk.directory.find_host(args.host)
+        walk_in = WalkIn(
+            visitor=VisitorDetails(
+                name=args.name, company=args.company or "", phone=args.phone or ""
+            ),
+            host_ref=host.ref,
+            purpose=Purpose(args.purpose),
+            visitor_type=args.type,
+            level=VisitorLevel(args.level),
+        )
+        result = kiosk.engine.check_in_walk_in(walk_in, _collected(args), if_host_absent=absent)
+    elif args.name:
+        matches = kiosk.engine.match_identity(args.name)
+        if len(matches) != 1:
+            data = {"matches": _plain(matches)}
+            listing = "\n".join(
+                f"  {m.appointment_ref}  {m.visitor_name} -> {m.host_name} ({m.how})"
+                for m in matches
+            )
+            emit(
+                args,
+                data,
+                f"{len(matches)} appointments match; choose one with --appointment REF\n{listing}"
+                if matches
+                else "no appointment today under that name; check in as a walk-in",
+            )
+            return 1
+        result = kiosk.engine.check_in_appointment(
+            matches[0].appointment_ref,
+            VisitorDetails(name=args.name, company=args.company or "", phone=args.phone or ""),
+            _collected(args),
+            if_host_absent=absent,
+        )
+    elif args.appointment:
+        result = kiosk.engine.check_in_appointment(
+            args.appointment,
+            VisitorDetails(name=args.name or "", company=args.company or ""),
+            _collected(args),
+            if_host_absent=absent,
+        )
+    else:
+        raise KioskError("say how: --token T, --walk-in --name N --host H, or --name N")
+    emit(args, _result_data(result), lambda: _describe_result(kiosk, result))
+    return 0 if result.outcome != "host_absent" else 1
+
+
+def cmd_message(args: argparse.Namespace) -> int:
+    from kiosk.domain.values import Purpose
+    from kiosk.services.checkin import VisitorDetails
+
+    kiosk = _open(args)
+    host = kiosk.directory.find_host(args.host)
+    ref = kiosk.engine.leave_message(
+        host.ref,
+        VisitorDetails(name=args.name, company=args.company or ""),
+        contact=args.contact,
+        purpose=Purpose(args.purpose),
+        message=args.text or "",
+    )
+    emit(args, {"message": ref}, f"message {ref} left for {host.name}")
+    return 0
+
+
+def cmd_acknowledge(args: argparse.Namespace) -> int:
+    kiosk = _open(args)
+    seconds = kiosk.engine.acknowledge(args.visit)
+    emit(
+        args,
+        {"visit": args.visit, "response_seconds": seconds},
+        f"acknowledged after {seconds:.0f} s",
+    )
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    kiosk = _open(args)
+    badge = kiosk.engine.decide_approval(args.visit, not args.deny)
+    if badge is None:
+        emit(args, {"visit": args.visit, "approved": False}, "visit declined")
+    else:
+        emit(args, {"visit": args.visit, "approved": True, "badge": badge.token}, badge.token)
+    return 0
+
+
+def cmd_checkout(args: argparse.Namespace) -> int:
+    kiosk = _open(args)
+    if args.badge:
+        visit_ref = kiosk.engine.check_out_with_badge(args.badge)
+    elif args.visit:
+        kiosk.engine.check_out(args.visit)
+        visit_ref = args.visit
+    elif args.name:
+        found = kiosk.engine.find_on_site(args.name)
+        if len(found) != 1:
+            listing = "\n".join(f"  {e.visit_ref}  {e.visitor_name} ({e.host_name})" for e in found)
+            emit(
+                args,
+                {"matches": _plain(found)},
+                f"{len(found)} visitors on site match; use --visit REF\n{listing}",
+            )
+            return 1
+        visit_ref = found[0].visit_ref
+        kiosk.engine.check_out(visit_ref)
+    else:
+        raise KioskError("say how: --badge T, --visit REF or --name N")
+    if args.rating:
+        kiosk.engine.rate_visit(visit_ref, args.rating, args.comment or "")
+    emit(args, {"visit": visit_ref, "checked_out": True}, f"checked out {visit_ref}. Thank you!")
+    return 0
+
+
+def cmd_onsite(args: argparse.Namespace) -> int:
+    kiosk = _open(args)
+    entries = kiosk.engine.on_site()
+    emit(
+        args,
+        entries,
+        lambda: (
+            "\n".join(
+                f"{_local(kiosk, e.arrived_at)}  {e.visitor_name:<20} {e.company:<18} "
+                f"host {e.host_name:<14} {e.state}{'' if e.synced else '  (not synced)'}"
+                for e in entries
+            )
+            + f"\n{len(entries)} on site"
+        ),
+    )
+    return 0
+
+
+def cmd_close_day(args: argparse.Namespace) -> int:
+    kiosk = _open(args)
+    counts = kiosk.engine.close_day()
+    emit(
+        args,
+        counts,
+        f"{counts['checked_out']} checked out automatically, {counts['no_shows']} no-shows",
+    )
+    return 0
+
+
+# ----------------------------------------------------------------------------- records
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from kiosk.services.reports import build_report, format_report
+
+    kiosk = _open(args)
+    day = (
+        date.fromisoformat(args.date)
+        if args.date
+        else kiosk.clock.now().astimezone(kiosk.config.site.zone).date()
+    )
+    report = build_report(args.period, day, kiosk.engine.calendar)
+    emit(args, report.as_dict(), lambda: format_report(report))
+    return 0
+
+
+EXPORT_COLUMNS = [
+    "visit", "state", "visitor", "company", "host", "department", "purpose", "level",
+    "visitor_type", "method", "arrived_at", "host_acknowledged_at", "left_at",
+    "response_seconds", "auto_checked_out", "satisfaction",
+]  # fmt: skip
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    kiosk = _open(args)
+    since = datetime.combine(date.fromisoformat(args.since), time.min, kiosk.config.site.zone)
+    with contextlib.ExitStack() as stack:
+        output = (
+            stack.enter_context(open(args.output, "w", newline="", encoding="utf-8"))
+            if args.output
+            else sys.stdout
+        )
+        _write_visits_csv(output, since)
+    return 0
+
+
+def _write_visits_csv(output: Any, since: datetime) -> None:
+    from peewee import JOIN
+
+    from kiosk.storage.models import Host, Visit, Visitor
+
+    writer = csv.writer(output)
+    writer.writerow(EXPORT_COLUMNS)
+    query = (
+        Visit.select(Visit, Visitor, Host)
+        .join(Visitor, join_type=JOIN.LEFT_OUTER)
+        .switch(Visit)
+        .join(Host, join_type=JOIN.LEFT_OUTER)
+        .where(Visit.arrived_at >= since)
+        .order_by(Visit.arrived_at)
+    )
+    for visit in query:
+        writer.writerow(
+            [
+                visit.ref, visit.state,
+                _csv_safe(visit.visitor.name if visit.visitor else ""),
+                _csv_safe(visit.company),
+                _csv_safe(visit.host.name if visit.host else ""),
+                _csv_safe(visit.host.department if visit.host else ""),
+                visit.purpose, visit.level, visit.visitor_type, visit.method,
+                _plain(visit.arrived_at), _plain(visit.host_acknowledged_at),
+                _plain(visit.left_at), visit.response_seconds,
+                int(visit.auto_checked_out), visit.satisfaction,
+            ]
+        )  # fmt: skip
+
+
+def _csv_safe(value: str) -> str:
+    """Defuse spreadsheet formulas: a visitor named '=HYPERLINK(...)' stays text in Excel."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from kiosk.services.retention import purge
+
+    kiosk = _open(args)
+    report = purge(kiosk.db, kiosk.config.retention, kiosk.clock)
+    emit(
+        args, report.as_dict(), lambda: "\n".join(f"{k}: {v}" for k, v in report.as_dict().items())
+    )
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from kiosk.storage.journal import verify_audit_chain
+
+    _open(args)
+    report = verify_audit_chain()
+    text = (
+        f"audit chain intact: {report.entries} entries"
+        if report.intact
+        else f"AUDIT CHAIN BROKEN at entry {report.first_broken_id}: {report.problem}"
+    )
+    emit(args, report, text)
+    return 0 if report.intact else 1
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from kiosk.doctor import run_checks
+
+    findings = run_checks(args.config)
+    emit(
+        args,
+        findings,
+        lambda: "\n".join(
+            f"[{f.status.upper():4}] {f.name}: {f.detail}"
+            + (f"\n       fix: {f.fix}" if f.fix else "")
+            for f in findings
+        ),
+    )
+    return 1 if any(f.status == "fail" for f in findings) else 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from kiosk.domain.values import HostAvailability, Purpose, VisitorLevel
+
+    config_help = "the kiosk.toml (default: $KIOSK_CONFIG or /etc/kiosk/kiosk.toml)"
+    top = argparse.ArgumentParser(add_help=False)
+    top.add_argument("--config", help=config_help)
+    top.add_argument("--json", action="store_true", help="print data as JSON")
+    # The same options after the command must not reset what was given before it:
+    # argparse copies a subcommand's defaults over the parent's, unless they are SUPPRESS.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help=config_help)
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print data as JSON"
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="kiosk", description=__doc__.split("\n")[0], parents=[top]
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str, handler: Handler, help_text: str, parent: Any = commands
+    ) -> argparse.ArgumentParser:
+        sub = parent.add_parser(name, help=help_text, description=help_text, parents=[common])
+        sub.set_defaults(handler=handler)
+        return sub
+
+    purposes = [p.value for p in Purpose]
+    levels = [level.value for level in VisitorLevel]
+
+    init = command("init", cmd_init, "create the config, keys and database (safe to run twice)")
+    init.add_argument("--site-name", default="International Tower")
+    init.add_argument("--data-dir", default="data", help="relative to the config file's folder")
+    init.add_argument("--keys-dir", default="keys", help="relative to the config file's folder")
+
+    command("demo-seed", cmd_demo_seed, "add demo hosts and today's appointments")
+    run = command("run", cmd_run, "start the touchscreen kiosk")
+    run.add_argument("--size", help="window size like 1280x800 (default: full screen on a kiosk)")
+    run.add_argument("--fullscreen", action="store_true")
+
+    config = command("config", lambda _a: 2, "configuration")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    command("show", cmd_config_show, "print the settings in force, secrets masked", config_commands)
+
+    hosts = command("hosts", lambda _a: 2, "the host directory")
+    host_commands = hosts.add_subparsers(dest="hosts_command", required=True)
+    add = command("add", cmd_hosts_add, "add or update a host", host_commands)
+    add.add_argument("name")
+    add.add_argument("--email")
+    add.add_argument("--department")
+    add.add_argument("--phone")
+    add.add_argument("--delegate", help="the assistant or delegate told when the host is away")
+    add.add_argument(
+        "--senior", action="store_true", help="a senior manager: walk-ins go via the delegate"
+    )
+    add.add_argument("--approval", action="store_true", help="walk-ins need this host's approval")
+    imp = command("import", cmd_hosts_import, "import hosts from CSV", host_commands)
+    imp.add_argument("file")
+    command("list", cmd_hosts_list, "list hosts", host_commands)
+    avail = command(
+        "availability", cmd_hosts_availability, "set a host in, out or in a meeting", host_commands
+    )
+    avail.add_argument("host")
+    avail.add_argument("availability", choices=[a.value for a in HostAvailability])
+
+    appointments = command("appointments", lambda _a: 2, "appointments")
+    appointment_commands = appointments.add_subparsers(dest="appointments_command", required=True)
+    aimp = command(
+        "import", cmd_appointments_import, "import CSV or iCalendar", appointment_commands
+    )
+    aimp.add_argument("file")
+    alist = command("list", cmd_appointments_list, "a day's appointments", appointment_commands)
+    alist.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    cancel = command(
+        "cancel", cmd_appointments_cancel, "cancel and revoke its invitation", appointment_commands
+    )
+    cancel.add_argument("ref")
+
+    invite = command("invite", cmd_invite, "book a visit and print its signed invitation")
+    invite.add_argument("--visitor", required=True)
+    invite.add_argument("--host", required=True)
+    invite.add_argument("--at", required=True, help='local time "YYYY-MM-DD HH:MM"')
+    invite.add_argument("--type", default="visitor", help="visitor type from the config")
+    invite.add_argument("--company")
+    invite.add_argument("--email")
+    invite.add_argument("--purpose", default="visit_person", choices=purposes)
+    invite.add_argument("--level", default="ordinary", choices=levels)
+    invite.add_argument("--qr", help="write the QR code to this PNG file")
+
+    watch = command("watchlist", lambda _a: 2, "the watchlist")
+    watch_commands = watch.add_subparsers(dest="watchlist_command", required=True)
+    wadd = command("add", cmd_watchlist_add, "add a person", watch_commands)
+    wadd.add_argument("name")
+    wadd.add_argument("--reason")
+    wadd.add_argument("--document", help="document number (stored only as a salted hash)")
+
+    verify = command("verify", cmd_verify, "verify an invitation or badge; exit 0 only if valid")
+    verify.add_argument("token")
+
+    checkin = command("checkin", cmd_checkin, "check a visitor in")
+    checkin.add_argument("--token", help="a QR invitation")
+    checkin.add_argument("--walk-in", action="store_true")
+    checkin.add_argument("--name")
+    checkin.add_argument("--appointment", help="an appointment ref (after --name found several)")
+    checkin.add_argument("--host")
+    checkin.add_argument("--company")
+    checkin.add_argument("--phone")
+    checkin.add_argument("--purpose", default="visit_person", choices=purposes)
+    checkin.add_argument("--level", default="ordinary", choices=levels)
+    checkin.add_argument("--type", default="visitor")
+    checkin.add_argument("--photo", help="JPEG file of the visitor's photo")
+    checkin.add_argument("--signature", help="PNG of the signature: accepts the visit's agreement")
+    checkin.add_argument("--language", default="en", choices=["zh_Hans", "zh_Hant", "en"])
+    checkin.add_argument("--companions", type=int, default=0)
+    checkin.add_argument("--items", help="items declared")
+    checkin.add_argument(
+        "--proceed-if-absent", action="store_true", help="check in even if the host is away"
+    )
+
+    message = command("message", cmd_message, "leave a message for an absent host")
+    message.add_argument("--host", required=True)
+    message.add_argument("--name", required=True)
+    message.add_argument("--contact", required=True)
+    message.add_argument("--company")
+    message.add_argument("--purpose", default="visit_person", choices=purposes)
+    message.add_argument("--text")
+
+    ack = command("acknowledge", cmd_acknowledge, "record the host's acknowledgement")
+    ack.add_argument("visit")
+    approve = command("approve", cmd_approve, "approve (or --deny) a walk-in")
+    approve.add_argument("visit")
+    approve.add_argument("--deny", action="store_true")
+
+    checkout = command("checkout", cmd_checkout, "check a visitor out")
+    checkout.add_argument("--badge")
+    checkout.add_argument("--visit")
+    checkout.add_argument("--name")
+    checkout.add_argument("--rating", type=int, choices=range(1, 6))
+    checkout.add_argument("--comment")
+
+    command("onsite", cmd_onsite, "who is in the building now")
+    command("close-day", cmd_close_day, "automatic check-out and no-shows at the end of the day")
+
+    report = command("report", cmd_report, "daily or monthly figures")
+    report.add_argument("period", choices=["daily", "monthly"])
+    report.add_argument("--date", help="a day in the period, YYYY-MM-DD (default: today)")
+    export = command("export", cmd_export, "visits since a date, as CSV")
+    export.add_argument("--since", required=True)
+    export.add_argument("--output", help="file (default: standard output)")
+    command("purge", cmd_purge, "remove personal data past its retention period")
+
+    audit = command("audit", lambda _a: 2, "the audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    command("verify", cmd_audit_verify, "verify the hash chain", audit_commands)
+
+    command("doctor", cmd_doctor, "check fonts, libraries, devices and configuration")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    except TokenRejected as err:
+        print(
+            f"rejected: {err.reason.value}" + (f" ({err.detail})" if err.detail else ""),
+            file=sys.stderr,
+        )
+        return 1
+    except KioskError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Demo data for `make run`: a small company directory and today's appointments.
+
+Safe to run again: hosts are upserted by e-mail and appointments are added only when today
+has none, so the demo stays the same size however often it is started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from kiosk.app import Kiosk
+from kiosk.domain.values import HostAvailability, Purpose, VisitorLevel
+from kiosk.storage.models import Appointment, WatchlistEntry
+
+HOSTS = [
+    # name, e-mail, department, availability, senior, walk-ins need approval, delegate
+    ("李娜", "li.na@example.com", "行政部", HostAvailability.IN, False, False, None),
+    (
+        "王强",
+        "wang.qiang@example.com",
+        "总经理办公室",
+        HostAvailability.IN,
+        True,
+        True,
+        "li.na@example.com",
+    ),
+    (
+        "陳美玲",
+        "chen.meiling@example.com",
+        "財務部",
+        HostAvailability.IN_MEETING,
+        False,
+        False,
+        None,
+    ),
+    (
+        "Maria Schmidt",
+        "maria.schmidt@example.com",
+        "Engineering",
+        HostAvailability.IN,
+        False,
+        False,
+        None,
+    ),
+    (
+        "James O'Connor",
+        "james.oconnor@example.com",
+        "Sales",
+        HostAvailability.OUT,
+        False,
+        False,
+        None,
+    ),
+    ("张伟", "zhang.wei@example.com", "研发部", HostAvailability.IN, False, False, None),
+]
+
+APPOINTMENTS = [
+    # visitor, host e-mail, hour offset from now, company, purpose, level, visitor type
+    (
+        "Zhang Wei",
+        "maria.schmidt@example.com",
+        0,
+        "Acme Robotics",
+        Purpose.VISIT_PERSON,
+        VisitorLevel.ORDINARY,
+        "visitor",
+    ),
+    (
+        "刘洋",
+        "li.na@example.com",
+        1,
+        "华东建设",
+        Purpose.REPAIR,
+        VisitorLevel.ORDINARY,
+        "contractor",
+    ),
+    (
+        "Anna Eriksson",
+        "wang.qiang@example.com",
+        2,
+        "Nordic Partners",
+        Purpose.VISIT_PERSON,
+        VisitorLevel.VIP,
+        "visitor",
+    ),
+    (
+        "黃志明",
+        "chen.meiling@example.com",
+        -1,
+        "",
+        Purpose.INTERVIEW,
+        VisitorLevel.ORDINARY,
+        "interview",
+    ),
+    (
+        "Priya Natarajan",
+        "james.oconnor@example.com",
+        3,
+        "Bluefin Logistics",
+        Purpose.DELIVERY,
+        VisitorLevel.ORDINARY,
+        "delivery",
+    ),
+]
+
+
+@dataclass
+class SeedResult:
+    hosts: int
+    appointments: int
+    invitations: list[tuple[str, str]]  # (visitor, token)
+
+
+def seed_demo(kiosk: Kiosk) -> SeedResult:
+    directory = kiosk.directory
+    for name, email, department, availability, senior, approval, _delegate in HOSTS:
+        directory.add_host(
+            name,
+            email=email,
+            department=department,
+            is_senior=senior,
+            walk_in_needs_approval=approval,
+        )
+        directory.set_availability(email, availability)
+    for name, email, department, _availability, senior, approval, delegate in HOSTS:
+        if delegate:
+            directory.add_host(
+                name,
+                email=email,
+                department=department,
+                is_senior=senior,
+                walk_in_needs_approval=approval,
+                delegate=delegate,
+            )
+    if not WatchlistEntry.select().exists():
+        directory.add_watchlist_entry(
+            "Mallory Banned", reason="Demo entry: trespass notice 2026-03"
+        )
+    now = kiosk.clock.now()
+    start, end = directory.calendar.day_bounds(now)
+    invitations: list[tuple[str, str]] = []
+    if (
+        Appointment.select()
+        .where((Appointment.starts_at >= start) & (Appointment.starts_at < end))
+        .exists()
+    ):
+        return SeedResult(len(HOSTS), 0, invitations)
+    local_now = now.astimezone(directory.calendar.zone)
+    base = datetime.combine(local_now.date(), time(local_now.hour), directory.calendar.zone)
+    signer = kiosk.keys.invitation_signer() if kiosk.keys.has_invitation_key() else None
+    for visitor, host, offset, company, purpose, level, visitor_type in APPOINTMENTS:
+        at = min(max(base + timedelta(hours=offset), start), end - timedelta(hours=1))
+        if signer is not None and visitor_type == "visitor":
+            invitation = directory.invite(
+                signer,
+                visitor_name=visitor,
+                host=host,
+                at=at,
+                company=company,
+                purpose=purpose,
+                level=level,
+                visitor_type=visitor_type,
+            )
+            invitations.append((visitor, invitation.token))
+        else:
+            directory.add_appointment(
+                visitor_name=visitor,
+                host=host,
+                starts_at=at,
+                company=company,
+                purpose=purpose,
+                level=level,
+                visitor_type=visitor_type,
+            )
+    return SeedResult(len(HOSTS), len(APPOINTMENTS), invitations)

@@ -1,0 +1,262 @@
+"""`kiosk doctor`: what works, what does not, and the exact fix for each.
+
+Each check is independent and never raises: a kiosk that cannot start must still be able
+to say why.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import importlib.util
+import os
+import shutil
+import stat
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+Status = Literal["ok", "warn", "fail"]
+#: A kiosk with less free space than this may soon refuse check-ins.
+MIN_FREE_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def _find_cjk_font() -> str | None:
+    if not shutil.which("fc-match"):
+        return None
+    try:
+        found = subprocess.run(
+            ["fc-match", "-f", "%{file}\n%{lang}", "sans:lang=zh-cn"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if len(found) >= 2 and "zh-cn" in found[1].split("|"):
+        return found[0]
+    return None
+
+
+def check_fonts() -> Finding:
+    font = _find_cjk_font()
+    if font:
+        return Finding("CJK font", "ok", font)
+    return Finding(
+        "CJK font",
+        "fail",
+        "no font with Chinese characters: names and the Chinese screens would show boxes",
+        "sudo apt-get install fonts-noto-cjk",
+    )
+
+
+def check_library(name: str, module: str, native: str | None, fix: str) -> Finding:
+    if importlib.util.find_spec(module) is None:
+        return Finding(name, "fail", f"Python module {module} is not installed", fix)
+    if native and ctypes.util.find_library(native) is None:
+        return Finding(name, "fail", f"native library lib{native} is missing", fix)
+    return Finding(name, "ok", "installed")
+
+
+def check_tesseract() -> Finding:
+    if shutil.which("tesseract"):
+        return Finding("Tesseract OCR", "ok", "passport MRZ can be read by the camera")
+    return Finding(
+        "Tesseract OCR",
+        "warn",
+        "not installed: passports must be typed or scanned as a barcode; MRZ OCR is off",
+        "sudo apt-get install tesseract-ocr",
+    )
+
+
+def check_config(path: str | None) -> tuple[list[Finding], object | None]:
+    from kiosk.config import load_config
+    from kiosk.domain.errors import ConfigError
+
+    try:
+        config = load_config(path)
+    except ConfigError as err:
+        return [Finding("configuration", "fail", "; ".join(err.problems), "edit the file")], None
+    findings = [Finding("configuration", "ok", str(config.source))]
+    if not config.office.configured:
+        findings.append(
+            Finding(
+                "office",
+                "warn",
+                "standalone: this kiosk holds the invitation key "
+                "(a stolen kiosk could sign invitations)",
+                "enrol with an office: kiosk enroll URL CODE",
+            )
+        )
+    return findings, config
+
+
+def check_keys(config: object) -> list[Finding]:
+    from kiosk.config import KioskConfig
+    from kiosk.services.keys import BADGE_KEY, DOCUMENT_SALT, INVITATION_KEY
+
+    assert isinstance(config, KioskConfig)
+    findings = []
+    wanted = [BADGE_KEY, DOCUMENT_SALT] + ([] if config.office.configured else [INVITATION_KEY])
+    for name in wanted:
+        path = config.keys_dir / name
+        if not path.exists():
+            findings.append(Finding(f"key {name}", "fail", f"missing at {path}", "kiosk init"))
+            continue
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            findings.append(
+                Finding(
+                    f"key {name}",
+                    "fail",
+                    f"readable by others (mode {mode:o})",
+                    f"chmod 600 {path}",
+                )
+            )
+        else:
+            findings.append(Finding(f"key {name}", "ok", str(path)))
+    if config.office.configured and (config.keys_dir / INVITATION_KEY).exists():
+        findings.append(
+            Finding(
+                "invitation key",
+                "fail",
+                "an office is configured but the site's invitation key is on this kiosk",
+                f"move {config.keys_dir / INVITATION_KEY} to the office and delete it here",
+            )
+        )
+    return findings
+
+
+def check_database(config: object) -> list[Finding]:
+    from kiosk.config import KioskConfig
+    from kiosk.domain.errors import StorageError
+    from kiosk.storage.db import integrity_problems, open_database
+    from kiosk.storage.journal import verify_audit_chain
+    from kiosk.storage.migrations import LATEST_VERSION, schema_version
+    from kiosk.storage.models import OutboxEvent
+
+    assert isinstance(config, KioskConfig)
+    path = config.database_path
+    if not path.exists():
+        return [Finding("database", "fail", f"none at {path}", "kiosk init")]
+    try:
+        db = open_database(path)
+    except StorageError as err:
+        return [Finding("database", "fail", str(err), "restore the last backup")]
+    try:
+        findings = []
+        problems = integrity_problems(db)
+        version = schema_version(db)
+        if problems:
+            findings.append(
+                Finding("database", "fail", "; ".join(problems[:3]), "restore the last backup")
+            )
+        else:
+            findings.append(
+                Finding("database", "ok", f"{path} (schema {version}/{LATEST_VERSION})")
+            )
+        chain = verify_audit_chain()
+        findings.append(
+            Finding("audit chain", "ok", f"{chain.entries} entries intact")
+            if chain.intact
+            else Finding(
+                "audit chain", "fail", f"broken at entry {chain.first_broken_id}: {chain.problem}"
+            )
+        )
+        backlog = OutboxEvent.select().where(OutboxEvent.sent_at.is_null()).count()
+        findings.append(
+            Finding(
+                "office backlog",
+                "ok" if backlog < 10_000 else "warn",
+                f"{backlog} events not yet sent",
+            )
+        )
+    finally:
+        db.close()
+    free = shutil.disk_usage(path.parent).free
+    findings.append(
+        Finding(
+            "disk space",
+            "ok" if free >= MIN_FREE_BYTES else "fail",
+            f"{free // (1024 * 1024)} MiB free in {path.parent}",
+            "" if free >= MIN_FREE_BYTES else "free space: kiosk purge, or remove old backups",
+        )
+    )
+    return findings
+
+
+def check_clock() -> Finding:
+    now = datetime.now(UTC)
+    if now.year < 2025:
+        return Finding(
+            "clock",
+            "fail",
+            f"the clock says {now:%Y-%m-%d}",
+            "enable time sync: timedatectl set-ntp true",
+        )
+    return Finding("clock", "ok", f"{now:%Y-%m-%d %H:%M} UTC")
+
+
+def check_display() -> Finding:
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or Path("/dev/dri").exists():
+        return Finding("display", "ok", os.environ.get("DISPLAY") or "KMS/DRM")
+    return Finding("display", "warn", "no display found; `kiosk run` needs a screen or xvfb-run")
+
+
+def run_checks(config_path: str | None) -> list[Finding]:
+    checks: list[Callable[[], Finding]] = [
+        check_fonts,
+        lambda: check_library("Kivy", "kivy", None, "pip install kivy"),
+        lambda: check_library("zbar (QR)", "pyzbar", "zbar", "sudo apt-get install libzbar0"),
+        lambda: check_library("zxing-cpp (PDF417)", "zxingcpp", None, "pip install zxing-cpp"),
+        lambda: check_library("OpenCV (camera)", "cv2", None, "pip install opencv-python-headless"),
+        lambda: check_library(
+            "python-escpos (printer)", "escpos", None, "pip install python-escpos"
+        ),
+        check_tesseract,
+        check_clock,
+        check_display,
+    ]
+    findings = [check() for check in checks]
+    config_findings, config = check_config(config_path)
+    findings += config_findings
+    if config is not None:
+        findings += check_keys(config)
+        findings += check_database(config)
+        findings += _device_findings(config)
+    return findings
+
+
+def _device_findings(config: object) -> list[Finding]:
+    """Cameras and printers, from the devices layer when it offers a check."""
+    try:
+        from kiosk.devices import doctor as device_doctor  # type: ignore[attr-defined]
+    except ImportError:
+        return []
+    checker = getattr(device_doctor, "check", None)
+    if checker is None:
+        return []
+    devices_config = getattr(config, "devices", None)
+    results = []
+    for item in checker(devices_config):
+        status = getattr(item, "status", "ok")
+        results.append(
+            Finding(
+                getattr(item, "name", "device"),
+                status if status in ("ok", "warn", "fail") else "warn",
+                getattr(item, "detail", ""),
+                getattr(item, "fix", ""),
+            )
+        )
+    return results
