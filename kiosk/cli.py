@@ -107,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.size:
         width, _, height = args.size.partition("x")
         size = (int(width), int(height))
-    run_kiosk(WelcomeBoard(kiosk), size=size, fullscreen=args.fullscreen)
+    run_kiosk(WelcomeBoard(kiosk), size=size, fullscreen=args.fullscreen, font_path=args.font)
     return 0
 
 
@@ -658,6 +658,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", cmd_run, "start the touchscreen kiosk")
     run.add_argument("--size", help="window size like 1280x800 (default: full screen on a kiosk)")
     run.add_argument("--fullscreen", action="store_true")
+    run.add_argument("--font", help="a CJK font file (default: found through fontconfig)")
 
     config = command("config", lambda _a: 2, "configuration")
     config_commands = config.add_subparsers(dest="config_command", required=True)

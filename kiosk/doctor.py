@@ -241,7 +241,7 @@ def run_checks(config_path: str | None) -> list[Finding]:
 def _device_findings(config: object) -> list[Finding]:
     """Cameras and printers, from the devices layer when it offers a check."""
     try:
-        from kiosk.devices import doctor as device_doctor  # type: ignore[attr-defined]
+        from kiosk.devices import doctor as device_doctor
     except ImportError:
         return []
     checker = getattr(device_doctor, "check", None)
@@ -250,7 +250,7 @@ def _device_findings(config: object) -> list[Finding]:
     devices_config = getattr(config, "devices", None)
     results = []
     for item in checker(devices_config):
-        status = getattr(item, "status", "ok")
+        status: Status = getattr(item, "status", "warn")
         results.append(
             Finding(
                 getattr(item, "name", "device"),

@@ -205,7 +205,7 @@ class KeyRing:
 
 def decode(text: str) -> bytes:
     """Base32 text to bytes; raises TokenRejected(MALFORMED) for anything else."""
-    cleaned = "".join(text.split()).upper()
+    cleaned = "".join(text.split()).upper().rstrip("=")
     if not cleaned or not _BASE32_TEXT.fullmatch(cleaned):
         raise TokenRejected(RejectReason.MALFORMED, "not a kiosk code")
     if len(cleaned) % 8 in (1, 3, 6):  # lengths base32 can never produce

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal, cast
 
-from peewee import JOIN, IntegrityError, SqliteDatabase
+from peewee import JOIN, IntegrityError, SqliteDatabase, fn
 
 from kiosk.config import AgreementConfig, KioskConfig, VisitorTypeConfig
 from kiosk.domain import names
@@ -1072,7 +1072,7 @@ class CheckInEngine:
             .count()
         )
         counts = (
-            Visit.select(Visit.state, Visit.id.count())
+            Visit.select(Visit.state, fn.COUNT(Visit.id))
             .where(Visit.arrived_at >= start, Visit.arrived_at < end)
             .group_by(Visit.state)
             .tuples()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from peewee import DatabaseError, OperationalError, SqliteDatabase
+from peewee import DatabaseError, SqliteDatabase
 
 from kiosk.domain.errors import StorageError
 from kiosk.storage.migrations import migrate
@@ -52,17 +52,33 @@ def integrity_problems(db: SqliteDatabase) -> list[str]:
     return [row[0] for row in rows if row[0] != "ok"]
 
 
+def _messages(err: BaseException) -> str:
+    """The text of an error and of those it happened during.
+
+    When the disk fills, SQLite rolls the transaction back by itself; peewee's own rollback
+    then fails with "no transaction is active", and that hides the real cause one level
+    down the exception's context.
+    """
+    texts: list[str] = []
+    current: BaseException | None = err
+    while current is not None and len(texts) < 5:
+        texts.append(str(current).lower())
+        current = current.__cause__ or current.__context__
+    return " | ".join(texts)
+
+
 @contextmanager
 def storage_errors() -> Iterator[None]:
-    """Turn SQLite failures (disk full, read-only card, corruption) into StorageError."""
+    """Turn SQLite failures (disk full, read-only card, corruption) into StorageError.
+
+    Put it outside `db.atomic()`, so that the rollback has happened when it translates.
+    """
     try:
         yield
-    except OperationalError as err:
-        text = str(err).lower()
+    except (DatabaseError, sqlite3.DatabaseError) as err:
+        text = _messages(err)
         if "full" in text:
             raise StorageError("the kiosk's storage is full; nothing was recorded") from err
         if "readonly" in text or "read-only" in text:
             raise StorageError("the kiosk's storage is read-only; nothing was recorded") from err
-        raise StorageError(f"the database refused the change: {err}") from err
-    except DatabaseError as err:
         raise StorageError(f"the database refused the change: {err}") from err

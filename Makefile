@@ -1,0 +1,73 @@
+# Two commands on a fresh Debian 12 machine: `make run` and `make test`.
+# Both bootstrap first (scripts/bootstrap.sh: Debian packages, .venv, hashed lock),
+# which takes well under a second once done.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+BIN         := $(VENV)/bin
+DEMO_CONFIG ?= data/demo/kiosk.toml
+PYTEST_ARGS ?=
+
+# Locks are compiled by a pinned uv in a tools venv of its own; installing them needs only pip.
+UV_VERSION  := 0.13.9
+TOOLS       := build/tools
+UV          := $(TOOLS)/bin/uv
+UV_COMPILE  := $(UV) pip compile pyproject.toml --quiet --generate-hashes \
+               --python-version 3.11 --custom-compile-command "make lock"
+
+LOCALE_DIR  := kiosk/ui/locale
+LANGUAGES   := zh_Hans zh_Hant en
+
+.PHONY: help bootstrap run test check test-slow bench lock lock-upgrade i18n clean
+
+help:  ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+bootstrap:  ## install Debian packages, create .venv and install the locked dependencies
+	@scripts/bootstrap.sh
+
+run: bootstrap  ## create the demo site and open the kiosk on it
+	$(BIN)/kiosk init --config $(DEMO_CONFIG)
+	$(BIN)/kiosk demo-seed --config $(DEMO_CONFIG)
+	@scripts/check-display.sh
+	$(BIN)/kiosk run --config $(DEMO_CONFIG)
+
+test: bootstrap check  ## ruff, mypy, then every test but the slow ones
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+check: bootstrap  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test-slow: bootstrap  ## the slow tests only (soak, crash loops, provisioning)
+	$(BIN)/pytest -m slow $(PYTEST_ARGS)
+
+bench: bootstrap  ## every benchmarks/bench_*.py, as one table
+	$(BIN)/python benchmarks/run.py
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -qq --disable-pip-version-check uv==$(UV_VERSION)
+
+lock: $(UV)  ## recompile requirements/*.lock from pyproject.toml, keeping current pins
+	$(UV_COMPILE) --extra dev -o requirements/dev.lock
+	$(UV_COMPILE) --constraint requirements/dev.lock -o requirements/kiosk.lock
+
+lock-upgrade: $(UV)  ## recompile the locks with the newest allowed versions
+	$(UV_COMPILE) --upgrade --extra dev -o requirements/dev.lock
+	$(UV_COMPILE) --constraint requirements/dev.lock -o requirements/kiosk.lock
+
+i18n: bootstrap  ## extract UI strings, update every kiosk.po, compile the .mo files
+	$(BIN)/pybabel extract --no-location --sort-output --project=lobby-kiosk \
+	    --copyright-holder="the lobby-kiosk authors" -F kiosk/ui/babel.cfg -o $(LOCALE_DIR)/kiosk.pot kiosk/ui
+	for lang in $(LANGUAGES); do \
+	    $(BIN)/pybabel update --no-fuzzy-matching \
+	        -i $(LOCALE_DIR)/kiosk.pot -d $(LOCALE_DIR) -D kiosk -l $$lang; \
+	done
+	$(BIN)/pybabel compile --statistics -d $(LOCALE_DIR) -D kiosk
+
+clean:  ## remove the venv, caches and test artefacts (keeps data/)
+	rm -rf $(VENV) build test-artifacts .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,25 @@
+"""The Kivy touchscreen: a thin layer over services, with no storage or device imports.
+
+Importing this package sets Kivy's environment defaults, because Kivy reads them once,
+when it is first imported (the clock reads `maxfps` then): the kiosk's own command line
+and configuration file are the only ones, so Kivy neither parses `sys.argv` nor reads or
+writes `~/.kivy/config.ini`, and the main loop is capped at 30 frames a second (the
+screen redraws only when something changed; the cap bounds the idle loop's CPU use).
+A variable already set in the environment wins, so a developer can still override each.
+"""
+
+from __future__ import annotations
+
+import os
+
+KIVY_ENVIRONMENT_DEFAULTS = {
+    "KIVY_NO_ARGS": "1",
+    "KIVY_NO_CONFIG": "1",
+    "KIVY_NO_FILELOG": "1",
+    "KCFG_GRAPHICS_MAXFPS": "30",
+    "KCFG_KIVY_LOG_LEVEL": "info",
+    "KCFG_KIVY_EXIT_ON_ESCAPE": "0",  # a visitor pressing Esc on a USB keyboard
+}
+
+for _name, _value in KIVY_ENVIRONMENT_DEFAULTS.items():
+    os.environ.setdefault(_name, _value)

@@ -1,0 +1,51 @@
+"""A WelcomeServices fake: fixed words per language, figures chosen by the test.
+
+`fail_summary` makes today_summary raise, as a broken database would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kiosk.domain.values import TodaySummary
+
+GREETINGS = {
+    "zh_Hans": "欢迎光临滨江大厦",
+    "zh_Hant": "歡迎光臨濱江大廈",
+    "en": "Welcome to Riverside Tower",
+}
+CLOSED_MESSAGES = {
+    "zh_Hans": "前台已下班，请按门铃联系值班保安",
+    "zh_Hant": "前台已下班，請按門鈴聯絡值班保安",
+    "en": "Reception is closed. Please ring the bell for the guard on duty.",
+}
+SITE_NAME = "滨江大厦 · Riverside Tower"
+
+
+@dataclass
+class FakeWelcomeServices:
+    site_name: str = SITE_NAME
+    languages: list[str] = field(default_factory=lambda: ["zh_Hans", "zh_Hant", "en"])
+    summary: TodaySummary = field(
+        default_factory=lambda: TodaySummary(
+            expected=12, on_site=5, checked_out=3, awaiting_host=2, is_open=True
+        )
+    )
+    fail_summary: bool = False
+    summary_calls: int = 0
+
+    def greeting(self, language: str) -> str:
+        return GREETINGS[language]
+
+    def closed_message(self, language: str) -> str:
+        return CLOSED_MESSAGES[language]
+
+    def today_summary(self) -> TodaySummary:
+        self.summary_calls += 1
+        if self.fail_summary:
+            raise RuntimeError("database is locked")
+        return self.summary
+
+    def own_words(self, language: str) -> set[str]:
+        """Every string this fake may make the screen show in `language`."""
+        return {self.site_name, GREETINGS[language], CLOSED_MESSAGES[language]}

@@ -1,0 +1,69 @@
+"""Running the real kiosk window on a virtual X screen, from a test.
+
+`start_xvfb` lets Xvfb choose a free display number (-displayfd) and returns once it
+answers. `run_driver` runs tests/ui/driver.py in a subprocess on that display (Kivy
+cannot start twice in one process) and returns its report; screenshots land in the
+given folder and are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DRIVER = Path(__file__).with_name("driver.py")
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+SCREEN = "1280x800x24"
+
+
+def start_xvfb(screen: str = SCREEN) -> tuple[subprocess.Popen[bytes], str]:
+    """An Xvfb on a display number it picks itself; returns (process, ':N')."""
+    if shutil.which("Xvfb") is None:
+        pytest.fail("Xvfb is not installed: run `make bootstrap` (Debian package xvfb)")
+    read_end, write_end = os.pipe()
+    process = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", screen, "-nolisten", "tcp"],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    # Xvfb writes the display number once it accepts connections: no sleeping needed.
+    with os.fdopen(read_end) as reader:
+        number = reader.readline().strip()
+    if not number:
+        process.kill()
+        pytest.fail("Xvfb exited before it was ready")
+    return process, f":{number}"
+
+
+def run_driver(
+    display: str, font_cache: Path, out: Path, *args: str, timeout: float = 60
+) -> dict[str, Any]:
+    """Run the driver on `display`, writing into `out`; its report, plus its "log"."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    env = {**os.environ, "DISPLAY": display, "XDG_CACHE_HOME": str(font_cache)}
+    env.pop("WAYLAND_DISPLAY", None)
+    completed = subprocess.run(
+        [sys.executable, str(DRIVER), "--out", str(out), *args],
+        env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+    )
+    log = completed.stdout + completed.stderr
+    (out / "driver.log").write_text(log)
+    report_file = out / "report.json"
+    if completed.returncode != 0 or not report_file.exists():
+        pytest.fail(f"driver failed ({completed.returncode}):\n{log[-4000:]}")
+    report: dict[str, Any] = json.loads(report_file.read_text())
+    if not report.get("ok"):
+        pytest.fail(f"driver did not finish: {report.get('error')}\n{log[-4000:]}")
+    report["log"] = log
+    return report
