@@ -69,17 +69,6 @@ def check_library(name: str, module: str, native: str | None, fix: str) -> Findi
     return Finding(name, "ok", "installed")
 
 
-def check_tesseract() -> Finding:
-    if shutil.which("tesseract"):
-        return Finding("Tesseract OCR", "ok", "passport MRZ can be read by the camera")
-    return Finding(
-        "Tesseract OCR",
-        "warn",
-        "not installed: passports must be typed or scanned as a barcode; MRZ OCR is off",
-        "sudo apt-get install tesseract-ocr",
-    )
-
-
 def check_config(path: str | None) -> tuple[list[Finding], object | None]:
     from kiosk.config import load_config
     from kiosk.domain.errors import ConfigError
@@ -96,7 +85,7 @@ def check_config(path: str | None) -> tuple[list[Finding], object | None]:
                 "warn",
                 "standalone: this kiosk holds the invitation key "
                 "(a stolen kiosk could sign invitations)",
-                "enrol with an office: kiosk enroll URL CODE",
+                "run an office server and set [office] url; the invitation key then lives there",
             )
         )
     return findings, config
@@ -218,13 +207,10 @@ def run_checks(config_path: str | None) -> list[Finding]:
     checks: list[Callable[[], Finding]] = [
         check_fonts,
         lambda: check_library("Kivy", "kivy", None, "pip install kivy"),
-        lambda: check_library("zbar (QR)", "pyzbar", "zbar", "sudo apt-get install libzbar0"),
-        lambda: check_library("zxing-cpp (PDF417)", "zxingcpp", None, "pip install zxing-cpp"),
         lambda: check_library("OpenCV (camera)", "cv2", None, "pip install opencv-python-headless"),
         lambda: check_library(
             "python-escpos (printer)", "escpos", None, "pip install python-escpos"
         ),
-        check_tesseract,
         check_clock,
         check_display,
     ]
@@ -239,24 +225,21 @@ def run_checks(config_path: str | None) -> list[Finding]:
 
 
 def _device_findings(config: object) -> list[Finding]:
-    """Cameras and printers, from the devices layer when it offers a check."""
-    try:
-        from kiosk.devices import doctor as device_doctor
-    except ImportError:
-        return []
-    checker = getattr(device_doctor, "check", None)
-    if checker is None:
-        return []
-    devices_config = getattr(config, "devices", None)
-    results = []
-    for item in checker(devices_config):
-        status: Status = getattr(item, "status", "warn")
-        results.append(
-            Finding(
-                getattr(item, "name", "device"),
-                status if status in ("ok", "warn", "fail") else "warn",
-                getattr(item, "detail", ""),
-                getattr(item, "fix", ""),
-            )
-        )
-    return results
+    """Cameras, printers, decoders and OCR, from the devices layer's own checks.
+
+    A missing device is a failure only when the configuration asks for real hardware of
+    that kind; with the fakes configured it is worth knowing, nothing more.
+    """
+    from kiosk.config import KioskConfig
+    from kiosk.devices.doctor import check
+
+    assert isinstance(config, KioskConfig)
+    real = {
+        "camera": config.devices.camera.kind != "fake",
+        "printer": config.devices.printer.kind != "fake",
+    }
+    findings = []
+    for item in check(config.devices).findings:
+        status: Status = "ok" if item.ok else ("fail" if real.get(item.kind, False) else "warn")
+        findings.append(Finding(f"{item.kind} {item.name}", status, item.detail, item.advice))
+    return findings

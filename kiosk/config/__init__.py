@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from kiosk.devices.config import DevicesConfig
 from kiosk.domain.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
@@ -180,7 +181,7 @@ class KioskConfig(_Section):
     admin: AdminConfig
     visitor_types: dict[str, VisitorTypeConfig] = Field(min_length=1)
     agreements: dict[str, AgreementConfig] = Field(default_factory=dict)
-    devices: dict[str, Any] = Field(default_factory=dict)
+    devices: DevicesConfig = Field(default_factory=DevicesConfig)
     #: The file this was loaded from; relative paths are resolved against its folder.
     source: Path | None = None
 

@@ -26,8 +26,17 @@ FREE_TEXT_MAX = 1000
 _FREE_TEXT_CONTROLS = frozenset("\n\t")
 
 
+_C0_NAMES = (
+    "NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI "
+    "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US"
+).split()
+
+
 def _describe(char: str) -> str:
-    name = unicodedata.name(char, "")
+    code = ord(char)
+    # Control characters have no Unicode name; their ASCII abbreviations are what people know.
+    fallback = _C0_NAMES[code] if code < 32 else "DEL" if code == 127 else ""
+    name = unicodedata.name(char, fallback)
     return f"U+{ord(char):04X}" + (f" {name}" if name else "")
 
 

@@ -1,0 +1,110 @@
+"""Device configuration, embedded by the main configuration as `[devices]`.
+
+`DevicesConfig()` alone gives a fake camera and a fake 80 mm printer, so a laptop without
+hardware runs the whole kiosk. Example::
+
+    [devices.camera]
+    kind = "uvc"            # fake | uvc | picamera2 | replay
+    device = "/dev/video0"
+    width = 640
+    height = 480
+
+    [devices.printer]
+    kind = "usb"            # fake | usb | network | serial | file | cups
+    profile = "TM-T20II"    # a python-escpos profile: its media.width.pixels is the dot width
+    usb_vendor_id = "0x04b8"
+    usb_product_id = "0x0e15"
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CameraKind = Literal["fake", "uvc", "picamera2", "replay"]
+PrinterKind = Literal["fake", "usb", "network", "serial", "file", "cups"]
+DecoderName = Literal["auto", "fast", "zxing", "pyzbar"]
+
+
+class CameraConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: CameraKind = "fake"
+    #: UVC: a V4L2 device path or index ("/dev/video0", 0).
+    device: str | int = "/dev/video0"
+    width: int = Field(default=640, ge=160, le=4096)
+    height: int = Field(default=480, ge=120, le=4096)
+    fps: float = Field(default=15.0, gt=0, le=120)
+    #: UVC: the FOURCC asked of the camera; MJPG lets USB 2.0 cameras reach full frame rate.
+    fourcc: str = Field(default="MJPG", min_length=4, max_length=4)
+    #: replay (required) and fake (optional): a video file or a folder of images.
+    source_path: str | None = None
+    loop: bool = True
+    #: "auto" means the measured default (`fast`: zxing-cpp restricted to QR + PDF417).
+    decoder: DecoderName = "auto"
+    #: The same code seen again within this many seconds is not reported again.
+    quiet_time_s: float = Field(default=3.0, ge=0)
+    reopen_initial_s: float = Field(default=0.5, gt=0)
+    reopen_max_s: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _replay_needs_a_source(self) -> CameraConfig:
+        if self.kind == "replay" and not self.source_path:
+            raise ValueError("camera kind 'replay' needs source_path (a video file or folder)")
+        if self.reopen_max_s < self.reopen_initial_s:
+            raise ValueError("reopen_max_s must be at least reopen_initial_s")
+        return self
+
+
+class PrinterConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: PrinterKind = "fake"
+    #: python-escpos profile name; decides the dot width (TM-T20II: 576, TM-T88V: 512,
+    #: POS-5890: 384).
+    profile: str = "TM-T20II"
+    #: Overrides the profile's media.width.pixels (for profiles that say "Unknown").
+    width_pixels: int | None = Field(default=None, ge=96, le=2048)
+    usb_vendor_id: int = 0x04B8
+    usb_product_id: int | None = None
+    host: str = "192.168.1.100"
+    port: int = Field(default=9100, ge=1, le=65535)
+    timeout_s: float = Field(default=10.0, gt=0)
+    serial_device: str = "/dev/ttyUSB0"
+    baudrate: int = 115200
+    file_path: str = "/dev/usb/lp0"
+    cups_printer: str = ""
+    #: A TrueType/OpenType font for badges; empty means ask fontconfig for a CJK-capable sans.
+    font_path: str | None = None
+    #: fake: where a PNG of each job's paper is written; none means keep in memory only.
+    fake_output_dir: str | None = None
+    cut: bool = True
+
+    @field_validator("usb_vendor_id", "usb_product_id", mode="before")
+    @classmethod
+    def _hex_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return int(value, 16)  # "0x04b8" and "04b8" alike, as lsusb prints them
+            except ValueError as err:
+                raise ValueError(f"not a hexadecimal USB id: {value!r}") from err
+        return value
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        from escpos.capabilities import get_profile
+
+        try:
+            get_profile(value)
+        except Exception as err:  # python-escpos raises a bare KeyError subclass here
+            raise ValueError(f"unknown python-escpos printer profile {value!r}") from err
+        return value
+
+
+class DevicesConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    camera: CameraConfig = Field(default_factory=lambda: CameraConfig())
+    printer: PrinterConfig = Field(default_factory=lambda: PrinterConfig())
