@@ -30,7 +30,7 @@ number = 0
 while True:
     number += 1
     result = kiosk.engine.check_in_walk_in(
-        WalkIn(VisitorDetails(f"Visitor {sys.argv[2]}-{number}", company="Crash Test Ltd"), host.ref)
+        WalkIn(VisitorDetails(f"Visitor {sys.argv[2]}-{number}", company="Crash Ltd"), host.ref)
     )
     print(result.visit_ref, flush=True)
 """
