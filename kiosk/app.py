@@ -13,6 +13,7 @@ from pathlib import Path
 from peewee import SqliteDatabase
 
 from kiosk.config import KioskConfig, config_path, load_config
+from kiosk.devices.config import PrinterConfig
 from kiosk.domain.clock import Clock, SystemClock
 from kiosk.domain.errors import NotFound
 from kiosk.domain.tokens import TokenVerifier
@@ -140,6 +141,15 @@ def build_kiosk(config: KioskConfig, db: SqliteDatabase, clock: Clock) -> Kiosk:
     )
     directory = Directory(db=db, config=config, clock=clock)
     return Kiosk(config, db, clock, keys, state.value, engine, directory)
+
+
+def printer_settings(config: KioskConfig) -> PrinterConfig:
+    """The configured printer; a fake printer's paper goes under the data folder, where a
+    person trying the kiosk without hardware can look at it."""
+    printer = config.devices.printer
+    if printer.kind == "fake" and not printer.fake_output_dir:
+        return printer.model_copy(update={"fake_output_dir": str(config.data_dir / "paper")})
+    return printer
 
 
 class WelcomeBoard:

@@ -19,6 +19,9 @@ def normalise_document_number(number: str) -> str:
 
 
 def hash_document_number(number: str, salt: bytes) -> str:
+    """HMAC-SHA256 (hex) of the normalised number, keyed with the site's secret salt."""
+    if not salt:
+        raise ValueError("a non-empty salt is required to hash a document number")
     normalised = normalise_document_number(number)
     if not normalised:
         raise ValueError("empty document number")

@@ -78,6 +78,9 @@ from kiosk.storage.models import (
     WatchlistEntry,
 )
 
+JPEG_SIGNATURE = b"\xff\xd8\xff"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
 #: What the visitor is told on a watchlist hit: nothing that reveals the list.
 NEUTRAL_REFUSAL = "please see reception"
 
@@ -118,6 +121,10 @@ class Collected:
     items_declared: str = ""
 
     def validated(self) -> Collected:
+        if self.photo_jpeg is not None and not self.photo_jpeg.startswith(JPEG_SIGNATURE):
+            raise InvalidInput("photo", "is not a JPEG picture")
+        if self.signature_png is not None and not self.signature_png.startswith(PNG_SIGNATURE):
+            raise InvalidInput("signature", "is not a PNG picture")
         if not 0 <= self.companions <= 50:
             raise InvalidInput("companions", "must be between 0 and 50")
         check_text(

@@ -34,10 +34,10 @@ from kiosk.storage.models import (
     VisitPhoto,
 )
 
-PHOTO = Collected(photo_jpeg=b"\xff\xd8 a jpeg")
-SIGNED = Collected(
-    photo_jpeg=b"\xff\xd8 a jpeg", agreement_accepted=True, signature_png=b"\x89PNG sig"
-)
+JPEG = b"\xff\xd8\xff\xe0 a jpeg"
+PNG = b"\x89PNG\r\n\x1a\n a signature"
+PHOTO = Collected(photo_jpeg=JPEG)
+SIGNED = Collected(photo_jpeg=JPEG, agreement_accepted=True, signature_png=PNG)
 
 
 def invite(kiosk: Kiosk, visitor: str = "Bob Stone", host: str = "maria@example.com", **kw) -> str:
@@ -142,7 +142,7 @@ def test_an_agreement_is_recorded_with_its_version_and_hash(kiosk: Kiosk, hosts)
         kiosk.engine.check_in_with_invitation(token, Collected())
     result = kiosk.engine.check_in_with_invitation(
         token,
-        Collected(agreement_accepted=True, signature_png=b"sig", agreement_language="zh_Hans"),
+        Collected(agreement_accepted=True, signature_png=PNG, agreement_language="zh_Hans"),
     )
     signature = AgreementSignature.get(AgreementSignature.visit == visit(result.visit_ref))
     assert signature.version == kiosk.config.agreements["confidentiality"].version
@@ -303,6 +303,15 @@ def test_odd_names_are_stored_exactly(kiosk: Kiosk, hosts, name: str) -> None:
     result = kiosk.engine.check_in_walk_in(walk_in(hosts, name=name), PHOTO)
     assert visit(result.visit_ref).visitor.name == name
     assert result.badge is not None and result.badge.visitor_name == name
+
+
+def test_a_photo_or_signature_of_the_wrong_kind_is_refused(kiosk: Kiosk, hosts) -> None:
+    with pytest.raises(InvalidInput, match="photo: is not a JPEG"):
+        kiosk.engine.check_in_walk_in(walk_in(hosts), Collected(photo_jpeg=b"GIF89a"))
+    with pytest.raises(InvalidInput, match="signature: is not a PNG"):
+        kiosk.engine.check_in_walk_in(
+            walk_in(hosts), Collected(photo_jpeg=JPEG, signature_png=b"x")
+        )
 
 
 @pytest.mark.parametrize("name", ["Bob\x1b[31m", "A\x00B", "x" * 1000])
@@ -544,7 +553,7 @@ def test_a_full_disk_loses_nothing_already_recorded(kiosk: Kiosk, hosts) -> None
     token = invite(kiosk)
     pages = kiosk.db.execute_sql("PRAGMA page_count").fetchone()[0]
     kiosk.db.execute_sql(f"PRAGMA max_page_count = {pages}")
-    big_photo = Collected(photo_jpeg=b"x" * 200_000)
+    big_photo = Collected(photo_jpeg=JPEG + b"x" * 200_000)
     with pytest.raises(StorageError, match="storage is full"):
         kiosk.engine.check_in_with_invitation(token, big_photo)
     assert UsedInvitation.select().count() == 0  # the invitation was not used up

@@ -1,0 +1,154 @@
+"""Plain functions behind the CLI (`kiosk badge`, `kiosk scan`, `kiosk print-test`, ...).
+
+Also the factories: `open_printer(config)` and `open_camera(config)` choose real or fake
+devices from the configuration; optional drivers are checked by `kiosk.devices.hardware`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from kiosk.devices.cameras import iter_media_frames, open_camera
+from kiosk.devices.config import PrinterConfig
+from kiosk.devices.decoders import make_reader
+from kiosk.devices.escpos_codec import dot_width, image_job
+from kiosk.devices.fonts import FontBook
+from kiosk.devices.identity import (
+    is_expired,
+    looks_like_aamva,
+    parse_aamva,
+    parse_cn_resident_id,
+    parse_mrz,
+)
+from kiosk.devices.printers import open_printer
+from kiosk.devices.protocols import CodeReader, DecodedCode, Printer
+from kiosk.devices.render import render_badge, render_roll_call, render_test_page, save_png
+from kiosk.domain.errors import InvalidInput
+from kiosk.domain.values import BadgeContent, OnSiteEntry
+
+__all__ = [
+    "badge_job",
+    "describe_code",
+    "open_camera",
+    "open_printer",
+    "print_roll_call",
+    "print_test_page",
+    "render_badge_files",
+    "scan_files",
+]
+
+_FONTS: dict[str | None, FontBook] = {}
+
+
+def fonts_for(font_path: str | None) -> FontBook:
+    if font_path not in _FONTS:
+        _FONTS[font_path] = FontBook(font_path)
+    return _FONTS[font_path]
+
+
+def badge_job(content: BadgeContent, printer_config: PrinterConfig) -> bytes:
+    """The ESC/POS bytes of one badge for the configured printer (what a queue sends)."""
+    width = dot_width(printer_config.profile, printer_config.width_pixels)
+    image = render_badge(content, width, fonts_for(printer_config.font_path))
+    return image_job(image, printer_config.profile, cut=printer_config.cut)
+
+
+def render_badge_files(
+    content: BadgeContent,
+    printer_config: PrinterConfig,
+    png_path: str | Path | None,
+    escpos_path: str | Path | None,
+) -> dict[str, Any]:
+    """Write the badge preview PNG and/or its ESC/POS job; returns width, height and bytes."""
+    width = dot_width(printer_config.profile, printer_config.width_pixels)
+    image = render_badge(content, width, fonts_for(printer_config.font_path))
+    job = image_job(image, printer_config.profile, cut=printer_config.cut)
+    if png_path:
+        save_png(image, png_path)
+    if escpos_path:
+        Path(escpos_path).write_bytes(job)
+    return {"width": image.width, "height": image.height, "bytes": len(job)}
+
+
+def describe_code(
+    code: DecodedCode, salt: bytes, today: date | None = None
+) -> dict[str, Any] | None:
+    """Parsed identity fields when `code` is a document (AAMVA PDF417, MRZ text, CN id number).
+
+    None for anything else (invitations and badges are the caller's to classify). Only the
+    hash and last four characters of a document number appear in the result.
+    """
+    text = code.raw.decode("latin-1").strip()
+    try:
+        if looks_like_aamva(code.raw):
+            doc = parse_aamva(code.raw, salt)
+        elif "<" in text and len(text.splitlines()) in (2, 3):
+            doc = parse_mrz(text, salt)
+        elif len(text) == 18 and text[:17].isdigit():
+            doc = parse_cn_resident_id(text, salt)
+        else:
+            return None
+    except InvalidInput as err:
+        return {"document": "unreadable", "error": err.message}
+    out = doc.as_dict()
+    out["expired"] = is_expired(doc, today or date.today())
+    return out
+
+
+def scan_files(
+    paths: Iterable[str | Path],
+    classify: Callable[[DecodedCode], dict[str, Any]],
+    reader: CodeReader | None = None,
+) -> list[dict[str, Any]]:
+    """Every distinct code in images, folders of images or video files, classified.
+
+    Each row: {"file", "frame", "format", "decoder", **classify(code)}. A code seen in
+    several frames of one file is reported at its first frame only.
+    """
+    reader = reader or make_reader("auto")
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        seen: set[tuple[str, bytes]] = set()
+        for index, frame in enumerate(iter_media_frames(path)):
+            for code in reader.decode(frame):
+                if (code.format, code.raw) in seen:
+                    continue
+                seen.add((code.format, code.raw))
+                rows.append(
+                    {
+                        "file": str(path),
+                        "frame": index,
+                        "format": code.format,
+                        "decoder": code.decoder,
+                        **classify(code),
+                    }
+                )
+    return rows
+
+
+def print_test_page(
+    printer: Printer, profile: str = "TM-T20II", font_path: str | None = None
+) -> int:
+    """Print the test page now (no queue); returns the bytes sent."""
+    image = render_test_page(printer.dot_width, fonts_for(font_path), printer.name)
+    job = image_job(image, profile)
+    printer.send(job)
+    return len(job)
+
+
+def print_roll_call(
+    printer: Printer,
+    entries: Sequence[OnSiteEntry],
+    site_name: str,
+    now: datetime,
+    profile: str = "TM-T20II",
+    font_path: str | None = None,
+) -> int:
+    """Print the evacuation roll call now (no queue: in a fire drill nothing waits)."""
+    image = render_roll_call(entries, site_name, now, printer.dot_width, fonts_for(font_path))
+    job = image_job(image, profile)
+    printer.send(job)
+    return len(job)

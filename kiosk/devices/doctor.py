@@ -1,0 +1,240 @@
+"""What devices this machine has, and what each one lacks; `kiosk doctor` prints it.
+
+Checks are read-only and quick: no frame is grabbed and nothing is printed. Network
+printers are probed with a TCP connect only when asked (`probe_network=True`).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import socket
+from dataclasses import dataclass, field
+
+from kiosk.devices import hardware
+from kiosk.devices.config import DevicesConfig
+from kiosk.devices.fonts import NO_FONT_ADVICE, fc_match
+
+#: USB vendors of common ESC/POS receipt printers (also in provisioning/udev).
+PRINTER_VENDORS = {
+    0x04B8: "Epson",
+    0x0519: "Star Micronics",
+    0x0DD4: "Custom",
+    0x154F: "SNBC",
+    0x0416: "Winbond (many Xprinter/Rongta clones)",
+    0x0483: "STMicro (many 58 mm clones)",
+    0x1FC9: "NXP (POS-5890 clones)",
+    0x28E9: "GigaDevice (many 80 mm clones)",
+    0x1504: "Bixolon",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One device or capability: `ok` or not, and what to do about it."""
+
+    kind: str  # "camera", "printer", "decoder", "ocr", "font"
+    name: str
+    ok: bool
+    detail: str = ""
+    advice: str = ""
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(f.ok for f in self.findings)
+
+    def problems(self) -> list[Finding]:
+        return [f for f in self.findings if not f.ok]
+
+
+def _access(path: str, mode: int) -> Finding:
+    kind = "camera" if "video" in path else "printer"
+    if os.access(path, mode):
+        return Finding(kind, path, True, "readable" if mode == os.R_OK else "read/write")
+    group = "video" if kind == "camera" else "lp"
+    return Finding(
+        kind,
+        path,
+        False,
+        "no permission",
+        f"add the kiosk user to the '{group}' group (sudo usermod -aG {group} $USER) and "
+        "install provisioning/udev/99-kiosk-printers.rules",
+    )
+
+
+def find_cameras() -> list[Finding]:
+    found = [_access(path, os.R_OK | os.W_OK) for path in sorted(glob.glob("/dev/video*"))]
+    if not found:
+        found.append(
+            Finding("camera", "/dev/video*", False, "no V4L2 camera found", "plug in a USB camera")
+        )
+    return found
+
+
+def find_usb_printers() -> list[Finding]:
+    """USB devices with the printer interface class (7) or a known ESC/POS vendor id."""
+    findings = [_access(path, os.R_OK | os.W_OK) for path in sorted(glob.glob("/dev/usb/lp*"))]
+    reason = hardware.missing("usb")
+    if reason is not None:
+        findings.append(
+            Finding("printer", "USB (pyusb)", False, reason, hardware.FEATURES["usb"].advice)
+        )
+        return findings
+    import usb.core
+
+    try:
+        devices = list(usb.core.find(find_all=True))
+    except Exception as err:  # no backend, no permission on the bus
+        return [*findings, Finding("printer", "USB bus", False, f"cannot list USB devices: {err}")]
+    for device in devices:
+        vendor = int(device.idVendor)
+        is_printer = vendor in PRINTER_VENDORS
+        try:
+            for configuration in device:
+                for interface in configuration:
+                    is_printer = is_printer or interface.bInterfaceClass == 7
+        except Exception:  # descriptors unreadable without permission; vendor id decides
+            pass
+        if is_printer:
+            label = PRINTER_VENDORS.get(vendor, "")
+            name = f"USB {vendor:04x}:{int(device.idProduct):04x} {label}".strip()
+            findings.append(
+                Finding("printer", name, True, "set printer.kind = 'usb' with these ids")
+            )
+    return findings
+
+
+def probe_network_printer(host: str, port: int, timeout_s: float = 2.0) -> Finding:
+    name = f"{host}:{port}"
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return Finding("printer", name, True, "accepts connections")
+    except OSError as err:
+        return Finding(
+            "printer",
+            name,
+            False,
+            f"not reachable: {err}",
+            "check the address and that port 9100 is open",
+        )
+
+
+def find_devices() -> list[Finding]:
+    """Cameras and printers attached to this machine, whatever the configuration says."""
+    return find_cameras() + find_usb_printers()
+
+
+def check(config: DevicesConfig, probe_network: bool = False) -> Report:
+    """Everything the configured devices need, each with advice when missing."""
+    report = Report()
+    camera, printer = config.camera, config.printer
+    if camera.kind == "uvc":
+        report.findings += [
+            f
+            for f in find_cameras()
+            if f.name == camera.device or not isinstance(camera.device, str)
+        ] or [
+            Finding(
+                "camera",
+                str(camera.device),
+                False,
+                "configured camera not found",
+                "check devices.camera.device",
+            )
+        ]
+    if camera.kind == "picamera2":
+        reason = hardware.missing("picamera2")
+        report.findings.append(
+            Finding(
+                "camera",
+                "Pi camera",
+                reason is None,
+                reason or "picamera2 importable",
+                hardware.FEATURES["picamera2"].advice if reason else "",
+            )
+        )
+    for feature, what in (
+        ("zxing-cpp", "QR + PDF417 decoder (default)"),
+        ("pyzbar", "QR + 1-D decoder (alternative)"),
+    ):
+        reason = hardware.missing(feature)
+        report.findings.append(
+            Finding(
+                "decoder",
+                feature,
+                reason is None,
+                reason or what,
+                hardware.FEATURES[feature].advice if reason else "",
+            )
+        )
+    reason = hardware.missing("tesseract")
+    report.findings.append(
+        Finding(
+            "ocr",
+            "tesseract",
+            reason is None,
+            reason or "MRZ OCR available",
+            hardware.FEATURES["tesseract"].advice if reason else "",
+        )
+    )
+    if printer.kind == "usb":
+        report.findings += find_usb_printers()
+    elif printer.kind == "serial":
+        reason = hardware.missing("serial")
+        if reason:
+            report.findings.append(
+                Finding(
+                    "printer",
+                    printer.serial_device,
+                    False,
+                    reason,
+                    hardware.FEATURES["serial"].advice,
+                )
+            )
+        elif os.path.exists(printer.serial_device):
+            report.findings.append(_access(printer.serial_device, os.R_OK | os.W_OK))
+        else:
+            report.findings.append(
+                Finding("printer", printer.serial_device, False, "device does not exist")
+            )
+    elif printer.kind == "file":
+        if os.path.exists(printer.file_path):
+            report.findings.append(_access(printer.file_path, os.W_OK))
+        else:
+            report.findings.append(
+                Finding(
+                    "printer",
+                    printer.file_path,
+                    False,
+                    "device does not exist",
+                    "is the printer on and plugged in?",
+                )
+            )
+    elif printer.kind == "cups":
+        reason = hardware.missing("cups")
+        report.findings.append(
+            Finding(
+                "printer",
+                f"CUPS {printer.cups_printer}",
+                reason is None,
+                reason or "pycups importable",
+                hardware.FEATURES["cups"].advice if reason else "",
+            )
+        )
+    elif printer.kind == "network" and probe_network:
+        report.findings.append(probe_network_printer(printer.host, printer.port))
+    font = printer.font_path or fc_match("sans:lang=zh-cn")
+    if font and os.path.isfile(font):
+        report.findings.append(Finding("font", font, True, "badge font"))
+    else:
+        report.findings.append(
+            Finding(
+                "font", printer.font_path or "fontconfig", False, "no badge font", NO_FONT_ADVICE
+            )
+        )
+    return report

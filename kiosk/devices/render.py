@@ -1,0 +1,340 @@
+"""Badges, the evacuation roll call and a test page, drawn with Pillow at the printer's width.
+
+Every output is a 1-bit image exactly `width` dots wide (the python-escpos profile's
+`media.width.pixels`: 384 on 58 mm paper, 512 or 576 on 80 mm), which `escpos_codec` sends
+as raster graphics; the same image saved as PNG is the on-screen preview. Text is drawn
+anti-aliased on a grey canvas and thresholded (crisp on thermal paper); only the visitor's
+photo is dithered (Floyd-Steinberg).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import segno
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+
+from kiosk.devices.errors import RenderError
+from kiosk.devices.escpos_codec import strip_controls
+from kiosk.devices.fonts import FontBook
+from kiosk.domain.values import BadgeContent, OnSiteEntry
+
+
+@dataclass(frozen=True)
+class BadgeLabels:
+    """Fixed words on the badge; a site may translate them."""
+
+    host: str = "Host"
+    valid_until: str = "VALID UNTIL"
+    escort_required: str = "ESCORT REQUIRED"
+    visitor: str = "VISITOR"
+    roll_call: str = "EVACUATION ROLL CALL"
+    on_site: str = "on site"
+    arrived: str = "in"
+
+
+def ellipsize(text: str, font: object, max_width: float) -> str:
+    get_length = font.getlength  # type: ignore[attr-defined]
+    if get_length(text) <= max_width:
+        return text
+    while text and get_length(text + "…") > max_width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def _wrap_two(text: str) -> list[tuple[str, str]]:
+    """Ways to split `text` over two lines: at spaces, or anywhere between CJK characters."""
+    splits = []
+    words = text.split()
+    for i in range(1, len(words)):
+        splits.append((" ".join(words[:i]), " ".join(words[i:])))
+    if len(words) <= 1 and len(text) > 1 and not text.isascii():
+        for i in range(1, len(text)):
+            splits.append((text[:i], text[i:]))
+    return splits
+
+
+class Canvas:
+    """A growing grey canvas: blocks are appended top to bottom, then cropped and binarised."""
+
+    def __init__(self, width: int, fonts: FontBook, max_height: int = 3000) -> None:
+        self.width = width
+        self.fonts = fonts
+        self.margin = max(8, width // 36)
+        self.image = Image.new("L", (width, max_height), 255)
+        self.draw = ImageDraw.Draw(self.image)
+        self.y = self.margin
+
+    @property
+    def inner(self) -> int:
+        return self.width - 2 * self.margin
+
+    def space(self, dots: int) -> None:
+        self.y += dots
+
+    def text(
+        self,
+        text: str,
+        size: int,
+        *,
+        bold: bool = False,
+        align: str = "left",
+        fill: int = 0,
+        x: int | None = None,
+        max_width: int | None = None,
+    ) -> int:
+        """Draw one line (ellipsised to fit); returns its height. Control characters are
+        dropped: they have no glyphs and break text shaping."""
+        text = strip_controls(text)
+        font = self.fonts.font(text, size, bold)
+        limit = max_width if max_width is not None else self.inner
+        line = ellipsize(text, font, limit)
+        length = font.getlength(line)
+        left: float = self.margin if x is None else x
+        if align == "center":
+            left = left + (limit - length) / 2
+        elif align == "right":
+            left = left + limit - length
+        ascent, descent = font.getmetrics()
+        self.draw.text((left, self.y), line, font=font, fill=fill)
+        self.y += ascent + descent
+        return ascent + descent
+
+    def fitted(self, text: str, max_size: int, min_size: int, *, bold: bool = True) -> None:
+        """`text` as large as fits: one line, else two lines, else ellipsised at `min_size`."""
+        text = " ".join(strip_controls(text).split())
+        best_one = self._largest([text], max_size, min_size, bold)
+        if best_one >= max_size * 0.6 or not _wrap_two(text):
+            size = best_one or min_size
+            self.text(text, size, bold=bold, align="center")
+            return
+        best_two, lines = best_one, [text]
+        for first, second in _wrap_two(text):
+            size = self._largest([first, second], max_size, min_size, bold)
+            if size > best_two:
+                best_two, lines = size, [first, second]
+        for line in lines:
+            self.text(line, best_two or min_size, bold=bold, align="center")
+
+    def _largest(self, lines: list[str], max_size: int, min_size: int, bold: bool) -> int:
+        """The largest size in [min_size, max_size] at which every line fits; 0 if none."""
+        low, high, best = min_size, max_size, 0
+        while low <= high:
+            middle = (low + high) // 2
+            if all(self.fonts.font(t, middle, bold).getlength(t) <= self.inner for t in lines):
+                best, low = middle, middle + 1
+            else:
+                high = middle - 1
+        return best
+
+    def band(self, text: str, size: int, *, inverse: bool) -> None:
+        """A full-width band: white on black when `inverse`, else black on white between rules."""
+        text = strip_controls(text)
+        font = self.fonts.font(text, size, True)
+        ascent, descent = font.getmetrics()
+        height = ascent + descent + size // 2
+        top = self.y
+        if inverse:
+            self.draw.rectangle((0, top, self.width - 1, top + height), fill=0)
+        else:
+            rule = max(3, size // 10)
+            self.draw.rectangle((0, top, self.width - 1, top + rule), fill=0)
+            self.draw.rectangle((0, top + height - rule, self.width - 1, top + height), fill=0)
+        self.y = top + size // 4
+        self.text(text, size, bold=True, align="center", fill=255 if inverse else 0)
+        self.y = top + height + 1
+
+    def rule(self, thickness: int = 2) -> None:
+        self.draw.rectangle(
+            (self.margin, self.y, self.width - self.margin, self.y + thickness - 1), fill=0
+        )
+        self.y += thickness
+
+    def paste(self, picture: Image.Image, x: int) -> None:
+        self.image.paste(picture.convert("L"), (x, self.y))
+
+    def finish(self) -> Image.Image:
+        """Crop to what was drawn and threshold to 1 bit (no dithering: text stays crisp)."""
+        height = min(self.image.height, self.y + self.margin)
+        cropped = self.image.crop((0, 0, self.width, height))
+        return cropped.point(lambda v: 255 if v >= 128 else 0).convert(
+            "1", dither=Image.Dither.NONE
+        )
+
+
+def qr_image(token: str, max_width: int, max_scale: int = 4) -> Image.Image:
+    """The token as a QR code (level M), the largest whole number of dots per module that fits.
+
+    Four dots a module (0.5 mm at 203 dpi) read reliably at arm's length; more only costs
+    paper and transfer time.
+    """
+    qr = segno.make(token, error="m", micro=False, boost_error=False)
+    modules = qr.symbol_size(scale=1, border=4)[0]
+    scale = max(2, min(max_scale, max_width // modules))
+    border = 4 if modules * scale <= max_width else 2
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="png", scale=scale, border=border)
+    buffer.seek(0)
+    return Image.open(buffer).convert("L")
+
+
+def dither_photo(jpeg: bytes, size: tuple[int, int]) -> Image.Image:
+    """A photo cropped to `size`, contrast-stretched and Floyd-Steinberg dithered, as L 0/255."""
+    try:
+        photo: Image.Image = ImageOps.exif_transpose(Image.open(io.BytesIO(jpeg))).convert("L")
+    except (UnidentifiedImageError, OSError) as err:
+        raise RenderError(f"visitor photo is not a readable image: {err}") from err
+    photo = ImageOps.fit(photo, size, method=Image.Resampling.LANCZOS)
+    photo = ImageOps.autocontrast(photo, cutoff=1)
+    return photo.convert("1", dither=Image.Dither.FLOYDSTEINBERG).convert("L")
+
+
+def _time(moment: datetime) -> str:
+    return moment.strftime("%H:%M")
+
+
+def render_badge(
+    content: BadgeContent, width: int, fonts: FontBook, labels: BadgeLabels = BadgeLabels()
+) -> Image.Image:
+    """The badge as a 1-bit image `width` dots wide.
+
+    Top to bottom: site, visitor-type band, name (auto-fitted, large), company, host,
+    date and the expiry time (large), ESCORT REQUIRED band when set, photo and QR side
+    by side (QR alone and centred without a photo), visit reference.
+    """
+    canvas = Canvas(width, fonts)
+    unit = width / 576  # sizes are designed at 80 mm / 576 dots and scaled
+    if content.site_name:
+        canvas.text(content.site_name, int(26 * unit), align="center")
+        canvas.space(int(6 * unit))
+    canvas.band(
+        content.visitor_type_label or labels.visitor, int(40 * unit), inverse=content.inverse_band
+    )
+    canvas.space(int(12 * unit))
+    canvas.fitted(content.visitor_name, max_size=int(92 * unit), min_size=int(30 * unit))
+    canvas.space(int(4 * unit))
+    if content.company:
+        canvas.text(content.company, int(34 * unit), align="center")
+    canvas.text(f"{labels.host}: {content.host_name}", int(30 * unit), align="center")
+    canvas.space(int(10 * unit))
+    canvas.rule(max(2, int(3 * unit)))
+    canvas.space(int(6 * unit))
+    row_top = canvas.y
+    canvas.text(
+        content.expires_at.strftime("%a %d %b %Y"), int(28 * unit), max_width=canvas.inner // 2
+    )
+    canvas.text(labels.valid_until, int(24 * unit), bold=True, max_width=canvas.inner // 2)
+    left_bottom = canvas.y
+    canvas.y = row_top
+    canvas.text(
+        _time(content.expires_at),
+        int(96 * unit),
+        bold=True,
+        align="right",
+        x=canvas.margin + canvas.inner // 2,
+        max_width=canvas.inner - canvas.inner // 2,
+    )
+    canvas.y = max(canvas.y, left_bottom)
+    canvas.space(int(8 * unit))
+    if content.escort_required:
+        canvas.band(labels.escort_required, int(40 * unit), inverse=True)
+        canvas.space(int(10 * unit))
+    half = canvas.inner // 2 - canvas.margin // 2
+    if content.photo_jpeg:
+        code = qr_image(content.token, half)
+        photo = dither_photo(content.photo_jpeg, (min(half, code.height * 3 // 4), code.height))
+        canvas.paste(photo, canvas.margin + (half - photo.width) // 2)
+        canvas.paste(code, canvas.width - canvas.margin - code.width)
+        canvas.y += max(photo.height, code.height)
+    else:
+        code = qr_image(content.token, min(canvas.inner, int(300 * unit)))
+        canvas.paste(code, (canvas.width - code.width) // 2)
+        canvas.y += code.height
+    canvas.text(
+        f"{content.visit_ref}  {content.issued_at:%Y-%m-%d %H:%M}", int(20 * unit), align="center"
+    )
+    return canvas.finish()
+
+
+def render_roll_call(
+    entries: Sequence[OnSiteEntry],
+    site_name: str,
+    now: datetime,
+    width: int,
+    fonts: FontBook,
+    labels: BadgeLabels = BadgeLabels(),
+) -> Image.Image:
+    """Everyone on site, by name, for a fire warden's roll call: name, company, host, time in.
+
+    Times are shown in `now`'s time zone (the site's), whatever zone the entries carry.
+    """
+    canvas = Canvas(width, fonts, max_height=200 + 110 * max(1, len(entries)))
+    unit = width / 576
+    canvas.band(labels.roll_call, int(38 * unit), inverse=True)
+    canvas.text(site_name, int(30 * unit), bold=True, align="center")
+    canvas.text(
+        f"{now:%Y-%m-%d %H:%M}  ·  {len(entries)} {labels.on_site}", int(26 * unit), align="center"
+    )
+    canvas.space(int(8 * unit))
+    canvas.rule(max(2, int(3 * unit)))
+    box = max(14, int(24 * unit))
+    for entry in sorted(entries, key=lambda e: e.visitor_name.casefold()):
+        canvas.space(int(8 * unit))
+        top = canvas.y
+        canvas.draw.rectangle(
+            (canvas.margin, top + 4, canvas.margin + box, top + 4 + box), outline=0, width=2
+        )
+        indent = canvas.margin + box + int(12 * unit)
+        canvas.text(
+            entry.visitor_name,
+            int(32 * unit),
+            bold=True,
+            x=indent,
+            max_width=canvas.width - indent - canvas.margin,
+        )
+        arrived = _time(entry.arrived_at.astimezone(now.tzinfo))
+        detail = f"{entry.company} · {entry.host_name} · {labels.arrived} {arrived}"
+        canvas.text(
+            detail, int(24 * unit), x=indent, max_width=canvas.width - indent - canvas.margin
+        )
+        canvas.space(int(4 * unit))
+        canvas.rule(1)
+    return canvas.finish()
+
+
+def render_test_page(width: int, fonts: FontBook, printer_name: str = "") -> Image.Image:
+    """Edges, a grey ramp (dithered), text in three scripts and a QR: checks width and darkness."""
+    canvas = Canvas(width, fonts)
+    canvas.band("TEST PAGE", int(40 * width / 576), inverse=True)
+    canvas.text(f"{printer_name}  {width} dots", int(26 * width / 576), align="center")
+    canvas.space(8)
+    top = canvas.y
+    canvas.draw.rectangle((0, top, width - 1, top + 40), outline=0, width=2)  # both paper edges
+    for x in range(0, width, 8):
+        canvas.draw.line((x, top, x, top + (20 if x % 64 == 0 else 10)), fill=0)
+    canvas.y = top + 48
+    ramp = (
+        Image.linear_gradient("L").rotate(90, expand=True).resize((width - 2 * canvas.margin, 48))
+    )
+    canvas.paste(ramp.convert("1"), canvas.margin)  # dithered grey ramp
+    canvas.y += 56
+    for line in (
+        "ABCDEFGHIJ abcdefghij 0123456789",
+        "访客登记 来访者 张伟 王芳",
+        "Ελληνικά Кириллица Zoë",
+    ):
+        canvas.text(line, int(28 * width / 576), align="center")
+    canvas.space(8)
+    code = qr_image("KIOSK TEST PAGE", width // 2)
+    canvas.paste(code, (width - code.width) // 2)
+    canvas.y += code.height
+    return canvas.finish()
+
+
+def save_png(image: Image.Image, path: str | Path) -> None:
+    """The preview: exactly what the paper shows, one pixel per dot."""
+    image.save(Path(path), format="PNG", optimize=True)
