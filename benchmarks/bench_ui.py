@@ -39,7 +39,11 @@ def drive(display: str, cache: Path, out: Path, *args: str) -> dict[str, Any]:
     started = time.monotonic()
     subprocess.run(
         [sys.executable, str(DRIVER), "--out", str(out), "--languages", "zh_Hans", *args],
-        env=env, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=120,
+        env=env,
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
     )
     report: dict[str, Any] = json.loads((out / "report.json").read_text())
     if not report.get("ok"):

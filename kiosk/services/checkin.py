@@ -21,9 +21,10 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from peewee import JOIN, IntegrityError, SqliteDatabase, fn
+from rapidfuzz import fuzz, process
 
 from kiosk.config import AgreementConfig, KioskConfig, VisitorTypeConfig
 from kiosk.domain import names
@@ -305,39 +306,61 @@ class CheckInEngine:
     def match_identity(self, name: str, document_hash: str | None = None) -> list[AppointmentMatch]:
         """Today's expected appointments for this person: by document, exact name, pinyin or
         Latin spelling, then fuzzily. Returns the best tier only, so one result is a match and
-        several mean the visitor must choose (by host)."""
+        several mean the visitor must choose (by host).
+
+        Each tier is one indexed lookup (key, then day); only the fuzzy tier reads the whole
+        day, and only its Latin keys, which rapidfuzz scores in C."""
         check_name(name)
         start, end = self.calendar.day_bounds(self._clock.now())
         today = (
-            Appointment.select(Appointment, Host)
-            .join(Host)
-            .switch(Appointment)
-            .join(Visit, on=(Visit.appointment == Appointment.id))
-            .where(
-                (Appointment.starts_at >= start)
-                & (Appointment.starts_at < end)
-                & Appointment.cancelled_at.is_null()
-                & (Visit.state == VisitState.EXPECTED)
-            )
+            (Appointment.starts_at >= start)
+            & (Appointment.starts_at < end)
+            & Appointment.cancelled_at.is_null()
         )
+        tiers: list[tuple[str, Any]] = []
         if document_hash:
-            found = list(today.where(Appointment.document_hash == document_hash))
-            if found:
-                return [self._match(a, "document", 100.0) for a in found]
-        exact = names.exact_key(name)
-        found = list(today.where(Appointment.exact_key == exact))
-        if found:
-            return [self._match(a, "exact", 100.0) for a in found]
+            tiers.append(("document", Appointment.document_hash == document_hash))
+        tiers.append(("exact", Appointment.exact_key == names.exact_key(name)))
         latin = names.latin_key(name)
         if latin:
-            found = list(today.where(Appointment.latin_key == latin))
+            tiers.append(("latin", Appointment.latin_key == latin))
+        for how, condition in tiers:
+            found = self._still_expected(Appointment.select().where(condition & today))
             if found:
-                return [self._match(a, "latin", 100.0) for a in found]
-        threshold = self._config.matching.fuzzy_threshold
-        scored = [(names.similarity(latin, a.latin_key), a) for a in today]
-        best = [(score, a) for score, a in scored if score >= threshold]
-        best.sort(key=lambda pair: -pair[0])
-        return [self._match(a, "fuzzy", score) for score, a in best[:5]]
+                return [self._match(a, how, 100.0) for a in found]
+        # The raw cursor: peewee's row objects would cost more than the scoring itself.
+        day = cast(
+            "list[tuple[int, str]]",
+            self._db.execute(
+                Appointment.select(Appointment.id, Appointment.latin_key).where(today)
+            ).fetchall(),
+        )
+        scored = process.extract(
+            latin,
+            [key for _id, key in day],
+            scorer=fuzz.token_sort_ratio,
+            score_cutoff=self._config.matching.fuzzy_threshold,
+            limit=10,
+        )
+        scores = {day[index][0]: score for _key, score, index in scored}
+        candidates = Appointment.select().where(Appointment.id.in_(list(scores)))
+        found = sorted(self._still_expected(candidates), key=lambda a: -scores[a.id])
+        return [self._match(a, "fuzzy", scores[a.id]) for a in found[:5]]
+
+    @staticmethod
+    def _still_expected(query: Any) -> list[Appointment]:
+        """The appointments of `query` whose visit nobody has checked in to yet."""
+        appointments = list(query)
+        if not appointments:
+            return []
+        # The state is compared here, not in SQL: with it there, SQLite would walk the
+        # state index (every future appointment is "expected") instead of the unique
+        # appointment index.
+        states = Visit.select(Visit.appointment, Visit.state).where(
+            Visit.appointment.in_([a.id for a in appointments])
+        )
+        expected = {row[0] for row in states.tuples() if row[1] == VisitState.EXPECTED}
+        return [a for a in appointments if a.id in expected]
 
     @staticmethod
     def _match(appointment: Appointment, how: str, score: float) -> AppointmentMatch:
@@ -1068,11 +1091,13 @@ class CheckInEngine:
     def today_summary(self) -> TodaySummary:
         now = self._clock.now()
         start, end = self.calendar.day_bounds(now)
+        # `state || ''` keeps SQLite off the state index, which would walk every future
+        # appointment; the day's range on appointments is the selective one.
         expected = (
             Visit.select()
             .join(Appointment)
             .where(
-                (Visit.state == VisitState.EXPECTED)
+                ((Visit.state + "") == VisitState.EXPECTED)
                 & (Appointment.starts_at >= start)
                 & (Appointment.starts_at < end)
             )

@@ -96,9 +96,11 @@ class Appointment(BaseModel):
     updated_at = UtcTimestampField()
 
     class Meta:
+        # Matching looks a name up within one day: the key first, then the day's range.
         indexes = (
-            (("starts_at", "exact_key"), False),
-            (("starts_at", "latin_key"), False),
+            (("exact_key", "starts_at"), False),
+            (("latin_key", "starts_at"), False),
+            (("starts_at",), False),
         )
 
 
