@@ -20,22 +20,29 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.app import build_kiosk, init_kiosk  # noqa: E402
-from kiosk.config import load_config  # noqa: E402
-from kiosk.domain import names  # noqa: E402
-from kiosk.domain.clock import ManualClock  # noqa: E402
-from kiosk.domain.tokens import KeyRing, TokenKind, TokenSigner, TokenVerifier, new_ref  # noqa: E402
-from kiosk.domain.values import VisitState  # noqa: E402
-from kiosk.services.checkin import Collected  # noqa: E402
-from kiosk.storage.db import open_database  # noqa: E402
-from kiosk.storage.models import Appointment, Visit  # noqa: E402
+from kiosk.app import build_kiosk, init_kiosk
+from kiosk.config import load_config
+from kiosk.domain import names
+from kiosk.domain.clock import ManualClock
+from kiosk.domain.tokens import KeyRing, TokenKind, TokenSigner, TokenVerifier, new_ref
+from kiosk.domain.values import VisitState
+from kiosk.services.checkin import Collected
+from kiosk.storage.db import open_database
+from kiosk.storage.models import Appointment, Visit
 
 APPOINTMENTS = 100_000
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
 LATIN_FIRST = ["Anna", "Bob", "Carlos", "Dana", "Erik", "Fatima", "Grace", "Hiro", "Ivan", "Julia"]
 LATIN_LAST = ["Stone", "Garcia", "Eriksson", "Okafor", "Tanaka", "Novak", "Silva", "Kim", "Berg"]
-SITE = '[site]\nname = "Bench Tower"\nafter_hours = "open"\n[visitor_types.visitor]\nphoto_required = false\n'
+SITE = """
+[site]
+name = "Bench Tower"
+after_hours = "open"
+
+[visitor_types.visitor]
+photo_required = false
+"""
 
 
 def _median_ms(action: Callable[[], Any], repeat: int) -> float:
