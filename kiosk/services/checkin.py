@@ -359,7 +359,8 @@ class CheckInEngine:
         states = Visit.select(Visit.appointment, Visit.state).where(
             Visit.appointment.in_([a.id for a in appointments])
         )
-        expected = {row[0] for row in states.tuples() if row[1] == VisitState.EXPECTED}
+        rows = cast("list[tuple[int, str]]", list(states.tuples()))
+        expected = {appointment for appointment, state in rows if state == VisitState.EXPECTED}
         return [a for a in appointments if a.id in expected]
 
     @staticmethod
