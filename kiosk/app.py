@@ -13,7 +13,10 @@ from pathlib import Path
 from peewee import SqliteDatabase
 
 from kiosk.config import KioskConfig, config_path, load_config
+from kiosk.devices.commands import badge_job, open_printer
 from kiosk.devices.config import PrinterConfig
+from kiosk.devices.print_queue import PrintJob, PrintQueue
+from kiosk.devices.protocols import DeviceEvent, DeviceEventKind, Printer
 from kiosk.domain.clock import Clock, SystemClock
 from kiosk.domain.errors import NotFound
 from kiosk.domain.tokens import TokenVerifier
@@ -150,6 +153,31 @@ def printer_settings(config: KioskConfig) -> PrinterConfig:
     if printer.kind == "fake" and not printer.fake_output_dir:
         return printer.model_copy(update={"fake_output_dir": str(config.data_dir / "paper")})
     return printer
+
+
+class BadgePrinting:
+    """Badges from the engine to the printer through a queue that never loses a job.
+
+    A failed print leaves the check-in as it was; the failure is recorded by the engine as
+    a device problem (the guards' alerts, the office's log), and the job can be retried or
+    the badge reprinted from the database at any time.
+    """
+
+    def __init__(self, kiosk: Kiosk, printer: Printer | None = None) -> None:
+        self._kiosk = kiosk
+        self.settings = printer_settings(kiosk.config)
+        self.printer = printer or open_printer(self.settings)
+        self.queue = PrintQueue(self.printer, kiosk.clock.now)
+        self.queue.add_listener(self._on_event)
+
+    def print_badge(self, visit_ref: str) -> PrintJob:
+        content = self._kiosk.engine.badge_content(visit_ref)
+        return self.queue.submit(badge_job(content, self.settings), label=visit_ref)
+
+    def _on_event(self, event: DeviceEvent) -> None:
+        if event.kind is DeviceEventKind.PRINT_FAILED:
+            visit_ref = str(event.detail.get("label", ""))
+            self._kiosk.engine.record_device_problem("printer", event.message, visit_ref)
 
 
 class WelcomeBoard:

@@ -10,6 +10,7 @@ photo is dithered (Floyd-Steinberg).
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,8 @@ from kiosk.devices.errors import RenderError
 from kiosk.devices.escpos_codec import strip_controls
 from kiosk.devices.fonts import FontBook
 from kiosk.domain.values import BadgeContent, OnSiteEntry
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -244,9 +247,15 @@ def render_badge(
         canvas.band(labels.escort_required, int(40 * unit), inverse=True)
         canvas.space(int(10 * unit))
     half = canvas.inner // 2 - canvas.margin // 2
+    photo = None
     if content.photo_jpeg:
         code = qr_image(content.token, half)
-        photo = dither_photo(content.photo_jpeg, (min(half, code.height * 3 // 4), code.height))
+        try:
+            photo = dither_photo(content.photo_jpeg, (min(half, code.height * 3 // 4), code.height))
+        except RenderError:
+            # A damaged photo must not cost the visitor a badge: print it without one.
+            log.warning("badge %s: photo unreadable, printed without it", content.visit_ref)
+    if photo is not None:
         canvas.paste(photo, canvas.margin + (half - photo.width) // 2)
         canvas.paste(code, canvas.width - canvas.margin - code.width)
         canvas.y += max(photo.height, code.height)

@@ -18,6 +18,7 @@ the same engine.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -1015,6 +1016,38 @@ class CheckInEngine:
                 {"visit": visit.ref, "satisfaction": score, "comment": comment},
             )
             append_audit(now, "visitor", "visit.rated", visit.ref, {"score": score})
+
+    def record_device_problem(self, device: str, message: str, subject_ref: str = "") -> None:
+        """A printer or camera failed: an event for the office and the guards, and an audit
+        entry. The visit it concerns (if any) is untouched: a failed print loses nothing."""
+        now = self._clock.now()
+        with storage_errors(), self._db.atomic():
+            enqueue_event(
+                now,
+                "device.problem",
+                subject_ref,
+                {
+                    "device": device,
+                    "message": message,
+                    "visit": subject_ref,
+                    "kiosk": self.kiosk_id,
+                },
+            )
+            append_audit(now, "kiosk", "device.problem", subject_ref, {"device": device})
+
+    def recent_alerts(self, since: datetime) -> list[dict[str, Any]]:
+        """Security alerts and device problems since `since`, newest first: the guard's list."""
+        rows = (
+            OutboxEvent.select()
+            .where(
+                OutboxEvent.kind.in_(["security.alert", "device.problem"])
+                & (OutboxEvent.occurred_at >= since)
+            )
+            .order_by(OutboxEvent.id.desc())
+        )
+        return [
+            {"kind": row.kind, "at": row.occurred_at, **json.loads(row.payload)} for row in rows
+        ]
 
     def find_on_site(self, name: str) -> list[OnSiteEntry]:
         """Visitors on site whose name resembles `name`: check-out without a badge."""
