@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from kiosk.domain.errors import RejectReason, TokenRejected
@@ -235,3 +235,25 @@ def test_a_token_with_any_other_signature_is_rejected(
     with pytest.raises(TokenRejected) as caught:
         VERIFIER.verify(text, TokenKind.INVITATION)
     assert caught.value.reason is RejectReason.BAD_SIGNATURE
+
+
+@pytest.mark.slow
+@settings(max_examples=20_000, deadline=None)
+@given(which=st.integers(0, 1), data=st.data())
+def test_long_fuzz_of_multi_byte_mutations(which: int, data: st.DataObject) -> None:
+    """make test-slow: many mutations at once, anywhere, never accepted."""
+    text = TOKENS[which]
+    raw = bytearray(base64.b32decode(text + "=" * (-len(text) % 8)))
+    changes = data.draw(
+        st.lists(
+            st.tuples(st.integers(0, len(raw) - 1), st.integers(1, 255)), min_size=1, max_size=8
+        )
+    )
+    original = bytes(raw)
+    for position, mask in changes:
+        raw[position] ^= mask
+    assume(bytes(raw) != original)  # two changes at one place can cancel out
+    mutated = base64.b32encode(bytes(raw)).decode().rstrip("=")
+    for kind in TokenKind:
+        with pytest.raises(TokenRejected):
+            VERIFIER.verify(mutated, kind)

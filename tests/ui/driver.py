@@ -115,7 +115,9 @@ def main() -> None:
     parser.add_argument("--size", default="1280x800")
     parser.add_argument("--languages", default="zh_Hans,zh_Hant,en")
     parser.add_argument(
-        "--idle-seconds", type=float, default=0.0,
+        "--idle-seconds",
+        type=float,
+        default=0.0,
         help="at the end, stay idle this long and report the CPU used meanwhile",
     )
     args = parser.parse_args()

@@ -33,8 +33,10 @@ def catalogue_strings(language: str) -> set[str]:
 
 
 def allowed_strings(language: str) -> set[str]:
-    return catalogue_strings(language) | FakeWelcomeServices().own_words(language) | set(
-        ENDONYMS.values()
+    return (
+        catalogue_strings(language)
+        | FakeWelcomeServices().own_words(language)
+        | set(ENDONYMS.values())
     )
 
 
@@ -94,7 +96,8 @@ def test_no_tofu(open_site: dict[str, Any], language: str) -> None:
 
 def test_language_buttons_are_large_enough_to_touch(open_site: dict[str, Any]) -> None:
     buttons = [
-        label for label in open_site["languages"]["en"]["labels"]
+        label
+        for label in open_site["languages"]["en"]["labels"]
         if label["widget"] == "LanguageButton"
     ]
     assert [b["text"] for b in buttons] == ["简体", "繁體", "English"]
@@ -115,8 +118,12 @@ def test_closed_site_shows_the_closed_message_and_survives_a_broken_summary(
         assert stray == []
 
     broken = run_driver(
-        xvfb_display, font_cache, SCREENSHOTS / "summary-failing", "--fail-summary",
-        "--languages", "en",
+        xvfb_display,
+        font_cache,
+        SCREENSHOTS / "summary-failing",
+        "--fail-summary",
+        "--languages",
+        "en",
     )
     shown = texts(broken, "en")
     assert "Today's figures are unavailable right now." in shown
@@ -125,13 +132,16 @@ def test_closed_site_shows_the_closed_message_and_survives_a_broken_summary(
 
 
 @pytest.mark.skipif(not DEJAVU.exists(), reason="needs fonts-dejavu-core")
-def test_tofu_check_fails_with_a_font_lacking_chinese(
-    xvfb_display: str, font_cache: Path
-) -> None:
+def test_tofu_check_fails_with_a_font_lacking_chinese(xvfb_display: str, font_cache: Path) -> None:
     """The check above must really fail: draw the screen with DejaVu Sans, which has no CJK."""
     report = run_driver(
-        xvfb_display, font_cache, SCREENSHOTS / "tofu-dejavu", "--font", str(DEJAVU),
-        "--languages", "zh_Hans,en",
+        xvfb_display,
+        font_cache,
+        SCREENSHOTS / "tofu-dejavu",
+        "--font",
+        str(DEJAVU),
+        "--languages",
+        "zh_Hans,en",
     )
     labels = report["languages"]["zh_Hans"]["labels"]
     assert {label["font_file"] for label in labels} == {str(DEJAVU)}

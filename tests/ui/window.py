@@ -55,7 +55,11 @@ def run_driver(
     env.pop("WAYLAND_DISPLAY", None)
     completed = subprocess.run(
         [sys.executable, str(DRIVER), "--out", str(out), *args],
-        env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
     log = completed.stdout + completed.stderr
     (out / "driver.log").write_text(log)
