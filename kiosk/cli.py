@@ -99,9 +99,13 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import logging
+
     from kiosk.app import WelcomeBoard
     from kiosk.ui.app import run_kiosk
 
+    # Kivy turns the root logger up to DEBUG; the SQL of every screen refresh is noise.
+    logging.getLogger("peewee").setLevel(logging.INFO)
     kiosk = _open(args)
     size = None
     if args.size:
