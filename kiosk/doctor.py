@@ -11,7 +11,6 @@ import importlib.util
 import os
 import shutil
 import stat
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,34 +30,25 @@ class Finding:
     fix: str = ""
 
 
-def _find_cjk_font() -> str | None:
-    if not shutil.which("fc-match"):
-        return None
-    try:
-        found = subprocess.run(
-            ["fc-match", "-f", "%{file}\n%{lang}", "sans:lang=zh-cn"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout.splitlines()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if len(found) >= 2 and "zh-cn" in found[1].split("|"):
-        return found[0]
-    return None
+def check_fonts() -> list[Finding]:
+    """The faces the touchscreen uses for each Chinese script (the UI's own lookup)."""
+    from kiosk.ui.fonts import FontNotFound, fc_match
 
-
-def check_fonts() -> Finding:
-    font = _find_cjk_font()
-    if font:
-        return Finding("CJK font", "ok", font)
-    return Finding(
-        "CJK font",
-        "fail",
-        "no font with Chinese characters: names and the Chinese screens would show boxes",
-        "sudo apt-get install fonts-noto-cjk",
-    )
+    findings = []
+    for label, language in (("Simplified", "zh-cn"), ("Traditional", "zh-tw")):
+        try:
+            face = fc_match(language)
+        except FontNotFound as err:
+            findings.append(
+                Finding(
+                    f"CJK font ({label})", "fail", str(err), "sudo apt-get install fonts-noto-cjk"
+                )
+            )
+        else:
+            findings.append(
+                Finding(f"CJK font ({label})", "ok", f"{face.path} (face {face.index})")
+            )
+    return findings
 
 
 def check_library(name: str, module: str, native: str | None, fix: str) -> Finding:
@@ -205,7 +195,6 @@ def check_display() -> Finding:
 
 def run_checks(config_path: str | None) -> list[Finding]:
     checks: list[Callable[[], Finding]] = [
-        check_fonts,
         lambda: check_library("Kivy", "kivy", None, "pip install kivy"),
         lambda: check_library("OpenCV (camera)", "cv2", None, "pip install opencv-python-headless"),
         lambda: check_library(
@@ -214,7 +203,7 @@ def run_checks(config_path: str | None) -> list[Finding]:
         check_clock,
         check_display,
     ]
-    findings = [check() for check in checks]
+    findings = check_fonts() + [check() for check in checks]
     config_findings, config = check_config(config_path)
     findings += config_findings
     if config is not None:
