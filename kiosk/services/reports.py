@@ -7,6 +7,7 @@ satisfaction; no-shows. Counts survive the retention purge because they use no p
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -76,7 +77,7 @@ def period_bounds(period: Period, day: date, calendar: SiteCalendar) -> tuple[da
 def percentile(values: list[float], share: float) -> float:
     """Nearest-rank percentile: the value below which `share` of the values fall."""
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(share * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(share * len(ordered))))
     return ordered[rank - 1]
 
 
