@@ -35,30 +35,35 @@ run: bootstrap  ## create the demo site and open the kiosk on it
 	@scripts/check-display.sh
 	$(BIN)/kiosk run --config $(DEMO_CONFIG)
 
+# The office tests run against a real PostgreSQL server on loopback, started here.
+WITH_POSTGRES := KIOSK_TEST_POSTGRES_URL=$$(scripts/test-postgres.sh start)
+
 test: bootstrap check  ## ruff, mypy, then every test but the slow ones
-	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+	$(WITH_POSTGRES) $(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 check: bootstrap  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 test-slow: bootstrap  ## the slow tests only (soak, crash loops, provisioning)
-	$(BIN)/pytest -m slow $(PYTEST_ARGS)
+	$(WITH_POSTGRES) $(BIN)/pytest -m slow $(PYTEST_ARGS)
 
 bench: bootstrap  ## every benchmarks/bench_*.py, as one table
-	$(BIN)/python benchmarks/run.py
+	$(WITH_POSTGRES) $(BIN)/python benchmarks/run.py
 
 $(UV):
 	python3 -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -qq --disable-pip-version-check uv==$(UV_VERSION)
 
 lock: $(UV)  ## recompile requirements/*.lock from pyproject.toml, keeping current pins
-	$(UV_COMPILE) --extra dev -o requirements/dev.lock
+	$(UV_COMPILE) --extra dev --extra office -o requirements/dev.lock
 	$(UV_COMPILE) --constraint requirements/dev.lock -o requirements/kiosk.lock
+	$(UV_COMPILE) --extra office --constraint requirements/dev.lock -o requirements/office.lock
 
 lock-upgrade: $(UV)  ## recompile the locks with the newest allowed versions
-	$(UV_COMPILE) --upgrade --extra dev -o requirements/dev.lock
+	$(UV_COMPILE) --upgrade --extra dev --extra office -o requirements/dev.lock
 	$(UV_COMPILE) --constraint requirements/dev.lock -o requirements/kiosk.lock
+	$(UV_COMPILE) --extra office --constraint requirements/dev.lock -o requirements/office.lock
 
 i18n: bootstrap  ## extract UI strings, update every kiosk.po, compile the .mo files
 	$(BIN)/pybabel extract --no-location --sort-output --project=lobby-kiosk \

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from peewee import SqliteDatabase
 
@@ -23,9 +24,9 @@ from kiosk.domain.tokens import TokenVerifier
 from kiosk.domain.values import TodaySummary
 from kiosk.services.checkin import CheckInEngine
 from kiosk.services.directory import Directory
-from kiosk.services.keys import KeyStore, load_keyring
+from kiosk.services.keys import DatabaseKeyRing, KeyStore
 from kiosk.storage.db import open_database
-from kiosk.storage.models import KioskState
+from kiosk.storage.models import KioskState, database
 
 CONFIG_TEMPLATE = """\
 # This kiosk's settings. Every key not set here keeps its default, listed with comments in
@@ -68,6 +69,11 @@ class Kiosk:
 
     def close(self) -> None:
         self.db.close()
+
+    def using(self) -> Any:
+        """Bind this kiosk's database for the code in the `with` block (several kiosks in
+        one process, as the sync tests have); a lone kiosk never needs it."""
+        return database.bound(self.db)
 
 
 def init_kiosk(
@@ -131,7 +137,7 @@ def build_kiosk(config: KioskConfig, db: SqliteDatabase, clock: Clock) -> Kiosk:
     state = KioskState.get_or_none(KioskState.key == "kiosk_id")
     if state is None:
         raise NotFound("this database was never initialised; run `kiosk init`")
-    keyring = load_keyring()
+    keyring = DatabaseKeyRing()
     verifier = TokenVerifier(keyring, clock.now)
     engine = CheckInEngine(
         db=db,

@@ -913,6 +913,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("files", nargs="+")
     command("print-test", cmd_print_test, "print a test page on the configured printer")
     command("rollcall", cmd_rollcall, "print the evacuation roll call: everyone on site now")
+
+    from kiosk.cli_office import register
+
+    register(commands, command)
     return parser
 
 

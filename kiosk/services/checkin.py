@@ -643,7 +643,10 @@ class CheckInEngine:
             visit = Visit(
                 ref=new_ref(), state=None, created_at=now, appointment=context.appointment
             )
-        self._move(visit, VisitState.CHECKED_IN, now, "kiosk", context.extra_audit, **fields)
+        invitation = {"invitation": context.invitation.token_id} if context.invitation else None
+        self._move(
+            visit, VisitState.CHECKED_IN, now, "kiosk", context.extra_audit, invitation, **fields
+        )
         if collected.photo_jpeg:
             VisitPhoto.create(visit=visit, jpeg=collected.photo_jpeg, taken_at=now)
         if rules.agreement is not None and rules.agreement_id is not None:
@@ -790,9 +793,13 @@ class CheckInEngine:
         now: datetime,
         actor: str,
         audit_details: dict[str, str] | None = None,
+        event_extra: dict[str, str] | None = None,
         **fields: object,
     ) -> None:
-        """Change a visit's state with its outbox event and audit entry; call in a transaction."""
+        """Change a visit's state with its outbox event and audit entry; call in a transaction.
+
+        `event_extra` adds to the event what the visit row does not hold (the invitation
+        used, which the office needs to refuse it at every other kiosk)."""
         current = VisitState(visit.state) if visit.state else None
         if not can_transition(current, target):
             raise IllegalTransition(f"visit {visit.ref} cannot go from {current} to {target}")
@@ -801,7 +808,8 @@ class CheckInEngine:
         visit.state = target
         visit.updated_at = now
         visit.save(force_insert=visit.id is None)
-        enqueue_event(now, f"visit.{target.value}", visit.ref, self._visit_payload(visit))
+        payload = {**self._visit_payload(visit), **(event_extra or {})}
+        enqueue_event(now, f"visit.{target.value}", visit.ref, payload)
         details = {
             "from": current.value if current else None,
             "to": target.value,
@@ -1069,7 +1077,10 @@ class CheckInEngine:
         checked_out = 0
         no_shows = 0
         with storage_errors(), self._db.atomic():
-            for visit in Visit.select().where(Visit.state.in_([s.value for s in ON_SITE_STATES])):
+            # Only this kiosk's own visitors: those checked in elsewhere are that kiosk's to close.
+            on_site = Visit.state.in_([s.value for s in ON_SITE_STATES])
+            own_on_site = Visit.select().where(on_site & (Visit.kiosk_id == self.kiosk_id))
+            for visit in own_on_site:
                 self._move(
                     visit, VisitState.CHECKED_OUT, now, "system", left_at=now, auto_checked_out=True
                 )

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
@@ -25,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     load_pem_private_key,
 )
+from peewee import fn
 
 from kiosk.domain.errors import NotFound
 from kiosk.domain.tokens import KeyRing, TokenKind, TokenSigner, key_id_for, raw_public_key
@@ -89,8 +92,8 @@ def trust_key(kind: TokenKind, public_raw: bytes, owner: str, at: datetime) -> s
     return key_id
 
 
-def load_keyring() -> KeyRing:
-    ring = KeyRing()
+def load_keyring(ring: KeyRing | None = None) -> KeyRing:
+    ring = ring if ring is not None else KeyRing()
     for row in TrustedKey.select():
         ring.trust(
             TokenKind[row.kind.upper()],
@@ -98,6 +101,43 @@ def load_keyring() -> KeyRing:
             revoked=row.revoked_at is not None,
         )
     return ring
+
+
+class DatabaseKeyRing(KeyRing):
+    """The trusted keys as the database holds them, re-read when they may have changed.
+
+    The sync process adds keys (another kiosk enrolled) and revokes them (a kiosk was
+    stolen) in the shared database. This ring re-reads them every `max_age` seconds, and
+    at once when a token names a key it does not know and the table has changed since
+    (a one-row query, so garbage codes cannot make it reload on every scan)."""
+
+    def __init__(self, max_age: float = 60.0) -> None:
+        super().__init__()
+        self._max_age = max_age
+        self._loaded_at = 0.0
+        self._fingerprint: tuple[Any, ...] = ()
+        self.reload()
+
+    @staticmethod
+    def _table_fingerprint() -> tuple[Any, ...]:
+        row = TrustedKey.select(
+            fn.COUNT(TrustedKey.id), fn.MAX(TrustedKey.id), fn.COUNT(TrustedKey.revoked_at)
+        ).tuples()
+        return tuple(next(iter(row)))
+
+    def reload(self) -> None:
+        self._fingerprint = self._table_fingerprint()
+        self._keys = load_keyring()._keys
+        self._loaded_at = time.monotonic()
+
+    def lookup(self, kind: TokenKind, key_id: str) -> Any:
+        if time.monotonic() - self._loaded_at >= self._max_age:
+            self.reload()
+        found = super().lookup(kind, key_id)
+        if found is None and self._table_fingerprint() != self._fingerprint:
+            self.reload()
+            found = super().lookup(kind, key_id)
+        return found
 
 
 class KeyStore:

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from peewee import DatabaseError, SqliteDatabase
 
@@ -45,6 +46,11 @@ def open_database(path: Path | str) -> SqliteDatabase:
         raise StorageError(f"cannot open the database at {path}: {err}") from err
     database.initialize(db)
     return db
+
+
+def rows_of(query: Any) -> list[tuple[Any, ...]]:
+    """A query's rows as plain tuples (peewee's own typing of `.tuples()` is too loose)."""
+    return cast("list[tuple[Any, ...]]", list(query.tuples()))
 
 
 def integrity_problems(db: SqliteDatabase) -> list[str]:

@@ -87,8 +87,18 @@ def _v1(database: Database) -> None:
             database.execute_sql(trigger.strip() + " END;")
 
 
+def _v2(database: Database) -> None:
+    """Sync: an event the office refused (by name, with its reason) is kept, not retried."""
+    database.execute_sql('ALTER TABLE "outbox_event" ADD COLUMN "rejected_at" INTEGER')
+    database.execute_sql(
+        'CREATE INDEX "outbox_event_sent_at_rejected_at_id" '
+        'ON "outbox_event" ("sent_at", "rejected_at", "id")'
+    )
+
+
 MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
     (1, _v1),
+    (2, _v2),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

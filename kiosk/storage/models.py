@@ -8,6 +8,9 @@ signature) so that the purge can anonymise it while the counts stay.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +19,7 @@ from peewee import (
     BlobField,
     BooleanField,
     CharField,
+    Database,
     DatabaseProxy,
     ForeignKeyField,
     IntegerField,
@@ -23,7 +27,40 @@ from peewee import (
     TextField,
 )
 
-database = DatabaseProxy()
+_bound_database: ContextVar[Database | None] = ContextVar("kiosk_database", default=None)
+
+
+class SwitchableDatabaseProxy(DatabaseProxy):
+    """The models' database: the one `initialize()` set, unless code running in a context
+    has bound another with `bound()`.
+
+    A kiosk in production is one process with one database, and never binds. Tests and
+    benchmarks that run several kiosks in one process (each with its own file, as separate
+    machines have) bind each kiosk's database around its work, thread by thread."""
+
+    __slots__ = ("_default",)
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        object.__setattr__(self, attr, value)
+
+    @property
+    def obj(self) -> Any:
+        return _bound_database.get() or self._default
+
+    @obj.setter
+    def obj(self, value: Any) -> None:
+        self._default = value
+
+    @contextmanager
+    def bound(self, db: Database) -> Iterator[None]:
+        token = _bound_database.set(db)
+        try:
+            yield
+        finally:
+            _bound_database.reset(token)
+
+
+database = SwitchableDatabaseProxy()
 
 
 class UtcTimestampField(BigIntegerField):
@@ -204,8 +241,12 @@ class OutboxEvent(BaseModel):
     payload = TextField()  # JSON
     occurred_at = UtcTimestampField()
     sent_at = UtcTimestampField(null=True, index=True)
+    rejected_at = UtcTimestampField(null=True)  # the office refused it, saying why
     attempts = IntegerField(default=0)
     last_error = TextField(default="")
+
+    class Meta:
+        indexes = ((("sent_at", "rejected_at", "id"), False),)
 
 
 class AuditEntry(BaseModel):

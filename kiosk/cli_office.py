@@ -1,0 +1,213 @@
+"""The `kiosk` commands for the office side and for sync:
+
+    kiosk enroll URL CODE            enrol this kiosk with an office
+    kiosk sync [--once] [--status]   push and pull (a loop, one round, or the state)
+    kiosk office serve               run the office server
+    kiosk office enrolment-code      a one-time code for enrolling a kiosk
+    kiosk office visits              what the office has received
+    kiosk office hosts add / appointments add / revoke-kiosk
+
+Every `kiosk office` command takes `--db URL` (or $KIOSK_OFFICE_DB); without it the office
+keeps an SQLite file, office.sqlite3, in the current folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from collections.abc import Callable
+from datetime import date, datetime, time
+from typing import Any
+
+Command = Callable[..., argparse.ArgumentParser]
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str | Callable[[], str]) -> None:
+    from kiosk.cli import emit
+
+    emit(args, data, text)
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from kiosk.office.store import OfficeStore, open_office_database
+
+    url = args.db or os.environ.get("KIOSK_OFFICE_DB")
+    return OfficeStore(open_office_database(url))
+
+
+def _sync_client(args: argparse.Namespace) -> Any:
+    from kiosk.cli import _open
+    from kiosk.sync.client import SyncClient
+
+    return SyncClient(_open(args))
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    client = _sync_client(args)
+    site = client.enroll(args.url, args.code, args.name or "")
+    report = client.run_once(force=True)
+    _emit(
+        args,
+        {"site": site, "pulled": report.pulled, "pushed": report.pushed},
+        f"enrolled with {args.url} for site {site!r}; pulled {report.pulled} changes, "
+        f"pushed {report.pushed} events. Invitations are now signed at the office.",
+    )
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    client = _sync_client(args)
+    if args.status:
+        status = client.status()
+
+        def describe() -> str:
+            lines = [
+                f"office:     {status.office_url or '(not enrolled)'} {status.site}",
+                f"backlog:    {status.backlog} events waiting, {status.rejected} rejected",
+                f"last sync:  {status.last_success or 'never'}",
+                f"last error: {status.last_error or '-'} {status.last_error_at or ''}",
+                f"next try:   {status.next_attempt or 'now'} ({status.failures} failures in a row)",
+                f"clock skew: {_or_dash(status.clock_skew_seconds)} s",
+            ]
+            return "\n".join(lines)
+
+        _emit(args, status.as_dict(), describe)
+        return 0
+    if args.once:
+        report = client.run_once(force=True)
+        _emit(args, vars(report), f"pushed {report.pushed} ({report.duplicates} already there, "
+              f"{report.rejected} rejected), pulled {report.pulled} changes")  # fmt: skip
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    client.run_forever(stop)
+    return 0
+
+
+def cmd_office_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from kiosk.office.api import create_app
+
+    uvicorn.run(create_app(_store(args)), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_office_code(args: argparse.Namespace) -> int:
+    code = _store(args).enrolment_code(args.site)
+    _emit(args, {"site": args.site, "code": code}, code)
+    return 0
+
+
+def cmd_office_visits(args: argparse.Namespace) -> int:
+    from datetime import UTC
+
+    since = datetime.combine(date.fromisoformat(args.since), time.min, UTC)
+    visits = _store(args).visits(since, args.site)
+    _emit(
+        args,
+        visits,
+        lambda: (
+            "\n".join(
+                f"{v['arrived_at'] or '-':<32} {v['visitor_name']:<20} "
+                f"{v['state']:<18} {v['kiosk']}"
+                for v in visits
+            )
+            or "no visits"
+        ),
+    )
+    return 0
+
+
+def cmd_office_host(args: argparse.Namespace) -> int:
+    host = _store(args).add_host(
+        args.site, args.name, email=args.email or "", department=args.department or ""
+    )
+    _emit(args, {"ref": host.ref}, f"host {host.name} ({host.ref})")
+    return 0
+
+
+def cmd_office_appointment(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    store = _store(args)
+    starts_at = datetime.strptime(args.at, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(args.timezone))
+    appointment = store.add_appointment(
+        args.site,
+        visitor_name=args.visitor,
+        host_ref=args.host,
+        starts_at=starts_at,
+        company=args.company or "",
+    )
+    token = store.invite(appointment.ref) if args.invite else None
+    _emit(
+        args,
+        {"ref": appointment.ref, "invitation": token},
+        f"appointment {appointment.ref}" + (f"\n{token}" if token else ""),
+    )
+    return 0
+
+
+def cmd_office_revoke(args: argparse.Namespace) -> int:
+    _store(args).revoke_kiosk(args.kiosk)
+    _emit(args, {"revoked": args.kiosk}, f"kiosk {args.kiosk} revoked")
+    return 0
+
+
+def register(commands: Any, command: Command) -> None:
+    """Add the office and sync commands to the `kiosk` parser."""
+    enroll = command("enroll", cmd_enroll, "enrol this kiosk with an office")
+    enroll.add_argument("url")
+    enroll.add_argument("code")
+    enroll.add_argument("--name", help="how the office lists this kiosk")
+
+    sync = command("sync", cmd_sync, "push events to the office and pull its changes")
+    sync.add_argument("--once", action="store_true", help="one round, then exit")
+    sync.add_argument(
+        "--status", action="store_true", help="show the backlog, last success and error"
+    )
+
+    office = command("office", lambda _a: 2, "the office server")
+    office_commands = office.add_subparsers(dest="office_command", required=True)
+
+    def office_command(
+        name: str, handler: Callable[[argparse.Namespace], int], help_text: str
+    ) -> argparse.ArgumentParser:
+        sub = command(name, handler, help_text, office_commands)
+        sub.add_argument(
+            "--db", help="postgresql://... or an SQLite path (default: ./office.sqlite3)"
+        )
+        return sub
+
+    serve = office_command("serve", cmd_office_serve, "run the office server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8470)
+    code = office_command("enrolment-code", cmd_office_code, "a one-time code to enrol a kiosk")
+    code.add_argument("--site", required=True)
+    visits = office_command("visits", cmd_office_visits, "visits received from the kiosks")
+    visits.add_argument("--since", required=True, help="YYYY-MM-DD")
+    visits.add_argument("--site")
+    host = office_command("host", cmd_office_host, "add a host to a site's directory")
+    host.add_argument("name")
+    host.add_argument("--site", required=True)
+    host.add_argument("--email")
+    host.add_argument("--department")
+    appointment = office_command(
+        "appointment", cmd_office_appointment, "book a visit (and sign its invitation)"
+    )
+    appointment.add_argument("--site", required=True)
+    appointment.add_argument("--visitor", required=True)
+    appointment.add_argument("--host", required=True, help="the host's ref")
+    appointment.add_argument("--at", required=True, help='"YYYY-MM-DD HH:MM"')
+    appointment.add_argument("--timezone", default="Asia/Shanghai")
+    appointment.add_argument("--company")
+    appointment.add_argument("--invite", action="store_true", help="sign and print the invitation")
+    revoke = office_command("revoke-kiosk", cmd_office_revoke, "refuse a kiosk from now on")
+    revoke.add_argument("kiosk")

@@ -1,0 +1,206 @@
+"""The office's HTTP API (FastAPI; the OpenAPI document is at /openapi.json).
+
+    POST /v1/enrol     trade a one-time code for enrolment (unsigned: the code is the proof)
+    POST /v1/events    a batch of the kiosk's events; a result per event
+    GET  /v1/changes   the site's changes after a cursor
+    GET  /v1/health    liveness, and the office's clock
+
+Every answer carries the office's time (`server_time`, and the `X-Office-Time` header) so a
+kiosk can measure its clock skew. Database trouble is 503 with Retry-After, never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+from peewee import OperationalError, PeeweeException
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from kiosk.domain.errors import InvalidInput, KioskError, NotFound
+from kiosk.office.store import Forbidden, OfficeStore, Unauthorized
+
+MAX_BATCH = 5000
+MAX_BODY = 16 * 1024 * 1024
+T = TypeVar("T")
+
+
+class EnrolRequest(BaseModel):
+    code: str = Field(max_length=64)
+    kiosk_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field(default="", max_length=200)
+    auth_public_key: str = Field(min_length=64, max_length=64)
+    badge_public_key: str = Field(min_length=64, max_length=64)
+
+
+class EnrolResponse(BaseModel):
+    kiosk_id: str
+    site: str
+    server_time: str
+
+
+class EventResultModel(BaseModel):
+    event_id: str
+    status: str
+    error: str = ""
+
+
+class IngestResponse(BaseModel):
+    results: list[EventResultModel]
+    server_time: str
+
+
+EVENT_BATCH_SCHEMA = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["events"],
+                "properties": {
+                    "events": {
+                        "type": "array",
+                        "maxItems": MAX_BATCH,
+                        "items": {
+                            "type": "object",
+                            "required": ["event_id", "seq", "kind", "occurred_at", "payload"],
+                            "properties": {
+                                "event_id": {"type": "string"},
+                                "seq": {"type": "integer"},
+                                "kind": {"type": "string"},
+                                "subject_ref": {"type": "string"},
+                                "occurred_at": {"type": "string", "format": "date-time"},
+                                "payload": {"type": "object"},
+                            },
+                        },
+                    }
+                },
+            }
+        }
+    },
+}
+SIGNED_HEADERS = [
+    {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
+    for name in ("X-Kiosk-Id", "X-Kiosk-Time", "X-Kiosk-Nonce", "X-Kiosk-Signature")
+]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def create_app(store: OfficeStore) -> FastAPI:
+    app = FastAPI(
+        title="Lobby kiosk office",
+        version="1",
+        description="Kiosks push their events and pull what they need to decide offline.",
+    )
+
+    def server_time() -> str:
+        return store.clock.now().isoformat()
+
+    def answer(status: int, content: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse(
+            content, status, headers={"X-Office-Time": server_time(), **(headers or {})}
+        )
+
+    async def in_database(work: Callable[[], T]) -> T:
+        def run() -> T:
+            with store.db.connection_context():
+                return work()
+
+        return await run_in_threadpool(run)
+
+    @app.exception_handler(KioskError)
+    async def refused(_request: Request, err: KioskError) -> JSONResponse:
+        status = {Unauthorized: 401, Forbidden: 403, NotFound: 404, InvalidInput: 400}.get(
+            type(err), 400
+        )
+        return answer(status, {"detail": str(err)})
+
+    @app.exception_handler(PeeweeException)
+    async def database_trouble(_request: Request, err: PeeweeException) -> JSONResponse:
+        # The kiosk keeps its events and tries again; nothing is lost by waiting.
+        reason = (
+            "the office database is busy" if isinstance(err, OperationalError) else "database error"
+        )
+        return answer(503, {"detail": reason}, {"Retry-After": "5"})
+
+    async def signed(request: Request) -> tuple[Any, bytes]:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise InvalidInput("body", "too large")
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        headers = {key.lower(): value for key, value in request.headers.items()}
+        kiosk = await in_database(lambda: store.authenticate(request.method, path, headers, body))
+        return kiosk, body
+
+    @app.get("/v1/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "server_time": server_time()}
+
+    @app.post("/v1/enrol", response_model=EnrolResponse, responses={403: {}, 400: {}})
+    async def enrol(request: EnrolRequest) -> JSONResponse:
+        kiosk = await in_database(
+            lambda: store.enrol(
+                request.code,
+                kiosk_id=request.kiosk_id,
+                name=request.name,
+                auth_public_key=request.auth_public_key,
+                badge_public_key=request.badge_public_key,
+            )
+        )
+        site = await in_database(lambda: kiosk.site.name)
+        return answer(200, {"kiosk_id": kiosk.kiosk_id, "site": site, "server_time": server_time()})
+
+    @app.post(
+        "/v1/events",
+        response_model=IngestResponse,
+        openapi_extra={"requestBody": EVENT_BATCH_SCHEMA, "parameters": SIGNED_HEADERS},
+        responses={400: {}, 401: {}, 403: {}, 503: {}},
+    )
+    async def events(request: Request) -> JSONResponse:
+        kiosk, body = await signed(request)
+        try:
+            batch = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise InvalidInput("body", "is not JSON") from err
+        if not isinstance(batch, dict) or not isinstance(batch.get("events"), list):
+            raise InvalidInput("body", 'must be {"events": [...]}')
+        if len(batch["events"]) > MAX_BATCH:
+            raise InvalidInput("events", f"at most {MAX_BATCH} events a batch")
+        report = await in_database(lambda: store.ingest(kiosk, batch["events"]))
+        return answer(
+            200,
+            {
+                "results": [vars(result) for result in report.results],
+                "server_time": server_time(),
+            },
+        )
+
+    @app.get(
+        "/v1/changes",
+        openapi_extra={"parameters": SIGNED_HEADERS},
+        responses={200: {"content": {"application/json": {}}}, 401: {}, 403: {}, 503: {}},
+    )
+    async def changes(
+        request: Request,
+        cursor: int = Query(0, ge=0, le=2**62),
+        limit: int = Query(1000, ge=1, le=10_000),
+    ) -> Response:
+        kiosk, _ = await signed(request)
+        rows, next_cursor, more = await in_database(lambda: store.changes(kiosk, cursor, limit))
+        body = (
+            f'{{"changes":{rows},"cursor":{next_cursor},"more":{json.dumps(more)},'
+            f'"server_time":{json.dumps(server_time())}}}'
+        )
+        return Response(
+            body, media_type="application/json", headers={"X-Office-Time": server_time()}
+        )
+
+    return app

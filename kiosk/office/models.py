@@ -1,0 +1,196 @@
+"""The office's tables. Times are UTC epoch milliseconds, as on the kiosk.
+
+`ChangeLog` is the distribution feed: every change a kiosk must learn about (a host, an
+appointment, a watchlist entry, a revocation, a key, a visit seen at another kiosk) is
+appended with the entity's full state. A kiosk pulls the rows of its site after its cursor.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    BigAutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from kiosk.storage.models import UtcTimestampField
+
+office_database = DatabaseProxy()
+
+
+class OfficeModel(Model):
+    class Meta:
+        database = office_database
+        legacy_table_names = False
+
+
+class Site(OfficeModel):
+    name = CharField(unique=True)
+    created_at = UtcTimestampField()
+
+
+class EnrolmentCode(OfficeModel):
+    code_hash = CharField(unique=True)  # SHA-256 of the code: the code itself is never stored
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    created_at = UtcTimestampField()
+    expires_at = UtcTimestampField()
+    used_at = UtcTimestampField(null=True)
+    used_by = CharField(default="")
+
+
+class Kiosk(OfficeModel):
+    kiosk_id = CharField(unique=True)
+    site = ForeignKeyField(Site, backref="kiosks", on_delete="CASCADE")
+    name = CharField(default="")
+    # Requests are signed with the kiosk's own Ed25519 key: the office keeps only public keys,
+    # so a copy of its database lets nobody speak for a kiosk.
+    auth_public_key = CharField()
+    badge_public_key = CharField()
+    enrolled_at = UtcTimestampField()
+    revoked_at = UtcTimestampField(null=True)
+    last_seen_at = UtcTimestampField(null=True)
+    clock_skew_ms = BigIntegerField(default=0)
+    last_seq = BigIntegerField(default=0)
+
+
+class RequestNonce(OfficeModel):
+    """Nonces of recent signed requests: a replayed request is refused."""
+
+    kiosk = ForeignKeyField(Kiosk, on_delete="CASCADE")
+    nonce = CharField()
+    seen_at = UtcTimestampField(index=True)
+
+    class Meta:
+        indexes = ((("kiosk", "nonce"), True),)
+
+
+class Event(OfficeModel):
+    id = BigAutoField()
+    event_id = CharField(unique=True)
+    kiosk = ForeignKeyField(Kiosk, backref="events", on_delete="CASCADE")
+    seq = BigIntegerField()
+    kind = CharField(index=True)
+    subject_ref = CharField(default="", index=True)
+    payload = TextField()
+    occurred_at = UtcTimestampField(index=True)
+    received_at = UtcTimestampField()
+
+
+class ChangeLog(OfficeModel):
+    id = BigAutoField()
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    entity = CharField()
+    ref = CharField()
+    data = TextField()  # JSON: the entity's whole state after the change
+
+    class Meta:
+        indexes = ((("site", "id"), False),)
+
+
+class OfficeHost(OfficeModel):
+    ref = CharField(unique=True)
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    name = CharField()
+    department = CharField(default="")
+    email = CharField(default="")
+    phone = CharField(default="")
+    channels = TextField(default="[]")
+    availability = CharField(default="in")
+    delegate_ref = CharField(default="")
+    is_senior = BooleanField(default=False)
+    walk_in_needs_approval = BooleanField(default=False)
+    active = BooleanField(default=True)
+    updated_at = UtcTimestampField()
+
+
+class OfficeAppointment(OfficeModel):
+    ref = CharField(unique=True)
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    visit_ref = CharField(unique=True)
+    host_ref = CharField()
+    visitor_name = CharField()
+    company = CharField(default="")
+    email = CharField(default="")
+    phone = CharField(default="")
+    starts_at = UtcTimestampField(index=True)
+    ends_at = UtcTimestampField()
+    purpose = CharField(default="visit_person")
+    level = CharField(default="ordinary")
+    visitor_type = CharField(default="visitor")
+    invitation_token_id = CharField(default="")
+    cancelled_at = UtcTimestampField(null=True)
+    updated_at = UtcTimestampField()
+
+
+class OfficeWatchlistEntry(OfficeModel):
+    ref = CharField(unique=True)
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    name = CharField()
+    document_hash = CharField(null=True)
+    reason = TextField(default="")
+    active = BooleanField(default=True)
+    updated_at = UtcTimestampField()
+
+
+class UsedInvitation(OfficeModel):
+    token_id = CharField(unique=True)
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    kiosk = ForeignKeyField(Kiosk, on_delete="CASCADE")
+    visit_ref = CharField(default="")
+    used_at = UtcTimestampField()
+
+
+class SiteKey(OfficeModel):
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    kind = CharField()  # invitation
+    key_id = CharField()
+    public_key = CharField()
+    private_key_pem = TextField()  # only here, never sent to a kiosk
+    created_at = UtcTimestampField()
+
+
+class OfficeVisit(OfficeModel):
+    """What the office knows of each visit, from the events kiosks sent."""
+
+    ref = CharField(unique=True)
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    kiosk = ForeignKeyField(Kiosk, on_delete="CASCADE")
+    state = CharField(index=True)
+    visitor_name = CharField(default="")
+    company = CharField(default="")
+    host_ref = CharField(default="")
+    appointment_ref = CharField(default="")
+    method = CharField(default="")
+    purpose = CharField(default="")
+    level = CharField(default="")
+    visitor_type = CharField(default="")
+    escort_required = BooleanField(default=False)
+    arrived_at = UtcTimestampField(null=True, index=True)
+    host_notified_at = UtcTimestampField(null=True)
+    host_acknowledged_at = UtcTimestampField(null=True)
+    left_at = UtcTimestampField(null=True)
+    satisfaction = IntegerField(null=True)
+    auto_checked_out = BooleanField(default=False)
+    updated_at = UtcTimestampField()
+
+
+OFFICE_MODELS: list[type[OfficeModel]] = [
+    Site,
+    EnrolmentCode,
+    Kiosk,
+    RequestNonce,
+    Event,
+    ChangeLog,
+    OfficeHost,
+    OfficeAppointment,
+    OfficeWatchlistEntry,
+    UsedInvitation,
+    SiteKey,
+    OfficeVisit,
+]

@@ -1,0 +1,783 @@
+"""The office's logic over its database: enrolment, request authentication, event ingest,
+the change feed, and the directory that kiosks decide with.
+
+Ingest is idempotent by event id, so a kiosk that retries after a lost answer changes
+nothing. A visit's state at the office only moves forward (a late "no-show" never undoes an
+arrival), whatever order events from several kiosks arrive in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
+from peewee import Database, IntegrityError, PostgresqlDatabase, SqliteDatabase
+from playhouse.pool import PooledPostgresqlDatabase
+
+from kiosk.domain import names
+from kiosk.domain.clock import Clock, SystemClock
+from kiosk.domain.errors import InvalidInput, KioskError, NotFound
+from kiosk.domain.text import check_email, check_name, check_optional
+from kiosk.domain.tokens import TokenSigner, key_id_for, new_ref, raw_public_key
+from kiosk.domain.values import Purpose, VisitorLevel
+from kiosk.office.models import (
+    OFFICE_MODELS,
+    ChangeLog,
+    EnrolmentCode,
+    Event,
+    Kiosk,
+    OfficeAppointment,
+    OfficeHost,
+    OfficeVisit,
+    OfficeWatchlistEntry,
+    RequestNonce,
+    Site,
+    SiteKey,
+    UsedInvitation,
+    office_database,
+)
+from kiosk.storage.db import PRAGMAS, rows_of
+from kiosk.sync.wire import EVENT_KINDS, MAX_REQUEST_AGE_MS, signature_is_valid
+
+ENROLMENT_CODE_LIFETIME = timedelta(days=7)
+NONCE_LIFETIME_MS = 2 * MAX_REQUEST_AGE_MS
+#: A visit's state only moves up this ladder at the office.
+STATE_RANK = {
+    "expected": 0,
+    "checked_in": 1,
+    "awaiting_host": 2,
+    "host_acknowledged": 3,
+    "checked_out": 4,
+    "denied": 4,
+    "no_show": 4,
+}
+VISIT_FIELDS = (
+    "state", "visitor_name", "company", "host_ref", "appointment_ref", "method", "purpose",
+    "level", "visitor_type", "escort_required", "arrived_at", "host_notified_at",
+    "host_acknowledged_at", "left_at", "satisfaction", "auto_checked_out",
+)  # fmt: skip
+
+
+class Unauthorized(KioskError):
+    """The request is not signed by a known kiosk (HTTP 401)."""
+
+
+class Forbidden(KioskError):
+    """The kiosk is known but may not do this (HTTP 403): revoked, or another's data."""
+
+
+@dataclass
+class EventResult:
+    event_id: str
+    status: str  # stored | duplicate | rejected
+    error: str = ""
+
+
+@dataclass
+class IngestReport:
+    results: list[EventResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(result.status == status for result in self.results)
+
+
+def open_office_database(url: str | None) -> Database:
+    """PostgreSQL for `postgresql://...` URLs (pooled), else an SQLite file (default
+    ./office.sqlite3). Creates the tables that are missing and binds the models."""
+    if url and url.startswith(("postgres://", "postgresql://")):
+        from urllib.parse import unquote, urlparse
+
+        parsed = urlparse(url)
+        db: Database = PooledPostgresqlDatabase(
+            unquote(parsed.path.lstrip("/")),
+            user=unquote(parsed.username or "") or None,
+            password=unquote(parsed.password or "") or None,
+            host=parsed.hostname,
+            port=parsed.port,
+            max_connections=32,
+            stale_timeout=300,
+            prefer_psycopg3=True,
+        )
+    else:
+        path = Path(url.removeprefix("sqlite:///") if url else "office.sqlite3")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False)
+    office_database.initialize(db)
+    with db.connection_context():
+        db.create_tables(OFFICE_MODELS, safe=True)
+    return db
+
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return int(moment.timestamp() * 1000) if moment else None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError("time without a zone")
+    return moment.astimezone(UTC)
+
+
+class OfficeStore:
+    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+
+    @contextmanager
+    def _site_writes(self, site: Site) -> Iterator[None]:
+        """One transaction whose change-feed rows commit in id order for the site.
+
+        On PostgreSQL ids come from a sequence when rows are inserted, not when they commit;
+        a transaction-scoped advisory lock makes writers of one site take turns, so a kiosk
+        that has pulled up to id N can never later find an uncommitted N-1 appear."""
+        with self._write_transaction():
+            if isinstance(self.db, PostgresqlDatabase):
+                self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (7_000_000 + site.id,))
+            yield
+
+    def _write_transaction(self) -> Any:
+        """A transaction that will write. On SQLite it takes the write lock at BEGIN
+        (IMMEDIATE), so concurrent writers wait their turn (busy_timeout) instead of failing
+        when a read-then-write transaction finds its snapshot outdated."""
+        if isinstance(self.db, SqliteDatabase):
+            return self.db.atomic("IMMEDIATE")
+        return self.db.atomic()
+
+    def _log(self, site: Site, entity: str, ref: str, data: dict[str, Any]) -> None:
+        ChangeLog.create(
+            site=site, entity=entity, ref=ref, data=json.dumps(data, ensure_ascii=False)
+        )
+
+    # ------------------------------------------------------------------ sites and kiosks
+
+    def site(self, name: str) -> Site:
+        """The site called `name`, created with its invitation key on first use."""
+        with self.db.connection_context():
+            found = Site.get_or_none(Site.name == name)
+            if found is not None:
+                return found
+            check_name(name, "site")
+            now = self.clock.now()
+            with self.db.atomic():
+                site = Site.create(name=name, created_at=now)
+                key = Ed25519PrivateKey.generate()
+                public = raw_public_key(key.public_key())
+                SiteKey.create(
+                    site=site,
+                    kind="invitation",
+                    key_id=key_id_for(public),
+                    public_key=public.hex(),
+                    private_key_pem=key.private_bytes(
+                        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+                    ).decode(),
+                    created_at=now,
+                )
+            with self._site_writes(site):
+                self._log(
+                    site,
+                    "key",
+                    key_id_for(public),
+                    {
+                        "kind": "invitation",
+                        "public_key": public.hex(),
+                        "owner": "site",
+                        "revoked": False,
+                    },
+                )
+            return site
+
+    def enrolment_code(self, site_name: str) -> str:
+        """A one-time code for enrolling one kiosk at the site; only its hash is stored."""
+        site = self.site(site_name)
+        code = "-".join(secrets.token_hex(3).upper() for _ in range(3))
+        now = self.clock.now()
+        with self.db.connection_context():
+            EnrolmentCode.create(
+                code_hash=_hash_code(code),
+                site=site,
+                created_at=now,
+                expires_at=now + ENROLMENT_CODE_LIFETIME,
+            )
+        return code
+
+    def enrol(
+        self, code: str, *, kiosk_id: str, name: str, auth_public_key: str, badge_public_key: str
+    ) -> Kiosk:
+        now = self.clock.now()
+        for label, value in (
+            ("auth_public_key", auth_public_key),
+            ("badge_public_key", badge_public_key),
+        ):
+            if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+                raise InvalidInput(label, "is not a raw Ed25519 public key in hex")
+        check_optional(name, "name", 200)
+        with self.db.connection_context(), self.db.atomic():
+            record = EnrolmentCode.get_or_none(EnrolmentCode.code_hash == _hash_code(code))
+            if record is None or record.used_at is not None or record.expires_at < now:
+                raise Forbidden("the enrolment code is unknown, used or expired")
+            if Kiosk.get_or_none(Kiosk.kiosk_id == kiosk_id) is not None:
+                raise Forbidden(f"a kiosk {kiosk_id} is already enrolled")
+            record.used_at = now
+            record.used_by = kiosk_id
+            record.save()
+            kiosk = Kiosk.create(
+                kiosk_id=kiosk_id,
+                site=record.site,
+                name=name,
+                auth_public_key=auth_public_key,
+                badge_public_key=badge_public_key,
+                enrolled_at=now,
+            )
+            with self._site_writes(record.site):
+                self._log(
+                    record.site,
+                    "key",
+                    key_id_for(bytes.fromhex(badge_public_key)),
+                    {
+                        "kind": "badge",
+                        "public_key": badge_public_key,
+                        "owner": kiosk_id,
+                        "revoked": False,
+                    },
+                )
+        return kiosk
+
+    def revoke_kiosk(self, kiosk_id: str) -> None:
+        """Refuse the kiosk at once, and tell the others to stop trusting its badges."""
+        now = self.clock.now()
+        with self.db.connection_context():
+            kiosk = Kiosk.get_or_none(Kiosk.kiosk_id == kiosk_id)
+            if kiosk is None:
+                raise NotFound(f"no kiosk {kiosk_id}")
+            with self._site_writes(kiosk.site):
+                kiosk.revoked_at = now
+                kiosk.save()
+                self._log(
+                    kiosk.site,
+                    "key",
+                    key_id_for(bytes.fromhex(kiosk.badge_public_key)),
+                    {
+                        "kind": "badge",
+                        "public_key": kiosk.badge_public_key,
+                        "owner": kiosk_id,
+                        "revoked": True,
+                    },
+                )
+
+    def authenticate(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Kiosk:
+        """The kiosk that signed this request; Unauthorized or Forbidden otherwise."""
+        kiosk_id = headers.get("x-kiosk-id", "")
+        nonce = headers.get("x-kiosk-nonce", "")
+        signature = headers.get("x-kiosk-signature", "")
+        try:
+            time_ms = int(headers.get("x-kiosk-time", ""))
+        except ValueError as err:
+            raise Unauthorized("unsigned request") from err
+        if not (kiosk_id and signature and 16 <= len(nonce) <= 64):
+            raise Unauthorized("unsigned request")
+        kiosk = Kiosk.get_or_none(Kiosk.kiosk_id == kiosk_id)
+        if kiosk is None or not signature_is_valid(
+            kiosk.auth_public_key, method, path, time_ms, nonce, body, signature
+        ):
+            raise Unauthorized("bad signature")
+        if kiosk.revoked_at is not None:
+            raise Forbidden("this kiosk has been revoked")
+        now_ms = int(self.clock.now().timestamp() * 1000)
+        if abs(now_ms - time_ms) > MAX_REQUEST_AGE_MS:
+            raise Unauthorized("request time too far from the office's clock; resync the clock")
+        try:
+            with self._write_transaction():
+                RequestNonce.create(kiosk=kiosk, nonce=nonce, seen_at=self.clock.now())
+        except IntegrityError as err:
+            raise Unauthorized("replayed request") from err
+        if secrets.randbelow(50) == 0:  # now and then, forget nonces too old to matter
+            RequestNonce.delete().where(
+                RequestNonce.seen_at < self.clock.now() - timedelta(milliseconds=NONCE_LIFETIME_MS)
+            ).execute()
+        return kiosk
+
+    # ------------------------------------------------------------------ ingest
+
+    def ingest(self, kiosk: Kiosk, events: Iterable[dict[str, Any]]) -> IngestReport:
+        """Store a batch of a kiosk's events. Each event is judged alone: a bad one is
+        rejected with its reason and does not block the rest."""
+        report = IngestReport()
+        valid: list[dict[str, Any]] = []
+        for raw in events:
+            event_id = str(raw.get("event_id", "")) if isinstance(raw, dict) else ""
+            try:
+                valid.append(self._validate(kiosk, raw))
+            except (InvalidInput, ValueError, TypeError, KeyError) as err:
+                report.results.append(EventResult(event_id, "rejected", str(err)))
+        if not valid:
+            return report
+        now = self.clock.now()
+        unique: dict[str, dict[str, Any]] = {}
+        with self._site_writes(kiosk.site):
+            known = {
+                row[0]
+                for row in rows_of(
+                    Event.select(Event.event_id).where(
+                        Event.event_id.in_([e["event_id"] for e in valid])
+                    )
+                )
+            }
+            fresh = [e for e in valid if e["event_id"] not in known]
+            # The same event twice in one batch counts once.
+            for event in fresh:
+                unique.setdefault(event["event_id"], event)
+            if unique:
+                Event.insert_many(
+                    [
+                        {
+                            "event_id": e["event_id"],
+                            "kiosk": kiosk.id,
+                            "seq": e["seq"],
+                            "kind": e["kind"],
+                            "subject_ref": e["subject_ref"],
+                            "payload": json.dumps(e["payload"], ensure_ascii=False),
+                            "occurred_at": e["occurred_at"],
+                            "received_at": now,
+                        }
+                        for e in unique.values()
+                    ]
+                ).execute()
+                self._project(kiosk, sorted(unique.values(), key=lambda e: e["seq"]), now)
+                Kiosk.update(
+                    last_seq=max(kiosk.last_seq, max(e["seq"] for e in unique.values())),
+                    last_seen_at=now,
+                ).where(Kiosk.id == kiosk.id).execute()
+        stored = {id(event) for event in unique.values()}
+        for event in valid:
+            status = "stored" if id(event) in stored else "duplicate"
+            report.results.append(EventResult(event["event_id"], status))
+        return report
+
+    @staticmethod
+    def _validate(kiosk: Kiosk, raw: Any) -> dict[str, Any]:
+        if not isinstance(raw, dict):
+            raise InvalidInput("event", "is not an object")
+        event_id = raw.get("event_id")
+        if (
+            not isinstance(event_id, str)
+            or len(event_id) != 32
+            or not all(c in "0123456789abcdef" for c in event_id)
+        ):
+            raise InvalidInput("event_id", "must be 32 lower-case hex digits")
+        seq = raw.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**62:
+            raise InvalidInput("seq", "must be a positive integer")
+        kind = raw.get("kind")
+        if kind not in EVENT_KINDS:
+            raise InvalidInput("kind", f"unknown event kind {kind!r}")
+        payload = raw.get("payload")
+        if not isinstance(payload, dict):
+            raise InvalidInput("payload", "must be an object")
+        if payload.get("kiosk") not in (None, kiosk.kiosk_id):
+            raise InvalidInput("payload.kiosk", "a kiosk may only send its own events")
+        subject = raw.get("subject_ref", "")
+        if not isinstance(subject, str) or len(subject) > 64:
+            raise InvalidInput("subject_ref", "must be text of at most 64 characters")
+        occurred = _parse_time(raw.get("occurred_at"))
+        if occurred is None:
+            raise InvalidInput("occurred_at", "is required")
+        return {
+            "event_id": event_id,
+            "seq": seq,
+            "kind": kind,
+            "subject_ref": subject,
+            "payload": payload,
+            "occurred_at": occurred,
+        }
+
+    def _project(self, kiosk: Kiosk, events: list[dict[str, Any]], now: datetime) -> None:
+        """Fold visit events into the office's view of each visit, and note used invitations."""
+        site = kiosk.site
+        refs = {e["payload"].get("visit") for e in events if e["kind"].startswith("visit.")}
+        refs.discard(None)
+        visits = (
+            {v.ref: v for v in OfficeVisit.select().where(OfficeVisit.ref.in_(list(refs)))}
+            if refs
+            else {}
+        )
+        changed: dict[str, OfficeVisit] = {}
+        for event in events:
+            payload = event["payload"]
+            if event["kind"] == "visit.rated" and payload.get("visit") in visits:
+                visit = visits[payload["visit"]]
+                visit.satisfaction = payload.get("satisfaction")
+                changed[visit.ref] = visit
+                continue
+            if event["kind"] == "token.revoked":
+                self._log(
+                    site,
+                    "revoked_token",
+                    str(payload.get("token", "")),
+                    {"kind": payload.get("kind", "")},
+                )
+                continue
+            if not event["kind"].startswith("visit.") or "state" not in payload:
+                continue
+            ref = str(payload.get("visit", ""))
+            if not ref:
+                continue
+            token = payload.get("invitation")
+            if token and payload["state"] == "checked_in":
+                self._use_invitation(kiosk, str(token), ref, event["occurred_at"])
+            found = visits.get(ref)
+            if found is None:
+                visit = OfficeVisit(
+                    ref=ref, site=site, kiosk=kiosk, state=payload["state"], updated_at=now
+                )
+                visits[ref] = visit
+            elif STATE_RANK.get(payload["state"], -1) < STATE_RANK.get(found.state, -1):
+                continue  # late news: an arrival is never undone by an older "expected"
+            elif payload["state"] == "no_show" and found.arrived_at is not None:
+                continue
+            else:
+                visit = found
+            self._copy_snapshot(visit, payload)
+            visit.kiosk = kiosk
+            visit.updated_at = now
+            changed[ref] = visit
+        for visit in changed.values():
+            visit.save(force_insert=visit.id is None)
+            self._log(site, "visit", visit.ref, self._visit_data(visit))
+
+    @staticmethod
+    def _copy_snapshot(visit: OfficeVisit, payload: dict[str, Any]) -> None:
+        visitor = payload.get("visitor") or {}
+        values: dict[str, Any] = {
+            "state": payload.get("state"),
+            "visitor_name": visitor.get("name", visit.visitor_name or ""),
+            "company": visitor.get("company", visit.company or ""),
+            "host_ref": payload.get("host") or visit.host_ref or "",
+            "appointment_ref": payload.get("appointment") or visit.appointment_ref or "",
+            "method": payload.get("method", visit.method or ""),
+            "purpose": payload.get("purpose", visit.purpose or ""),
+            "level": payload.get("level", visit.level or ""),
+            "visitor_type": payload.get("visitor_type", visit.visitor_type or ""),
+            "escort_required": bool(payload.get("escort_required", visit.escort_required)),
+            "auto_checked_out": bool(payload.get("auto_checked_out", False)),
+        }
+        for name in ("arrived_at", "host_notified_at", "host_acknowledged_at", "left_at"):
+            values[name] = _parse_time(payload.get(name)) or getattr(visit, name)
+        if payload.get("satisfaction") is not None:
+            values["satisfaction"] = int(payload["satisfaction"])
+        for name, value in values.items():
+            setattr(visit, name, value)
+
+    @staticmethod
+    def _visit_data(visit: OfficeVisit) -> dict[str, Any]:
+        data: dict[str, Any] = {name: getattr(visit, name) for name in VISIT_FIELDS}
+        for name in ("arrived_at", "host_notified_at", "host_acknowledged_at", "left_at"):
+            data[name] = data[name].isoformat() if data[name] else None
+        data["kiosk"] = visit.kiosk.kiosk_id
+        return data
+
+    def _use_invitation(self, kiosk: Kiosk, token_id: str, visit_ref: str, at: datetime) -> None:
+        """Record an invitation as used and tell every kiosk of the site. Used at two kiosks
+        while they were both offline, it is flagged as a security alert."""
+        first = UsedInvitation.get_or_none(UsedInvitation.token_id == token_id)
+        if first is None:
+            UsedInvitation.create(
+                token_id=token_id, site=kiosk.site, kiosk=kiosk, visit_ref=visit_ref, used_at=at
+            )
+            self._log(
+                kiosk.site,
+                "used_invitation",
+                token_id,
+                {"kiosk": kiosk.kiosk_id, "visit": visit_ref},
+            )
+        elif first.kiosk_id != kiosk.id or first.visit_ref != visit_ref:
+            Event.create(
+                event_id=secrets.token_hex(16),
+                kiosk=kiosk,
+                seq=0,
+                kind="security.alert",
+                subject_ref=visit_ref,
+                payload=json.dumps(
+                    {
+                        "reason": "invitation_used_twice",
+                        "token": token_id,
+                        "first_visit": first.visit_ref,
+                        "first_kiosk": first.kiosk.kiosk_id,
+                        "visit": visit_ref,
+                    }
+                ),
+                occurred_at=at,
+                received_at=self.clock.now(),
+            )
+
+    # ------------------------------------------------------------------ the change feed
+
+    def changes(self, kiosk: Kiosk, cursor: int, limit: int) -> tuple[str, int, bool]:
+        """The site's changes after `cursor` as a JSON array (rows kept as stored, not
+        re-encoded), the new cursor, and whether more are waiting."""
+        rows = rows_of(
+            ChangeLog.select(ChangeLog.id, ChangeLog.entity, ChangeLog.ref, ChangeLog.data)
+            .where((ChangeLog.site == kiosk.site_id) & (ChangeLog.id > cursor))
+            .order_by(ChangeLog.id)
+            .limit(limit + 1)
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        body = ",".join(
+            f'{{"id":{row_id},"entity":{json.dumps(entity)},"ref":{json.dumps(ref)},"data":{data}}}'
+            for row_id, entity, ref, data in rows
+        )
+        return f"[{body}]", (rows[-1][0] if rows else cursor), more
+
+    # ------------------------------------------------------------------ the directory
+
+    def add_host(
+        self,
+        site_name: str,
+        name: str,
+        *,
+        email: str = "",
+        department: str = "",
+        phone: str = "",
+        availability: str = "in",
+        delegate_ref: str = "",
+        is_senior: bool = False,
+        walk_in_needs_approval: bool = False,
+        channels: list[str] | None = None,
+        ref: str | None = None,
+    ) -> OfficeHost:
+        check_name(name)
+        check_email(email)
+        site = self.site(site_name)
+        now = self.clock.now()
+        with self.db.connection_context(), self._site_writes(site):
+            host = OfficeHost.get_or_none(OfficeHost.ref == ref) if ref else None
+            host = host or OfficeHost(ref=ref or new_ref(), site=site)
+            host.name, host.email, host.department, host.phone = name, email, department, phone
+            host.availability = availability
+            host.delegate_ref = delegate_ref
+            host.is_senior = is_senior
+            host.walk_in_needs_approval = walk_in_needs_approval
+            host.channels = json.dumps(channels or ([f"mailto://{email}"] if email else []))
+            host.updated_at = now
+            host.save(force_insert=host.id is None)
+            self._log(site, "host", host.ref, self._host_data(host))
+        return host
+
+    @staticmethod
+    def _host_data(host: OfficeHost) -> dict[str, Any]:
+        return {
+            "name": host.name,
+            "email": host.email,
+            "department": host.department,
+            "phone": host.phone,
+            "channels": json.loads(host.channels),
+            "availability": host.availability,
+            "delegate_ref": host.delegate_ref,
+            "is_senior": host.is_senior,
+            "walk_in_needs_approval": host.walk_in_needs_approval,
+            "active": host.active,
+        }
+
+    def add_appointments(
+        self, site_name: str, bookings: Iterable[dict[str, Any]]
+    ) -> list[OfficeAppointment]:
+        """Book visits (each a dict of add_appointment's arguments) in one transaction."""
+        site = self.site(site_name)
+        now = self.clock.now()
+        made = []
+        with self.db.connection_context(), self._site_writes(site):
+            for booking in bookings:
+                appointment = self._new_appointment(site, now, **booking)
+                made.append(appointment)
+            OfficeAppointment.bulk_create(made, batch_size=500)
+            ChangeLog.insert_many(
+                [
+                    {
+                        "site": site.id,
+                        "entity": "appointment",
+                        "ref": a.ref,
+                        "data": json.dumps(self._appointment_data(a), ensure_ascii=False),
+                    }
+                    for a in made
+                ]
+            ).execute()
+        return made
+
+    def add_appointment(self, site_name: str, **booking: Any) -> OfficeAppointment:
+        return self.add_appointments(site_name, [booking])[0]
+
+    @staticmethod
+    def _new_appointment(
+        site: Site,
+        now: datetime,
+        *,
+        visitor_name: str,
+        host_ref: str,
+        starts_at: datetime,
+        ends_at: datetime | None = None,
+        company: str = "",
+        email: str = "",
+        phone: str = "",
+        purpose: str = Purpose.VISIT_PERSON,
+        level: str = VisitorLevel.ORDINARY,
+        visitor_type: str = "visitor",
+        ref: str | None = None,
+    ) -> OfficeAppointment:
+        check_name(visitor_name, "visitor_name")
+        Purpose(purpose)
+        VisitorLevel(level)
+        return OfficeAppointment(
+            ref=ref or new_ref(),
+            site=site,
+            visit_ref=new_ref(),
+            host_ref=host_ref,
+            visitor_name=visitor_name,
+            company=company,
+            email=email,
+            phone=phone,
+            starts_at=starts_at,
+            ends_at=ends_at or starts_at + timedelta(hours=1),
+            purpose=str(purpose),
+            level=str(level),
+            visitor_type=visitor_type,
+            updated_at=now,
+        )
+
+    @staticmethod
+    def _appointment_data(appointment: OfficeAppointment) -> dict[str, Any]:
+        return {
+            "visit_ref": appointment.visit_ref,
+            "host_ref": appointment.host_ref,
+            "visitor_name": appointment.visitor_name,
+            # The kiosk's matching keys, computed once here rather than on every kiosk.
+            "exact_key": names.exact_key(appointment.visitor_name),
+            "latin_key": names.latin_key(appointment.visitor_name),
+            "company": appointment.company,
+            "email": appointment.email,
+            "phone": appointment.phone,
+            "starts_at": appointment.starts_at.isoformat(),
+            "ends_at": appointment.ends_at.isoformat(),
+            "purpose": appointment.purpose,
+            "level": appointment.level,
+            "visitor_type": appointment.visitor_type,
+            "invitation_token_id": appointment.invitation_token_id or None,
+            "cancelled_at": appointment.cancelled_at.isoformat()
+            if appointment.cancelled_at
+            else None,
+        }
+
+    def invite(
+        self,
+        appointment_ref: str,
+        *,
+        early: timedelta = timedelta(hours=2),
+        late: timedelta = timedelta(hours=4),
+    ) -> str:
+        """Sign the appointment's invitation with the site's key, which never leaves here."""
+        with self.db.connection_context():
+            appointment = OfficeAppointment.get_or_none(OfficeAppointment.ref == appointment_ref)
+            if appointment is None:
+                raise NotFound(f"no appointment {appointment_ref}")
+            key = SiteKey.get((SiteKey.site == appointment.site) & (SiteKey.kind == "invitation"))
+            private = load_pem_private_key(key.private_key_pem.encode(), password=None)
+            assert isinstance(private, Ed25519PrivateKey)
+            text, token = TokenSigner(private).sign_invitation(
+                appointment_ref=appointment.ref,
+                host_ref=appointment.host_ref,
+                visitor_name=appointment.visitor_name,
+                not_before=appointment.starts_at - early,
+                not_after=appointment.starts_at + late,
+            )
+            with self._site_writes(appointment.site):
+                appointment.invitation_token_id = token.token_id
+                appointment.updated_at = self.clock.now()
+                appointment.save()
+                self._log(
+                    appointment.site,
+                    "appointment",
+                    appointment.ref,
+                    self._appointment_data(appointment),
+                )
+        return text
+
+    def cancel_appointment(self, appointment_ref: str) -> None:
+        with self.db.connection_context():
+            appointment = OfficeAppointment.get_or_none(OfficeAppointment.ref == appointment_ref)
+            if appointment is None:
+                raise NotFound(f"no appointment {appointment_ref}")
+            with self._site_writes(appointment.site):
+                appointment.cancelled_at = appointment.updated_at = self.clock.now()
+                appointment.save()
+                self._log(
+                    appointment.site,
+                    "appointment",
+                    appointment.ref,
+                    self._appointment_data(appointment),
+                )
+                if appointment.invitation_token_id:
+                    self._log(
+                        appointment.site,
+                        "revoked_token",
+                        appointment.invitation_token_id,
+                        {"kind": "invitation"},
+                    )
+
+    def add_watchlist_entry(
+        self, site_name: str, name: str, *, reason: str = "", document_hash: str | None = None
+    ) -> OfficeWatchlistEntry:
+        check_name(name)
+        site = self.site(site_name)
+        with self.db.connection_context(), self._site_writes(site):
+            entry = OfficeWatchlistEntry.create(
+                ref=new_ref(), site=site, name=name, document_hash=document_hash, reason=reason,
+                updated_at=self.clock.now(),
+            )  # fmt: skip
+            self._log(
+                site,
+                "watchlist",
+                entry.ref,
+                {
+                    "name": name,
+                    "exact_key": names.exact_key(name),
+                    "latin_key": names.latin_key(name),
+                    "document_hash": document_hash,
+                    "reason": reason,
+                    "active": True,
+                },
+            )
+        return entry
+
+    def visits(self, since: datetime, site_name: str | None = None) -> list[dict[str, Any]]:
+        with self.db.connection_context():
+            query = (
+                OfficeVisit.select(OfficeVisit, Kiosk)
+                .join(Kiosk)
+                .where((OfficeVisit.arrived_at >= since) | (OfficeVisit.updated_at >= since))
+            )
+            if site_name:
+                query = query.switch(OfficeVisit).join(Site).where(Site.name == site_name)
+            return [
+                {"ref": visit.ref, **self._visit_data(visit)}
+                for visit in query.order_by(OfficeVisit.arrived_at)
+            ]

@@ -1,0 +1,216 @@
+"""Applying a batch of the office's changes to the kiosk database, in one transaction with
+the new cursor, so a batch is either wholly applied or not at all (and pulled again).
+
+Changes from the office are not this kiosk's own doings: they write no outbox events.
+Visits seen at other kiosks are mirrored so that a guard here can verify any badge of the
+site and the roll call counts everyone; their state, like the office's, only moves forward.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from kiosk.domain import names
+from kiosk.domain.tokens import key_id_for
+from kiosk.domain.values import VisitState
+from kiosk.storage.models import (
+    Appointment,
+    Host,
+    KioskState,
+    RevokedToken,
+    TrustedKey,
+    UsedInvitation,
+    Visit,
+    Visitor,
+    WatchlistEntry,
+)
+
+CURSOR_KEY = "sync_cursor"
+RANK = {"expected": 0, "checked_in": 1, "awaiting_host": 2, "host_acknowledged": 3}
+FINAL = {"checked_out", "denied", "no_show"}
+
+
+@dataclass
+class ApplyReport:
+    applied: int = 0
+    by_entity: dict[str, int] = field(default_factory=dict)
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(UTC) if value else None
+
+
+def _rank(state: str) -> int:
+    return 4 if state in FINAL else RANK.get(state, -1)
+
+
+def current_cursor() -> int:
+    row = KioskState.get_or_none(KioskState.key == CURSOR_KEY)
+    return int(row.value) if row else 0
+
+
+def apply_changes(
+    changes: list[dict[str, Any]], cursor: int, own_kiosk_id: str, now: datetime
+) -> ApplyReport:
+    """Apply one pulled batch and store `cursor`; call inside a transaction."""
+    report = ApplyReport()
+    appliers: dict[str, Callable[[str, dict[str, Any]], None]] = {
+        "host": lambda ref, data: _host(ref, data, now),
+        "appointment": lambda ref, data: _appointment(ref, data, now),
+        "watchlist": lambda ref, data: _watchlist(ref, data, now),
+        "revoked_token": lambda ref, data: _revoked(ref, data, now),
+        "used_invitation": lambda ref, data: _used(ref, data, now),
+        "key": lambda ref, data: _key(ref, data, now),
+        "visit": lambda ref, data: _visit(ref, data, own_kiosk_id, now),
+    }
+    delegates: list[tuple[str, str]] = []
+    for change in changes:
+        entity, ref, data = change["entity"], change["ref"], change["data"]
+        applier = appliers.get(entity)
+        if applier is None:
+            continue  # a newer office may send more kinds; this kiosk does not need them
+        applier(ref, data)
+        if entity == "host" and data.get("delegate_ref"):
+            delegates.append((ref, data["delegate_ref"]))
+        report.applied += 1
+        report.by_entity[entity] = report.by_entity.get(entity, 0) + 1
+    for host_ref, delegate_ref in delegates:  # delegates may come later in the batch
+        delegate = Host.get_or_none(Host.ref == delegate_ref)
+        Host.update(delegate=delegate).where(Host.ref == host_ref).execute()
+    KioskState.insert(key=CURSOR_KEY, value=str(cursor)).on_conflict_replace().execute()
+    return report
+
+
+def _host(ref: str, data: dict[str, Any], now: datetime) -> None:
+    values = {
+        "name": data["name"],
+        "search_key": names.search_key(data["name"], data.get("department", "")),
+        "department": data.get("department", ""),
+        "email": data.get("email", ""),
+        "phone": data.get("phone", ""),
+        "channels": json.dumps(data.get("channels", [])),
+        "availability": data.get("availability", "in"),
+        "is_senior": bool(data.get("is_senior")),
+        "walk_in_needs_approval": bool(data.get("walk_in_needs_approval")),
+        "active": bool(data.get("active", True)),
+        "updated_at": now,
+    }
+    if Host.update(**values).where(Host.ref == ref).execute() == 0:
+        Host.create(ref=ref, **values)
+
+
+def _appointment(ref: str, data: dict[str, Any], now: datetime) -> None:
+    host = Host.get_or_none(Host.ref == data["host_ref"])
+    if host is None:  # the host is later in the feed only if it was created later: rare
+        host = Host.create(ref=data["host_ref"], name="?", search_key="", updated_at=now)
+    values = {
+        "host": host,
+        "visitor_name": data["visitor_name"],
+        "exact_key": data.get("exact_key") or names.exact_key(data["visitor_name"]),
+        "latin_key": data.get("latin_key") or names.latin_key(data["visitor_name"]),
+        "company": data.get("company", ""),
+        "email": data.get("email", ""),
+        "phone": data.get("phone", ""),
+        "starts_at": _time(data["starts_at"]),
+        "ends_at": _time(data["ends_at"]),
+        "purpose": data.get("purpose", "visit_person"),
+        "level": data.get("level", "ordinary"),
+        "visitor_type": data.get("visitor_type", "visitor"),
+        "invitation_token_id": data.get("invitation_token_id"),
+        "cancelled_at": _time(data.get("cancelled_at")),
+        "source": "office",
+        "updated_at": now,
+    }
+    existing = Appointment.get_or_none(Appointment.ref == ref)
+    if existing is None:
+        appointment = Appointment.create(ref=ref, **values)
+    else:
+        Appointment.update(**values).where(Appointment.id == existing.id).execute()
+        appointment = existing
+    if not Visit.select().where(Visit.ref == data["visit_ref"]).exists():
+        Visit.create(
+            ref=data["visit_ref"],
+            appointment=appointment,
+            host=host,
+            state=VisitState.EXPECTED,
+            purpose=values["purpose"],
+            level=values["level"],
+            visitor_type=values["visitor_type"],
+            company=values["company"],
+            created_at=now,
+            updated_at=now,
+        )
+
+
+def _watchlist(ref: str, data: dict[str, Any], now: datetime) -> None:
+    values = {
+        "name": data["name"],
+        "exact_key": data.get("exact_key") or names.exact_key(data["name"]),
+        "latin_key": data.get("latin_key") or names.latin_key(data["name"]),
+        "document_hash": data.get("document_hash"),
+        "reason": data.get("reason", ""),
+        "active": bool(data.get("active", True)),
+    }
+    if WatchlistEntry.update(**values).where(WatchlistEntry.ref == ref).execute() == 0:
+        WatchlistEntry.create(ref=ref, added_at=now, **values)
+
+
+def _revoked(token_id: str, data: dict[str, Any], now: datetime) -> None:
+    RevokedToken.insert(
+        token_id=token_id, kind=data.get("kind", ""), reason="revoked at the office", revoked_at=now
+    ).on_conflict_ignore().execute()
+
+
+def _used(token_id: str, data: dict[str, Any], now: datetime) -> None:
+    UsedInvitation.insert(
+        token_id=token_id, used_at=now, kiosk_id=data.get("kiosk", "")
+    ).on_conflict_ignore().execute()
+
+
+def _key(key_id: str, data: dict[str, Any], now: datetime) -> None:
+    public = bytes.fromhex(data["public_key"])
+    if key_id_for(public) != key_id:
+        raise ValueError(f"key {key_id} does not match its public key")
+    revoked_at = now if data.get("revoked") else None
+    updated = (
+        TrustedKey.update(revoked_at=revoked_at)
+        .where((TrustedKey.kind == data["kind"]) & (TrustedKey.key_id == key_id))
+        .execute()
+    )
+    if updated == 0:
+        TrustedKey.create(
+            key_id=key_id,
+            kind=data["kind"],
+            public_key=data["public_key"],
+            owner=data.get("owner", ""),
+            added_at=now,
+            revoked_at=revoked_at,
+        )
+
+
+def _visit(ref: str, data: dict[str, Any], own_kiosk_id: str, now: datetime) -> None:
+    visit = Visit.get_or_none(Visit.ref == ref)
+    if visit is not None and _rank(data["state"]) <= _rank(visit.state):
+        return  # nothing newer than what this kiosk already knows
+    if visit is not None and visit.kiosk_id == own_kiosk_id and data.get("kiosk") == own_kiosk_id:
+        return  # this kiosk's own doing, reflected back
+    host = Host.get_or_none(Host.ref == data.get("host_ref")) if data.get("host_ref") else None
+    if visit is None:
+        visit = Visit(ref=ref, created_at=now)
+    if data.get("visitor_name") and visit.visitor is None:
+        visit.visitor = Visitor.create(
+            name=data["visitor_name"], company=data.get("company", ""), created_at=now
+        )
+    visit.state = data["state"]
+    visit.host = host or visit.host
+    visit.company = data.get("company", "")
+    visit.kiosk_id = data.get("kiosk", "")
+    visit.escort_required = bool(data.get("escort_required"))
+    for name in ("arrived_at", "host_notified_at", "host_acknowledged_at", "left_at"):
+        setattr(visit, name, _time(data.get(name)) or getattr(visit, name))
+    visit.updated_at = now
+    visit.save(force_insert=visit.id is None)

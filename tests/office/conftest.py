@@ -1,0 +1,112 @@
+"""An office on each storage backend, served by a real uvicorn on loopback, and kiosks that
+enrol with it. PostgreSQL comes from `make test` (scripts/test-postgres.sh) through
+$KIOSK_TEST_POSTGRES_URL; run alone, pytest skips the PostgreSQL half and says why."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from kiosk.app import Kiosk, build_kiosk, init_kiosk
+from kiosk.config import load_config
+from kiosk.domain.clock import ManualClock
+from kiosk.office.api import create_app
+from kiosk.office.models import OFFICE_MODELS
+from kiosk.office.store import OfficeStore, open_office_database
+from kiosk.storage.db import open_database
+from kiosk.sync.client import SyncClient
+from tests_support import MONDAY_10AM
+
+SITE = "Riverside Tower"
+KIOSK_SITE_TOML = """
+[site]
+name = "Riverside Tower"
+timezone = "Asia/Shanghai"
+after_hours = "open"
+
+[visitor_types.visitor]
+photo_required = false
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def office_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "office.sqlite3")
+    url = os.environ.get("KIOSK_TEST_POSTGRES_URL")
+    if url is None:
+        pytest.skip("PostgreSQL comes with `make test` (scripts/test-postgres.sh start)")
+    assert url, "scripts/test-postgres.sh could not start PostgreSQL"
+    db = open_office_database(url)
+    with db.connection_context():
+        tables = ", ".join(f'"{model._meta.table_name}"' for model in OFFICE_MODELS)
+        db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    return url
+
+
+@dataclass
+class Office:
+    store: OfficeStore
+    url: str
+
+
+@pytest.fixture
+def office(office_db_url: str) -> Iterator[Office]:
+    store = OfficeStore(open_office_database(office_db_url))
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the office did not start"
+        time.sleep(0.02)
+    yield Office(store, f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.db.close_all() if hasattr(store.db, "close_all") else store.db.close()
+
+
+class KioskFactory:
+    """Kiosks on their own SQLite files, as separate machines would be."""
+
+    def __init__(self, root: Path, office: Office) -> None:
+        self.root = root
+        self.office = office
+        self.count = 0
+
+    def new(self, *, enrol: bool = True, clock: ManualClock | None = None, transport: httpx.BaseTransport | None = None) -> tuple[Kiosk, SyncClient]:
+        self.count += 1
+        config_path = self.root / f"kiosk{self.count}" / "kiosk.toml"
+        config_path.parent.mkdir(parents=True)
+        config_path.write_text(KIOSK_SITE_TOML, encoding="utf-8")
+        init_kiosk(config_path)
+        config = load_config(config_path)
+        kiosk = build_kiosk(config, open_database(config.database_path), clock or ManualClock(MONDAY_10AM))
+        client = SyncClient(kiosk, transport=transport)
+        if enrol:
+            code = self.office.store.enrolment_code(SITE)
+            client.enroll(self.office.url, code)
+        return kiosk, client
+
+
+@pytest.fixture
+def kiosks(tmp_path: Path, office: Office) -> KioskFactory:
+    return KioskFactory(tmp_path, office)
