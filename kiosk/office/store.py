@@ -402,6 +402,10 @@ class OfficeStore:
         occurred = _parse_time(raw.get("occurred_at"))
         if occurred is None:
             raise InvalidInput("occurred_at", "is required")
+        if kind.startswith("visit."):
+            OfficeStore._validate_visit_payload(kind, payload)
+        elif kind == "token.revoked" and not isinstance(payload.get("token"), str):
+            raise InvalidInput("payload.token", "must be text")
         return {
             "event_id": event_id,
             "seq": seq,
@@ -410,6 +414,53 @@ class OfficeStore:
             "payload": payload,
             "occurred_at": occurred,
         }
+
+    @staticmethod
+    def _validate_visit_payload(kind: str, payload: dict[str, Any]) -> None:
+        """A visit event's payload is folded into the office's view, so every field it
+        uses must have the right type before anything is stored."""
+
+        def text(name: str, value: Any, limit: int = 200, required: bool = False) -> None:
+            if value is None and not required:
+                return
+            if not isinstance(value, str) or len(value) > limit or (required and not value):
+                raise InvalidInput(f"payload.{name}", f"must be text of at most {limit} characters")
+
+        text("visit", payload.get("visit"), 64, required=True)
+        if kind != "visit.rated":
+            state = payload.get("state")
+            if state not in STATE_RANK or kind != f"visit.{state}":
+                raise InvalidInput("payload.state", f"does not match the event kind {kind}")
+        for name in (
+            "host",
+            "appointment",
+            "method",
+            "purpose",
+            "level",
+            "visitor_type",
+            "invitation",
+        ):
+            text(name, payload.get(name), 64)
+        visitor = payload.get("visitor")
+        if visitor is not None:
+            if not isinstance(visitor, dict):
+                raise InvalidInput("payload.visitor", "must be an object")
+            text("visitor.name", visitor.get("name"))
+            text("visitor.company", visitor.get("company"))
+        for name in ("arrived_at", "host_notified_at", "host_acknowledged_at", "left_at"):
+            value = payload.get(name)
+            if value is not None:
+                if not isinstance(value, str):
+                    raise InvalidInput(f"payload.{name}", "must be an ISO 8601 time")
+                _parse_time(value)
+        for name in ("escort_required", "auto_checked_out", "after_hours", "host_absent"):
+            if payload.get(name) is not None and not isinstance(payload.get(name), bool):
+                raise InvalidInput(f"payload.{name}", "must be true or false")
+        score = payload.get("satisfaction")
+        if score is not None and (
+            not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5
+        ):
+            raise InvalidInput("payload.satisfaction", "must be a whole number from 1 to 5")
 
     def _project(self, kiosk: Kiosk, events: list[dict[str, Any]], now: datetime) -> None:
         """Fold visit events into the office's view of each visit, and note used invitations."""

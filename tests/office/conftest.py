@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from tests_support import MONDAY_10AM
 
 from kiosk.app import Kiosk, build_kiosk, init_kiosk
 from kiosk.config import load_config
@@ -24,7 +25,6 @@ from kiosk.office.models import OFFICE_MODELS
 from kiosk.office.store import OfficeStore, open_office_database
 from kiosk.storage.db import open_database
 from kiosk.sync.client import SyncClient
-from tests_support import MONDAY_10AM
 
 SITE = "Riverside Tower"
 KIOSK_SITE_TOML = """
@@ -92,14 +92,22 @@ class KioskFactory:
         self.office = office
         self.count = 0
 
-    def new(self, *, enrol: bool = True, clock: ManualClock | None = None, transport: httpx.BaseTransport | None = None) -> tuple[Kiosk, SyncClient]:
+    def new(
+        self,
+        *,
+        enrol: bool = True,
+        clock: ManualClock | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> tuple[Kiosk, SyncClient]:
         self.count += 1
         config_path = self.root / f"kiosk{self.count}" / "kiosk.toml"
         config_path.parent.mkdir(parents=True)
         config_path.write_text(KIOSK_SITE_TOML, encoding="utf-8")
         init_kiosk(config_path)
         config = load_config(config_path)
-        kiosk = build_kiosk(config, open_database(config.database_path), clock or ManualClock(MONDAY_10AM))
+        kiosk = build_kiosk(
+            config, open_database(config.database_path), clock or ManualClock(MONDAY_10AM)
+        )
         client = SyncClient(kiosk, transport=transport)
         if enrol:
             code = self.office.store.enrolment_code(SITE)

@@ -6,27 +6,30 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
 import pytest
+from conftest import SITE, KioskFactory, Office
 from peewee import fn
+from tests_support import MONDAY_10AM
 
 from kiosk.domain.errors import RejectReason, TokenRejected
-from kiosk.office.models import Event, Kiosk as OfficeKiosk, OfficeVisit
+from kiosk.office.models import Event, OfficeVisit
+from kiosk.office.models import Kiosk as OfficeKiosk
 from kiosk.services.checkin import Outcome, VisitorDetails, WalkIn
 from kiosk.storage.models import OutboxEvent, TrustedKey
 from kiosk.sync.client import SyncError
 from kiosk.sync.wire import sign_request
-from tests_support import MONDAY_10AM
-
-from conftest import SITE, KioskFactory, Office
 
 
 def book_with_invitation(office: Office, visitor: str = "Anna Eriksson") -> tuple[str, str]:
-    host = office.store.add_host(SITE, "Maria Schmidt", email="maria@example.com", department="Engineering")
-    appointment = office.store.add_appointment(SITE, visitor_name=visitor, host_ref=host.ref, starts_at=MONDAY_10AM)
+    host = office.store.add_host(
+        SITE, "Maria Schmidt", email="maria@example.com", department="Engineering"
+    )
+    appointment = office.store.add_appointment(
+        SITE, visitor_name=visitor, host_ref=host.ref, starts_at=MONDAY_10AM
+    )
     return host.ref, office.store.invite(appointment.ref)
 
 
@@ -41,7 +44,9 @@ def office_events(store, kiosk_id: str) -> list[str]:
     with store.db.connection_context():
         return [
             e.event_id
-            for e in Event.select(Event.event_id).join(OfficeKiosk).where(OfficeKiosk.kiosk_id == kiosk_id)
+            for e in Event.select(Event.event_id)
+            .join(OfficeKiosk)
+            .where(OfficeKiosk.kiosk_id == kiosk_id)
         ]
 
 
@@ -59,7 +64,7 @@ def assert_exactly_once(office: Office, kiosk) -> None:
 
 
 def test_enrolment_push_and_pull(office: Office, kiosks: KioskFactory) -> None:
-    host_ref, token = book_with_invitation(office)
+    _host_ref, token = book_with_invitation(office)
     kiosk, client = kiosks.new()
     assert not (kiosk.keys.directory / "invitation.key").exists()  # signed at the office now
 
@@ -75,12 +80,18 @@ def test_enrolment_push_and_pull(office: Office, kiosks: KioskFactory) -> None:
     assert report.pushed >= 3
     assert_exactly_once(office, kiosk)
     [visit] = office.store.visits(MONDAY_10AM - timedelta(days=1))
-    assert (visit["visitor_name"], visit["state"], visit["kiosk"]) == ("Anna Eriksson", "awaiting_host", kiosk.kiosk_id)
+    assert (visit["visitor_name"], visit["state"], visit["kiosk"]) == (
+        "Anna Eriksson",
+        "awaiting_host",
+        kiosk.kiosk_id,
+    )
     status = client.status()
     assert status.backlog == 0 and status.last_error is None and status.site == SITE
 
 
-def test_an_invitation_used_at_one_kiosk_is_refused_at_another(office: Office, kiosks: KioskFactory) -> None:
+def test_an_invitation_used_at_one_kiosk_is_refused_at_another(
+    office: Office, kiosks: KioskFactory
+) -> None:
     _, token = book_with_invitation(office)
     first, first_sync = kiosks.new()
     second, second_sync = kiosks.new()
@@ -95,7 +106,9 @@ def test_an_invitation_used_at_one_kiosk_is_refused_at_another(office: Office, k
     assert caught.value.reason is RejectReason.REPLAYED
 
 
-def test_offline_the_same_invitation_twice_is_admitted_then_flagged(office: Office, kiosks: KioskFactory) -> None:
+def test_offline_the_same_invitation_twice_is_admitted_then_flagged(
+    office: Office, kiosks: KioskFactory
+) -> None:
     """Two kiosks that cannot reach the office cannot know of each other: both admit the
     visitor (nobody is left at the door), and the office raises a security alert as soon as
     both have synced."""
@@ -110,11 +123,15 @@ def test_offline_the_same_invitation_twice_is_admitted_then_flagged(office: Offi
     first_sync.run_once()
     second_sync.run_once()
     with office.store.db.connection_context():
-        alerts = [json.loads(e.payload) for e in Event.select().where(Event.kind == "security.alert")]
+        alerts = [
+            json.loads(e.payload) for e in Event.select().where(Event.kind == "security.alert")
+        ]
     assert [a["reason"] for a in alerts] == ["invitation_used_twice"]
 
 
-def test_a_guard_at_any_kiosk_verifies_any_badge_of_the_site(office: Office, kiosks: KioskFactory) -> None:
+def test_a_guard_at_any_kiosk_verifies_any_badge_of_the_site(
+    office: Office, kiosks: KioskFactory
+) -> None:
     host_ref, _ = book_with_invitation(office)
     lobby, lobby_sync = kiosks.new()
     garage, garage_sync = kiosks.new()
@@ -158,7 +175,9 @@ class FaultyTransport(httpx.BaseTransport):
         if fault == "500":
             return httpx.Response(500, text="Internal Server Error", request=request)
         if fault == "503":
-            return httpx.Response(503, headers={"Retry-After": "7"}, json={"detail": "busy"}, request=request)
+            return httpx.Response(
+                503, headers={"Retry-After": "7"}, json={"detail": "busy"}, request=request
+            )
         response = self.inner.handle_request(request)
         if fault == "drop":  # the office did the work; the answer is lost on the way back
             response.read()
@@ -167,7 +186,9 @@ class FaultyTransport(httpx.BaseTransport):
 
 
 @pytest.mark.parametrize("fault", ["down", "timeout", "500", "503", "drop"])
-def test_faults_lose_nothing_and_duplicate_nothing(office: Office, kiosks: KioskFactory, fault: str) -> None:
+def test_faults_lose_nothing_and_duplicate_nothing(
+    office: Office, kiosks: KioskFactory, fault: str
+) -> None:
     host_ref, _ = book_with_invitation(office)
     transport = FaultyTransport({})
     kiosk, client = kiosks.new(transport=transport)
@@ -217,7 +238,7 @@ def test_three_kiosks_pushing_at_once(office: Office, kiosks: KioskFactory) -> N
     def push(client: object) -> None:
         try:
             client.run_once(force=True)  # type: ignore[attr-defined]
-        except BaseException as err:  # noqa: BLE001 - reported below
+        except BaseException as err:
             failures.append(err)
 
     threads = [threading.Thread(target=push, args=(client,)) for _, client in pairs]
@@ -230,29 +251,43 @@ def test_three_kiosks_pushing_at_once(office: Office, kiosks: KioskFactory) -> N
         assert_exactly_once(office, kiosk)
     with office.store.db.connection_context():
         assert OfficeVisit.select().count() == 120
-        duplicates = Event.select(Event.event_id).group_by(Event.event_id).having(fn.COUNT(Event.id) > 1)
+        duplicates = (
+            Event.select(Event.event_id).group_by(Event.event_id).having(fn.COUNT(Event.id) > 1)
+        )
         assert not duplicates.exists()
 
 
-def test_a_rejected_event_is_kept_with_its_reason_and_blocks_nothing(office: Office, kiosks: KioskFactory) -> None:
+def test_a_rejected_event_is_kept_with_its_reason_and_blocks_nothing(
+    office: Office, kiosks: KioskFactory
+) -> None:
     host_ref, _ = book_with_invitation(office)
     kiosk, client = kiosks.new()
     client.run_once()
     walk_in(kiosk, host_ref)
     with kiosk.using():
         OutboxEvent.create(
-            event_id="f" * 32, kind="visit.teleported", subject_ref="x", payload="{}", occurred_at=MONDAY_10AM
+            event_id="f" * 32,
+            kind="visit.teleported",
+            subject_ref="x",
+            payload="{}",
+            occurred_at=MONDAY_10AM,
         )
     walk_in(kiosk, host_ref, "Dave Later")
     report = client.run_once()
     assert report.rejected == 1 and report.pushed >= 6
     with kiosk.using():
         bad = OutboxEvent.get(OutboxEvent.event_id == "f" * 32)
-    assert bad.sent_at is None and bad.rejected_at is not None and "unknown event kind" in bad.last_error
+    assert (
+        bad.sent_at is None
+        and bad.rejected_at is not None
+        and "unknown event kind" in bad.last_error
+    )
     assert client.status().rejected == 1 and client.status().backlog == 0
 
 
-def test_a_skewed_kiosk_clock_is_tolerated_and_recorded(office: Office, kiosks: KioskFactory) -> None:
+def test_a_skewed_kiosk_clock_is_tolerated_and_recorded(
+    office: Office, kiosks: KioskFactory
+) -> None:
     """The kiosk's clock says Monday 10:00 in Shanghai; the office's is the real one."""
     kiosk, client = kiosks.new()
     client.run_once()
@@ -276,7 +311,9 @@ def signed_post(office: Office, kiosk, path: str, body: dict, key_path=None) -> 
     key = load_private_key(key_path or kiosk.keys.directory / "office-auth.key")
     from datetime import UTC, datetime
 
-    headers = sign_request(key, kiosk.kiosk_id, "POST", path, raw, int(datetime.now(UTC).timestamp() * 1000))
+    headers = sign_request(
+        key, kiosk.kiosk_id, "POST", path, raw, int(datetime.now(UTC).timestamp() * 1000)
+    )
     return httpx.post(office.url + path, content=raw, headers=headers)
 
 
@@ -287,18 +324,27 @@ def event(kiosk_id: str, seq: int = 1, **payload: object) -> dict:
         "kind": "visit.checked_in",
         "subject_ref": "aaaaaaaaaaaaaaaa",
         "occurred_at": MONDAY_10AM.isoformat(),
-        "payload": {"visit": "aaaaaaaaaaaaaaaa", "state": "checked_in", "kiosk": kiosk_id, **payload},
+        "payload": {
+            "visit": "aaaaaaaaaaaaaaaa",
+            "state": "checked_in",
+            "kiosk": kiosk_id,
+            **payload,
+        },
     }
 
 
-def test_unsigned_and_forged_requests_are_refused(office: Office, kiosks: KioskFactory, tmp_path) -> None:
+def test_unsigned_and_forged_requests_are_refused(
+    office: Office, kiosks: KioskFactory, tmp_path
+) -> None:
     kiosk, _ = kiosks.new()
     assert httpx.post(office.url + "/v1/events", json={"events": []}).status_code == 401
     assert httpx.get(office.url + "/v1/changes").status_code == 401
     from kiosk.services.keys import create_private_key
 
     create_private_key(tmp_path / "stolen.key")
-    forged = signed_post(office, kiosk, "/v1/events", {"events": [event(kiosk.kiosk_id)]}, tmp_path / "stolen.key")
+    forged = signed_post(
+        office, kiosk, "/v1/events", {"events": [event(kiosk.kiosk_id)]}, tmp_path / "stolen.key"
+    )
     assert forged.status_code == 401
 
 
@@ -310,7 +356,9 @@ def test_a_replayed_request_is_refused(office: Office, kiosks: KioskFactory) -> 
 
     raw = json.dumps({"events": [event(kiosk.kiosk_id)]}).encode()
     key = load_private_key(kiosk.keys.directory / "office-auth.key")
-    headers = sign_request(key, kiosk.kiosk_id, "POST", "/v1/events", raw, int(datetime.now(UTC).timestamp() * 1000))
+    headers = sign_request(
+        key, kiosk.kiosk_id, "POST", "/v1/events", raw, int(datetime.now(UTC).timestamp() * 1000)
+    )
     assert httpx.post(office.url + "/v1/events", content=raw, headers=headers).status_code == 200
     again = httpx.post(office.url + "/v1/events", content=raw, headers=headers)
     assert again.status_code == 401 and "replayed" in again.json()["detail"]
@@ -319,14 +367,18 @@ def test_a_replayed_request_is_refused(office: Office, kiosks: KioskFactory) -> 
 def test_a_kiosk_cannot_write_another_kiosks_events(office: Office, kiosks: KioskFactory) -> None:
     mine, _ = kiosks.new()
     other, _ = kiosks.new()
-    answer = signed_post(office, mine, "/v1/events", {"events": [event(other.kiosk_id), event(mine.kiosk_id, 2)]})
+    answer = signed_post(
+        office, mine, "/v1/events", {"events": [event(other.kiosk_id), event(mine.kiosk_id, 2)]}
+    )
     results = {r["event_id"]: r for r in answer.json()["results"]}
     assert results[f"{1:032x}"]["status"] == "rejected"
     assert "its own events" in results[f"{1:032x}"]["error"]
     assert results[f"{2:032x}"]["status"] == "stored"
 
 
-def test_a_revoked_kiosk_is_refused_at_once_and_its_badges_distrusted(office: Office, kiosks: KioskFactory) -> None:
+def test_a_revoked_kiosk_is_refused_at_once_and_its_badges_distrusted(
+    office: Office, kiosks: KioskFactory
+) -> None:
     host_ref, _ = book_with_invitation(office)
     stolen, stolen_sync = kiosks.new()
     guard, guard_sync = kiosks.new()
@@ -342,7 +394,7 @@ def test_a_revoked_kiosk_is_refused_at_once_and_its_badges_distrusted(office: Of
     guard_sync.run_once()
     with guard.using():
         assert TrustedKey.select().where(TrustedKey.revoked_at.is_null(False)).count() == 1
-        guard.engine._badges._keyring.reload()  # noqa: SLF001 - the periodic reload, now
+        guard.engine._badges._keyring.reload()
         with pytest.raises(TokenRejected) as caught:
             guard.engine.verify_badge(badge)
     assert caught.value.reason is RejectReason.KEY_REVOKED
@@ -350,8 +402,8 @@ def test_a_revoked_kiosk_is_refused_at_once_and_its_badges_distrusted(office: Of
 
 def test_an_enrolment_code_works_once(office: Office, kiosks: KioskFactory) -> None:
     code = office.store.enrolment_code(SITE)
-    first, first_sync = kiosks.new(enrol=False)
-    second, second_sync = kiosks.new(enrol=False)
+    _first, first_sync = kiosks.new(enrol=False)
+    _second, second_sync = kiosks.new(enrol=False)
     first_sync.enroll(office.url, code)
     with pytest.raises(SyncError, match="unknown, used or expired"):
         second_sync.enroll(office.url, code)
