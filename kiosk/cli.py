@@ -590,6 +590,47 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from kiosk.storage.backup import backup_database
+
+    kiosk = _open(args)
+    path = backup_database(
+        kiosk.config.database_path, kiosk.config.backup_dir, keep=kiosk.config.storage.backups_kept
+    )
+    emit(args, {"backup": str(path)}, f"backed up to {path}")
+    return 0
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    """What the nightly timer runs: close the day, purge, back up. Each step is tried even if
+    one before it failed, and the exit status says whether all of them succeeded."""
+    from kiosk.services.retention import purge
+    from kiosk.storage.backup import backup_database
+
+    kiosk = _open(args)
+    steps: dict[str, Callable[[], Any]] = {
+        "close_day": kiosk.engine.close_day,
+        "purge": lambda: purge(kiosk.db, kiosk.config.retention, kiosk.clock).as_dict(),
+        "backup": lambda: str(
+            backup_database(
+                kiosk.config.database_path,
+                kiosk.config.backup_dir,
+                keep=kiosk.config.storage.backups_kept,
+            )
+        ),
+    }
+    results: dict[str, Any] = {}
+    failed = False
+    for name, step in steps.items():
+        try:
+            results[name] = step()
+        except KioskError as err:
+            results[name] = {"error": str(err)}
+            failed = True
+    emit(args, results, lambda: "\n".join(f"{name}: {value}" for name, value in results.items()))
+    return 1 if failed else 0
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from kiosk.storage.journal import verify_audit_chain
 
@@ -898,6 +939,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--since", required=True)
     export.add_argument("--output", help="file (default: standard output)")
     command("purge", cmd_purge, "remove personal data past its retention period")
+    command("backup", cmd_backup, "copy the database safely, keeping the newest few")
+    command("nightly", cmd_nightly, "close the day, purge and back up (the nightly timer)")
 
     audit = command("audit", lambda _a: 2, "the audit log")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)

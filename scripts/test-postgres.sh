@@ -11,7 +11,7 @@ set -euo pipefail
 
 port=${KIOSK_TEST_PG_PORT:-54329}
 dir=${KIOSK_TEST_PG_DIR:-/tmp/lobby-kiosk-pg-$(id -u)}
-bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+bin=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1 || true)
 if [[ -z "$bin" ]]; then
     echo "PostgreSQL is not installed: sudo apt-get install -y postgresql" >&2
     exit 1

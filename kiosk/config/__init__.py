@@ -109,6 +109,8 @@ class SiteConfig(_Section):
 class StorageConfig(_Section):
     data_dir: Path
     database: str
+    backup_dir: str
+    backups_kept: int = Field(ge=1, le=365)
 
 
 class KeysConfig(_Section):
@@ -210,6 +212,12 @@ class KioskConfig(_Section):
     @property
     def database_path(self) -> Path:
         return self.data_dir / self.storage.database
+
+    @property
+    def backup_dir(self) -> Path:
+        if self.storage.backup_dir:
+            return self.resolve(Path(self.storage.backup_dir))
+        return self.data_dir.parent / "backups"
 
     @property
     def keys_dir(self) -> Path:

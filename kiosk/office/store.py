@@ -512,9 +512,29 @@ class OfficeStore:
             visit.kiosk = kiosk
             visit.updated_at = now
             changed[ref] = visit
-        for visit in changed.values():
-            visit.save(force_insert=visit.id is None)
-            self._log(site, "visit", visit.ref, self._visit_data(visit))
+        if not changed:
+            return
+        # One upsert and one feed insert for the whole batch: per-row statements would cost
+        # a round trip to PostgreSQL each.
+        fields = [getattr(OfficeVisit, name) for name in (*VISIT_FIELDS, "kiosk", "updated_at")]
+        OfficeVisit.insert_many(
+            [
+                {"ref": v.ref, "site": site.id, "kiosk": kiosk.id, "updated_at": now,
+                 **{name: getattr(v, name) for name in VISIT_FIELDS}}
+                for v in changed.values()
+            ]
+        ).on_conflict(conflict_target=[OfficeVisit.ref], preserve=fields).execute()  # fmt: skip
+        ChangeLog.insert_many(
+            [
+                {
+                    "site": site.id,
+                    "entity": "visit",
+                    "ref": v.ref,
+                    "data": json.dumps(self._visit_data(v), ensure_ascii=False),
+                }
+                for v in changed.values()
+            ]
+        ).execute()
 
     @staticmethod
     def _copy_snapshot(visit: OfficeVisit, payload: dict[str, Any]) -> None:

@@ -9,7 +9,6 @@ site and the roll call counts everyone; their state, like the office's, only mov
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from kiosk.domain import names
 from kiosk.domain.tokens import key_id_for
 from kiosk.domain.values import VisitState
+from kiosk.storage.db import rows_of
 from kiosk.storage.models import (
     Appointment,
     Host,
@@ -53,34 +53,52 @@ def current_cursor() -> int:
     return int(row.value) if row else 0
 
 
+#: Entities in the order they are applied: hosts before the appointments that name them.
+ORDER = ("key", "host", "watchlist", "appointment", "revoked_token", "used_invitation", "visit")
+#: Rows per statement, well inside SQLite's limit on bound variables.
+CHUNK = 400
+
+
+def _chunks(items: list[Any], size: int = CHUNK) -> Any:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def apply_changes(
     changes: list[dict[str, Any]], cursor: int, own_kiosk_id: str, now: datetime
 ) -> ApplyReport:
-    """Apply one pulled batch and store `cursor`; call inside a transaction."""
+    """Apply one pulled batch and store `cursor`; call inside a transaction.
+
+    Within a batch the last change of an entity wins; entities are applied in ORDER, and
+    appointments in bulk, because a first pull brings a whole year of them."""
     report = ApplyReport()
-    appliers: dict[str, Callable[[str, dict[str, Any]], None]] = {
-        "host": lambda ref, data: _host(ref, data, now),
-        "appointment": lambda ref, data: _appointment(ref, data, now),
-        "watchlist": lambda ref, data: _watchlist(ref, data, now),
-        "revoked_token": lambda ref, data: _revoked(ref, data, now),
-        "used_invitation": lambda ref, data: _used(ref, data, now),
-        "key": lambda ref, data: _key(ref, data, now),
-        "visit": lambda ref, data: _visit(ref, data, own_kiosk_id, now),
-    }
-    delegates: list[tuple[str, str]] = []
+    latest: dict[str, dict[str, dict[str, Any]]] = {entity: {} for entity in ORDER}
     for change in changes:
-        entity, ref, data = change["entity"], change["ref"], change["data"]
-        applier = appliers.get(entity)
-        if applier is None:
+        entity = change["entity"]
+        if entity not in latest:
             continue  # a newer office may send more kinds; this kiosk does not need them
-        applier(ref, data)
-        if entity == "host" and data.get("delegate_ref"):
-            delegates.append((ref, data["delegate_ref"]))
+        latest[entity].pop(change["ref"], None)
+        latest[entity][change["ref"]] = change["data"]
         report.applied += 1
         report.by_entity[entity] = report.by_entity.get(entity, 0) + 1
-    for host_ref, delegate_ref in delegates:  # delegates may come later in the batch
-        delegate = Host.get_or_none(Host.ref == delegate_ref)
-        Host.update(delegate=delegate).where(Host.ref == host_ref).execute()
+    for ref, data in latest["key"].items():
+        _key(ref, data, now)
+    for ref, data in latest["host"].items():
+        _host(ref, data, now)
+    for ref, data in latest["host"].items():  # delegates may come later in the batch
+        delegate = (
+            Host.get_or_none(Host.ref == data["delegate_ref"]) if data.get("delegate_ref") else None
+        )
+        Host.update(delegate=delegate).where(Host.ref == ref).execute()
+    for ref, data in latest["watchlist"].items():
+        _watchlist(ref, data, now)
+    _appointments(latest["appointment"], now)
+    for ref, data in latest["revoked_token"].items():
+        _revoked(ref, data, now)
+    for ref, data in latest["used_invitation"].items():
+        _used(ref, data, now)
+    for ref, data in latest["visit"].items():
+        _visit(ref, data, own_kiosk_id, now)
     KioskState.insert(key=CURSOR_KEY, value=str(cursor)).on_conflict_replace().execute()
     return report
 
@@ -103,47 +121,81 @@ def _host(ref: str, data: dict[str, Any], now: datetime) -> None:
         Host.create(ref=ref, **values)
 
 
-def _appointment(ref: str, data: dict[str, Any], now: datetime) -> None:
-    host = Host.get_or_none(Host.ref == data["host_ref"])
-    if host is None:  # the host is later in the feed only if it was created later: rare
-        host = Host.create(ref=data["host_ref"], name="?", search_key="", updated_at=now)
-    values = {
-        "host": host,
-        "visitor_name": data["visitor_name"],
-        "exact_key": data.get("exact_key") or names.exact_key(data["visitor_name"]),
-        "latin_key": data.get("latin_key") or names.latin_key(data["visitor_name"]),
-        "company": data.get("company", ""),
-        "email": data.get("email", ""),
-        "phone": data.get("phone", ""),
-        "starts_at": _time(data["starts_at"]),
-        "ends_at": _time(data["ends_at"]),
-        "purpose": data.get("purpose", "visit_person"),
-        "level": data.get("level", "ordinary"),
-        "visitor_type": data.get("visitor_type", "visitor"),
-        "invitation_token_id": data.get("invitation_token_id"),
-        "cancelled_at": _time(data.get("cancelled_at")),
-        "source": "office",
-        "updated_at": now,
-    }
-    existing = Appointment.get_or_none(Appointment.ref == ref)
-    if existing is None:
-        appointment = Appointment.create(ref=ref, **values)
-    else:
-        Appointment.update(**values).where(Appointment.id == existing.id).execute()
-        appointment = existing
-    if not Visit.select().where(Visit.ref == data["visit_ref"]).exists():
-        Visit.create(
-            ref=data["visit_ref"],
-            appointment=appointment,
-            host=host,
-            state=VisitState.EXPECTED,
-            purpose=values["purpose"],
-            level=values["level"],
-            visitor_type=values["visitor_type"],
-            company=values["company"],
-            created_at=now,
-            updated_at=now,
+def _appointments(items: dict[str, dict[str, Any]], now: datetime) -> None:
+    if not items:
+        return
+    hosts = {ref: host_id for ref, host_id in rows_of(Host.select(Host.ref, Host.id))}
+    for data in items.values():
+        if data["host_ref"] not in hosts:  # a host is in the feed before its appointments
+            hosts[data["host_ref"]] = Host.create(
+                ref=data["host_ref"], name="?", search_key="", updated_at=now
+            ).id
+    refs = list(items)
+    existing: dict[str, int] = {}
+    for part in _chunks(refs):
+        existing.update(
+            rows_of(
+                Appointment.select(Appointment.ref, Appointment.id).where(Appointment.ref.in_(part))
+            )
         )
+
+    def values(data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "host": hosts[data["host_ref"]],
+            "visitor_name": data["visitor_name"],
+            "exact_key": data.get("exact_key") or names.exact_key(data["visitor_name"]),
+            "latin_key": data.get("latin_key") or names.latin_key(data["visitor_name"]),
+            "company": data.get("company", ""),
+            "email": data.get("email", ""),
+            "phone": data.get("phone", ""),
+            "starts_at": _time(data["starts_at"]),
+            "ends_at": _time(data["ends_at"]),
+            "purpose": data.get("purpose", "visit_person"),
+            "level": data.get("level", "ordinary"),
+            "visitor_type": data.get("visitor_type", "visitor"),
+            "invitation_token_id": data.get("invitation_token_id"),
+            "cancelled_at": _time(data.get("cancelled_at")),
+            "source": "office",
+            "updated_at": now,
+        }
+
+    new = [ref for ref in refs if ref not in existing]
+    for part in _chunks(new):
+        Appointment.insert_many([{"ref": ref, **values(items[ref])} for ref in part]).execute()
+    for ref in refs:
+        if ref in existing:
+            Appointment.update(**values(items[ref])).where(
+                Appointment.id == existing[ref]
+            ).execute()
+    ids: dict[str, int] = dict(existing)
+    for part in _chunks(new):
+        ids.update(
+            rows_of(
+                Appointment.select(Appointment.ref, Appointment.id).where(Appointment.ref.in_(part))
+            )
+        )
+    visit_refs = [items[ref]["visit_ref"] for ref in refs]
+    known: set[str] = set()
+    for part in _chunks(visit_refs):
+        known.update(row[0] for row in rows_of(Visit.select(Visit.ref).where(Visit.ref.in_(part))))
+    expected = [
+        {
+            "ref": items[ref]["visit_ref"],
+            "appointment": ids[ref],
+            "host": hosts[items[ref]["host_ref"]],
+            "state": VisitState.EXPECTED.value,
+            "purpose": items[ref].get("purpose", "visit_person"),
+            "level": items[ref].get("level", "ordinary"),
+            "visitor_type": items[ref].get("visitor_type", "visitor"),
+            "company": items[ref].get("company", ""),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for ref in refs
+        if items[ref]["visit_ref"] not in known
+    ]
+    for part in _chunks(expected):
+        Visit.insert_many(part).execute()
 
 
 def _watchlist(ref: str, data: dict[str, Any], now: datetime) -> None:

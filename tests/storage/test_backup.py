@@ -1,0 +1,152 @@
+"""Online backups: a consistent, checked copy while the kiosk writes, and rotation."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from kiosk.domain.errors import StorageError
+from kiosk.storage.backup import backup_database, list_backups
+from kiosk.storage.db import open_database
+
+T0 = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
+
+
+def make_database(path: Path, rows: int = 0) -> None:
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("CREATE TABLE visit (id INTEGER PRIMARY KEY, name TEXT, n INTEGER)")
+    connection.executemany(
+        "INSERT INTO visit (name, n) VALUES (?, ?)", [(f"visitor {i}", i) for i in range(rows)]
+    )
+    connection.commit()
+    connection.close()
+
+
+def rows_in(path: Path) -> list[tuple[int, str, int]]:
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute("SELECT id, name, n FROM visit ORDER BY id").fetchall()
+    finally:
+        connection.close()
+
+
+def test_backup_is_a_checked_copy_with_private_permissions(tmp_path: Path) -> None:
+    db = tmp_path / "kiosk.sqlite3"
+    make_database(db, rows=100)
+    target = backup_database(db, tmp_path / "backups", now=T0)
+
+    assert target.name == "kiosk-20261123T233000Z.sqlite3"
+    assert rows_in(target) == rows_in(db)
+    connection = sqlite3.connect(target)
+    assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert connection.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    connection.close()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "backups").stat().st_mode) == 0o700
+    assert [p.name for p in (tmp_path / "backups").iterdir()] == [target.name]  # no leftovers
+
+
+def test_backup_of_the_real_kiosk_schema(tmp_path: Path) -> None:
+    db_path = tmp_path / "kiosk.sqlite3"
+    open_database(db_path).close()
+    target = backup_database(db_path, tmp_path / "backups", now=T0)
+    assert open_database(target).get_tables()  # migrations see an up-to-date schema
+
+
+def test_rotation_keeps_the_newest(tmp_path: Path) -> None:
+    db = tmp_path / "kiosk.sqlite3"
+    make_database(db, rows=3)
+    folder = tmp_path / "backups"
+    (folder / "notes.txt").parent.mkdir()
+    (folder / "notes.txt").write_text("not a backup; never deleted")
+    made = [backup_database(db, folder, keep=3, now=T0 + timedelta(days=day)) for day in range(5)]
+
+    assert list_backups(folder) == made[-3:]
+    assert (folder / "notes.txt").exists()
+
+
+def test_two_backups_in_the_same_second_both_survive(tmp_path: Path) -> None:
+    db = tmp_path / "kiosk.sqlite3"
+    make_database(db, rows=1)
+    first = backup_database(db, tmp_path / "b", now=T0)
+    second = backup_database(db, tmp_path / "b", now=T0)
+    assert first != second
+    assert list_backups(tmp_path / "b") == [first, second]
+
+
+def test_backup_while_a_writer_commits(tmp_path: Path) -> None:
+    """Each backup is one consistent snapshot: every transaction wholly in it or not at all."""
+    db = tmp_path / "kiosk.sqlite3"
+    make_database(db, rows=2000)  # enough pages for the backup to take several steps
+    stop = threading.Event()
+    commits = 0
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        nonlocal commits
+        connection = sqlite3.connect(db, timeout=30)
+        connection.execute("PRAGMA synchronous = FULL")
+        try:
+            while not stop.is_set():
+                # A transaction of two rows whose n add up to zero: a torn copy would show it.
+                with connection:
+                    connection.execute("INSERT INTO visit (name, n) VALUES ('pair', 7)")
+                    connection.execute("INSERT INTO visit (name, n) VALUES ('pair', -7)")
+                commits += 1
+        except BaseException as err:  # reported to the test thread
+            errors.append(err)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        backups = [
+            backup_database(db, tmp_path / "backups", keep=10, now=T0 + timedelta(seconds=i))
+            for i in range(5)
+        ]
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+    assert not errors
+    assert commits > 0
+    for backup in backups:
+        connection = sqlite3.connect(backup)
+        pairs = connection.execute("SELECT count(*), sum(n) FROM visit WHERE name = 'pair'")
+        count, total = pairs.fetchone()
+        assert count % 2 == 0 and (total or 0) == 0
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        connection.close()
+
+
+def test_a_missing_database_is_an_error_and_leaves_backups_alone(tmp_path: Path) -> None:
+    db = tmp_path / "kiosk.sqlite3"
+    make_database(db, rows=1)
+    kept = backup_database(db, tmp_path / "backups", keep=1, now=T0)
+    with pytest.raises(StorageError, match="no database"):
+        backup_database(tmp_path / "gone.sqlite3", tmp_path / "backups", keep=1)
+    assert list_backups(tmp_path / "backups") == [kept]
+
+
+def test_a_corrupt_database_is_refused_and_leaves_backups_alone(tmp_path: Path) -> None:
+    db = tmp_path / "kiosk.sqlite3"
+    make_database(db, rows=1)
+    kept = backup_database(db, tmp_path / "backups", keep=1, now=T0)
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"this is not an sqlite database" * 200)
+    with pytest.raises(StorageError):
+        backup_database(garbage, tmp_path / "backups", keep=1, now=T0 + timedelta(days=1))
+    assert list_backups(tmp_path / "backups") == [kept]
+    assert not list((tmp_path / "backups").glob("*.partial"))
+
+
+def test_keep_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        backup_database(tmp_path / "x.sqlite3", tmp_path / "b", keep=0)
