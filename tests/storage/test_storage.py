@@ -118,3 +118,33 @@ def test_a_full_disk_becomes_a_clear_storage_error() -> None:
 def test_other_failures_are_wrapped_too() -> None:
     with pytest.raises(StorageError, match="refused"), storage_errors():
         raise OperationalError("database is locked")
+
+
+def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    """A kiosk that has run for a while gets new software: its data survives the upgrade."""
+    import sqlite3
+
+    from kiosk.storage.migrations import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    old = SqliteDatabaseForTest(path)
+    MIGRATIONS[0][1](old)
+    old.execute_sql("PRAGMA user_version = 1")
+    old.execute_sql(
+        "INSERT INTO outbox_event (event_id, kind, subject_ref, payload, occurred_at, attempts, last_error) "
+        "VALUES ('e1', 'visit.checked_in', 'v1', '{}', 1, 0, '')"
+    )
+    old.close()
+
+    db = open_database(path)
+    assert schema_version(db) == LATEST_VERSION
+    row = db.execute_sql("SELECT event_id, rejected_at FROM outbox_event").fetchone()
+    assert row == ("e1", None)
+    db.close()
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def SqliteDatabaseForTest(path: Path):
+    from peewee import SqliteDatabase
+
+    return SqliteDatabase(str(path))

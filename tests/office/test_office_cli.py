@@ -1,0 +1,126 @@
+"""The office and sync commands as an admin types them: a real `kiosk office serve` process,
+a kiosk enrolled with a one-time code, a round of sync, and the office's visit list."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def kiosk(*args: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=ENV,
+        timeout=120,
+    )
+    if ok:
+        assert done.returncode == 0, done.stderr + done.stdout
+    return done
+
+
+def test_serve_enrol_sync_and_list_visits(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = str(tmp_path / "office.sqlite3")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "office", "serve", "--db", db, "--port", str(port)],
+        cwd=tmp_path, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/v1/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "office did not start"
+                time.sleep(0.2)
+        assert "openapi" in httpx.get(f"{url}/openapi.json").json()
+
+        host_ref = json.loads(
+            kiosk(
+                "--json",
+                "office",
+                "host",
+                "Maria Schmidt",
+                "--site",
+                "Tower",
+                "--db",
+                db,
+                cwd=tmp_path,
+            ).stdout
+        )["ref"]
+        at = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+        booked = json.loads(
+            kiosk(
+                "--json",
+                "office",
+                "appointment",
+                "--site",
+                "Tower",
+                "--visitor",
+                "Anna Eriksson",
+                "--host",
+                host_ref,
+                "--at",
+                at,
+                "--invite",
+                "--db",
+                db,
+                cwd=tmp_path,
+            ).stdout
+        )
+        code = kiosk(
+            "office", "enrolment-code", "--site", "Tower", "--db", db, cwd=tmp_path
+        ).stdout.strip()
+
+        site = tmp_path / "kiosk" / "kiosk.toml"
+        site.parent.mkdir()
+        site.write_text(
+            '[site]\nname = "Tower"\nafter_hours = "open"\n[visitor_types.visitor]\nphoto_required = false\n'
+        )
+        config = ["--config", str(site)]
+        kiosk(*config, "init", cwd=tmp_path)
+        enrolled = kiosk(*config, "enroll", url, code, cwd=tmp_path)
+        assert "site 'Tower'" in enrolled.stdout
+        assert not (site.parent / "keys" / "invitation.key").exists()
+        again = kiosk(*config, "enroll", url, code, cwd=tmp_path, ok=False)
+        assert again.returncode == 1 and "unknown, used or expired" in again.stderr
+
+        assert (
+            "VALID invitation for Anna Eriksson"
+            in kiosk(*config, "verify", booked["invitation"], cwd=tmp_path).stdout
+        )
+        kiosk(*config, "checkin", "--token", booked["invitation"], cwd=tmp_path)
+        kiosk(*config, "sync", "--once", cwd=tmp_path)
+        status = json.loads(kiosk(*config, "--json", "sync", "--status", cwd=tmp_path).stdout)
+        assert status["backlog"] == 0 and status["enrolled"] and status["last_error"] is None
+
+        visits = json.loads(
+            kiosk(
+                "--json", "office", "visits", "--since", "2000-01-01", "--db", db, cwd=tmp_path
+            ).stdout
+        )
+        assert [(v["visitor_name"], v["state"]) for v in visits] == [
+            ("Anna Eriksson", "awaiting_host")
+        ]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
