@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Status = Literal["ok", "warn", "fail"]
 #: A kiosk with less free space than this may soon refuse check-ins.
@@ -59,6 +59,13 @@ def check_library(name: str, module: str, native: str | None, fix: str) -> Findi
     return Finding(name, "ok", "installed")
 
 
+def _has_office(config: Any) -> bool:
+    """Configured with an office, or enrolled with one (enrolment leaves its auth key)."""
+    from kiosk.sync.client import AUTH_KEY
+
+    return bool(config.office.configured or (config.keys_dir / AUTH_KEY).exists())
+
+
 def check_config(path: str | None) -> tuple[list[Finding], object | None]:
     from kiosk.config import load_config
     from kiosk.domain.errors import ConfigError
@@ -68,7 +75,7 @@ def check_config(path: str | None) -> tuple[list[Finding], object | None]:
     except ConfigError as err:
         return [Finding("configuration", "fail", "; ".join(err.problems), "edit the file")], None
     findings = [Finding("configuration", "ok", str(config.source))]
-    if not config.office.configured:
+    if not _has_office(config):
         findings.append(
             Finding(
                 "office",
@@ -87,7 +94,8 @@ def check_keys(config: object) -> list[Finding]:
 
     assert isinstance(config, KioskConfig)
     findings = []
-    wanted = [BADGE_KEY, DOCUMENT_SALT] + ([] if config.office.configured else [INVITATION_KEY])
+    office = _has_office(config)
+    wanted = [BADGE_KEY, DOCUMENT_SALT] + ([] if office else [INVITATION_KEY])
     for name in wanted:
         path = config.keys_dir / name
         if not path.exists():
@@ -105,7 +113,7 @@ def check_keys(config: object) -> list[Finding]:
             )
         else:
             findings.append(Finding(f"key {name}", "ok", str(path)))
-    if config.office.configured and (config.keys_dir / INVITATION_KEY).exists():
+    if office and (config.keys_dir / INVITATION_KEY).exists():
         findings.append(
             Finding(
                 "invitation key",
@@ -123,8 +131,6 @@ def check_database(config: object) -> list[Finding]:
     from kiosk.storage.db import integrity_problems, open_database
     from kiosk.storage.journal import verify_audit_chain
     from kiosk.storage.migrations import LATEST_VERSION, schema_version
-    from kiosk.storage.models import OutboxEvent
-
     assert isinstance(config, KioskConfig)
     path = config.database_path
     if not path.exists():
@@ -153,14 +159,7 @@ def check_database(config: object) -> list[Finding]:
                 "audit chain", "fail", f"broken at entry {chain.first_broken_id}: {chain.problem}"
             )
         )
-        backlog = OutboxEvent.select().where(OutboxEvent.sent_at.is_null()).count()
-        findings.append(
-            Finding(
-                "office backlog",
-                "ok" if backlog < 10_000 else "warn",
-                f"{backlog} events not yet sent",
-            )
-        )
+        findings += _sync_findings(config)
     finally:
         db.close()
     free = shutil.disk_usage(path.parent).free
@@ -172,6 +171,55 @@ def check_database(config: object) -> list[Finding]:
             "" if free >= MIN_FREE_BYTES else "free space: kiosk purge, or remove old backups",
         )
     )
+    return findings
+
+
+def _sync_findings(config: object) -> list[Finding]:
+    """The office link: enrolled or not, the backlog, the last error, the clock skew."""
+    from kiosk.storage.models import KioskState, OutboxEvent
+
+    def state(key: str) -> str | None:
+        row = KioskState.get_or_none(KioskState.key == f"sync_{key}")
+        return row.value if row else None
+
+    backlog = (
+        OutboxEvent.select()
+        .where(OutboxEvent.sent_at.is_null() & OutboxEvent.rejected_at.is_null())
+        .count()
+    )
+    rejected = OutboxEvent.select().where(OutboxEvent.rejected_at.is_null(False)).count()
+    url = state("office_url")
+    if not url:
+        return [Finding("office sync", "ok", f"standalone; {backlog} events recorded locally")]
+    findings = [
+        Finding(
+            "office sync",
+            "ok" if not state("last_error") else "warn",
+            f"{url}: {backlog} events waiting, last success {state('last_success') or 'never'}"
+            + (f", last error: {state('last_error')}" if state("last_error") else ""),
+            "" if not state("last_error") else "see `kiosk sync --status`; the kiosk keeps working",
+        )
+    ]
+    if rejected:
+        findings.append(
+            Finding(
+                "office sync",
+                "warn",
+                f"{rejected} events refused by the office (kept here)",
+                "see `kiosk sync --status`",
+            )
+        )
+    skew_ms = state("clock_skew_ms")
+    if skew_ms is not None:
+        skew = int(skew_ms) / 1000
+        findings.append(
+            Finding(
+                "clock skew",
+                "ok" if abs(skew) < 60 else "warn",
+                f"this kiosk's clock is {skew:+.1f} s from the office's",
+                "" if abs(skew) < 60 else "enable time sync: timedatectl set-ntp true",
+            )
+        )
     return findings
 
 
