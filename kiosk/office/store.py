@@ -50,7 +50,7 @@ from kiosk.office.models import (
     UsedInvitation,
     office_database,
 )
-from kiosk.storage.db import PRAGMAS, rows_of
+from kiosk.storage.db import PRAGMAS, insert_rows, rows_of
 from kiosk.sync.wire import EVENT_KINDS, MAX_REQUEST_AGE_MS, signature_is_valid
 
 ENROLMENT_CODE_LIFETIME = timedelta(days=7)
@@ -348,7 +348,9 @@ class OfficeStore:
             for event in fresh:
                 unique.setdefault(event["event_id"], event)
             if unique:
-                Event.insert_many(
+                insert_rows(
+                    self.db,
+                    Event,
                     [
                         {
                             "event_id": e["event_id"],
@@ -361,8 +363,8 @@ class OfficeStore:
                             "received_at": now,
                         }
                         for e in unique.values()
-                    ]
-                ).execute()
+                    ],
+                )
                 self._project(kiosk, sorted(unique.values(), key=lambda e: e["seq"]), now)
                 Kiosk.update(
                     last_seq=max(kiosk.last_seq, max(e["seq"] for e in unique.values())),
@@ -516,15 +518,20 @@ class OfficeStore:
             return
         # One upsert and one feed insert for the whole batch: per-row statements would cost
         # a round trip to PostgreSQL each.
-        fields = [getattr(OfficeVisit, name) for name in (*VISIT_FIELDS, "kiosk", "updated_at")]
-        OfficeVisit.insert_many(
+        insert_rows(
+            self.db,
+            OfficeVisit,
             [
                 {"ref": v.ref, "site": site.id, "kiosk": kiosk.id, "updated_at": now,
                  **{name: getattr(v, name) for name in VISIT_FIELDS}}
                 for v in changed.values()
-            ]
-        ).on_conflict(conflict_target=[OfficeVisit.ref], preserve=fields).execute()  # fmt: skip
-        ChangeLog.insert_many(
+            ],
+            conflict_on="ref",
+            update=(*VISIT_FIELDS, "kiosk", "updated_at"),
+        )  # fmt: skip
+        insert_rows(
+            self.db,
+            ChangeLog,
             [
                 {
                     "site": site.id,
@@ -533,8 +540,8 @@ class OfficeStore:
                     "data": json.dumps(self._visit_data(v), ensure_ascii=False),
                 }
                 for v in changed.values()
-            ]
-        ).execute()
+            ],
+        )
 
     @staticmethod
     def _copy_snapshot(visit: OfficeVisit, payload: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from kiosk.domain import names
 from kiosk.domain.tokens import key_id_for
 from kiosk.domain.values import VisitState
-from kiosk.storage.db import rows_of
+from kiosk.storage.db import insert_rows, rows_of
 from kiosk.storage.models import (
     Appointment,
     Host,
@@ -27,6 +27,7 @@ from kiosk.storage.models import (
     Visit,
     Visitor,
     WatchlistEntry,
+    database,
 )
 
 CURSOR_KEY = "sync_cursor"
@@ -160,8 +161,7 @@ def _appointments(items: dict[str, dict[str, Any]], now: datetime) -> None:
         }
 
     new = [ref for ref in refs if ref not in existing]
-    for part in _chunks(new):
-        Appointment.insert_many([{"ref": ref, **values(items[ref])} for ref in part]).execute()
+    insert_rows(database, Appointment, [{"ref": ref, **values(items[ref])} for ref in new])
     for ref in refs:
         if ref in existing:
             Appointment.update(**values(items[ref])).where(
@@ -194,8 +194,7 @@ def _appointments(items: dict[str, dict[str, Any]], now: datetime) -> None:
         for ref in refs
         if items[ref]["visit_ref"] not in known
     ]
-    for part in _chunks(expected):
-        Visit.insert_many(part).execute()
+    insert_rows(database, Visit, expected)
 
 
 def _watchlist(ref: str, data: dict[str, Any], now: datetime) -> None:
