@@ -138,7 +138,7 @@ def _drain(root: Path, store: OfficeStore, base: str, backend: str) -> list[dict
     client.run_once(force=True)
     _backlog(kiosk, 10_000)
     started = time.perf_counter()
-    report = client.run_once(force=True)
+    report = client.run_once(force=True, pull=False)
     elapsed = time.perf_counter() - started
     assert report.pushed == 10_000, report
     return [
@@ -157,7 +157,10 @@ def _three(root: Path, store: OfficeStore, base: str, backend: str) -> list[dict
     for kiosk, client in pairs:
         client.run_once(force=True)
         _backlog(kiosk, 5_000)
-    threads = [threading.Thread(target=client.run_once, kwargs={"force": True}) for _, client in pairs]
+    threads = [
+        threading.Thread(target=client.run_once, kwargs={"force": True, "pull": False})
+        for _, client in pairs
+    ]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -192,12 +195,16 @@ def _pull(root: Path, store: OfficeStore, base: str, backend: str) -> list[dict[
     ]
     for first in range(0, len(bookings), 10_000):
         store.add_appointments(SITE, bookings[first : first + 10_000])
-    kiosk, client = _kiosk(root, "puller", store, base)
+    _puller, client = _kiosk(root, "puller", store, base)
     started = time.perf_counter()
     report = client.run_once(force=True)
     full = time.perf_counter() - started
     assert report.pulled >= 100_000, report
-    store.add_appointments(SITE, bookings[:100] and [dict(b, visitor_name=b["visitor_name"] + " (moved)") for b in bookings[:100]])
+    store.add_appointments(
+        SITE,
+        bookings[:100]
+        and [dict(b, visitor_name=b["visitor_name"] + " (moved)") for b in bookings[:100]],
+    )
     started = time.perf_counter()
     delta_report = client.run_once(force=True)
     delta = time.perf_counter() - started

@@ -7,7 +7,10 @@ appended with the entity's full state. A kiosk pulls the rows of its site after 
 
 from __future__ import annotations
 
+from typing import Any
+
 from peewee import (
+    SQL,
     BigAutoField,
     BigIntegerField,
     BooleanField,
@@ -16,12 +19,26 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    NodeList,
+    SqliteDatabase,
     TextField,
 )
 
 from kiosk.storage.models import UtcTimestampField
 
 office_database = DatabaseProxy()
+
+
+class FeedIdField(BigAutoField):
+    """An id never given twice, even after the newest row is deleted: the change feed's
+    cursors depend on it. PostgreSQL's sequences promise that already; SQLite reuses the
+    highest rowid unless the key is declared AUTOINCREMENT."""
+
+    def ddl(self, ctx: Any) -> Any:
+        node = super().ddl(ctx)
+        if isinstance(office_database.obj, SqliteDatabase):
+            return NodeList((node, SQL("AUTOINCREMENT")))
+        return node
 
 
 class OfficeModel(Model):
@@ -83,14 +100,21 @@ class Event(OfficeModel):
 
 
 class ChangeLog(OfficeModel):
-    id = BigAutoField()
+    """The feed keeps only the latest row of each entity (older ones are deleted when a new
+    one is written), so a new kiosk pulls the current state of the site, not its history;
+    ids only grow, so a kiosk's cursor never skips a change it has not seen."""
+
+    id = FeedIdField()
     site = ForeignKeyField(Site, on_delete="CASCADE")
     entity = CharField()
     ref = CharField()
     data = TextField()  # JSON: the entity's whole state after the change
 
     class Meta:
-        indexes = ((("site", "id"), False),)
+        indexes = (
+            (("site", "id"), False),
+            (("site", "entity", "ref"), False),
+        )
 
 
 class OfficeHost(OfficeModel):

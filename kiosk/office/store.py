@@ -165,9 +165,20 @@ class OfficeStore:
         return self.db.atomic()
 
     def _log(self, site: Site, entity: str, ref: str, data: dict[str, Any]) -> None:
+        self._supersede(site, entity, [ref])
         ChangeLog.create(
             site=site, entity=entity, ref=ref, data=json.dumps(data, ensure_ascii=False)
         )
+
+    @staticmethod
+    def _supersede(site: Site, entity: str, refs: list[str]) -> None:
+        """Drop the feed rows these entities' new rows replace (see ChangeLog)."""
+        for start in range(0, len(refs), 500):
+            ChangeLog.delete().where(
+                (ChangeLog.site == site.id)
+                & (ChangeLog.entity == entity)
+                & ChangeLog.ref.in_(refs[start : start + 500])
+            ).execute()
 
     # ------------------------------------------------------------------ sites and kiosks
 
@@ -529,6 +540,7 @@ class OfficeStore:
             conflict_on="ref",
             update=(*VISIT_FIELDS, "kiosk", "updated_at"),
         )  # fmt: skip
+        self._supersede(site, "visit", list(changed))
         insert_rows(
             self.db,
             ChangeLog,

@@ -245,6 +245,8 @@ def _key(key_id: str, data: dict[str, Any], now: datetime) -> None:
 
 def _visit(ref: str, data: dict[str, Any], own_kiosk_id: str, now: datetime) -> None:
     visit = Visit.get_or_none(Visit.ref == ref)
+    if visit is None and data["state"] in FINAL:
+        return  # a visit that ended elsewhere before this kiosk heard of it: nothing to mirror
     if visit is not None and _rank(data["state"]) <= _rank(visit.state):
         return  # nothing newer than what this kiosk already knows
     if visit is not None and visit.kiosk_id == own_kiosk_id and data.get("kiosk") == own_kiosk_id:

@@ -231,8 +231,9 @@ class SyncClient:
     # ------------------------------------------------------------------ a round
 
     @_on_own_database
-    def run_once(self, *, force: bool = False) -> RoundReport:
-        """Push then pull once. Backing off, it does nothing unless `force`."""
+    def run_once(self, *, force: bool = False, push: bool = True, pull: bool = True) -> RoundReport:
+        """Push then pull once (or only one of them). Backing off, it does nothing unless
+        `force`."""
         if not self.office_url:
             raise NotEnrolled("this kiosk is not enrolled with an office: kiosk enroll URL CODE")
         next_attempt = _state("next_attempt")
@@ -240,8 +241,10 @@ class SyncClient:
             return RoundReport(skipped=True)
         report = RoundReport()
         try:
-            self._push(report)
-            self._pull(report)
+            if push:
+                self._push(report)
+            if pull:
+                self._pull(report)
         except SyncError as err:
             self._failed(str(err), err.retry_after, err.forbidden)
             raise

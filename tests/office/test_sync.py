@@ -150,8 +150,9 @@ def test_a_guard_at_any_kiosk_verifies_any_badge_of_the_site(
     # The visitor leaves through the garage; the lobby learns it.
     with garage.using():
         garage.engine.check_out_with_badge(badge)
-    garage_sync.run_once()
-    lobby_sync.run_once()
+    pushed = garage_sync.run_once()
+    pulled = lobby_sync.run_once()
+    assert pushed.pushed >= 1 and pulled.pulled >= 1, (pushed, pulled)
     with lobby.using(), pytest.raises(TokenRejected) as caught:
         lobby.engine.verify_badge(badge)
     assert caught.value.reason is RejectReason.CHECKED_OUT
