@@ -8,6 +8,10 @@ WelcomeServices, in a fresh process:
     ui_idle_cpu                 CPU used over IDLE_SECONDS with nobody touching the screen,
                                 in % of one core (target <= 5 %)
     ui_rss_after_start          resident memory once every language has been shown
+    ui_rss_after_all_flows      resident memory after tests/ui/flows.py ran every flow once
+                                (target <= 200 MB)
+    ui_touch_to_next_screen     a touch to the next screen drawn, median over the flows'
+                                timed touches (target <= 100 ms)
 """
 
 from __future__ import annotations
@@ -32,6 +36,25 @@ RUNS = 5
 IDLE_SECONDS = 5.0
 STARTUP_TARGET_MS = 2500.0
 IDLE_CPU_TARGET_PERCENT = 5.0
+RSS_TARGET_MIB = 200.0
+TOUCH_TARGET_MS = 100.0
+FLOWS = REPO / "tests" / "ui" / "flows.py"
+
+
+def run_flows(display: str, cache: Path, out: Path) -> dict[str, Any]:
+    env = {**os.environ, "DISPLAY": display, "XDG_CACHE_HOME": str(cache)}
+    subprocess.run(
+        [sys.executable, str(FLOWS), "--out", str(out), "--languages", "en"],
+        env=env,
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+    report: dict[str, Any] = json.loads((out / "report.json").read_text())
+    if not report.get("ok"):
+        raise RuntimeError(f"flows failed: {report.get('error')}")
+    return report
 
 
 def drive(display: str, cache: Path, out: Path, *args: str) -> dict[str, Any]:
@@ -60,6 +83,7 @@ def run() -> list[dict[str, Any]]:
             drive(display, cache, out)  # warm-up: extracts the font faces once
             startups = [drive(display, cache, out)["startup_ms"] for _ in range(RUNS)]
             idle = drive(display, cache, out, "--idle-seconds", str(IDLE_SECONDS))
+            flows = run_flows(display, cache, Path(scratch) / "flows")
     finally:
         xvfb.terminate()
         xvfb.wait(timeout=10)
@@ -86,6 +110,20 @@ def run() -> list[dict[str, Any]]:
             "name": "ui_rss_after_start",
             "median_ms": None,
             "rss_mib": round(idle["rss_kib"] / 1024, 1),
+        },
+        {
+            "name": "ui_rss_after_all_flows",
+            "median_ms": None,
+            "rss_mib": round(flows["rss_kib"] / 1024, 1),
+            "target_mib": RSS_TARGET_MIB,
+            "ok": flows["rss_kib"] / 1024 <= RSS_TARGET_MIB,
+        },
+        {
+            "name": "ui_touch_to_next_screen",
+            "median_ms": round(statistics.median(flows["touch_ms"]), 1),
+            "samples": len(flows["touch_ms"]),
+            "target_ms": TOUCH_TARGET_MS,
+            "ok": statistics.median(flows["touch_ms"]) <= TOUCH_TARGET_MS,
         },
     ]
 

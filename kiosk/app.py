@@ -6,27 +6,42 @@ signer; the UI gets services; tests build their own with in-memory databases and
 
 from __future__ import annotations
 
+import json
+import logging
 import os
-from dataclasses import dataclass, field
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from peewee import SqliteDatabase
 
 from kiosk.config import KioskConfig, config_path, load_config
 from kiosk.devices.commands import badge_job, open_printer
 from kiosk.devices.config import PrinterConfig
-from kiosk.devices.print_queue import PrintJob, PrintQueue
-from kiosk.devices.protocols import DeviceEvent, DeviceEventKind, Printer
+from kiosk.devices.print_queue import JobState, PrintJob, PrintQueue
+from kiosk.devices.protocols import DecodedCode, DeviceEvent, DeviceEventKind, Printer
 from kiosk.domain.clock import Clock, SystemClock
 from kiosk.domain.errors import NotFound
 from kiosk.domain.tokens import TokenVerifier
-from kiosk.domain.values import TodaySummary
-from kiosk.services.checkin import CheckInEngine
+from kiosk.domain.values import HostAvailability, OnSiteEntry, Purpose, TodaySummary
+from kiosk.services.checkin import (
+    CheckInEngine,
+    CheckInResult,
+    Collected,
+    VisitorDetails,
+    WalkIn,
+)
 from kiosk.services.directory import Directory
 from kiosk.services.keys import DatabaseKeyRing, KeyStore
 from kiosk.storage.db import open_database
-from kiosk.storage.models import KioskState, database
+from kiosk.storage.models import Appointment, Badge, KioskState, OutboxEvent, Visit, database
+from kiosk.ui import services as ui
+
+log = logging.getLogger(__name__)
 
 CONFIG_TEMPLATE = """\
 # This kiosk's settings. Every key not set here keeps its default, listed with comments in
@@ -186,22 +201,494 @@ class BadgePrinting:
             self._kiosk.engine.record_device_problem("printer", event.message, visit_ref)
 
 
-class WelcomeBoard:
-    """What the welcome screen shows, from the configuration and the engine."""
+class KioskServices:
+    """The touchscreen's services (`kiosk.ui.services.KioskServices`) over the engine,
+    the directory and the devices: the UI sees plain values and domain errors only.
 
-    def __init__(self, kiosk: Kiosk) -> None:
+    The camera runs only while a scanning screen asks for it (decoding costs CPU); its
+    codes are classified here (invitation, badge, identity document) and handed to the
+    screen's callback on the camera's thread. Badges print through `BadgePrinting`'s
+    queue, whose outcome is reported per job. PINs are Argon2 hashes from the
+    configuration, with a lockout that doubles after every MAX_PIN_FAILURES failures.
+    """
+
+    MAX_PIN_FAILURES = 5
+    LOCKOUT_S = 60.0
+    IDLE_TIMEOUT_S = 60.0
+
+    def __init__(
+        self,
+        kiosk: Kiosk,
+        *,
+        printer: Printer | None = None,
+        camera: Any = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        from kiosk.devices.cameras import open_camera
+
         self._kiosk = kiosk
         site = kiosk.config.site
         self.site_name = site.name
-        self.languages: list[str] = list(site.languages)
+        self.languages: list[str] = [str(site.default_language)] + [
+            str(code) for code in site.languages if code != site.default_language
+        ]
+        self.after_hours = site.after_hours
+        self.idle_timeout_s = self.IDLE_TIMEOUT_S
+        self.printing = BadgePrinting(kiosk, printer)
+        self.printing.queue.add_listener(self._on_print_event)
+        self.printing.queue.start()
+        self.scanner = camera if camera is not None else open_camera(kiosk.config.devices.camera)
+        self._camera_state = "off"
+        self._scanning = False
+        self._lock = threading.Lock()
+        self._print_callbacks: dict[int, Callable[[bool], None]] = {}
+        self._monotonic = monotonic
+        self._pin_failures: dict[str, int] = {}
+        self._locked_until: dict[str, float] = {}
+        self._lockouts: dict[str, int] = {}
+
+    def close(self) -> None:
+        self.stop_camera()
+        self.printing.queue.stop()
+
+    # ----------------------------------------------------------------- the site
 
     def greeting(self, language: str) -> str:
-        greetings = self._kiosk.config.site.greeting
-        return greetings.get(language) or next(iter(greetings.values()))  # type: ignore[call-overload]
+        return _in_language(self._kiosk.config.site.greeting, language)
 
     def closed_message(self, language: str) -> str:
-        messages = self._kiosk.config.site.closed_message
-        return messages.get(language) or next(iter(messages.values()))  # type: ignore[call-overload]
+        return _in_language(self._kiosk.config.site.closed_message, language)
 
     def today_summary(self) -> TodaySummary:
         return self._kiosk.engine.today_summary()
+
+    def _local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self._kiosk.engine.calendar.zone)
+
+    # ----------------------------------------------------------------- the camera
+
+    def start_camera(self, on_code: Callable[[ui.ScannedCode], None]) -> None:
+        self.stop_camera()
+
+        def code_seen(code: DecodedCode) -> None:
+            on_code(self._classify(code.raw))
+
+        self.scanner.start(code_seen, self._on_camera_event)
+        self._scanning = True
+        self._camera_state = "ok"
+
+    def stop_camera(self) -> None:
+        if self._scanning:
+            self._scanning = False
+            self.scanner.stop()
+
+    def _on_camera_event(self, event: DeviceEvent) -> None:
+        if event.kind is DeviceEventKind.CAMERA_LOST:
+            self._camera_state = "lost"
+            self._kiosk.engine.record_device_problem("camera", event.message)
+        elif event.kind is DeviceEventKind.CAMERA_RESTORED:
+            self._camera_state = "ok"
+
+    def preview_frame(self) -> ui.Frame | None:
+        frame = self.scanner.latest_frame()
+        if frame is None:
+            return None
+        height, width = frame.shape[:2]
+        colorfmt: Literal["bgr", "luminance"] = "luminance" if frame.ndim == 2 else "bgr"
+        return ui.Frame(width, height, frame.tobytes(), colorfmt)
+
+    def take_photo(self) -> bytes | None:
+        import cv2
+
+        frame = self.scanner.latest_frame()
+        if frame is None:
+            return None
+        ok, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        return bytes(encoded) if ok else None
+
+    def _classify(self, raw: bytes) -> ui.ScannedCode:
+        from kiosk.devices.identity import is_expired, looks_like_aamva, parse_aamva, parse_mrz
+        from kiosk.domain.errors import InvalidInput, TokenRejected
+        from kiosk.domain.tokens import TokenKind, decode, parse
+
+        text = raw.decode("latin-1").strip()
+        try:
+            kind = parse(decode(text))[0].kind
+        except TokenRejected:
+            pass
+        else:
+            return ui.ScannedCode("invitation" if kind is TokenKind.INVITATION else "badge", text)
+        salt = self._kiosk.keys.document_salt()
+        try:
+            if looks_like_aamva(raw):
+                doc = parse_aamva(raw, salt)
+            elif "<" in text and len(text.splitlines()) in (2, 3):
+                doc = parse_mrz(text, salt)
+            elif len(text) == 18 and text[:17].isdigit():
+                return ui.ScannedCode("document", "", self.read_id_number(text))
+            else:
+                return ui.ScannedCode("other", "")
+        except InvalidInput:
+            return ui.ScannedCode("unreadable_document", "")
+        today = self._local(self._kiosk.clock.now()).date()
+        return ui.ScannedCode(
+            "document",
+            "",
+            ui.Document(
+                doc.full_name,
+                doc.document_number_hash,
+                doc.document_number_last4,
+                is_expired(doc, today),
+            ),
+        )
+
+    # ----------------------------------------------------------------- checking in
+
+    def _steps(self, visitor_type: str) -> ui.Steps:
+        rules = self._kiosk.engine.requirements(visitor_type)
+        return ui.Steps(visitor_type, rules.photo, rules.agreement_id, rules.escort)
+
+    def preview_invitation(self, text: str) -> ui.InvitationView:
+        preview = self._kiosk.engine.preview_invitation(text)
+        early = timedelta(minutes=self._kiosk.config.invitations.early_minutes)
+        return ui.InvitationView(
+            visitor_name=preview.visitor_name,
+            host_name=preview.host_name,
+            starts_at=self._local(preview.token.not_before + early),
+            host_available=preview.host_available,
+            steps=self._steps(preview.requirements.visitor_type),
+        )
+
+    @staticmethod
+    def _collected(captured: ui.Captured, form: ui.VisitorForm | None = None) -> Collected:
+        return Collected(
+            photo_jpeg=captured.photo_jpeg,
+            agreement_accepted=captured.signature_png is not None,
+            signature_png=captured.signature_png,
+            agreement_language=captured.agreement_language,
+            companions=form.companions if form else 0,
+            items_declared=form.items_declared if form else "",
+        )
+
+    @staticmethod
+    def _details(form: ui.VisitorForm) -> VisitorDetails:
+        return VisitorDetails(
+            name=form.name.strip(),
+            company=form.company.strip(),
+            phone=form.phone.strip(),
+            document_hash=form.document_hash,
+            document_last4=form.document_last4,
+            document_expired=form.document_expired,
+        )
+
+    @staticmethod
+    def _done(result: CheckInResult) -> ui.CheckInDone:
+        escort = bool(result.requirements and result.requirements.escort)
+        outcome = cast("ui.CheckInOutcome", result.outcome.value)
+        return ui.CheckInDone(outcome, result.visit_ref, result.host_name, escort)
+
+    def check_in_with_invitation(
+        self, text: str, captured: ui.Captured, *, proceed_if_absent: bool
+    ) -> ui.CheckInDone:
+        result = self._kiosk.engine.check_in_with_invitation(
+            text,
+            self._collected(captured),
+            if_host_absent="proceed" if proceed_if_absent else "ask",
+        )
+        return self._done(result)
+
+    def read_id_number(self, number: str) -> ui.Document:
+        from kiosk.devices.identity import parse_cn_resident_id
+
+        today = self._local(self._kiosk.clock.now()).date()
+        doc = parse_cn_resident_id(number, self._kiosk.keys.document_salt(), today)
+        return ui.Document("", doc.document_number_hash, doc.document_number_last4, False)
+
+    def match_identity(self, name: str, document_hash: str | None) -> list[ui.AppointmentView]:
+        matches = self._kiosk.engine.match_identity(name, document_hash)
+        types = {
+            a.ref: a.visitor_type
+            for a in Appointment.select(Appointment.ref, Appointment.visitor_type).where(
+                Appointment.ref.in_([m.appointment_ref for m in matches])
+            )
+        }
+        return [
+            ui.AppointmentView(
+                m.appointment_ref,
+                m.visitor_name,
+                m.host_name,
+                self._local(m.starts_at),
+                self._steps(types.get(m.appointment_ref, "visitor")),
+            )
+            for m in matches
+        ]
+
+    def check_in_appointment(
+        self,
+        appointment_ref: str,
+        form: ui.VisitorForm,
+        captured: ui.Captured,
+        *,
+        proceed_if_absent: bool,
+    ) -> ui.CheckInDone:
+        result = self._kiosk.engine.check_in_appointment(
+            appointment_ref,
+            self._details(form),
+            self._collected(captured, form),
+            if_host_absent="proceed" if proceed_if_absent else "ask",
+        )
+        return self._done(result)
+
+    def search_hosts(self, query: str) -> list[ui.HostChoice]:
+        return [
+            ui.HostChoice(h.ref, h.name, h.department, h.availability == HostAvailability.IN)
+            for h in self._kiosk.engine.search_hosts(query, limit=6)
+        ]
+
+    def visitor_type_for(self, purpose: Purpose) -> str:
+        wanted = PURPOSE_VISITOR_TYPES.get(purpose, "visitor")
+        return wanted if wanted in self._kiosk.config.visitor_types else "visitor"
+
+    def steps_for(self, purpose: Purpose) -> ui.Steps:
+        return self._steps(self.visitor_type_for(purpose))
+
+    def check_in_walk_in(
+        self, form: ui.VisitorForm, captured: ui.Captured, *, proceed_if_absent: bool
+    ) -> ui.CheckInDone:
+        walk_in = WalkIn(
+            visitor=self._details(form),
+            host_ref=form.host_ref,
+            purpose=form.purpose,
+            visitor_type=self.visitor_type_for(form.purpose),
+            level=form.level,
+        )
+        result = self._kiosk.engine.check_in_walk_in(
+            walk_in,
+            self._collected(captured, form),
+            if_host_absent="proceed" if proceed_if_absent else "ask",
+        )
+        return self._done(result)
+
+    def leave_message(self, form: ui.VisitorForm, contact: str, message: str) -> None:
+        self._kiosk.engine.leave_message(
+            form.host_ref,
+            self._details(form),
+            contact=contact.strip(),
+            purpose=form.purpose,
+            message=message.strip(),
+        )
+
+    def agreement(self, agreement_id: str, language: str) -> ui.Agreement:
+        found = self._kiosk.config.agreements[agreement_id]
+        return ui.Agreement(_in_language(found.title, language), _in_language(found.text, language))
+
+    def visitor_type_label(self, visitor_type: str, language: str) -> str:
+        kind = self._kiosk.config.visitor_types.get(visitor_type)
+        return _in_language(kind.label, language) if kind else visitor_type
+
+    # ----------------------------------------------------------------- printing
+
+    def print_badge(self, visit_ref: str, on_done: Callable[[bool], None]) -> None:
+        with self._lock:
+            job = self.printing.print_badge(visit_ref)
+            self._print_callbacks[job.job_id] = on_done
+        state = self.printing.queue.get(job.job_id).state
+        if state in (JobState.DONE, JobState.FAILED):
+            self._finish_job(job.job_id, state is JobState.DONE)
+
+    def _on_print_event(self, event: DeviceEvent) -> None:
+        if event.kind in (DeviceEventKind.PRINT_DONE, DeviceEventKind.PRINT_FAILED):
+            self._finish_job(int(event.detail["job_id"]), event.kind is DeviceEventKind.PRINT_DONE)
+
+    def _finish_job(self, job_id: int, printed: bool) -> None:
+        with self._lock:
+            callback = self._print_callbacks.pop(job_id, None)
+        if callback is not None:
+            callback(printed)
+
+    def _print_now(self, what: str, send: Callable[[], object]) -> bool:
+        from kiosk.devices.errors import DeviceError
+
+        try:
+            send()
+        except DeviceError as err:
+            log.warning("%s failed: %s", what, err)
+            self._kiosk.engine.record_device_problem("printer", f"{what}: {err}")
+            return False
+        return True
+
+    def print_roll_call(self) -> bool:
+        from kiosk.devices.commands import print_roll_call
+
+        settings = self.printing.settings
+        entries = self._kiosk.engine.on_site()
+        now = self._local(self._kiosk.clock.now())
+        return self._print_now(
+            "roll call",
+            lambda: print_roll_call(
+                self.printing.printer,
+                entries,
+                self.site_name,
+                now,
+                settings.profile,
+                settings.font_path,
+            ),
+        )
+
+    def print_test_page(self) -> bool:
+        from kiosk.devices.commands import print_test_page
+
+        settings = self.printing.settings
+        return self._print_now(
+            "test page",
+            lambda: print_test_page(self.printing.printer, settings.profile, settings.font_path),
+        )
+
+    # ----------------------------------------------------------------- checking out
+
+    def check_out_with_badge(self, text: str) -> str:
+        return self._kiosk.engine.check_out_with_badge(text)
+
+    def _local_entries(self, entries: list[OnSiteEntry]) -> list[OnSiteEntry]:
+        return [
+            replace(
+                e,
+                arrived_at=self._local(e.arrived_at),
+                badge_expires_at=self._local(e.badge_expires_at) if e.badge_expires_at else None,
+            )
+            for e in entries
+        ]
+
+    def find_on_site(self, name: str) -> list[OnSiteEntry]:
+        return self._local_entries(self._kiosk.engine.find_on_site(name))
+
+    def check_out(self, visit_ref: str) -> None:
+        self._kiosk.engine.check_out(visit_ref)
+
+    def rate_visit(self, visit_ref: str, score: int, comment: str) -> None:
+        self._kiosk.engine.rate_visit(visit_ref, score, comment.strip())
+
+    # ----------------------------------------------------------------- guards and admins
+
+    def check_pin(self, role: Literal["guard", "admin"], pin: str) -> ui.PinResult:
+        from argon2 import PasswordHasher
+        from argon2.exceptions import Argon2Error, InvalidHashError
+
+        from kiosk.services.pins import stored_pin_hash
+
+        stored = stored_pin_hash(role, self._kiosk.config)
+        if not stored:
+            return ui.PinResult(False, not_set=True)
+        now = self._monotonic()
+        if self._locked_until.get(role, 0.0) > now:
+            return ui.PinResult(False, locked_for_s=self._locked_until[role] - now)
+        try:
+            PasswordHasher().verify(stored, pin)
+        except (Argon2Error, InvalidHashError):
+            failures = self._pin_failures.get(role, 0) + 1
+            self._pin_failures[role] = failures
+            if failures >= self.MAX_PIN_FAILURES:
+                lockouts = self._lockouts.get(role, 0)
+                self._lockouts[role] = lockouts + 1
+                self._pin_failures[role] = 0
+                wait = self.LOCKOUT_S * 2**lockouts
+                self._locked_until[role] = now + wait
+                log.warning("%s PIN locked for %.0f s after repeated failures", role, wait)
+                return ui.PinResult(False, locked_for_s=wait)
+            return ui.PinResult(False, attempts_left=self.MAX_PIN_FAILURES - failures)
+        self._pin_failures[role] = 0
+        self._lockouts[role] = 0
+        return ui.PinResult(True)
+
+    def verify_badge(self, text: str) -> ui.BadgeView:
+        check = self._kiosk.engine.verify_badge(text)
+        return ui.BadgeView(
+            visitor_name=check.visitor_name,
+            company=check.company,
+            host_name=check.host_name,
+            arrived_at=self._local(check.arrived_at) if check.arrived_at else None,
+            expires_at=self._local(check.expires_at),
+            escort=check.escort_required,
+            photo_jpeg=check.photo_jpeg,
+        )
+
+    def on_site(self) -> list[OnSiteEntry]:
+        return self._local_entries(self._kiosk.engine.on_site())
+
+    def recent_alerts(self) -> list[ui.Alert]:
+        start, _end = self._kiosk.engine.calendar.day_bounds(self._kiosk.clock.now())
+        alerts = []
+        for row in self._kiosk.engine.recent_alerts(start)[:50]:
+            if row["kind"] == "security.alert":
+                kind = "watchlist" if row.get("reason") == "watchlist" else "other"
+            else:
+                kind = "camera" if row.get("device") == "camera" else "printer"
+            alerts.append(ui.Alert(kind, self._local(row["at"]), str(row.get("visit") or "")))  # type: ignore[arg-type]
+        return alerts
+
+    def device_status(self) -> ui.DeviceStatus:
+        status = self.printing.printer.status()
+        unsent = OutboxEvent.select().where(OutboxEvent.sent_at.is_null()).count()
+        return ui.DeviceStatus(
+            camera=self._camera_state,
+            printer=status.level.value,
+            printer_detail=status.detail,
+            paper_low=status.paper_low,
+            unsent_events=unsent,
+            failed_jobs=len(self.printing.queue.failed()),
+        )
+
+    def todays_visits(self) -> list[ui.VisitLine]:
+        start, end = self._kiosk.engine.calendar.day_bounds(self._kiosk.clock.now())
+        visits = (
+            Visit.select()
+            .where((Visit.arrived_at >= start) & (Visit.arrived_at < end))
+            .order_by(Visit.arrived_at.desc())
+            .limit(100)
+        )
+        with_badge = {
+            row.visit_id for row in Badge.select(Badge.visit).where(Badge.issued_at >= start)
+        }
+        return [
+            ui.VisitLine(
+                v.ref,
+                v.visitor.name if v.visitor else "",
+                v.host.name if v.host else "",
+                v.state,
+                self._local(v.arrived_at) if v.arrived_at else None,
+                v.id in with_badge,
+            )
+            for v in visits
+        ]
+
+    def settings_in_force(self) -> list[tuple[str, str]]:
+        from kiosk.config import masked_dict
+
+        lines: list[tuple[str, str]] = []
+
+        def walk(prefix: str, value: Any) -> None:
+            if isinstance(value, dict) and value:
+                for key, item in value.items():
+                    walk(f"{prefix}.{key}" if prefix else str(key), item)
+            else:
+                lines.append((prefix, json.dumps(value, ensure_ascii=False, default=str)))
+
+        walk("", masked_dict(self._kiosk.config))
+        return lines
+
+
+#: The visitor type a walk-in's purpose implies (when the site defines that type).
+PURPOSE_VISITOR_TYPES = {
+    Purpose.REPAIR: "contractor",
+    Purpose.INTERVIEW: "interview",
+    Purpose.DELIVERY: "delivery",
+}
+
+
+def _in_language(words: Mapping[Any, str], language: str) -> str:
+    """`words` in `language`, else in the first language the site wrote them in."""
+    return words.get(language) or next(iter(words.values()), "")
+
+
+#: The welcome screen's services, as before the check-in screens.
+WelcomeBoard = KioskServices

@@ -92,7 +92,10 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
 
     kiosk = _open(args)
     result = seed_demo(kiosk)
+    from kiosk.demo import DEMO_PINS
+
     lines = [f"{result.hosts} hosts, {result.appointments} appointments added for today"]
+    lines.append(f"staff PINs: guard {DEMO_PINS['guard']}, admin {DEMO_PINS['admin']}")
     lines += [f"  invitation for {name}: {token}" for name, token in result.invitations]
     emit(args, result, "\n".join(lines))
     return 0
@@ -101,7 +104,7 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import logging
 
-    from kiosk.app import WelcomeBoard
+    from kiosk.app import KioskServices
     from kiosk.ui.app import run_kiosk
 
     # Kivy turns the root logger up to DEBUG; the SQL of every screen refresh is noise.
@@ -111,7 +114,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.size:
         width, _, height = args.size.partition("x")
         size = (int(width), int(height))
-    run_kiosk(WelcomeBoard(kiosk), size=size, fullscreen=args.fullscreen, font_path=args.font)
+    services = KioskServices(kiosk)  # opens the configured camera and printer
+    try:
+        run_kiosk(services, size=size, fullscreen=args.fullscreen, font_path=args.font)
+    finally:
+        services.close()
+        kiosk.close()
     return 0
 
 
@@ -631,6 +639,24 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_set_pin(args: argparse.Namespace) -> int:
+    import getpass
+
+    from kiosk.services.pins import set_pin
+
+    kiosk = _open(args)
+    if args.pin_stdin:
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = getpass.getpass(f"New {args.role} PIN: ")
+        if getpass.getpass("Again: ") != pin:
+            raise KioskError("the two PINs differ; nothing was changed")
+    with kiosk.db.atomic():
+        set_pin(args.role, pin)
+    emit(args, {"role": args.role, "set": True}, f"{args.role} PIN set (stored as an Argon2 hash)")
+    return 0
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from kiosk.storage.journal import verify_audit_chain
 
@@ -947,6 +973,12 @@ def build_parser() -> argparse.ArgumentParser:
     command("verify", cmd_audit_verify, "verify the hash chain", audit_commands)
 
     command("doctor", cmd_doctor, "check fonts, libraries, devices and configuration")
+
+    admin = command("admin", lambda _a: 2, "staff settings")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    set_pin = command("set-pin", cmd_set_pin, "set the guard or admin PIN", admin_commands)
+    set_pin.add_argument("--role", choices=["guard", "admin"], required=True)
+    set_pin.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
 
     badge = command("badge", cmd_badge, "write a visit's badge as a picture and as printer bytes")
     badge.add_argument("visit", help="the visit ref")

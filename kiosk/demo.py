@@ -105,6 +105,11 @@ APPOINTMENTS = [
 ]
 
 
+#: The demo's staff PINs: demo data, printed by `kiosk demo-seed`; a real site sets its own
+#: with `kiosk admin set-pin`.
+DEMO_PINS = {"guard": "2468", "admin": "1357"}
+
+
 @dataclass
 class SeedResult:
     hosts: int
@@ -133,6 +138,11 @@ def seed_demo(kiosk: Kiosk) -> SeedResult:
                 walk_in_needs_approval=approval,
                 delegate=delegate,
             )
+    from kiosk.services.pins import set_pin, stored_pin_hash
+
+    for role in ("guard", "admin"):
+        if not stored_pin_hash(role, kiosk.config):
+            set_pin(role, DEMO_PINS[role])
     if not WatchlistEntry.select().exists():
         directory.add_watchlist_entry(
             "Mallory Banned", reason="Demo entry: trespass notice 2026-03"

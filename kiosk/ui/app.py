@@ -1,15 +1,18 @@
 """The Kivy application: a ScreenManager of screens, each with its own `.kv` file.
 
-`KioskApp` holds navigation state only (the screen shown and the language); screens get
-the services they call when they are built. Until the check-in screens land, the welcome
-screen is the only one.
+`KioskApp` holds navigation state only: the screen shown, the language, and the current
+visitor's `Journey` (dropped at the end of a visit, on cancel and on the idle timeout).
+Screens are built the first time they are shown, so start-up draws the welcome screen
+without building the others. Services are given to each screen when it is built.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -17,20 +20,19 @@ from kivy.config import Config
 from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.factory import Factory
 from kivy.lang import Builder
-from kivy.properties import (
-    BooleanProperty,
-    ListProperty,
-    ObjectProperty,
-    StringProperty,
-)
-from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.button import Button
-from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+from kivy.properties import StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from kiosk.domain.values import TodaySummary
+from kiosk.domain.errors import InvalidInput, KioskError
+from kiosk.ui import flow
+from kiosk.ui.flow import N_, Journey
 from kiosk.ui.fonts import UiFont, resolve_fonts
 from kiosk.ui.i18n import endonym
-from kiosk.ui.services import WelcomeServices
+from kiosk.ui.services import AppointmentView, KioskServices
+from kiosk.watchdog import Watchdog
+
+if TYPE_CHECKING:
+    from kiosk.ui.screens import KioskScreen
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,24 @@ KV_DIR = Path(__file__).parent
 #: How often the welcome screen asks for today's figures, in seconds.
 SUMMARY_REFRESH_SECONDS = 5.0
 
-#: Shown in place of a figure that could not be read.
-NO_FIGURE = "–"
+
+def register_widgets() -> None:
+    """The shared widgets, for the .kv files. Imported here, not at the top: a text field
+    opens the window as it is imported, and the window must read its Config first."""
+    from kiosk.ui import widgets
+
+    for name in (
+        "LanguageButton",
+        "LanguageSwitch",
+        "KField",
+        "OnScreenKeyboard",
+        "CameraView",
+        "SignaturePad",
+        "KeyButton",
+        "CandidateButton",
+    ):
+        if name not in Factory.classes:
+            Factory.register(name, cls=getattr(widgets, name))
 
 
 def font_name(language: str) -> str:
@@ -48,107 +66,80 @@ def font_name(language: str) -> str:
     return f"Kiosk-{language}"
 
 
-class LanguageButton(Button):
-    """One language of the switch, labelled in that language; selected when shown."""
-
-    language = StringProperty("")
-    selected = BooleanProperty(False)
-
-
-class LanguageSwitch(BoxLayout):
-    """A row of LanguageButtons, one per (language, label) of `choices`."""
-
-    choices = ListProperty([])
-
-    def on_choices(self, _switch: object, choices: list[tuple[str, str]]) -> None:
-        self.clear_widgets()
-        for language, label in choices:
-            self.add_widget(LanguageButton(language=language, text=label))
-
-
-Factory.register("LanguageSwitch", cls=LanguageSwitch)
-
-
-class WelcomeScreen(Screen):
-    """The building's greeting, whether it is open, and today's figures, in one language.
-
-    It asks `services` for the greeting and closed message when the language changes and
-    for today's summary every SUMMARY_REFRESH_SECONDS; a property is set only when its
-    value changes, so an idle screen is not redrawn.
-    """
-
-    services: Any = ObjectProperty(None)
-    site_name = StringProperty("")
-    greeting = StringProperty("")
-    #: Whether the site is open, once today's summary has been read at least once.
-    status_known = BooleanProperty(False)
-    is_open = BooleanProperty(False)
-    closed_message = StringProperty("")
-    # Kivy takes names beginning with "on_" for events, hence "figure_".
-    figure_expected = StringProperty(NO_FIGURE)
-    figure_on_site = StringProperty(NO_FIGURE)
-    figure_awaiting_host = StringProperty(NO_FIGURE)
-    figures_available = BooleanProperty(False)
-    #: (language, label) pairs for the language switch, in the services' order.
-    language_choices = ListProperty([])
-
-    def __init__(self, services: WelcomeServices, **kwargs: Any) -> None:
-        super().__init__(services=services, **kwargs)
-        self.site_name = services.site_name
-        self.language_choices = [(code, endonym(code)) for code in services.languages]
-
-    def show_language(self, language: str) -> None:
-        self.greeting = self.services.greeting(language)
-        self.closed_message = self.services.closed_message(language)
-
-    def refresh_summary(self, *_args: object) -> None:
-        try:
-            summary: TodaySummary = self.services.today_summary()
-        except Exception:
-            log.exception("today's summary could not be read")
-            self.figures_available = False
-            self.figure_expected = self.figure_on_site = self.figure_awaiting_host = NO_FIGURE
-            return
-        self.figures_available = True
-        self.is_open = summary.is_open
-        self.status_known = True
-        self.figure_expected = str(summary.expected)
-        self.figure_on_site = str(summary.on_site)
-        self.figure_awaiting_host = str(summary.awaiting_host)
-
-
 class KioskApp(App):
-    """Navigation state: which language is shown, and the font that draws it."""
+    """Navigation state: the screen shown, the language, and the visitor's journey."""
 
     title = "Lobby kiosk"
     language = StringProperty("")
     font_name = StringProperty(DEFAULT_FONT)
 
-    def __init__(self, services: WelcomeServices, fonts: dict[str, UiFont], **kwargs: Any):
+    def __init__(self, services: KioskServices, fonts: dict[str, UiFont], **kwargs: Any):
         super().__init__(**kwargs)
-        self._services = services
+        self.services = services
         self._fonts = fonts
+        self.journey = Journey()
+        self.last_touch = time.monotonic()
+        self.language_choices = [(code, endonym(code)) for code in services.languages]
+
+    # ----------------------------------------------------------------- building
 
     def build(self) -> ScreenManager:
+        registered: set[str] = set()
         for language, font in self._fonts.items():
-            LabelBase.register(font_name(language), font.regular, fn_bold=font.bold)
-        first = self._services.languages[0]
+            # Languages sharing a face share one registration, so SDL2 opens it once.
+            name = font_name(language)
+            LabelBase.register(name, font.regular, fn_bold=font.bold)
+            registered.add(name)
+        first = self.services.languages[0]
         first_font = self._fonts[first]
         # Widgets that name no font (popups, the virtual keyboard) still get CJK glyphs.
         LabelBase.register(DEFAULT_FONT, first_font.regular, fn_bold=first_font.bold)
         self.set_language(first)  # before the widgets, whose strings depend on it
+        register_widgets()
         Builder.load_file(str(KV_DIR / "theme.kv"))
-        Builder.load_file(str(KV_DIR / "welcome.kv"))
+        Builder.load_file(str(KV_DIR / "widgets.kv"))
         manager = ScreenManager(transition=NoTransition())
-        welcome = WelcomeScreen(self._services, name="welcome")
-        welcome.show_language(first)
-        manager.add_widget(welcome)
+        self._manager = manager
+        self.screen("welcome")
         return manager
 
+    def screen(self, name: str) -> KioskScreen:
+        """The screen called `name`, built (with its .kv file) the first time."""
+        from kiosk.ui.screens import SCREENS
+
+        manager = self._manager
+        if name not in manager.screen_names:
+            Builder.load_file(str(KV_DIR / f"{name}.kv"))
+            built = SCREENS[name](name=name, services=self.services)
+            manager.add_widget(built)
+            built.on_language(self.language)
+        found: KioskScreen = manager.get_screen(name)
+        return found
+
     def on_start(self) -> None:
-        welcome = self.root.get_screen("welcome")
+        welcome = self.screen("welcome")
         welcome.refresh_summary()
         Clock.schedule_interval(welcome.refresh_summary, SUMMARY_REFRESH_SECONDS)
+        Clock.schedule_interval(self.check_idle, 1.0)
+        from kivy.core.window import Window  # not at import: the window reads Config first
+
+        Window.bind(on_touch_down=lambda *_args: self.touched())
+        # systemd restarts a hung UI: the pings come from this main loop's own clock, so a
+        # frozen loop stops them (a thread would keep pinging for a dead screen).
+        self.watchdog = Watchdog.from_environment()
+        self.watchdog.ready("welcome screen up")
+        if self.watchdog.watchdog_enabled:
+            Clock.schedule_interval(lambda _dt: self.watchdog.ping(), self.watchdog.ping_interval)
+
+    def on_stop(self) -> None:
+        if getattr(self, "watchdog", None) is not None:
+            self.watchdog.stopping()
+        try:
+            self.services.stop_camera()
+        except Exception:
+            log.exception("stopping the camera failed")
+
+    # ----------------------------------------------------------------- language
 
     def set_language(self, language: str) -> None:
         """Show every string in `language` (one of the services' languages)."""
@@ -159,7 +150,129 @@ class KioskApp(App):
 
     def on_language(self, _app: object, language: str) -> None:
         if self.root is not None:
-            self.root.get_screen("welcome").show_language(language)
+            for screen in self.root.screens:
+                screen.on_language(language)
+
+    # ----------------------------------------------------------------- navigation
+
+    def go(self, name: str, **properties: Any) -> KioskScreen:
+        screen = self.screen(name)
+        for key, value in properties.items():
+            setattr(screen, key, value)
+        self.root.current = name
+        self.touched()
+        return screen
+
+    def begin(self) -> None:
+        """A new visitor: nothing of the previous one is kept."""
+        self.journey = Journey()
+
+    def home(self) -> None:
+        """Back to the welcome screen, wiping every screen's typed data."""
+        self.journey = Journey()
+        for screen in self.root.screens:
+            screen.reset()
+        self.go("welcome")
+
+    def touched(self) -> None:
+        self.last_touch = time.monotonic()
+
+    def check_idle(self, *_args: object) -> None:
+        screen = self.root.current_screen
+        timeout = screen.idle_timeout if screen.idle_timeout >= 0 else self.services.idle_timeout_s
+        if timeout > 0 and time.monotonic() - self.last_touch > timeout:
+            log.info("idle on %s for %.0f s: back to the welcome screen", screen.name, timeout)
+            self.home()
+
+    def notice(
+        self,
+        tone: str,
+        title: str,
+        body: str,
+        *,
+        args: dict[str, str] | None = None,
+        primary: tuple[str, Callable[[], None]] | None = None,
+        secondary: tuple[str, Callable[[], None]] | None = None,
+        home: bool = True,
+        timeout: float = -1,
+    ) -> None:
+        screen = self.screen("notice")
+        screen.show(
+            tone,
+            title,
+            body,
+            args=args,
+            primary=primary,
+            secondary=secondary,
+            home=home,
+            timeout=timeout,
+        )
+        self.go("notice")
+
+    def advance(self) -> None:
+        """The next per-visitor-type step, or the check-in itself when none is left."""
+        journey = self.journey
+        if not journey.pending:
+            self.go("printing")
+            return
+        step = journey.pending.pop(0)
+        if step == "escort":
+            self.notice(
+                "info",
+                N_("Please wait for your escort"),
+                N_(
+                    "This visit needs an escort. Someone will accompany you at all times "
+                    "while you are in the building."
+                ),
+                primary=(N_("Continue"), self.advance),
+            )
+        else:
+            self.go(step)
+
+    def find_appointment(self) -> None:
+        """Match the visitor's name (and document) to today's appointments."""
+        form = self.journey.form
+        if not form.name.strip():
+            self.go("visitor")
+            return
+        try:
+            matches = self.services.match_identity(form.name, form.document_hash)
+        except InvalidInput:
+            self.go("visitor")
+            return
+        except KioskError:
+            log.exception("appointment matching failed")
+            matches = []
+        if len(matches) == 1:
+            self.appointment_found(matches[0])
+        elif matches:
+            self.go("matches").show(matches)
+        else:  # no appointment: the walk-in form, filled in with what was read
+            self.go("visitor")
+
+    def appointment_found(self, match: AppointmentView) -> None:
+        from kiosk.ui.screens import clock_time
+
+        journey = self.journey
+        journey.way, journey.appointment_ref = "appointment", match.appointment_ref
+        journey.steps, journey.host_name = match.steps, match.host_name
+        journey.form.host_name = match.host_name
+        journey.plan()
+        self.notice(
+            "ok",
+            N_("Welcome, {name}"),
+            N_("{host} expects you at {time}."),
+            args={
+                "name": journey.form.name or match.visitor_name,
+                "host": match.host_name,
+                "time": clock_time(match.starts_at),
+            },
+            primary=(N_("Continue"), self.advance),
+        )
+
+    def leave_kiosk_mode(self) -> None:
+        log.info("kiosk mode left from the admin screen")
+        self.stop()
 
 
 def configure_window(size: tuple[int, int] | None, fullscreen: bool) -> None:
@@ -172,7 +285,7 @@ def configure_window(size: tuple[int, int] | None, fullscreen: bool) -> None:
 
 
 def run_kiosk(
-    services: WelcomeServices,
+    services: KioskServices,
     *,
     size: tuple[int, int] | None = None,
     fullscreen: bool = False,
@@ -188,3 +301,6 @@ def run_kiosk(
     fonts = resolve_fonts(list(services.languages), font_path)
     configure_window(size, fullscreen)
     KioskApp(services, fonts).run()
+
+
+__all__ = ["KioskApp", "configure_window", "flow", "run_kiosk"]

@@ -1,14 +1,182 @@
-"""What the screens need from the rest of the kiosk, as protocols.
+"""What the screens need from the rest of the kiosk, as one protocol and plain values.
 
-The composition root (`kiosk.app`) builds the real objects from the configuration and the
-engine; tests pass small fakes. Screens call these and nothing below them.
+The composition root (`kiosk.app.KioskServices`) adapts the check-in engine, the directory
+and the devices to `KioskServices`; tests may pass small fakes. Screens call these and
+nothing below them: no storage, network or device driver is imported under `kiosk.ui`.
+
+Errors: the services raise the domain's own errors (`kiosk.domain.errors`): TokenRejected
+with a RejectReason, CheckInRefused with a RefusalReason, InvalidInput with the field, and
+NotFound. The screens turn each into a polite, specific sentence and never show the detail.
+
+Threads: every method is called on the UI thread and returns quickly (one small
+transaction), except those taking a callback, whose callback runs on a device thread; the
+UI hands it over with `Clock.schedule_once` before touching a widget.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
 
-from kiosk.domain.values import TodaySummary
+from kiosk.domain.values import OnSiteEntry, Purpose, TodaySummary, VisitorLevel
+
+CodeKind = Literal["invitation", "badge", "document", "unreadable_document", "other"]
+CheckInOutcome = Literal["checked_in", "awaiting_approval", "host_absent"]
+AfterHours = Literal["closed", "appointments_only", "open"]
+
+
+@dataclass(frozen=True)
+class Steps:
+    """What a visit needs before its badge is printed (from its visitor type)."""
+
+    visitor_type: str
+    photo: bool = False
+    agreement_id: str | None = None
+    escort: bool = False
+
+
+@dataclass(frozen=True)
+class Agreement:
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """What was read off an identity document; the number only as hash and last four."""
+
+    name: str
+    document_hash: str
+    document_last4: str
+    expired: bool
+
+
+@dataclass(frozen=True)
+class ScannedCode:
+    """A code the camera saw, classified; `document` is set for identity documents."""
+
+    kind: CodeKind
+    text: str
+    document: Document | None = None
+
+
+@dataclass(frozen=True)
+class InvitationView:
+    visitor_name: str
+    host_name: str
+    starts_at: datetime | None  # local time at the site
+    host_available: bool
+    steps: Steps
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    appointment_ref: str
+    visitor_name: str
+    host_name: str
+    starts_at: datetime  # local time at the site
+    steps: Steps
+
+
+@dataclass(frozen=True)
+class HostChoice:
+    ref: str
+    name: str
+    department: str
+    available: bool
+
+
+@dataclass
+class VisitorForm:
+    """What the visitor typed or an identity document gave; plain data the screens edit."""
+
+    name: str = ""
+    company: str = ""
+    phone: str = ""
+    host_ref: str = ""
+    host_name: str = ""
+    purpose: Purpose = Purpose.VISIT_PERSON
+    level: VisitorLevel = VisitorLevel.ORDINARY
+    companions: int = 0
+    items_declared: str = ""
+    document_hash: str | None = None
+    document_last4: str = ""
+    document_expired: bool = False
+
+
+@dataclass
+class Captured:
+    photo_jpeg: bytes | None = None
+    signature_png: bytes | None = None
+    agreement_language: str = "en"
+
+
+@dataclass(frozen=True)
+class CheckInDone:
+    outcome: CheckInOutcome
+    visit_ref: str | None
+    host_name: str
+    escort: bool = False
+
+
+@dataclass(frozen=True)
+class BadgeView:
+    """What a guard sees for a valid badge (times local to the site)."""
+
+    visitor_name: str
+    company: str
+    host_name: str
+    arrived_at: datetime | None
+    expires_at: datetime
+    escort: bool
+    photo_jpeg: bytes | None
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: Literal["watchlist", "printer", "camera", "other"]
+    at: datetime  # local
+    subject: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    camera: str  # "ok", "lost", "off"
+    printer: str  # "ok", "problem", "unknown"
+    printer_detail: str
+    paper_low: bool
+    unsent_events: int
+    failed_jobs: int
+
+
+@dataclass(frozen=True)
+class VisitLine:
+    visit_ref: str
+    visitor_name: str
+    host_name: str
+    state: str
+    arrived_at: datetime | None
+    has_badge: bool
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One camera picture for the preview: raw pixels in a Kivy colour format."""
+
+    width: int
+    height: int
+    pixels: bytes
+    colorfmt: Literal["bgr", "luminance"]
+
+
+@dataclass
+class PinResult:
+    ok: bool
+    locked_for_s: float = 0.0
+    attempts_left: int = 0
+    not_set: bool = False
 
 
 class WelcomeServices(Protocol):
@@ -29,3 +197,86 @@ class WelcomeServices(Protocol):
     def today_summary(self) -> TodaySummary: ...
 
     def closed_message(self, language: str) -> str: ...
+
+
+class KioskServices(WelcomeServices, Protocol):
+    """Everything the visitor, guard and admin screens call."""
+
+    after_hours: AfterHours
+    idle_timeout_s: float
+
+    # -- the camera: a code callback runs on the camera's thread
+    def start_camera(self, on_code: Callable[[ScannedCode], None]) -> None: ...
+
+    def stop_camera(self) -> None: ...
+
+    def preview_frame(self) -> Frame | None: ...
+
+    def take_photo(self) -> bytes | None:
+        """A JPEG of the camera's latest picture; None when there is none."""
+        ...
+
+    # -- checking in
+    def preview_invitation(self, text: str) -> InvitationView: ...
+
+    def check_in_with_invitation(
+        self, text: str, captured: Captured, *, proceed_if_absent: bool
+    ) -> CheckInDone: ...
+
+    def read_id_number(self, number: str) -> Document: ...
+
+    def match_identity(self, name: str, document_hash: str | None) -> list[AppointmentView]: ...
+
+    def check_in_appointment(
+        self,
+        appointment_ref: str,
+        form: VisitorForm,
+        captured: Captured,
+        *,
+        proceed_if_absent: bool,
+    ) -> CheckInDone: ...
+
+    def search_hosts(self, query: str) -> list[HostChoice]: ...
+
+    def steps_for(self, purpose: Purpose) -> Steps: ...
+
+    def check_in_walk_in(
+        self, form: VisitorForm, captured: Captured, *, proceed_if_absent: bool
+    ) -> CheckInDone: ...
+
+    def leave_message(self, form: VisitorForm, contact: str, message: str) -> None: ...
+
+    def agreement(self, agreement_id: str, language: str) -> Agreement: ...
+
+    def visitor_type_label(self, visitor_type: str, language: str) -> str: ...
+
+    # -- the badge: `on_done(printed)` runs on the print queue's thread
+    def print_badge(self, visit_ref: str, on_done: Callable[[bool], None]) -> None: ...
+
+    # -- checking out
+    def check_out_with_badge(self, text: str) -> str: ...
+
+    def find_on_site(self, name: str) -> list[OnSiteEntry]: ...
+
+    def check_out(self, visit_ref: str) -> None: ...
+
+    def rate_visit(self, visit_ref: str, score: int, comment: str) -> None: ...
+
+    # -- guards and admins
+    def check_pin(self, role: Literal["guard", "admin"], pin: str) -> PinResult: ...
+
+    def verify_badge(self, text: str) -> BadgeView: ...
+
+    def on_site(self) -> list[OnSiteEntry]: ...
+
+    def print_roll_call(self) -> bool: ...
+
+    def recent_alerts(self) -> list[Alert]: ...
+
+    def device_status(self) -> DeviceStatus: ...
+
+    def print_test_page(self) -> bool: ...
+
+    def todays_visits(self) -> list[VisitLine]: ...
+
+    def settings_in_force(self) -> list[tuple[str, str]]: ...

@@ -19,6 +19,9 @@ PI_PLATFORMS = (
     "manylinux2014_aarch64",
     *(f"manylinux_2_{minor}_aarch64" for minor in range(17, 37)),
 )
+#: Locked packages published only as source, checked to be pure Python (no compiled code), so
+#: pip on the Pi builds them from source without a compiler.
+PURE_PYTHON_SDISTS = ("jieba",)  # its dictionary ranks the on-screen keyboard's candidates
 WHEEL = re.compile(
     r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?"
     r"-(?P<py>[^-]+)-(?P<abi>[^-]+)-(?P<plat>[^-]+)\.whl$"
@@ -40,7 +43,7 @@ def test_every_locked_package_has_a_wheel_for_the_pi(tmp_path: Path) -> None:
         [
             sys.executable, "-m", "pip", "download",
             "--quiet", "--disable-pip-version-check", "--no-input",
-            "--no-deps", "--only-binary=:all:", *platforms,
+            "--no-deps", "--only-binary=:all:", "--no-binary", ",".join(PURE_PYTHON_SDISTS), *platforms,
             "--implementation", "cp", "--python-version", "3.11",
             "--require-hashes", "-r", str(LOCK), "--dest", str(tmp_path),
         ],
@@ -56,8 +59,19 @@ def test_every_locked_package_has_a_wheel_for_the_pi(tmp_path: Path) -> None:
         match = WHEEL.match(wheel.name)
         assert match, wheel.name
         downloaded[re.sub(r"[-_.]+", "-", match["name"]).lower()] = match
+    for sdist in tmp_path.glob("*.tar.gz"):
+        name = re.sub(r"[-_.]+", "-", sdist.name.rsplit("-", 1)[0]).lower()
+        assert name in PURE_PYTHON_SDISTS, f"{sdist.name} has no wheel for the Pi"
+        import tarfile
+
+        with tarfile.open(sdist) as archive:
+            compiled = [m.name for m in archive.getmembers() if m.name.endswith((".c", ".cpp", ".pyx", ".rs"))]
+        assert compiled == [], f"{sdist.name} carries code to compile: {compiled[:5]}"
+        downloaded[name] = None  # type: ignore[assignment]
     assert set(downloaded) == locked_names()
     for name, tags in downloaded.items():
+        if tags is None:
+            continue
         platform_ok = tags["plat"] == "any" or "aarch64" in tags["plat"]
         python_tags = tags["py"].split(".")
         python_ok = any(tag.startswith(("py3", "cp3")) for tag in python_tags)

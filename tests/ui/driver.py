@@ -68,7 +68,7 @@ def script(app: object, out: Path, report: dict[str, object]) -> Iterator[None]:
     from kivy.core.window import Window
     from kivy.tests.common import UnitTestTouch
 
-    from kiosk.ui.app import LanguageButton
+    from kiosk.ui.widgets import LanguageButton
 
     frames = {"drawn": 0}
     Window.bind(on_flip=lambda *_: frames.__setitem__("drawn", frames["drawn"] + 1))
@@ -103,7 +103,7 @@ def script(app: object, out: Path, report: dict[str, object]) -> Iterator[None]:
             "screenshot": str(final),
             "labels": visible_labels(root),
         }
-    report["summary_calls"] = app._services.summary_calls  # type: ignore[attr-defined]
+    report["summary_calls"] = app.services.summary_calls  # type: ignore[attr-defined]
 
 
 def main() -> None:

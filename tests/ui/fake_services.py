@@ -33,6 +33,11 @@ class FakeWelcomeServices:
     )
     fail_summary: bool = False
     summary_calls: int = 0
+    after_hours: str = "appointments_only"
+    idle_timeout_s: float = 60.0
+
+    def stop_camera(self) -> None:
+        pass
 
     def greeting(self, language: str) -> str:
         return GREETINGS[language]

@@ -20,6 +20,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("driver.py")
+FLOWS = Path(__file__).with_name("flows.py")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 SCREEN = "1280x800x24"
 
@@ -45,8 +46,20 @@ def start_xvfb(screen: str = SCREEN) -> tuple[subprocess.Popen[bytes], str]:
     return process, f":{number}"
 
 
+def run_flows(
+    display: str, font_cache: Path, out: Path, *args: str, timeout: float = 240
+) -> dict[str, Any]:
+    """Run tests/ui/flows.py (every flow on a real engine); its report."""
+    return run_driver(display, font_cache, out, *args, timeout=timeout, program=FLOWS)
+
+
 def run_driver(
-    display: str, font_cache: Path, out: Path, *args: str, timeout: float = 60
+    display: str,
+    font_cache: Path,
+    out: Path,
+    *args: str,
+    timeout: float = 60,
+    program: Path = DRIVER,
 ) -> dict[str, Any]:
     """Run the driver on `display`, writing into `out`; its report, plus its "log"."""
     shutil.rmtree(out, ignore_errors=True)
@@ -54,7 +67,7 @@ def run_driver(
     env = {**os.environ, "DISPLAY": display, "XDG_CACHE_HOME": str(font_cache)}
     env.pop("WAYLAND_DISPLAY", None)
     completed = subprocess.run(
-        [sys.executable, str(DRIVER), "--out", str(out), *args],
+        [sys.executable, str(program), "--out", str(out), *args],
         env=env,
         capture_output=True,
         text=True,
@@ -68,6 +81,9 @@ def run_driver(
         pytest.fail(f"driver failed ({completed.returncode}):\n{log[-4000:]}")
     report: dict[str, Any] = json.loads(report_file.read_text())
     if not report.get("ok"):
-        pytest.fail(f"driver did not finish: {report.get('error')}\n{log[-4000:]}")
+        pytest.fail(
+            f"driver did not finish: {report.get('error')}\n{report.get('traceback', '')}"
+            f"\n{log[-4000:]}"
+        )
     report["log"] = log
     return report

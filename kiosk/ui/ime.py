@@ -1,0 +1,207 @@
+"""Pinyin to Chinese characters for the on-screen keyboard, from published dictionaries.
+
+The readings come from pypinyin (already a kiosk dependency for name matching, and
+loaded by it anyway): `pinyin_dict` gives every character's readings and `phrases_dict`
+the readings of some 47,000 words. Inverted, they answer "which characters and words are
+read `zhang`, `xi an`". How common each is comes from jieba's dictionary (`dict.txt`,
+word frequencies from a large corpus), read as a file: jieba's segmenter is not loaded.
+No word list of our own is invented.
+
+Ranking: a character in the national standard's "frequently used" level (GB 2312
+level 1 for simplified, Big5 level 1 for traditional, tested through Python's own
+codecs) comes first; then one for which the syllable is its first reading (张 before 长
+for "zhang"); then the more frequent. Words come before characters.
+
+    ime = PinyinIme()
+    ime.candidates("zhangwei")   # [Candidate("张伟", 8), ..., Candidate("张", 5), ...]
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Literal
+
+Script = Literal["simplified", "traditional"]
+
+#: The longest pinyin syllable ("zhuang", "shuang").
+MAX_SYLLABLE = 6
+_LETTERS = re.compile(r"[a-z']+")
+_SINGLE = re.compile(rb"^([^ \n]{1,4}) (\d+)", re.MULTILINE)
+_WORD = re.compile(rb"^([^ \n]{6,12}) (\d+)", re.MULTILINE)  # 2-4 characters of 3 bytes
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """`text` replaces the first `consumed` characters of the typed pinyin."""
+
+    text: str
+    consumed: int
+
+
+def toneless(reading: str) -> str:
+    """'zhāng' -> 'zhang', 'lǜ' -> 'lv' (the keyboard's spelling of ü)."""
+    decomposed = unicodedata.normalize("NFKD", reading.replace("ü", "v").replace("Ü", "v"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def _frequent(char: str, script: Script) -> bool:
+    """In the standard's first, frequently used level of characters."""
+    try:
+        if script == "simplified":
+            first = char.encode("gb2312")[0]
+            return 0xB0 <= first <= 0xD7  # GB 2312 level 1: rows 16-55
+        code = int.from_bytes(char.encode("big5"), "big")
+        return 0xA440 <= code <= 0xC67E  # Big5 level 1 (常用字)
+    except UnicodeEncodeError:
+        return False
+
+
+class _Index:
+    """The inverted dictionaries; built once, on first use (about half a second)."""
+
+    def __init__(self) -> None:
+        from pypinyin.phrases_dict import phrases_dict
+        from pypinyin.pinyin_dict import pinyin_dict
+
+        phrases: dict[str, list[list[str]]] = phrases_dict
+        readings_of: dict[int, str] = pinyin_dict
+
+        # Bytes, not text: 5 MB of UTF-8 would be 20 MB as a str of Chinese characters.
+        corpus = _jieba_dictionary().read_bytes()
+        #: jieba's corpus counts of single characters.
+        self.frequency = {
+            m[1].decode(): int(m[2]) for m in _SINGLE.finditer(corpus) if len(m[1].decode()) == 1
+        }
+        words: dict[str, list[str]] = defaultdict(list)
+        for phrase, spoken in phrases.items():
+            if 2 <= len(phrase) <= 4 and len(phrase) == len(spoken):
+                words[" ".join(toneless(r[0]) for r in spoken)].append(phrase)
+        #: "xi an" -> ["西安"], most frequent first.
+        self.words = _by_frequency(words, corpus)
+        del corpus
+        #: reading -> [(character, is its first reading)]
+        chars: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+        for code, listed in readings_of.items():
+            if code > 0xFFFF or 0x3400 <= code < 0x4E00:  # extension blocks: rare, often tofu
+                continue
+            char = chr(code)
+            plain = list(dict.fromkeys(toneless(r) for r in listed.split(",")))
+            for order, reading in enumerate(plain):
+                chars[reading].append((char, order == 0))
+        self.chars = dict(chars)
+        self.syllables = frozenset(self.chars)
+
+
+def _jieba_dictionary() -> Path:
+    """jieba's dict.txt, found without importing jieba (which loads its segmenter's tables)."""
+    spec = find_spec("jieba")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("jieba is not installed: pip install jieba")
+    return Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
+
+
+def _by_frequency(words: dict[str, list[str]], corpus: bytes) -> dict[str, list[str]]:
+    """Each list of `words` sorted by jieba's count, most frequent first."""
+    wanted = {w for found in words.values() for w in found}
+    counts: dict[str, int] = {}
+    for match in _WORD.finditer(corpus):
+        word = match[1].decode()
+        if word in wanted:
+            counts[word] = int(match[2])
+    return {
+        key: sorted(found, key=lambda w: (-counts.get(w, 0), w)) for key, found in words.items()
+    }
+
+
+class PinyinIme:
+    """Candidates for typed pinyin; thread-safe, the dictionaries shared by all instances."""
+
+    _index: _Index | None = None
+    _lock = threading.Lock()
+
+    def __init__(self, script: Script = "simplified", limit: int = 24) -> None:
+        self.script: Script = script
+        self.limit = limit
+
+    @classmethod
+    def index(cls) -> _Index:
+        with cls._lock:
+            if cls._index is None:
+                cls._index = _Index()
+            return cls._index
+
+    def segment(self, typed: str) -> tuple[list[str], str]:
+        """(complete syllables, incomplete tail): longest match first, "'" splits."""
+        syllables: list[str] = []
+        known = self.index().syllables
+        for part in typed.lower().split("'"):
+            rest = part
+            while rest:
+                for size in range(min(MAX_SYLLABLE, len(rest)), 0, -1):
+                    if rest[:size] in known:
+                        syllables.append(rest[:size])
+                        rest = rest[size:]
+                        break
+                else:
+                    return syllables, rest
+        return syllables, ""
+
+    def _rank_chars(self, chars: list[tuple[str, bool]]) -> list[str]:
+        frequency = self.index().frequency
+        ranked = sorted(
+            chars,
+            key=lambda cp: (
+                not _frequent(cp[0], self.script),
+                not cp[1],
+                -frequency.get(cp[0], 0),
+                cp[0],
+            ),
+        )
+        return list(dict.fromkeys(c for c, _primary in ranked))
+
+    def candidates(self, typed: str) -> list[Candidate]:
+        """Words for the longest run of syllables first, then characters of the first one."""
+        typed = typed.lower()
+        if not _LETTERS.fullmatch(typed or "-"):
+            return []
+        index = self.index()
+        syllables, tail = self.segment(typed)
+        found: list[Candidate] = []
+        seen: set[str] = set()
+
+        def add(text: str, consumed: int) -> None:
+            if text not in seen and len(found) < self.limit:
+                seen.add(text)
+                found.append(Candidate(text, consumed))
+
+        spans = _spans(typed, syllables)
+        for count in range(min(4, len(syllables)), 1, -1):
+            for word in index.words.get(" ".join(syllables[:count]), []):
+                add(word, spans[count - 1])
+        if syllables:
+            for char in self._rank_chars(index.chars[syllables[0]]):
+                add(char, spans[0])
+        elif tail:  # an unfinished first syllable ("zh"): every syllable it begins
+            prefixed = [c for s in index.syllables if s.startswith(tail) for c in index.chars[s]]
+            for char in self._rank_chars(prefixed)[: self.limit]:
+                add(char, len(tail))
+        return found
+
+
+def _spans(typed: str, syllables: list[str]) -> list[int]:
+    """How many typed characters (separators included) the first 1, 2, ... syllables take."""
+    spans, position = [], 0
+    for syllable in syllables:
+        while typed[position] == "'":
+            position += 1
+        position += len(syllable)
+        if position < len(typed) and typed[position] == "'":
+            position += 1
+        spans.append(position)
+    return spans

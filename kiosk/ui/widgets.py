@@ -1,0 +1,305 @@
+"""Widgets shared by the screens: text fields for the on-screen keyboard, the language
+switch, the camera view with its guide frame, the signature pad and the keyboard itself.
+
+Their look is in `widgets.kv`; nothing here calls a service.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.image import Image as CoreImage
+from kivy.graphics import Color, Line
+from kivy.graphics.texture import Texture
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.textinput import TextInput
+from kivy.uix.widget import Widget
+
+from kiosk.ui.ime import Candidate, PinyinIme
+from kiosk.ui.services import Frame
+
+
+class LanguageButton(Button):
+    """One language of the switch, labelled in that language; selected when shown."""
+
+    language = StringProperty("")
+    selected = BooleanProperty(False)
+
+
+class LanguageSwitch(BoxLayout):
+    """A row of LanguageButtons, one per language the App offers."""
+
+    choices = ListProperty([])
+
+    def on_choices(self, _switch: object, choices: list[tuple[str, str]]) -> None:
+        self.clear_widgets()
+        for language, label in choices:
+            self.add_widget(LanguageButton(language=language, text=label))
+
+
+class KField(TextInput):
+    """A one-line field typed on the kiosk's own keyboard, never the system's.
+
+    It keeps its focus when a key of the on-screen keyboard is touched, and tells the
+    keyboard of its screen (`keyboard`) that it is the one being typed into.
+    """
+
+    keyboard = ObjectProperty(None, allownone=True)
+    #: "latin", "pinyin" or "digits": the layout the keyboard opens with for this field.
+    layout = StringProperty("latin")
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("keyboard_mode", "managed")
+        kwargs.setdefault("unfocus_on_touch", False)
+        kwargs.setdefault("write_tab", False)
+        super().__init__(**kwargs)
+
+    def on_focus(self, _field: object, focused: bool) -> None:
+        if focused and self.keyboard is not None:
+            self.keyboard.attach(self)
+
+
+class KeyButton(Button):
+    """One key; `key` is what it types or does (`backspace`, `shift`, `pinyin`...)."""
+
+    key = StringProperty("")
+    label = StringProperty("")
+    wide = NumericProperty(1.0)
+
+
+class CandidateButton(Button):
+    index = NumericProperty(0)
+
+
+#: Key rows per layout; a key of more than one letter is an action.
+LETTER_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+DIGIT_ROWS = ("1234567890", "+-()@._/,X")
+
+
+class OnScreenKeyboard(BoxLayout):
+    """Latin letters, digits, and pinyin with a row of Chinese candidates.
+
+    In pinyin mode letters gather in `composing`; `candidates` are what they may spell
+    (words first, then characters, from `PinyinIme`); touching one types it and keeps
+    the rest of the pinyin. Space types the first candidate; the enter key types the
+    pinyin as Latin letters.
+    """
+
+    target = ObjectProperty(None, allownone=True)
+    mode = StringProperty("latin")  # latin | pinyin | digits
+    composing = StringProperty("")
+    candidates = ListProperty([])
+    shift = BooleanProperty(False)
+    script = StringProperty("simplified")
+
+    def on_kv_post(self, _base: object) -> None:
+        self.build_keys()
+
+    def on_mode(self, *_args: object) -> None:
+        self.build_keys()
+
+    def on_shift(self, *_args: object) -> None:
+        for key in self.ids.key_rows.walk(restrict=True):
+            if isinstance(key, KeyButton) and len(key.key) == 1 and key.key.isalpha():
+                key.label = key.key.upper() if self.shift else key.key
+
+    def on_candidates(self, *_args: object) -> None:
+        bar = self.ids.candidates
+        bar.clear_widgets()
+        for index, (text, _consumed) in enumerate(self.candidates[:10]):
+            bar.add_widget(CandidateButton(text=text, index=index))
+
+    def build_keys(self) -> None:
+        """The rows of the current layout, as KeyButtons (their look is in widgets.kv)."""
+        rows = self.ids.key_rows
+        rows.clear_widgets()
+        letters = self.mode != "digits"
+        layout = [list(r) for r in (LETTER_ROWS if letters else DIGIT_ROWS)]
+        if letters:
+            layout[2] = ["shift", *layout[2], "backspace"]
+            bottom = ["digits", "pinyin" if self.mode == "latin" else "latin", "space"]
+            bottom += ["'", "-", "@", ".", "enter"] if self.mode == "latin" else ["'", "enter"]
+        else:
+            layout.append(["backspace"])
+            bottom = ["latin", "space", "enter"]
+        for row in [*layout, bottom]:
+            line = BoxLayout(spacing=self.spacing)
+            for key in row:
+                wide = {"space": 4.0, "enter": 1.8, "backspace": 1.6, "shift": 1.4}.get(key, 1.0)
+                if key in ("digits", "pinyin", "latin"):
+                    wide = 1.4
+                label = key.upper() if self.shift and len(key) == 1 else key
+                line.add_widget(KeyButton(key=key, wide=wide, label=label if len(key) == 1 else ""))
+            rows.add_widget(line)
+
+    def attach(self, field: KField) -> None:
+        self.commit_composing()
+        self.target = field
+        self.mode = field.layout if field.layout != "pinyin" else self.preferred_text_mode()
+
+    def preferred_text_mode(self) -> str:
+        app = App.get_running_app()
+        return "pinyin" if app and str(app.language).startswith("zh") else "latin"
+
+    def on_composing(self, _keyboard: object, typed: str) -> None:
+        if not typed:
+            self.candidates = []
+            return
+        ime = PinyinIme("traditional" if self.script == "traditional" else "simplified", 12)
+        self.candidates = [(c.text, c.consumed) for c in ime.candidates(typed)]
+
+    def press(self, key: str) -> None:
+        field = self.target
+        if field is None:
+            return
+        if key == "backspace":
+            if self.composing:
+                self.composing = self.composing[:-1]
+            else:
+                field.do_backspace()
+        elif key == "space":
+            if self.composing and self.candidates:
+                self.choose(0)
+            else:
+                field.insert_text(" ")
+        elif key == "enter":
+            self.commit_composing()
+        elif key == "shift":
+            self.shift = not self.shift
+        elif key in ("latin", "pinyin", "digits"):
+            self.commit_composing()
+            self.mode = key
+        elif self.mode == "pinyin" and ((key.isalpha() and key.isascii()) or key == "'"):
+            self.composing += key.lower()
+        else:
+            field.insert_text(key.upper() if self.shift else key)
+            self.shift = False
+
+    def choose(self, index: int) -> None:
+        if self.target is None or index >= len(self.candidates):
+            return
+        text, consumed = self.candidates[index]
+        self.target.insert_text(text)
+        self.composing = self.composing[consumed:].lstrip("'")
+
+    def commit_composing(self) -> None:
+        if self.composing and self.target is not None:
+            self.target.insert_text(self.composing)
+        self.composing = ""
+
+    def reset(self) -> None:
+        self.composing = ""
+        self.shift = False
+        self.target = None
+
+
+def first_candidates(typed: str, script: str = "simplified") -> list[Candidate]:
+    """For tests: what the keyboard would offer for `typed`."""
+    return PinyinIme("traditional" if script == "traditional" else "simplified").candidates(typed)
+
+
+class CameraView(Widget):
+    """The camera's picture with a guide frame; `show(frame)` replaces the picture."""
+
+    texture = ObjectProperty(None, allownone=True)
+    #: The guide's share of the shorter side; 0 hides it.
+    guide = NumericProperty(0.7)
+    mirrored = BooleanProperty(True)
+
+    def show(self, frame: Frame | None) -> None:
+        if frame is None:
+            return
+        texture = self.texture
+        if texture is None or tuple(texture.size) != (frame.width, frame.height):
+            texture = Texture.create(size=(frame.width, frame.height), colorfmt="rgb")
+            texture.flip_vertical()
+            if self.mirrored:
+                texture.flip_horizontal()
+        texture.blit_buffer(frame.pixels, colorfmt=frame.colorfmt, bufferfmt="ubyte")
+        if texture is not self.texture:
+            self.texture = texture
+        else:
+            self.canvas.ask_update()
+
+
+class SignaturePad(Widget):
+    """Strokes drawn with a finger; `png()` is the signature, black on white."""
+
+    strokes = ListProperty([])
+    ink = ListProperty([0.05, 0.08, 0.12, 1])
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if not self.collide_point(*touch.pos):
+            return False
+        touch.grab(self)
+        with self.canvas:
+            Color(*self.ink)
+            touch.ud["line"] = Line(points=list(touch.pos), width=2.2)
+        self.strokes = [*self.strokes, [self._relative(touch.pos)]]
+        return True
+
+    def on_touch_move(self, touch: Any) -> bool:
+        if touch.grab_current is not self:
+            return False
+        if self.collide_point(*touch.pos) and "line" in touch.ud:
+            touch.ud["line"].points += list(touch.pos)
+            self.strokes[-1].append(self._relative(touch.pos))
+        return True
+
+    def on_touch_up(self, touch: Any) -> bool:
+        if touch.grab_current is not self:
+            return False
+        touch.ungrab(self)
+        self.property("strokes").dispatch(self)  # tell the screen a stroke ended
+        return True
+
+    def _relative(self, pos: tuple[float, float]) -> tuple[float, float]:
+        return ((pos[0] - self.x) / max(self.width, 1), (pos[1] - self.y) / max(self.height, 1))
+
+    @property
+    def signed(self) -> bool:
+        return any(len(stroke) > 1 for stroke in self.strokes) or len(self.strokes) > 2
+
+    def clear(self) -> None:
+        self.strokes = []
+        self.canvas.clear()
+
+    def png(self, size: tuple[int, int] = (600, 200)) -> bytes:
+        from PIL import Image, ImageDraw
+
+        image = Image.new("L", size, 255)
+        draw = ImageDraw.Draw(image)
+        width, height = size
+        for stroke in self.strokes:
+            points = [(x * width, (1 - y) * height) for x, y in stroke]
+            if len(points) == 1:
+                points = points * 2
+            draw.line(points, fill=0, width=4, joint="curve")
+        out = io.BytesIO()
+        image.save(out, format="PNG")
+        return out.getvalue()
+
+
+def texture_from_jpeg(jpeg: bytes | None) -> Texture | None:
+    if not jpeg:
+        return None
+    try:
+        return CoreImage(io.BytesIO(jpeg), ext="jpg").texture
+    except Exception:  # a damaged picture shows no photo, nothing worse
+        return None
+
+
+def later(callback: Any, delay: float = 0) -> None:
+    """Run `callback()` on the UI thread: how device threads hand results over."""
+    Clock.schedule_once(lambda _dt: callback(), delay)

@@ -1,0 +1,631 @@
+"""Runs the real kiosk on a real engine and drives every flow with touches.
+
+    python tests/ui/flows.py --out DIR [--size 1280x800] [--languages zh_Hans,zh_Hant,en]
+                             [--only welcome,invitation,...]
+
+The site lives in a temporary folder: `init_kiosk` makes its config, keys and SQLite
+database, the clock is fixed at a Monday 10:00 in Shanghai (open), the camera is the
+fake one (codes are pushed to it, rendered as a camera would see them) and the printer
+is the FakePrinter (faults on demand). Every screen met is screenshotted in every
+language by touching the language buttons, and its visible labels are recorded with
+the font file that drew them. The report (DIR/report.json) also holds what the database
+says happened, for the tests to check. Waits count drawn frames, never sleep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+PROCESS_START = time.monotonic()
+REPO = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "ui"), str(REPO / "tests")]
+
+from driver import visible_labels  # noqa: E402
+from tests_support import MONDAY_10AM  # noqa: E402
+
+GUARD_PIN, ADMIN_PIN = "2468", "1357"
+FLOWS = (
+    "welcome",
+    "invitation",
+    "approval",
+    "absent",
+    "watchlist",
+    "printer",
+    "guard",
+    "admin",
+    "identity",
+    "checkout",
+    "idle",
+)
+
+
+def build_site(folder: Path) -> tuple[Any, Any, Any, dict[str, str]]:
+    """A kiosk on a temporary site: (kiosk, services, printer, tokens by visitor)."""
+    from argon2 import PasswordHasher
+
+    from kiosk.app import KioskServices, build_kiosk, init_kiosk
+    from kiosk.config import load_config
+    from kiosk.devices.cameras import open_camera
+    from kiosk.devices.config import CameraConfig
+    from kiosk.devices.printers import FakePrinter
+    from kiosk.domain.clock import ManualClock
+    from kiosk.domain.values import HostAvailability
+    from kiosk.storage.db import open_database
+
+    clock = ManualClock(MONDAY_10AM)
+    path = folder / "kiosk.toml"
+    init_kiosk(path, site_name="Riverside Tower", clock=clock)
+    hasher = PasswordHasher()
+    with path.open("a", encoding="utf-8") as file:
+        file.write(
+            f'\n[admin]\npin_hash = "{hasher.hash(ADMIN_PIN)}"\n'
+            f'guard_pin_hash = "{hasher.hash(GUARD_PIN)}"\n'
+        )
+    config = load_config(path)
+    kiosk = build_kiosk(config, open_database(config.database_path), clock)
+    directory = kiosk.directory
+    directory.add_host("Maria Schmidt", email="maria@example.com", department="Engineering")
+    directory.add_host("李娜", email="li.na@example.com", department="行政部")
+    directory.add_host("James O'Connor", email="james@example.com", department="Sales")
+    directory.set_availability("james@example.com", HostAvailability.OUT)
+    directory.add_watchlist_entry("Mallory Bad", reason="banned")
+    signer = kiosk.keys.invitation_signer()
+    at = MONDAY_10AM.replace(hour=10, minute=30)
+    tokens = {
+        name: directory.invite(signer, visitor_name=name, host="Maria Schmidt", at=at).token
+        for name in ("Zhang Wei", "Li Lei")
+    }
+    directory.add_appointment(
+        visitor_name="Anna Eriksson", host="李娜", starts_at=MONDAY_10AM + timedelta(hours=4)
+    )
+    printer = FakePrinter()
+    camera = open_camera(CameraConfig(kind="fake", fps=15, quiet_time_s=0.5))
+    services = KioskServices(kiosk, printer=printer, camera=camera)
+    services.idle_timeout_s = 600.0  # the idle flow shortens it
+    return kiosk, services, printer, tokens
+
+
+def script(
+    app: Any, args: argparse.Namespace, site: tuple[Any, ...], report: dict[str, Any]
+) -> Iterator[None]:
+    """The visitors', guards' and admin's touches; each `yield` waits one frame."""
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+
+    from kiosk.ui.widgets import KeyButton, LanguageButton
+
+    kiosk, services, printer, tokens = site
+    camera = services.scanner.source
+    frames = {"drawn": 0}
+    Window.bind(on_flip=lambda *_: frames.__setitem__("drawn", frames["drawn"] + 1))
+    while frames["drawn"] < 1:
+        yield
+    report["first_frame_s"] = time.monotonic() - PROCESS_START
+    report["window_size"] = list(Window.size)
+    report["shots"] = []
+    report["touch_ms"] = []
+    languages = args.languages.split(",")
+    out: Path = args.out
+
+    def settle(count: int = 3) -> Iterator[None]:
+        """`count` turns of the event loop: a change is laid out and drawn in two."""
+        for _ in range(count):
+            yield
+
+    def screen() -> Any:
+        return app.root.current_screen
+
+    def tap(widget: Any) -> Iterator[None]:
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        yield
+        touch.touch_up()
+        yield from settle(2)
+
+    def wait_for(what: str, condition: Callable[[], bool], max_frames: int = 400) -> Iterator[None]:
+        for _ in range(max_frames):
+            if condition():
+                yield from settle(2)
+                return
+            yield
+        raise AssertionError(f"gave up waiting for {what} (on screen {screen().name})")
+
+    def on(name: str) -> Iterator[None]:
+        yield from wait_for(f"screen {name}", lambda: screen().name == name)
+
+    def find(kind: type | str, **match: Any) -> Any:
+        """The visible, enabled widget of class `kind` (a class or a .kv class name)."""
+        for widget in screen().walk(restrict=True):
+            right_kind = (
+                type(widget).__name__ == kind if isinstance(kind, str) else isinstance(widget, kind)
+            )
+            usable = widget.opacity > 0 and not getattr(widget, "disabled", False)
+            if (
+                right_kind
+                and usable
+                and all(getattr(widget, k, None) == v for k, v in match.items())
+            ):
+                return widget
+        raise AssertionError(f"no {kind} {match} on {screen().name}")
+
+    def button(text_id: str) -> Any:
+        """The button showing `text_id` (an English source string) in the current language."""
+        from kivy.uix.button import Button
+
+        from kiosk.ui.i18n import translate
+
+        text = translate(text_id, app.language)
+        for widget in screen().walk(restrict=True):
+            shows = widget.text == text if isinstance(widget, Button) else False
+            shows = shows or getattr(widget, "caption", None) == text
+            if shows and not widget.disabled and widget.opacity > 0:
+                return widget
+        raise AssertionError(f"no button {text!r} on {screen().name}")
+
+    def press(text_id: str) -> Iterator[None]:
+        yield from tap(button(text_id))
+
+    def timed_press(text_id: str, next_screen: str) -> Iterator[None]:
+        """A touch, and the frames until the next screen is drawn: one latency sample."""
+        start = time.perf_counter()
+        target = button(text_id)
+        x, y = target.to_window(*target.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        yield
+        touch.touch_up()
+        for _ in range(300):
+            if screen().name == next_screen:
+                break
+            yield
+        else:
+            raise AssertionError(f"{text_id!r} did not lead to {next_screen}")
+        drawn = frames["drawn"]
+        while frames["drawn"] == drawn:
+            yield
+        report["touch_ms"].append(1000 * (time.perf_counter() - start))
+
+    def type_keys(text: str) -> Iterator[None]:
+        keyboard = screen().ids.keyboard
+        for char in text:
+            key = {" ": "space"}.get(char, char)
+            target = next(
+                k for k in keyboard.walk(restrict=True) if isinstance(k, KeyButton) and k.key == key
+            )
+            yield from tap(target)
+
+    def shoot(name: str) -> Iterator[None]:
+        """The current screen in every language, then back to the first one."""
+        original = app.language
+        for language in [*[lang for lang in languages if lang != original], original]:
+            if app.language != language:
+                yield from tap(find(LanguageButton, language=language))
+            yield from settle(3)
+            path = out / f"{name}-{language}.png"
+            shot = Window.screenshot(name=str(out / f"{name}-{language}-.png"))
+            Path(shot).replace(path)
+            report["shots"].append(
+                {
+                    "name": name,
+                    "screen": screen().name,
+                    "language": language,
+                    "screenshot": str(path),
+                    "labels": visible_labels(screen()),
+                }
+            )
+
+    def take_photo() -> Iterator[None]:
+        yield from on("photo")
+        screen().countdown_from = 1
+        yield from press("Take photo")
+        yield from wait_for("the photo", lambda: screen().taken, 200)
+
+    only = set(args.only.split(",")) if args.only else set(FLOWS)
+    flows_done: list[str] = []
+    app.set_language("en")
+    yield from settle()
+
+    # ---------------------------------------------------------------- welcome
+    if "welcome" in only:
+        yield from shoot("welcome")
+        flows_done.append("welcome")
+
+    # ---------------------------------------------------------------- invitation
+    if "invitation" in only:
+        yield from timed_press("I have an invitation", "scan")
+        yield from shoot("scan-invitation")
+        camera.push_code("NOT-A-TOKEN", hold_frames=3)
+        yield from wait_for("a polite refusal", lambda: bool(screen().problem_title))
+        yield from shoot("scan-invitation-refused")
+        camera.push_code(tokens["Zhang Wei"], hold_frames=3)
+        yield from on("notice")
+        report["invitation_welcome"] = screen().title + " | " + screen().body
+        yield from shoot("invitation-welcome")
+        yield from timed_press("Continue", "photo")
+        yield from shoot("photo")
+        yield from take_photo()
+        yield from shoot("photo-taken")
+        yield from press("Use this photo")
+        yield from wait_for("the badge", lambda: screen().name == "notice", 600)
+        report["invitation_done"] = screen().title + " | " + screen().body
+        yield from shoot("checked-in")
+        yield from press("Back to the start")
+        yield from on("welcome")
+        flows_done.append("invitation")
+
+    def walk_in(name: str, host_query: str, purpose: str | None = None) -> Iterator[None]:
+        yield from timed_press("I don't have an appointment", "visitor")
+        yield from tap(screen().ids.name)
+        yield from type_keys(name.lower())
+        yield from press("Next")
+        yield from on("host")
+        yield from type_keys(host_query)
+        yield from wait_for("host results", lambda: bool(screen().results))
+        yield from tap(screen().ids.results.children[-1])
+        yield from on("details")
+        if purpose:
+            yield from press(purpose)
+        yield from press("Next")
+
+    # ---------------------------------------------------------------- walk-in needing approval
+    if "approval" in only:
+        app.set_language("zh_Hans")
+        yield from settle()
+        yield from timed_press("I don't have an appointment", "visitor")
+        yield from tap(screen().ids.name)
+        yield from type_keys("liu")
+        yield from wait_for("candidates", lambda: bool(screen().ids.keyboard.candidates))
+        report["candidates_liu"] = [c for c, _n in screen().ids.keyboard.candidates[:8]]
+        yield from shoot("visitor-pinyin")
+        yield from tap(find("CandidateButton", text="刘"))
+        yield from type_keys("yang")
+        yield from wait_for("candidates", lambda: bool(screen().ids.keyboard.candidates))
+        yield from tap(find("CandidateButton", text="洋"))
+        report["typed_name"] = screen().ids.name.text
+        yield from shoot("visitor")
+        yield from press("Next")
+        yield from on("host")
+        yield from type_keys("maria")
+        yield from wait_for("host results", lambda: bool(screen().results))
+        yield from shoot("host")
+        yield from tap(screen().ids.results.children[-1])
+        yield from on("details")
+        yield from shoot("details")
+        yield from press("Repair request")
+        yield from press("Next")
+        yield from on("agreement")
+        yield from shoot("agreement")
+        pad = screen().ids.pad
+        touch = UnitTestTouch(*pad.to_window(pad.x + 40, pad.center_y))
+        touch.touch_down()
+        for step in range(1, 12):
+            yield
+            touch.touch_move(*pad.to_window(pad.x + 40 + step * 25, pad.center_y + (step % 3) * 12))
+        touch.touch_up()
+        yield from settle()
+        yield from shoot("agreement-signed")
+        yield from press("I agree")
+        yield from take_photo()
+        yield from press("Use this photo")
+        yield from on("notice")
+        yield from shoot("escort")
+        yield from press("Continue")
+        yield from wait_for("the outcome", lambda: screen().name == "notice", 600)
+        report["approval_done"] = screen().title + " | " + screen().body
+        yield from shoot("awaiting-approval")
+        yield from press("Back to the start")
+        yield from on("welcome")
+        app.set_language("en")
+        yield from settle()
+        flows_done.append("approval")
+
+    # ---------------------------------------------------------------- absent host
+    if "absent" in only:
+        yield from walk_in("carol white", "james")
+        yield from take_photo()
+        yield from press("Use this photo")
+        yield from wait_for("the outcome", lambda: screen().name == "notice", 600)
+        report["absent_offer"] = screen().title
+        yield from shoot("host-absent")
+        yield from press("Leave a message")
+        yield from on("message")
+        yield from tap(screen().ids.contact)
+        yield from type_keys("13800138000")
+        yield from shoot("message")
+        yield from press("Leave the message")
+        yield from on("notice")
+        report["message_done"] = screen().title
+        yield from shoot("message-left")
+        yield from press("Back to the start")
+        yield from on("welcome")
+        flows_done.append("absent")
+
+    # ---------------------------------------------------------------- watchlist
+    if "watchlist" in only:
+        yield from walk_in("mallory bad", "maria")
+        yield from take_photo()
+        yield from press("Use this photo")
+        yield from wait_for("the outcome", lambda: screen().name == "notice", 600)
+        report["watchlist_shown"] = screen().title + " | " + screen().body
+        yield from shoot("see-reception")
+        yield from press("Back to the start")
+        yield from on("welcome")
+        flows_done.append("watchlist")
+
+    # ---------------------------------------------------------------- printer failure
+    if "printer" in only:
+        printer.fault("paper_out")
+        yield from press("I have an invitation")
+        yield from on("scan")
+        camera.push_code(tokens["Li Lei"], hold_frames=3)
+        yield from on("notice")
+        yield from press("Continue")
+        yield from take_photo()
+        yield from press("Use this photo")
+        yield from on("printing")
+        yield from wait_for("the outcome", lambda: screen().name == "notice", 600)
+        report["printer_failed"] = screen().title + " | " + screen().body
+        yield from shoot("printer-failed")
+        printer.fault("clear")
+        yield from press("Back to the start")
+        yield from on("welcome")
+        flows_done.append("printer")
+
+    # ---------------------------------------------------------------- guard
+    if "guard" in only:
+        from kiosk.storage.models import Visit, Visitor
+
+        li = Visit.select().join(Visitor).where(Visitor.name == "Li Lei").get()
+        li_badge = kiosk.engine.badge_content(li.ref).token
+        zhang = Visit.select().join(Visitor).where(Visitor.name == "Zhang Wei").get()
+        zhang_badge = kiosk.engine.badge_content(zhang.ref).token
+        yield from press("Staff")
+        yield from on("pin")
+        for digit in "1111":
+            yield from tap(find("PinKey", key=digit))
+        yield from tap(find("PinKey", key="ok"))
+        report["wrong_pin"] = screen().message
+        yield from shoot("pin")
+        for digit in GUARD_PIN:
+            yield from tap(find("PinKey", key=digit))
+        yield from tap(find("PinKey", key="ok"))
+        yield from on("guard")
+        yield from shoot("guard")
+        report["guard_on_site"] = [e.visitor_name for e in screen().on_site]
+        report["guard_alerts"] = [a.kind for a in screen().alerts]
+        yield from press("Print roll call")
+        report["roll_call_status"] = screen().status
+        yield from press("Scan a badge")
+        yield from on("scan")
+        camera.push_code(zhang_badge[:-8] + "AAAAAAAA", hold_frames=3)
+        yield from on("verdict")
+        report["verdict_forged"] = [screen().valid, screen().reason_id]
+        yield from shoot("verdict-invalid")
+        yield from press("Scan another badge")
+        yield from on("scan")
+        camera.push_code(li_badge, hold_frames=3)
+        yield from wait_for(
+            "a valid verdict", lambda: screen().name == "verdict" and screen().valid
+        )
+        report["verdict_valid"] = [screen().visitor_name, screen().host_name, screen().expires]
+        yield from shoot("verdict-valid")
+        yield from press("Back to guard mode")
+        yield from on("guard")
+        yield from press("Cancel")
+        yield from on("welcome")
+        flows_done.append("guard")
+
+    # ---------------------------------------------------------------- admin
+    if "admin" in only:
+        yield from press("Staff")
+        yield from on("pin")
+        yield from press("Administrator")
+        for digit in ADMIN_PIN:
+            yield from tap(find("PinKey", key=digit))
+        yield from tap(find("PinKey", key="ok"))
+        yield from on("admin")
+        yield from press("Test print")
+        report["admin_status"] = screen().status
+        report["admin_settings_masked"] = "pin_hash" in screen().settings_text and (
+            "$argon2" not in screen().settings_text
+        )
+        yield from shoot("admin")
+        yield from press("Cancel")
+        yield from on("welcome")
+        flows_done.append("admin")
+
+    # ---------------------------------------------------------------- identity
+    if "identity" in only:
+        from kiosk.devices.identity import gb11643_check_char
+
+        first17 = "11010519491231002"
+        yield from press("Scan my ID")
+        yield from on("scan")
+        yield from shoot("scan-id")
+        yield from press("Type my ID number instead")
+        yield from on("idnumber")
+        yield from type_keys(first17 + gb11643_check_char(first17))
+        yield from tap(screen().ids.name)
+        yield from type_keys("anna eriksson")
+        yield from shoot("idnumber")
+        yield from press("Next")
+        yield from on("notice")
+        report["identity_match"] = screen().title + " | " + screen().body
+        yield from shoot("appointment-found")
+        yield from press("Cancel")
+        yield from on("welcome")
+        # No appointment: the walk-in form opens with the name read from the document.
+        yield from press("Scan my ID")
+        yield from on("scan")
+        yield from press("Type my ID number instead")
+        yield from on("idnumber")
+        yield from type_keys(first17 + gb11643_check_char(first17))
+        yield from tap(screen().ids.name)
+        yield from type_keys("peter pan")
+        yield from press("Next")
+        yield from on("visitor")
+        report["identity_prefilled"] = screen().ids.name.text
+        yield from press("Cancel")
+        yield from on("welcome")
+        flows_done.append("identity")
+
+    # ---------------------------------------------------------------- check-out
+    if "checkout" in only:
+        from kiosk.storage.models import Visit, Visitor
+
+        zhang = Visit.select().join(Visitor).where(Visitor.name == "Zhang Wei").get()
+        badge = kiosk.engine.badge_content(zhang.ref).token
+        yield from timed_press("Check out", "scan")
+        yield from shoot("scan-checkout")
+        camera.push_code(badge, hold_frames=3)
+        yield from on("rating")
+        yield from shoot("rating")
+        yield from tap(find("Star", value=4))
+        yield from press("Send")
+        yield from on("notice")
+        yield from shoot("thank-you")
+        report["checkout_visit"] = zhang.ref
+        yield from press("Back to the start")
+        yield from on("welcome")
+        # Check-out by name: Carol left a message, so only Li Lei (badge not printed) is on site.
+        yield from press("Check out")
+        yield from on("scan")
+        yield from press("Search by my name instead")
+        yield from on("checkout")
+        yield from type_keys("li lei")
+        yield from wait_for("on-site results", lambda: bool(screen().results))
+        yield from shoot("checkout-search")
+        yield from tap(screen().ids.results.children[-1])
+        yield from on("rating")
+        yield from press("Skip")
+        yield from on("notice")
+        yield from press("Back to the start")
+        yield from on("welcome")
+        flows_done.append("checkout")
+
+    # ---------------------------------------------------------------- idle timeout
+    if "idle" in only:
+        yield from press("I don't have an appointment")
+        yield from on("visitor")
+        yield from tap(screen().ids.name)
+        yield from type_keys("secret")
+        services.idle_timeout_s = 1.5
+        yield from wait_for("the idle timeout", lambda: screen().name == "welcome", 300)
+        services.idle_timeout_s = 600.0
+        report["idle_wiped"] = app.root.get_screen("visitor").ids.name.text == ""
+        flows_done.append("idle")
+
+    report["flows_done"] = flows_done
+    report["data_words"] = data_words(kiosk.config)
+    report["printed_jobs"] = len(printer.jobs)
+    report["db"] = database_state()
+
+
+def data_words(config: Any) -> list[str]:
+    """Everything the screens may show that is the site's or a visitor's, not the UI's."""
+    from kiosk.storage.models import Host, Visitor
+
+    words = [config.site.name, *config.site.greeting.values(), *config.site.closed_message.values()]
+    for agreement in config.agreements.values():
+        words += [*agreement.title.values(), *agreement.text.values()]
+    for host in Host.select():
+        words += [host.name, host.department]
+    words += [visitor.name for visitor in Visitor.select()]
+    return words
+
+
+def database_state() -> dict[str, Any]:
+    from kiosk.storage.models import HostMessage, Visit, Visitor
+
+    visits = {}
+    for visit in Visit.select().join(Visitor):
+        visits[visit.visitor.name] = {
+            "state": visit.state,
+            "satisfaction": visit.satisfaction,
+            "needs_approval": visit.needs_approval,
+            "escort": visit.escort_required,
+        }
+    return {"visits": visits, "messages": HostMessage.select().count()}
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--size", default="1280x800")
+    parser.add_argument("--languages", default="zh_Hans,zh_Hant,en")
+    parser.add_argument("--only", default="")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"ok": False}
+    logging.getLogger("peewee").setLevel(logging.INFO)
+    scratch = tempfile.TemporaryDirectory()
+    site = build_site(Path(scratch.name))
+
+    from kivy.app import App
+    from kivy.clock import Clock
+
+    from kiosk.ui import app as kiosk_app
+
+    def start(_dt: float) -> None:
+        app = App.get_running_app()
+        steps = script(app, args, site, report)
+
+        def tick(_dt: float) -> None:
+            try:
+                next(steps)
+            except StopIteration:
+                report["rss_kib"] = rss_kib()
+                report["ok"] = True
+                app.stop()
+            except BaseException as err:
+                report["error"] = repr(err)
+                report["traceback"] = traceback.format_exc()
+                report["screen"] = app.root.current_screen.name
+                Window_shot(args.out)
+                app.stop()
+            else:
+                Clock.schedule_once(tick, 0)
+
+        tick(0)
+
+    Clock.schedule_once(start, 0)
+    width, height = (int(n) for n in args.size.split("x"))
+    try:
+        kiosk_app.run_kiosk(site[1], size=(width, height))
+    finally:
+        site[1].close()
+        (args.out / "report.json").write_text(
+            json.dumps(report, ensure_ascii=False, indent=1, default=str)
+        )
+        scratch.cleanup()
+        os._exit(0)  # device threads are daemons; do not wait for the interpreter's teardown
+
+
+def Window_shot(out: Path) -> None:
+    from kivy.core.window import Window
+
+    shot = Window.screenshot(name=str(out / "failure-.png"))
+    Path(shot).replace(out / "failure.png")
+
+
+if __name__ == "__main__":
+    main()

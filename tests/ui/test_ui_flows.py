@@ -1,0 +1,146 @@
+"""Every visitor, guard and admin flow, driven by touches through the real screens.
+
+One run of tests/ui/flows.py (a real engine on a temporary SQLite site, the fake camera
+and printer) goes through: invitation, walk-in with approval (pinyin name, agreement
+signed, photo, escort), absent host with a message, watchlist, printer failure, guard
+(wrong PIN, roll call, forged and valid badges), admin, identity number (match and
+no match), check-out by badge and by name with a rating, and the idle timeout. Each
+screen is screenshotted in every language into test-artifacts/screenshots/flows/.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.pofile import read_po
+from glyphs import missing_characters
+from window import SCREENSHOTS, run_flows
+
+from kiosk.ui.i18n import ENDONYMS, catalogue_path
+
+pytestmark = pytest.mark.ui
+
+LANGUAGES = ["zh_Hans", "zh_Hant", "en"]
+#: Labels that show data (names, typed text, keys, settings), not the UI's own words.
+DATA_WIDGETS = {"Cell", "KField", "KeyButton", "CandidateButton", "HostResult", "Star", "PinKey"}
+DATA_WORDS = (
+    "Zhang Wei|Li Lei|Maria Schmidt|James O'Connor|李娜|刘洋|Anna Eriksson|anna eriksson|"
+    "Riverside Tower|ABC|123|OK|●|←|↑|–|\\+|−|[0-9:]+|[a-z' ]+"
+)
+
+
+def templates(language: str) -> list[re.Pattern[str]]:
+    with catalogue_path(language, ".po").open("rb") as file:
+        messages = [m for m in read_po(file) if m.id]
+    patterns = []
+    for message in messages:
+        text = message.string or (message.id if language == "en" else "")
+        if isinstance(text, str) and text:
+            pattern = re.escape(text)
+            pattern = re.sub(r"\\\{[a-z]+\\\}", f"(?:{DATA_WORDS}|.+)", pattern)
+            patterns.append(re.compile(pattern))
+    return patterns
+
+
+@pytest.fixture(scope="module")
+def flows(xvfb_display: str, font_cache: Path) -> dict[str, Any]:
+    return run_flows(xvfb_display, font_cache, SCREENSHOTS / "flows")
+
+
+def test_every_flow_ran_to_its_end(flows: dict[str, Any]) -> None:
+    assert flows["flows_done"] == [
+        "welcome", "invitation", "approval", "absent", "watchlist", "printer",
+        "guard", "admin", "identity", "checkout", "idle",
+    ]  # fmt: skip
+
+
+def test_outcomes_on_screen_and_in_the_database(flows: dict[str, Any]) -> None:
+    assert flows["invitation_welcome"] == "Welcome, Zhang Wei | Maria Schmidt expects you at 10:30."
+    assert flows["invitation_done"].startswith("Maria Schmidt has been notified")
+    assert flows["typed_name"] == "刘洋" and "刘" in flows["candidates_liu"][:5]
+    assert flows["approval_done"].startswith("请稍坐等候")
+    assert flows["absent_offer"] == "James O'Connor is not available right now"
+    assert flows["watchlist_shown"] == "Please see reception | A member of staff will help you."
+    assert "could not be printed" in flows["printer_failed"]
+    assert flows["wrong_pin"] == "Wrong PIN. 4 tries left."
+    assert flows["guard_alerts"] == ["printer", "watchlist"]
+    assert flows["roll_call_status"] == "Roll call printed."
+    assert flows["verdict_forged"] == [False, "Forged or altered badge"]
+    assert flows["verdict_valid"][:2] == ["Li Lei", "Maria Schmidt"]
+    assert flows["admin_status"] == "Test page printed." and flows["admin_settings_masked"]
+    assert flows["identity_match"].endswith("李娜 expects you at 14:00.")
+    assert flows["identity_prefilled"] == "peter pan"
+    assert flows["idle_wiped"]
+    visits = flows["db"]["visits"]
+    assert visits["Zhang Wei"] == {
+        "state": "checked_out", "satisfaction": 4, "needs_approval": False, "escort": False
+    }  # fmt: skip
+    assert visits["Li Lei"]["state"] == "checked_out"  # printer failed: still recorded
+    assert visits["刘洋"] == {
+        "state": "awaiting_host", "satisfaction": None, "needs_approval": True, "escort": True
+    }  # fmt: skip
+    assert visits["mallory bad"]["state"] == "denied"
+    assert flows["db"]["messages"] == 1
+
+
+def test_every_screen_was_shot_in_every_language(flows: dict[str, Any]) -> None:
+    shots: dict[str, set[str]] = {}
+    for shot in flows["shots"]:
+        shots.setdefault(shot["name"], set()).add(shot["language"])
+        assert Path(shot["screenshot"]).is_file()
+    assert all(languages == set(LANGUAGES) for languages in shots.values()), shots
+    screens = {shot["screen"] for shot in flows["shots"]}
+    assert screens >= {
+        "welcome", "scan", "notice", "visitor", "host", "details", "agreement", "photo",
+        "message", "rating", "checkout", "idnumber", "pin", "guard", "verdict",
+        "admin",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_tofu_on_any_screen(flows: dict[str, Any], language: str) -> None:
+    tofu = {
+        (shot["name"], label["text"]): missing_characters(label["font_file"], label["text"])
+        for shot in flows["shots"]
+        if shot["language"] == language
+        for label in shot["labels"]
+        if missing_characters(label["font_file"], label["text"])
+    }
+    assert tofu == {}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_untranslated_string_on_any_screen(flows: dict[str, Any], language: str) -> None:
+    patterns = templates(language)
+    data = re.compile(f"(?:{DATA_WORDS})")
+    site_words = set(flows["data_words"])
+    names = "|".join(re.escape(w) for w in site_words if w)
+    strays = set()
+    for shot in flows["shots"]:
+        if shot["language"] != language or shot["screen"] == "admin":
+            continue  # the admin screen lists settings as they are written
+        for label in shot["labels"]:
+            text = label["text"].strip()
+            if label["widget"] in DATA_WIDGETS or text in ENDONYMS.values() or text in site_words:
+                continue
+            if re.fullmatch(f"(?:{names})(?: · [0-9:]+)?", text) or re.fullmatch("[a-z']+", text):
+                continue
+            if data.fullmatch(text) and (language == "en" or not re.search("[A-Za-z]{3}", text)):
+                continue
+            if not any(p.fullmatch(text) for p in patterns):
+                strays.add((shot["name"], text))
+    assert sorted(strays) == []
+
+
+def test_touch_targets_are_at_least_48dp(flows: dict[str, Any]) -> None:
+    small = {
+        (shot["name"], label["text"])
+        for shot in flows["shots"]
+        for label in shot["labels"]
+        if label["widget"] in {"KButton", "Choice", "LanguageButton", "PinKey", "KeyButton"}
+        and min(label["size"]) < 48
+    }
+    assert small == set()
