@@ -52,7 +52,19 @@ def _office(url: str) -> tuple[subprocess.Popen[bytes], str, OfficeStore]:
             store.db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "office", "serve", "--db", url, "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "kiosk",
+            "office",
+            "serve",
+            "--db",
+            url,
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

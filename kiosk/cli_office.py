@@ -96,6 +96,19 @@ def cmd_office_serve(args: argparse.Namespace) -> int:
 
     from kiosk.office.api import create_app
 
+    if args.workers > 1:
+        # Each worker process builds its own app from the environment: the office keeps no
+        # state in the process, so they share nothing but the database.
+        os.environ["KIOSK_OFFICE_DB"] = args.db or os.environ.get("KIOSK_OFFICE_DB", "")
+        uvicorn.run(
+            "kiosk.office.api:app_from_environment",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+        )
+        return 0
     uvicorn.run(create_app(_store(args)), host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -189,6 +202,7 @@ def register(commands: Any, command: Command) -> None:
     serve = office_command("serve", cmd_office_serve, "run the office server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8470)
+    serve.add_argument("--workers", type=int, default=1, help="processes (one per core)")
     code = office_command("enrolment-code", cmd_office_code, "a one-time code to enrol a kiosk")
     code.add_argument("--site", required=True)
     visits = office_command("visits", cmd_office_visits, "visits received from the kiosks")

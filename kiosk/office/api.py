@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Query, Request
@@ -88,10 +87,6 @@ SIGNED_HEADERS = [
     {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
     for name in ("X-Kiosk-Id", "X-Kiosk-Time", "X-Kiosk-Nonce", "X-Kiosk-Signature")
 ]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 def create_app(store: OfficeStore) -> FastAPI:
@@ -204,3 +199,12 @@ def create_app(store: OfficeStore) -> FastAPI:
         )
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for `uvicorn --factory` workers: the database from $KIOSK_OFFICE_DB."""
+    import os
+
+    from kiosk.office.store import open_office_database
+
+    return create_app(OfficeStore(open_office_database(os.environ.get("KIOSK_OFFICE_DB") or None)))

@@ -700,8 +700,17 @@ class OfficeStore:
             for booking in bookings:
                 appointment = self._new_appointment(site, now, **booking)
                 made.append(appointment)
-            OfficeAppointment.bulk_create(made, batch_size=500)
-            ChangeLog.insert_many(
+            columns = [
+                field.name for field in OfficeAppointment._meta.sorted_fields if field.name != "id"
+            ]
+            insert_rows(
+                self.db,
+                OfficeAppointment,
+                [{name: getattr(a, name) for name in columns} for a in made],
+            )
+            insert_rows(
+                self.db,
+                ChangeLog,
                 [
                     {
                         "site": site.id,
@@ -710,8 +719,8 @@ class OfficeStore:
                         "data": json.dumps(self._appointment_data(a), ensure_ascii=False),
                     }
                     for a in made
-                ]
-            ).execute()
+                ],
+            )
         return made
 
     def add_appointment(self, site_name: str, **booking: Any) -> OfficeAppointment:

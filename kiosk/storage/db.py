@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from peewee import Database, DatabaseError, SqliteDatabase
+from peewee import CharField, Database, DatabaseError, SqliteDatabase, TextField
 
 from kiosk.domain.errors import StorageError
 from kiosk.storage.migrations import migrate
@@ -83,13 +83,20 @@ def insert_rows(
         changes = ", ".join(f'"{column}" = excluded."{column}"' for column in updated)
         sql += f' ON CONFLICT ("{target}") DO ' + (f"UPDATE SET {changes}" if update else "NOTHING")
     fixed = [value() if callable(value) else value for value in defaults.values()]
-    values = [
-        tuple(
-            field.db_value(value)
-            for field, value in zip(fields, [*map(row.__getitem__, given), *fixed], strict=True)
-        )
-        for row in rows
+    # Text needs no conversion: skipping peewee's per-value call halves the cost of big batches.
+    convert = [
+        None if isinstance(field, CharField | TextField) else field.db_value for field in fields
     ]
+    values = []
+    for row in rows:
+        raw = [*map(row.__getitem__, given), *fixed]
+        values.append(
+            tuple(
+                value if converter is None or value is None else converter(value)
+                for converter, value in zip(convert, raw, strict=True)
+            )
+        )
+
     db.cursor().executemany(sql, values)
 
 

@@ -132,13 +132,7 @@ def _appointments(items: dict[str, dict[str, Any]], now: datetime) -> None:
                 ref=data["host_ref"], name="?", search_key="", updated_at=now
             ).id
     refs = list(items)
-    existing: dict[str, int] = {}
-    for part in _chunks(refs):
-        existing.update(
-            rows_of(
-                Appointment.select(Appointment.ref, Appointment.id).where(Appointment.ref.in_(part))
-            )
-        )
+    existing = _ids_by_ref("appointment", refs)
 
     def values(data: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -160,24 +154,21 @@ def _appointments(items: dict[str, dict[str, Any]], now: datetime) -> None:
             "updated_at": now,
         }
 
-    new = [ref for ref in refs if ref not in existing]
-    insert_rows(database, Appointment, [{"ref": ref, **values(items[ref])} for ref in new])
     for ref in refs:
         if ref in existing:
             Appointment.update(**values(items[ref])).where(
                 Appointment.id == existing[ref]
             ).execute()
-    ids: dict[str, int] = dict(existing)
-    for part in _chunks(new):
-        ids.update(
-            rows_of(
-                Appointment.select(Appointment.ref, Appointment.id).where(Appointment.ref.in_(part))
-            )
-        )
-    visit_refs = [items[ref]["visit_ref"] for ref in refs]
-    known: set[str] = set()
-    for part in _chunks(visit_refs):
-        known.update(row[0] for row in rows_of(Visit.select(Visit.ref).where(Visit.ref.in_(part))))
+    new = [ref for ref in refs if ref not in existing]
+    # Ids are handed out here (this transaction is the only writer of the kiosk's file), so
+    # the expected visits can point at them without reading the new rows back.
+    first_id = (database.execute_sql("SELECT MAX(id) FROM appointment").fetchone()[0] or 0) + 1
+    ids = dict(existing)
+    ids.update({ref: first_id + offset for offset, ref in enumerate(new)})
+    insert_rows(
+        database, Appointment, [{"id": ids[ref], "ref": ref, **values(items[ref])} for ref in new]
+    )
+    known = set(_ids_by_ref("visit", [items[ref]["visit_ref"] for ref in refs]))
     expected = [
         {
             "ref": items[ref]["visit_ref"],
@@ -195,6 +186,16 @@ def _appointments(items: dict[str, dict[str, Any]], now: datetime) -> None:
         if items[ref]["visit_ref"] not in known
     ]
     insert_rows(database, Visit, expected)
+
+
+def _ids_by_ref(table: str, refs: list[str]) -> dict[str, int]:
+    """{ref: id} of the rows of `table` among `refs` (plain SQL: thousands at a time)."""
+    found: dict[str, int] = {}
+    for part in _chunks(refs):
+        marks = ", ".join("?" * len(part))
+        rows = database.execute_sql(f'SELECT ref, id FROM "{table}" WHERE ref IN ({marks})', part)
+        found.update(rows.fetchall())
+    return found
 
 
 def _watchlist(ref: str, data: dict[str, Any], now: datetime) -> None:
