@@ -98,8 +98,7 @@ def apply_changes(
         _revoked(ref, data, now)
     for ref, data in latest["used_invitation"].items():
         _used(ref, data, now)
-    for ref, data in latest["visit"].items():
-        _visit(ref, data, own_kiosk_id, now)
+    _visits(latest["visit"], own_kiosk_id, now)
     KioskState.insert(key=CURSOR_KEY, value=str(cursor)).on_conflict_replace().execute()
     return report
 
@@ -244,17 +243,70 @@ def _key(key_id: str, data: dict[str, Any], now: datetime) -> None:
         )
 
 
+def _visits(items: dict[str, dict[str, Any]], own_kiosk_id: str, now: datetime) -> None:
+    """Mirror visits seen at other kiosks: new ones in bulk, known ones updated one by one
+    (there are few: only those this kiosk already had)."""
+    if not items:
+        return
+    known = _ids_by_ref("visit", list(items))
+    fresh = [
+        (ref, data)
+        for ref, data in items.items()
+        if ref not in known and data["state"] not in FINAL  # ended before we heard of it
+    ]
+    for ref, data in items.items():
+        if ref in known:
+            _visit(ref, data, own_kiosk_id, now)
+    if not fresh:
+        return
+    hosts = {ref: host_id for ref, host_id in rows_of(Host.select(Host.ref, Host.id))}
+    first_visitor = (database.execute_sql("SELECT MAX(id) FROM visitor").fetchone()[0] or 0) + 1
+    insert_rows(
+        database,
+        Visitor,
+        [
+            {
+                "id": first_visitor + number,
+                "name": data.get("visitor_name") or "",
+                "company": data.get("company", ""),
+                "created_at": now,
+            }
+            for number, (_ref, data) in enumerate(fresh)
+        ],
+    )
+    insert_rows(
+        database,
+        Visit,
+        [
+            {
+                "ref": ref,
+                "visitor": first_visitor + number,
+                "host": hosts.get(data.get("host_ref") or ""),
+                "state": data["state"],
+                "company": data.get("company", ""),
+                "kiosk_id": data.get("kiosk", ""),
+                "escort_required": bool(data.get("escort_required")),
+                "arrived_at": _time(data.get("arrived_at")),
+                "host_notified_at": _time(data.get("host_notified_at")),
+                "host_acknowledged_at": _time(data.get("host_acknowledged_at")),
+                "left_at": _time(data.get("left_at")),
+                "created_at": now,
+                "updated_at": now,
+            }
+            for number, (ref, data) in enumerate(fresh)
+        ],
+    )
+
+
 def _visit(ref: str, data: dict[str, Any], own_kiosk_id: str, now: datetime) -> None:
     visit = Visit.get_or_none(Visit.ref == ref)
-    if visit is None and data["state"] in FINAL:
-        return  # a visit that ended elsewhere before this kiosk heard of it: nothing to mirror
-    if visit is not None and _rank(data["state"]) <= _rank(visit.state):
+    if visit is None:
+        return
+    if _rank(data["state"]) <= _rank(visit.state):
         return  # nothing newer than what this kiosk already knows
-    if visit is not None and visit.kiosk_id == own_kiosk_id and data.get("kiosk") == own_kiosk_id:
+    if visit.kiosk_id == own_kiosk_id and data.get("kiosk") == own_kiosk_id:
         return  # this kiosk's own doing, reflected back
     host = Host.get_or_none(Host.ref == data.get("host_ref")) if data.get("host_ref") else None
-    if visit is None:
-        visit = Visit(ref=ref, created_at=now)
     if data.get("visitor_name") and visit.visitor is None:
         visit.visitor = Visitor.create(
             name=data["visitor_name"], company=data.get("company", ""), created_at=now
@@ -267,4 +319,4 @@ def _visit(ref: str, data: dict[str, Any], own_kiosk_id: str, now: datetime) -> 
     for name in ("arrived_at", "host_notified_at", "host_acknowledged_at", "left_at"):
         setattr(visit, name, _time(data.get(name)) or getattr(visit, name))
     visit.updated_at = now
-    visit.save(force_insert=visit.id is None)
+    visit.save()
