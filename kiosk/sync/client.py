@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 AUTH_KEY = "office-auth.key"
 BATCH_SIZE = 500
-PULL_LIMIT = 5000
+PULL_LIMIT = 10_000
 BACKOFF_BASE = 2.0
 BACKOFF_MAX = 15 * 60.0
 #: After the office says this kiosk is revoked, ask again only this rarely.
