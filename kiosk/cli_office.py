@@ -87,7 +87,34 @@ def cmd_sync(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    notifier = None
+    if not args.no_notify:
+        # Notifications go out from the same network-facing service, in their own thread.
+        from kiosk.notify import build_notifier
+
+        notifier = threading.Thread(
+            target=build_notifier(client._kiosk).run, args=(stop,), name="notify", daemon=True
+        )
+        notifier.start()
     client.run_forever(stop)
+    if notifier is not None:
+        notifier.join(timeout=10)
+    return 0
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    from kiosk.cli import _open
+    from kiosk.notify import build_notifier
+
+    notifier = build_notifier(_open(args))
+    if args.once:
+        report = notifier.tick()
+        _emit(args, vars(report) if hasattr(report, "__dict__") else report, str(report))
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    notifier.run(stop)
     return 0
 
 

@@ -96,9 +96,25 @@ def _v2(database: Database) -> None:
     )
 
 
+# Version 3: notifications (kiosk.notify.models): what was planned, each delivery per
+# recipient, and the links already used.
+_V3_NOTIFICATIONS = """
+CREATE TABLE IF NOT EXISTS "notification_event" ("key" VARCHAR(255) NOT NULL PRIMARY KEY, "kind" VARCHAR(255) NOT NULL, "planned_at" INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS "notification_delivery" ("id" INTEGER NOT NULL PRIMARY KEY, "key" VARCHAR(255) NOT NULL, "kind" VARCHAR(255) NOT NULL, "subject_ref" VARCHAR(255) NOT NULL, "payload" TEXT NOT NULL, "audience" VARCHAR(255) NOT NULL, "channel_hash" VARCHAR(255) NOT NULL, "attempts" INTEGER NOT NULL, "next_attempt_at" INTEGER NOT NULL, "claimed_at" INTEGER, "sent_at" INTEGER, "gave_up_at" INTEGER, "last_error" TEXT NOT NULL, "created_at" INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "notification_delivery_key_channel_hash" ON "notification_delivery" ("key", "channel_hash");
+CREATE INDEX IF NOT EXISTS "notification_delivery_sent_at_gave_up_at_next_attempt_at" ON "notification_delivery" ("sent_at", "gave_up_at", "next_attempt_at");
+CREATE TABLE IF NOT EXISTS "notification_used_link" ("link_id" VARCHAR(255) NOT NULL PRIMARY KEY, "action" VARCHAR(255) NOT NULL, "visit_ref" VARCHAR(255) NOT NULL, "used_at" INTEGER NOT NULL);
+"""
+
+
+def _v3(database: Database) -> None:
+    _run_script(database, _V3_NOTIFICATIONS)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
     (1, _v1),
     (2, _v2),
+    (3, _v3),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

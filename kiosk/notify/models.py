@@ -1,0 +1,92 @@
+"""The notifier's own tables: what it planned, what it delivered, which links were used.
+
+They live in the kiosk's database but belong to this package: `ensure_tables` creates them
+(`CREATE TABLE IF NOT EXISTS`), and `NOTIFY_DDL` is the same schema as frozen SQL for a
+versioned migration. No personal data is copied here: messages are rendered from the
+visit rows at send time, so the retention purge of those rows covers notifications too,
+and recipient URLs (which hold passwords and webhook secrets) are stored only as hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from peewee import AutoField, CharField, Database, IntegerField, TextField
+
+from kiosk.storage.models import BaseModel, UtcTimestampField
+
+
+class NotificationEvent(BaseModel):
+    """One trigger turned into deliveries: an outbox event (its `event_id`), or a
+    time-driven one the notifier made (`escalation:1:<visit>`, `reminder:<host>:<date>`).
+    Its row is written in the same transaction as its deliveries, so a trigger is planned
+    exactly once."""
+
+    key = CharField(primary_key=True)
+    kind = CharField()
+    planned_at = UtcTimestampField()
+
+    class Meta:
+        table_name = "notification_event"
+
+
+class NotificationDelivery(BaseModel):
+    """One message to one recipient URL. Unique per (trigger, URL hash)."""
+
+    id = AutoField()
+    key = CharField()  # NotificationEvent.key
+    # arrived | approval | vip | message | security | device | escalation | reminder
+    kind = CharField()
+    subject_ref = CharField(default="")  # the visit, message or host the message is about
+    payload = TextField(default="{}")  # JSON of refs (never personal data)
+    audience = CharField()  # host:<ref> | reception | security | vip
+    channel_hash = CharField()  # channel_hash(url): the URL itself is never stored
+    attempts = IntegerField(default=0)
+    next_attempt_at = UtcTimestampField()
+    claimed_at = UtcTimestampField(null=True)  # a send is under way (or was, before a crash)
+    sent_at = UtcTimestampField(null=True)
+    gave_up_at = UtcTimestampField(null=True)  # obsolete, in doubt, or its channel was removed
+    last_error = TextField(default="")
+    created_at = UtcTimestampField()
+
+    class Meta:
+        table_name = "notification_delivery"
+        indexes = (
+            (("key", "channel_hash"), True),
+            (("sent_at", "gave_up_at", "next_attempt_at"), False),
+        )
+
+
+class UsedLink(BaseModel):
+    """A redeemed acknowledgement or approval link: recorded so that it works only once."""
+
+    link_id = CharField(primary_key=True)
+    action = CharField()
+    visit_ref = CharField()
+    used_at = UtcTimestampField()
+
+    class Meta:
+        table_name = "notification_used_link"
+
+
+NOTIFY_MODELS: list[type[BaseModel]] = [NotificationEvent, NotificationDelivery, UsedLink]
+
+#: The schema above as SQL, for a versioned migration in kiosk/storage/migrations.py.
+NOTIFY_DDL = """\
+CREATE TABLE IF NOT EXISTS "notification_event" ("key" VARCHAR(255) NOT NULL PRIMARY KEY, "kind" VARCHAR(255) NOT NULL, "planned_at" INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS "notification_delivery" ("id" INTEGER NOT NULL PRIMARY KEY, "key" VARCHAR(255) NOT NULL, "kind" VARCHAR(255) NOT NULL, "subject_ref" VARCHAR(255) NOT NULL, "payload" TEXT NOT NULL, "audience" VARCHAR(255) NOT NULL, "channel_hash" VARCHAR(255) NOT NULL, "attempts" INTEGER NOT NULL, "next_attempt_at" INTEGER NOT NULL, "claimed_at" INTEGER, "sent_at" INTEGER, "gave_up_at" INTEGER, "last_error" TEXT NOT NULL, "created_at" INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "notification_delivery_key_channel_hash" ON "notification_delivery" ("key", "channel_hash");
+CREATE INDEX IF NOT EXISTS "notification_delivery_sent_at_gave_up_at_next_attempt_at" ON "notification_delivery" ("sent_at", "gave_up_at", "next_attempt_at");
+CREATE TABLE IF NOT EXISTS "notification_used_link" ("link_id" VARCHAR(255) NOT NULL PRIMARY KEY, "action" VARCHAR(255) NOT NULL, "visit_ref" VARCHAR(255) NOT NULL, "used_at" INTEGER NOT NULL);
+"""  # noqa: E501
+
+
+def ensure_tables(db: Database) -> None:
+    """Create the notifier's tables if they are missing (safe to call every start)."""
+    with db.bind_ctx(NOTIFY_MODELS):
+        db.create_tables(NOTIFY_MODELS, safe=True)
+
+
+def channel_hash(url: str) -> str:
+    """A stable name for a recipient URL that does not reveal its secrets."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:24]

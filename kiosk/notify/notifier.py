@@ -1,0 +1,615 @@
+"""The notifier: outbox events and the clock in, messages to hosts, reception and security out.
+
+One round (`tick`) does four things, each safe to repeat and to interrupt:
+
+1. **plan** the notification events of the outbox it has not planned yet: each becomes one
+   delivery row per recipient URL, in one transaction with a row that marks the event as
+   planned, so an event is planned exactly once however often the notifier restarts;
+2. **escalate** visits still waiting for their host: after `escalation_seconds` to the
+   host's delegate, after twice that to reception (each stage planned once, and dropped
+   at send time if the host answered meanwhile);
+3. **remind** hosts whose visitors are still on site when reception closes (once a day);
+4. **deliver** what is due, each delivery claimed (committed) before it is sent and
+   marked sent after; a failure is retried with exponential backoff and jitter, forever
+   (store and forward): nothing is dropped because a channel was down.
+
+Who gets what:
+
+    notification.visitor_arrived   the recipient the engine chose (host or delegate), else reception
+    notification.approval_request  the same, with "approve" and "deny" links
+    notification.vip_arrived       [notifications].vip
+    notification.message_left      the absent host
+    security.alert, device.problem [notifications].security (reception if none is set)
+
+A host with no channels falls back to reception. Messages are rendered at send time from
+the visit rows, so nothing personal is copied into the notifier's tables.
+
+**Once per (trigger, URL).** A crash can fall between a channel accepting a message and
+the notifier recording it; no channel offers an idempotency key, so exactly-once is not
+possible and a choice is made per kind. A delivery claimed more than `claim_timeout` ago
+and never recorded is *in doubt*:
+
+- messages to hosts, delegates, reception and the VIP list are **not resent** (at most
+  once in that window): a duplicate "visitor arrived" carries fresh approve/deny links
+  and confuses, while a lost one is caught by escalation within `escalation_seconds`;
+- security alerts and device problems **are resent** (at least once): a duplicate alert
+  costs a guard a glance, a lost watchlist hit costs much more. Each message names its
+  trigger ("ref: ..."), so a person or a webhook can spot the duplicate.
+
+Outside that window (a crash is milliseconds wide; a failed send is recorded as failed)
+every delivery is sent exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from peewee import IntegrityError, SqliteDatabase, fn
+
+from kiosk.config import KioskConfig
+from kiosk.domain.clock import Clock
+from kiosk.domain.errors import IllegalTransition, NotFound
+from kiosk.domain.values import ON_SITE_STATES, VisitState
+from kiosk.notify.channels import AppriseSender, Attachment, Message, Sender
+from kiosk.notify.links import LinkAction, LinkClaim, LinkRefusal, LinkRefused, LinkSigner
+from kiosk.notify.models import (
+    NotificationDelivery,
+    NotificationEvent,
+    UsedLink,
+    channel_hash,
+    ensure_tables,
+)
+from kiosk.services.checkin import CheckInEngine
+from kiosk.storage.db import storage_errors
+from kiosk.storage.models import Host, HostMessage, OutboxEvent, Visit, VisitPhoto
+
+log = logging.getLogger(__name__)
+
+#: Outbox kinds the notifier acts on, and the delivery kind each becomes.
+EVENT_KINDS = {
+    "notification.visitor_arrived": "arrived",
+    "notification.approval_request": "approval",
+    "notification.vip_arrived": "vip",
+    "notification.message_left": "message",
+    "security.alert": "security",
+    "device.problem": "device",
+}
+#: Delivery kinds resent when a crash leaves them in doubt (see the module's docstring).
+AT_LEAST_ONCE_KINDS = frozenset({"security", "device"})
+#: Kinds about a visitor waiting at the desk: pointless once the host has answered.
+WAITING_KINDS = frozenset({"escalation"})
+
+
+@dataclass(frozen=True)
+class RedeemedLink:
+    """What a used link did, for the page the host sees ("Bob Stone knows you are coming")."""
+
+    action: LinkAction
+    visit_ref: str
+    party: str
+    response_seconds: float | None = None
+
+
+@dataclass
+class TickReport:
+    planned: int = 0
+    escalated: int = 0
+    reminded: int = 0
+    sent: int = 0
+    failed: int = 0
+    dropped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff_seconds(attempts: int, rand: float, base: float = 10.0, cap: float = 900.0) -> float:
+    """Wait before attempt `attempts + 1`: doubling from `base`, capped, with ±20 % jitter."""
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    return delay * (0.8 + 0.4 * rand)
+
+
+class Notifier:
+    """Delivers the kiosk's notifications. Run `tick()` every few seconds (`run` loops).
+
+    One notifier process per kiosk database: deliveries are claimed with a conditional
+    UPDATE, so a second one would not double-send, but it would report in-doubt rows of
+    the first after `claim_timeout`.
+    """
+
+    def __init__(
+        self,
+        *,
+        db: SqliteDatabase,
+        config: KioskConfig,
+        clock: Clock,
+        engine: CheckInEngine,
+        links: LinkSigner,
+        link_base_url: str,
+        sender: Sender | None = None,
+        link_ttl: timedelta = timedelta(hours=2),
+        reminder_at: time | None = None,
+        claim_timeout: timedelta = timedelta(minutes=5),
+        max_event_age: timedelta = timedelta(days=7),
+        batch: int = 50,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._db = db
+        self._config = config
+        self._clock = clock
+        self._engine = engine
+        self.links = links
+        self._link_base = link_base_url
+        self._sender = sender or AppriseSender()
+        self._link_ttl = link_ttl
+        ranges = config.site.opening_ranges()
+        self._reminder_at = reminder_at or (
+            max(end for _, end in ranges) if ranges else config.site.end_of_day_time
+        )
+        self._claim_timeout = claim_timeout
+        self._max_event_age = max_event_age
+        self._batch = batch
+        self._rand = rand
+        ensure_tables(db)
+
+    # ----------------------------------------------------------------- one round
+
+    def tick(self) -> TickReport:
+        """One round: plan new events, escalate, remind, deliver what is due."""
+        report = TickReport()
+        report.planned = self.plan_events()
+        report.escalated = self.escalate()
+        report.reminded = self.remind()
+        self.deliver_due(report)
+        return report
+
+    def run(self, stop: threading.Event, interval: float = 2.0) -> None:
+        """Tick until `stop` is set; a failing round is logged, never fatal."""
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("notification round failed; retrying")
+            stop.wait(interval)
+
+    # ----------------------------------------------------------------- planning
+
+    def _urls(self, audience: str) -> list[str]:
+        """The recipient URLs of an audience now (host:<ref>, reception, security, vip)."""
+        if audience.startswith("host:"):
+            host = Host.get_or_none(Host.ref == audience[5:])
+            if host is None or not host.active:
+                return []
+            try:
+                urls = json.loads(host.channels or "[]")
+            except ValueError:
+                return []
+            return [str(url) for url in urls if str(url).strip()]
+        secrets_ = getattr(self._config.notifications, audience, [])
+        return [secret.get_secret_value() for secret in secrets_ if secret.get_secret_value()]
+
+    def _plan(
+        self, key: str, kind: str, subject_ref: str, payload: dict[str, Any], audiences: list[str]
+    ) -> int:
+        """Turn one trigger into deliveries, once. Returns the deliveries planned (0 when
+        the trigger was planned before). The first audience with any URL is used."""
+        now = self._clock.now()
+        chosen, urls = "", []
+        for audience in audiences:
+            urls = self._urls(audience)
+            if urls:
+                chosen = audience
+                break
+        if chosen == "reception" and "party" in payload:
+            payload = {**payload, "party": "reception"}  # its links then say who answered
+        with storage_errors(), self._db.atomic():
+            if NotificationEvent.get_or_none(NotificationEvent.key == key) is not None:
+                return 0
+            NotificationEvent.create(key=key, kind=kind, planned_at=now)
+            seen = set()
+            for url in urls:
+                digest = channel_hash(url)
+                if digest in seen:
+                    continue
+                seen.add(digest)
+                NotificationDelivery.create(
+                    key=key,
+                    kind=kind,
+                    subject_ref=subject_ref,
+                    payload=json.dumps(payload, sort_keys=True),
+                    audience=chosen,
+                    channel_hash=digest,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+        if not urls:
+            log.warning("%s %s: nobody to notify (%s have no channels)", kind, key, audiences)
+        return len(seen)
+
+    def plan_events(self) -> int:
+        """Plan the outbox's notification events not planned yet, back to `max_event_age`
+        (a week: a notifier installed on a kiosk with a long history does not replay it,
+        and one that was stopped for a few days still sends what it missed)."""
+        since = self._clock.now() - self._max_event_age
+        planned = NotificationEvent.select(NotificationEvent.key).where(
+            NotificationEvent.key == OutboxEvent.event_id
+        )
+        events = (
+            OutboxEvent.select()
+            .where(
+                OutboxEvent.kind.in_(list(EVENT_KINDS))
+                & (OutboxEvent.occurred_at >= since)
+                & ~fn.EXISTS(planned)
+            )
+            .order_by(OutboxEvent._meta.primary_key)
+        )
+        count = 0
+        for event in events:
+            payload = json.loads(event.payload)
+            kind = EVENT_KINDS[event.kind]
+            if kind in ("arrived", "approval"):
+                recipient = payload.get("recipient")
+                audiences = [f"host:{recipient}"] if recipient else []
+                subject, refs = (
+                    payload["visit"],
+                    {
+                        "visit": payload["visit"],
+                        "party": payload.get("party") or ("host" if recipient else "reception"),
+                    },
+                )
+                if audiences:
+                    audiences.append("reception")
+                else:
+                    audiences = ["reception"]
+                    refs["party"] = "reception"
+            elif kind == "vip":
+                audiences, subject, refs = ["vip"], payload["visit"], {"visit": payload["visit"]}
+            elif kind == "message":
+                audiences = [f"host:{payload['host']}", "reception"]
+                subject, refs = payload["message"], {"message": payload["message"]}
+            else:
+                audiences = ["security", "reception"]
+                subject = event.subject_ref
+                refs = {
+                    key: payload.get(key)
+                    for key in ("visit", "reason", "device", "message", "watchlist_entry")
+                }
+                refs["at"] = event.occurred_at.isoformat()
+            count += self._plan(event.event_id, kind, subject, refs, audiences)
+        return count
+
+    # ----------------------------------------------------------------- the clock
+
+    def escalate(self) -> int:
+        """Plan escalations due now: delegate after one period, reception after two."""
+        now = self._clock.now()
+        period = timedelta(seconds=self._config.notifications.escalation_seconds)
+        waiting = Visit.select().where(
+            (Visit.state == VisitState.AWAITING_HOST)
+            & Visit.host_acknowledged_at.is_null()
+            & Visit.host_notified_at.is_null(False)
+            & (Visit.host_notified_at >= now - timedelta(days=1))
+            & (Visit.host_notified_at <= now - period)
+        )
+        count = 0
+        for visit in waiting:
+            chain: list[tuple[str, str]] = []
+            host = visit.host
+            if visit.notified_party == "host" and host is not None:
+                delegate = host.delegate
+                if delegate is not None and delegate.active:
+                    chain.append(("delegate", f"host:{delegate.ref}"))
+            if visit.notified_party in ("host", "delegate"):
+                chain.append(("reception", "reception"))
+            for stage, (party, audience) in enumerate(chain, start=1):
+                if now < visit.host_notified_at + stage * period:
+                    break
+                payload = {"visit": visit.ref, "stage": stage, "party": party}
+                count += self._plan(
+                    f"escalation:{stage}:{visit.ref}", "escalation", visit.ref, payload, [audience]
+                )
+        return count
+
+    def remind(self) -> int:
+        """From the reminder time to the end of the day: one message per host whose
+        visitors are still on site, listing them."""
+        now = self._clock.now()
+        local = self._engine.calendar.local(now)
+        site = self._config.site
+        if not (self._reminder_at <= local.time() < site.end_of_day_time):
+            return 0
+        start, _ = self._engine.calendar.day_bounds(now)
+        on_site = Visit.select().where(
+            Visit.state.in_([state.value for state in ON_SITE_STATES])
+            & (Visit.arrived_at >= start)
+            & Visit.host.is_null(False)
+        )
+        by_host: dict[str, list[str]] = {}
+        for visit in on_site.order_by(Visit.arrived_at):
+            host = visit.host
+            if host is not None:
+                by_host.setdefault(host.ref, []).append(visit.ref)
+        count = 0
+        day = local.date().isoformat()
+        for host_ref, visits in by_host.items():
+            payload = {"host": host_ref, "visits": visits, "day": day}
+            count += self._plan(
+                f"reminder:{host_ref}:{day}", "reminder", host_ref, payload, [f"host:{host_ref}"]
+            )
+        return count
+
+    # ----------------------------------------------------------------- delivering
+
+    def _resolve_in_doubt(self) -> int:
+        now = self._clock.now()
+        stale = NotificationDelivery.select().where(
+            NotificationDelivery.claimed_at.is_null(False)
+            & NotificationDelivery.sent_at.is_null()
+            & NotificationDelivery.gave_up_at.is_null()
+            & (NotificationDelivery.claimed_at <= now - self._claim_timeout)
+        )
+        count = 0
+        for row in list(stale):
+            with self._db.atomic():
+                if row.kind in AT_LEAST_ONCE_KINDS:
+                    NotificationDelivery.update(
+                        claimed_at=None,
+                        next_attempt_at=now,
+                        last_error="interrupted while sending; resent (at least once)",
+                    ).where(NotificationDelivery.id == row.id).execute()
+                else:
+                    NotificationDelivery.update(
+                        gave_up_at=now,
+                        last_error="interrupted while sending; not resent (at most once)",
+                    ).where(NotificationDelivery.id == row.id).execute()
+                    log.warning("delivery %s to %s is in doubt", row.key, row.audience)
+            count += 1
+        return count
+
+    def deliver_due(self, report: TickReport | None = None) -> TickReport:
+        """Send every delivery that is due. A URL that fails is not tried again this round."""
+        report = report or TickReport()
+        self._resolve_in_doubt()
+        now = self._clock.now()
+        due = (
+            NotificationDelivery.select()
+            .where(
+                NotificationDelivery.sent_at.is_null()
+                & NotificationDelivery.gave_up_at.is_null()
+                & NotificationDelivery.claimed_at.is_null()
+                & (NotificationDelivery.next_attempt_at <= now)
+            )
+            .order_by(NotificationDelivery.id)
+            .limit(self._batch)
+        )
+        down: set[str] = set()
+        for row in list(due):
+            if row.channel_hash in down:
+                continue
+            self._deliver(row, report, down)
+        return report
+
+    def _claim(self, row: NotificationDelivery) -> bool:
+        with self._db.atomic():
+            claimed = (
+                NotificationDelivery.update(
+                    claimed_at=self._clock.now(), attempts=NotificationDelivery.attempts + 1
+                )
+                .where(
+                    (NotificationDelivery.id == row.id)
+                    & NotificationDelivery.claimed_at.is_null()
+                    & NotificationDelivery.sent_at.is_null()
+                )
+                .execute()
+            )
+        return bool(claimed)
+
+    def _finish(self, row: NotificationDelivery, **fields: Any) -> None:
+        with self._db.atomic():
+            NotificationDelivery.update(claimed_at=None, **fields).where(
+                NotificationDelivery.id == row.id
+            ).execute()
+
+    def _record_sent(self, row: NotificationDelivery) -> None:
+        self._finish(row, sent_at=self._clock.now(), last_error="")
+
+    def _deliver(self, row: NotificationDelivery, report: TickReport, down: set[str]) -> None:
+        now = self._clock.now()
+        payload = json.loads(row.payload)
+        if row.kind in WAITING_KINDS and not self._still_waiting(payload.get("visit", "")):
+            self._finish(row, gave_up_at=now, last_error="obsolete: the host has answered")
+            report.dropped += 1
+            return
+        url = next((u for u in self._urls(row.audience) if channel_hash(u) == row.channel_hash), "")
+        if not url:
+            self._finish(row, gave_up_at=now, last_error="the channel is no longer configured")
+            report.dropped += 1
+            return
+        try:
+            message = self.render(row, payload)
+        except NotFound as err:  # purged or deleted since: nothing left to say
+            self._finish(row, gave_up_at=now, last_error=f"nothing to send: {err}")
+            report.dropped += 1
+            return
+        if not self._claim(row):
+            return
+        result = self._sender.send(url, message)
+        if result.ok:
+            self._record_sent(row)
+            report.sent += 1
+            return
+        attempts = row.attempts + 1
+        wait = backoff_seconds(attempts, self._rand())
+        self._finish(
+            row,
+            next_attempt_at=self._clock.now() + timedelta(seconds=wait),
+            last_error=result.error or "failed",
+        )
+        down.add(row.channel_hash)
+        report.failed += 1
+        report.errors.append(f"{row.kind} {row.key}: {result.error}")
+        log.info(
+            "%s to %s failed (%s); retry in %.0f s", row.kind, row.audience, result.error, wait
+        )
+
+    @staticmethod
+    def _still_waiting(visit_ref: str) -> bool:
+        visit = Visit.get_or_none(Visit.ref == visit_ref)
+        return visit is not None and visit.state == VisitState.AWAITING_HOST
+
+    # ----------------------------------------------------------------- content
+
+    def _link(self, action: LinkAction, visit_ref: str, party: str) -> str:
+        return self._link_base + self.links.issue(action, visit_ref, party, self._link_ttl)
+
+    def _where(self) -> str:
+        site = self._config.site
+        return f"{site.name}, {site.kiosk_name}" if site.kiosk_name else site.name
+
+    def _local_time(self, moment: datetime | None) -> str:
+        return self._engine.calendar.local(moment).strftime("%H:%M") if moment else "-"
+
+    def render(self, row: NotificationDelivery, payload: dict[str, Any]) -> Message:
+        """The message of one delivery, from the database as it is now."""
+        footer = f"\n\nref: {row.key}"
+        if row.kind == "message":
+            note = HostMessage.get_or_none(HostMessage.ref == payload["message"])
+            if note is None:
+                raise NotFound(f"message {payload['message']}")
+            company = note.visit.company if note.visit else ""
+            who = f"{note.visitor_name} ({company})" if company else note.visitor_name
+            body = (
+                f"{who} came to see you at {self._where()} at {self._local_time(note.left_at)} "
+                f"and left a message.\nPurpose: {_words(note.purpose)}\n"
+                f"Contact: {note.contact}\n"
+                + (f"Message: {note.message}\n" if note.message else "")
+            )
+            return Message(f"Message from {note.visitor_name}", body.rstrip() + footer)
+        if row.kind in ("security", "device"):
+            return self._render_alert(row, payload, footer)
+        if row.kind == "reminder":
+            visits = [Visit.get_or_none(Visit.ref == ref) for ref in payload["visits"]]
+            lines = [
+                f"- {_visitor(v)}, since {self._local_time(v.arrived_at)}"
+                for v in visits
+                if v is not None and v.state in {s.value for s in ON_SITE_STATES}
+            ]
+            if not lines:
+                raise NotFound("no visitor of this host is still on site")
+            body = (
+                f"Your visitors are still on site at {self._where()}:\n"
+                + "\n".join(lines)
+                + "\nPlease see them out, or check them out at the kiosk."
+            )
+            return Message("Your visitors are still on site", body + footer)
+        return self._render_visit(row, payload, footer)
+
+    def _render_visit(
+        self, row: NotificationDelivery, payload: dict[str, Any], footer: str
+    ) -> Message:
+        visit = Visit.get_or_none(Visit.ref == payload["visit"])
+        if visit is None:
+            raise NotFound(f"visit {payload['visit']}")
+        party = payload.get("party", "host")
+        host_name = visit.host.name if visit.host else "reception"
+        who = _visitor(visit)
+        lines = [
+            f"{who} is at {self._where()} to see {host_name}.",
+            f"Purpose: {_words(visit.purpose)}",
+            f"Arrived: {self._local_time(visit.arrived_at)}",
+        ]
+        if visit.escort_required:
+            lines.append("An escort is required.")
+        if row.kind == "vip":
+            title = f"VIP visitor: {who}"
+        elif row.kind == "escalation":
+            waited = int((self._clock.now() - visit.host_notified_at).total_seconds())
+            title = f"Nobody has answered for {who} ({waited} s)"
+            lines.insert(0, f"{host_name} has not answered after {waited} seconds.")
+        elif row.kind == "approval":
+            title = f"Approve a visitor? {who}"
+        else:
+            title = f"Visitor: {who}"
+        needs_decision = visit.needs_approval and row.kind in ("approval", "escalation")
+        if row.kind != "vip" and visit.state == VisitState.AWAITING_HOST:
+            if needs_decision:
+                lines.append(f"Approve: {self._link(LinkAction.APPROVE, visit.ref, party)}")
+                lines.append(f"Deny: {self._link(LinkAction.DENY, visit.ref, party)}")
+            else:
+                lines.append(
+                    f"I'm on my way: {self._link(LinkAction.ACKNOWLEDGE, visit.ref, party)}"
+                )
+        photo = VisitPhoto.get_or_none(VisitPhoto.visit == visit)
+        attachments = [Attachment("visitor.jpg", "image/jpeg", bytes(photo.jpeg))] if photo else []
+        return Message(title, "\n".join(lines) + footer, attachments)
+
+    def _render_alert(
+        self, row: NotificationDelivery, payload: dict[str, Any], footer: str
+    ) -> Message:
+        at = datetime.fromisoformat(payload["at"]) if payload.get("at") else None
+        if row.kind == "device":
+            title = f"Kiosk problem: {payload.get('device') or 'device'}"
+            body = (
+                f"{payload.get('device')} at {self._where()} failed at {self._local_time(at)}: "
+                f"{payload.get('message') or ''}"
+            )
+            return Message(title, body + footer)
+        visit = Visit.get_or_none(Visit.ref == payload.get("visit") or "")
+        who = _visitor(visit) if visit else "a visitor"
+        reason = _words(payload.get("reason") or "alert")
+        body = (
+            f"Security alert at {self._where()}, {self._local_time(at)}: {reason}.\n"
+            f"Visitor: {who}\nThe kiosk refused the check-in with a neutral message."
+        )
+        attachments = []
+        photo = VisitPhoto.get_or_none(VisitPhoto.visit == visit) if visit else None
+        if photo is not None:
+            attachments.append(Attachment("visitor.jpg", "image/jpeg", bytes(photo.jpeg)))
+        return Message(f"Security alert: {reason}", body + footer, attachments)
+
+    # ----------------------------------------------------------------- links
+
+    def redeem_link(self, token: str) -> RedeemedLink:
+        """Carry out a link's action once. Raises LinkRefused for a forged, expired or
+        already used link, or when the visit has moved on (already answered, gone)."""
+        claim: LinkClaim = self.links.verify(token)
+        now = self._clock.now()
+        by = f"link:{claim.party}"
+        try:
+            with self._db.atomic():
+                if UsedLink.get_or_none(UsedLink.link_id == claim.link_id) is not None:
+                    raise LinkRefused(LinkRefusal.USED, "this link has been used")
+                UsedLink.create(
+                    link_id=claim.link_id,
+                    action=claim.action.value,
+                    visit_ref=claim.visit_ref,
+                    used_at=now,
+                )
+                seconds = None
+                if claim.action is LinkAction.ACKNOWLEDGE:
+                    seconds = self._engine.acknowledge(claim.visit_ref, by=by)
+                else:
+                    self._engine.decide_approval(
+                        claim.visit_ref, claim.action is LinkAction.APPROVE, by=by
+                    )
+        except IntegrityError as err:  # another request used it at the same moment
+            raise LinkRefused(LinkRefusal.USED, "this link has been used") from err
+        except (IllegalTransition, NotFound) as err:
+            raise LinkRefused(LinkRefusal.TOO_LATE, str(err)) from err
+        return RedeemedLink(claim.action, claim.visit_ref, claim.party, seconds)
+
+
+def _words(value: str) -> str:
+    return str(value).replace("_", " ")
+
+
+def _visitor(visit: Visit | None) -> str:
+    if visit is None:
+        return "a visitor"
+    name = visit.visitor.name if visit.visitor else "a visitor"
+    return f"{name} ({visit.company})" if visit.company else name
