@@ -5,6 +5,9 @@ when it is first imported (the clock reads `maxfps` then): the kiosk's own comma
 and configuration file are the only ones, so Kivy neither parses `sys.argv` nor reads or
 writes `~/.kivy/config.ini`, and the main loop is capped at 30 frames a second (the
 screen redraws only when something changed; the cap bounds the idle loop's CPU use).
+Multisampling is off: Kivy's default of 2 samples doubles the cost of every drawn pixel
+for slightly smoother curves, and made a new screen take 100 ms to draw with software
+GL (llvmpipe under Xvfb; the Pi's GPU is fill-rate bound too).
 A variable already set in the environment wins, so a developer can still override each.
 """
 
@@ -17,6 +20,7 @@ KIVY_ENVIRONMENT_DEFAULTS = {
     "KIVY_NO_CONFIG": "1",
     "KIVY_NO_FILELOG": "1",
     "KCFG_GRAPHICS_MAXFPS": "30",
+    "KCFG_GRAPHICS_MULTISAMPLES": "0",
     "KCFG_KIVY_LOG_LEVEL": "info",
     "KCFG_KIVY_EXIT_ON_ESCAPE": "0",  # a visitor pressing Esc on a USB keyboard
 }

@@ -2,8 +2,10 @@
 
 `KioskApp` holds navigation state only: the screen shown, the language, and the current
 visitor's `Journey` (dropped at the end of a visit, on cancel and on the idle timeout).
-Screens are built the first time they are shown, so start-up draws the welcome screen
-without building the others. Services are given to each screen when it is built.
+Start-up builds the welcome screen only; once it is drawn, the other screens are built one
+per idle turn of the event loop (`prebuild`), so a touch finds its next screen ready and
+laid out at the window's size. A screen asked for before its turn is built then and there.
+Services are given to each screen when it is built.
 """
 
 from __future__ import annotations
@@ -100,8 +102,25 @@ class KioskApp(App):
         Builder.load_file(str(KV_DIR / "widgets.kv"))
         manager = ScreenManager(transition=NoTransition())
         self._manager = manager
+        # Screens that are not shown are not the manager's children, so it does not lay
+        # them out: they follow its size here, to be drawn at once when they are shown.
+        manager.bind(size=self._size_screens)
         self.screen("welcome")
         return manager
+
+    def _size_screens(self, manager: ScreenManager, size: list[float]) -> None:
+        for screen in manager.screens:
+            screen.size = size
+
+    def prebuild(self, *_args: object) -> None:
+        """Build the next screen not built yet; again on the next frame until all are."""
+        from kiosk.ui.screens import SCREENS
+
+        for name in SCREENS:
+            if name not in self._manager.screen_names:
+                self.screen(name)
+                Clock.schedule_once(self.prebuild, 0)
+                return
 
     def screen(self, name: str) -> KioskScreen:
         """The screen called `name`, built (with its .kv file) the first time."""
@@ -111,6 +130,7 @@ class KioskApp(App):
         if name not in manager.screen_names:
             Builder.load_file(str(KV_DIR / f"{name}.kv"))
             built = SCREENS[name](name=name, services=self.services)
+            built.size = manager.size
             manager.add_widget(built)
             built.on_language(self.language)
         found: KioskScreen = manager.get_screen(name)
@@ -124,6 +144,12 @@ class KioskApp(App):
         from kivy.core.window import Window  # not at import: the window reads Config first
 
         Window.bind(on_touch_down=lambda *_args: self.touched())
+        # The other screens once the welcome screen has been drawn, not before.
+        def first_drawn(*_args: object) -> None:
+            Window.unbind(on_flip=first_drawn)
+            Clock.schedule_once(self.prebuild, 0)
+
+        Window.bind(on_flip=first_drawn)
         # systemd restarts a hung UI: the pings come from this main loop's own clock, so a
         # frozen loop stops them (a thread would keep pinging for a dead screen).
         self.watchdog = Watchdog.from_environment()

@@ -14,6 +14,7 @@ from kivy.clock import Clock
 from kivy.core.image import Image as CoreImage
 from kivy.graphics import Color, Line
 from kivy.graphics.texture import Texture
+from kivy.metrics import dp
 from kivy.properties import (
     BooleanProperty,
     ListProperty,
@@ -23,6 +24,8 @@ from kivy.properties import (
 )
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
+from kivy.uix.screenmanager import Screen
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
@@ -68,6 +71,16 @@ class KField(TextInput):
     def on_focus(self, _field: object, focused: bool) -> None:
         if focused and self.keyboard is not None:
             self.keyboard.attach(self)
+        if focused:  # once the keyboard has opened and the form has shrunk to make room
+            Clock.schedule_once(self.into_view, 0.1)
+
+    def into_view(self, *_args: object) -> None:
+        """Scroll the form this field is in so the field shows above the keyboard."""
+        holder = self.parent
+        while holder is not None and not isinstance(holder, ScrollView | Screen):
+            holder = holder.parent  # a screen's parent is the manager, the window's itself
+        if isinstance(holder, ScrollView) and self.focus:
+            holder.scroll_to(self, padding=dp(12), animate=False)
 
 
 class KeyButton(Button):

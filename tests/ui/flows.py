@@ -115,6 +115,11 @@ def script(
     report["window_size"] = list(Window.size)
     report["shots"] = []
     report["touch_ms"] = []
+    report["rss_steps"] = [["first frame", rss_kib()]]
+    if os.environ.get("KIOSK_TRACEMALLOC"):  # where the flows' Python memory goes
+        import tracemalloc
+
+        tracemalloc.start(int(os.environ["KIOSK_TRACEMALLOC"]))
     languages = args.languages.split(",")
     out: Path = args.out
 
@@ -185,6 +190,7 @@ def script(
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         yield
+        released = time.perf_counter()
         touch.touch_up()
         for _ in range(300):
             if screen().name == next_screen:
@@ -192,10 +198,34 @@ def script(
             yield
         else:
             raise AssertionError(f"{text_id!r} did not lead to {next_screen}")
+        switched = time.perf_counter()
         drawn = frames["drawn"]
         while frames["drawn"] == drawn:
             yield
-        report["touch_ms"].append(1000 * (time.perf_counter() - start))
+        done = time.perf_counter()
+        report["touch_ms"].append(1000 * (done - start))
+        # Where the time went: the finger down, the release's own work, the drawing.
+        report.setdefault("touch_parts_ms", []).append(
+            [
+                next_screen,
+                *(
+                    round(1000 * d)
+                    for d in (released - start, switched - released, done - switched)
+                ),
+            ]
+        )
+
+    def into_view(widget: Any) -> Iterator[None]:
+        """Scroll the form holding `widget` to it, as a visitor's swipe would."""
+        from kivy.uix.scrollview import ScrollView
+
+        holder = widget.parent
+        for _ in range(20):
+            if isinstance(holder, ScrollView):
+                break
+            holder = holder.parent
+        holder.scroll_to(widget, animate=False)
+        yield from settle(3)
 
     def type_keys(text: str) -> Iterator[None]:
         keyboard = screen().ids.keyboard
@@ -241,6 +271,7 @@ def script(
     if "welcome" in only:
         yield from shoot("welcome")
         flows_done.append("welcome")
+        report["rss_steps"].append(["welcome", rss_kib()])
 
     # ---------------------------------------------------------------- invitation
     if "invitation" in only:
@@ -264,6 +295,7 @@ def script(
         yield from press("Back to the start")
         yield from on("welcome")
         flows_done.append("invitation")
+        report["rss_steps"].append(["invitation", rss_kib()])
 
     def walk_in(name: str, host_query: str, purpose: str | None = None) -> Iterator[None]:
         yield from timed_press("I don't have an appointment", "visitor")
@@ -304,6 +336,11 @@ def script(
         yield from on("details")
         yield from shoot("details")
         yield from press("Repair request")
+        if args.details_keyboard:  # the form with its keyboard open (the sizes' check)
+            yield from into_view(screen().ids.declared)
+            yield from tap(screen().ids.declared)
+            yield from type_keys("laptop")
+            yield from shoot("details-keyboard")
         yield from press("Next")
         yield from on("agreement")
         yield from shoot("agreement")
@@ -330,6 +367,7 @@ def script(
         app.set_language("en")
         yield from settle()
         flows_done.append("approval")
+        report["rss_steps"].append(["approval", rss_kib()])
 
     # ---------------------------------------------------------------- absent host
     if "absent" in only:
@@ -351,6 +389,7 @@ def script(
         yield from press("Back to the start")
         yield from on("welcome")
         flows_done.append("absent")
+        report["rss_steps"].append(["absent", rss_kib()])
 
     # ---------------------------------------------------------------- watchlist
     if "watchlist" in only:
@@ -363,6 +402,7 @@ def script(
         yield from press("Back to the start")
         yield from on("welcome")
         flows_done.append("watchlist")
+        report["rss_steps"].append(["watchlist", rss_kib()])
 
     # ---------------------------------------------------------------- printer failure
     if "printer" in only:
@@ -382,6 +422,7 @@ def script(
         yield from press("Back to the start")
         yield from on("welcome")
         flows_done.append("printer")
+        report["rss_steps"].append(["printer", rss_kib()])
 
     # ---------------------------------------------------------------- guard
     if "guard" in only:
@@ -426,6 +467,7 @@ def script(
         yield from press("Cancel")
         yield from on("welcome")
         flows_done.append("guard")
+        report["rss_steps"].append(["guard", rss_kib()])
 
     # ---------------------------------------------------------------- admin
     if "admin" in only:
@@ -445,6 +487,7 @@ def script(
         yield from press("Cancel")
         yield from on("welcome")
         flows_done.append("admin")
+        report["rss_steps"].append(["admin", rss_kib()])
 
     # ---------------------------------------------------------------- identity
     if "identity" in only:
@@ -480,6 +523,7 @@ def script(
         yield from press("Cancel")
         yield from on("welcome")
         flows_done.append("identity")
+        report["rss_steps"].append(["identity", rss_kib()])
 
     # ---------------------------------------------------------------- check-out
     if "checkout" in only:
@@ -514,6 +558,7 @@ def script(
         yield from press("Back to the start")
         yield from on("welcome")
         flows_done.append("checkout")
+        report["rss_steps"].append(["checkout", rss_kib()])
 
     # ---------------------------------------------------------------- idle timeout
     if "idle" in only:
@@ -526,8 +571,19 @@ def script(
         services.idle_timeout_s = 600.0
         report["idle_wiped"] = app.root.get_screen("visitor").ids.name.text == ""
         flows_done.append("idle")
+        report["rss_steps"].append(["idle", rss_kib()])
 
     report["flows_done"] = flows_done
+    if os.environ.get("KIOSK_TRACEMALLOC"):
+        import gc
+        import tracemalloc
+
+        gc.collect()
+        stats = tracemalloc.take_snapshot().statistics("traceback")[:15]
+        report["tracemalloc"] = [
+            [round(stat.size / 2**20, 1), stat.count, stat.traceback.format()[-6:]]
+            for stat in stats
+        ]
     report["data_words"] = data_words(kiosk.config)
     report["printed_jobs"] = len(printer.jobs)
     report["db"] = database_state()
@@ -573,6 +629,7 @@ def main() -> None:
     parser.add_argument("--size", default="1280x800")
     parser.add_argument("--languages", default="zh_Hans,zh_Hant,en")
     parser.add_argument("--only", default="")
+    parser.add_argument("--details-keyboard", action="store_true")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"ok": False}
