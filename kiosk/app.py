@@ -38,7 +38,7 @@ from kiosk.services.checkin import (
 from kiosk.services.directory import Directory
 from kiosk.services.keys import DatabaseKeyRing, KeyStore
 from kiosk.storage.db import open_database
-from kiosk.storage.models import Appointment, Badge, KioskState, OutboxEvent, Visit, database
+from kiosk.storage.models import Appointment, Badge, KioskState, Visit, database
 from kiosk.ui import services as ui
 
 log = logging.getLogger(__name__)
@@ -627,15 +627,22 @@ class KioskServices:
         return alerts
 
     def device_status(self) -> ui.DeviceStatus:
+        from kiosk.sync.client import SyncClient
+
         status = self.printing.printer.status()
-        unsent = OutboxEvent.select().where(OutboxEvent.sent_at.is_null()).count()
+        sync = SyncClient(self._kiosk).status()
+        last_success = datetime.fromisoformat(sync.last_success) if sync.last_success else None
         return ui.DeviceStatus(
             camera=self._camera_state,
             printer=status.level.value,
             printer_detail=status.detail,
             paper_low=status.paper_low,
-            unsent_events=unsent,
+            unsent_events=sync.backlog,
             failed_jobs=len(self.printing.queue.failed()),
+            sync_last_success=(
+                self._local(last_success).strftime("%Y-%m-%d %H:%M") if last_success else ""
+            ),
+            sync_last_error=sync.last_error or "",
         )
 
     def todays_visits(self) -> list[ui.VisitLine]:

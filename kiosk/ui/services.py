@@ -149,6 +149,8 @@ class DeviceStatus:
     paper_low: bool
     unsent_events: int
     failed_jobs: int
+    sync_last_success: str = ""  # local time, or "" when never
+    sync_last_error: str = ""  # the office link's last error, "" when none
 
 
 @dataclass(frozen=True)
