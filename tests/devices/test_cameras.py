@@ -118,16 +118,19 @@ def test_failing_callbacks_do_not_kill_the_scanner() -> None:
 
     scanner.start(broken)
     try:
-        camera.push_code("ONE", hold_frames=1)
-        deadline = time.monotonic() + 3
+        # Held for several frames: with latest-frame semantics a busy machine may skip one.
+        camera.push_code("ONE", hold_frames=10)
+        deadline = time.monotonic() + 15
         while not calls and time.monotonic() < deadline:
             time.sleep(0.01)
-        camera.push_code("TWO", hold_frames=1)
-        while len(calls) < 2 and time.monotonic() < deadline:
+        camera.push_code("TWO", hold_frames=10)
+        while not any(c.raw == b"TWO" for c in calls) and time.monotonic() < deadline:
             time.sleep(0.01)
     finally:
         scanner.stop()
-    assert [c.raw for c in calls][:2] == [b"ONE", b"TWO"]
+    raws = [c.raw for c in calls]
+    # The callback raised on "ONE", and the scanner still went on to report "TWO".
+    assert b"ONE" in raws and b"TWO" in raws[raws.index(b"ONE") :]
 
 
 def _write_frames(folder: Path, payloads: list[str]) -> list[np.ndarray]:
