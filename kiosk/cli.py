@@ -151,12 +151,16 @@ def cmd_hosts_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_hosts_import(args: argparse.Namespace) -> int:
-    kiosk = _open(args)
-    report = kiosk.directory.import_hosts_csv(Path(args.file))
+def _import_report(args: argparse.Namespace, report: Any, summary: str) -> int:
+    """Print an import's summary and each refused line; exit 1 if any line was refused."""
     problems = "".join(f"\n  {problem}" for problem in report.problems)
-    emit(args, report, f"{report.added} added, {report.updated} updated{problems}")
+    emit(args, report, summary + problems)
     return 1 if report.problems else 0
+
+
+def cmd_hosts_import(args: argparse.Namespace) -> int:
+    report = _open(args).directory.import_hosts_csv(Path(args.file))
+    return _import_report(args, report, f"{report.added} added, {report.updated} updated")
 
 
 def cmd_hosts_list(args: argparse.Namespace) -> int:
@@ -194,11 +198,8 @@ def cmd_hosts_availability(args: argparse.Namespace) -> int:
 
 
 def cmd_appointments_import(args: argparse.Namespace) -> int:
-    kiosk = _open(args)
-    report = kiosk.directory.import_appointments(Path(args.file))
-    problems = "".join(f"\n  {problem}" for problem in report.problems)
-    emit(args, report, f"{report.added} appointments added{problems}")
-    return 1 if report.problems else 0
+    report = _open(args).directory.import_appointments(Path(args.file))
+    return _import_report(args, report, f"{report.added} appointments added")
 
 
 def cmd_appointments_list(args: argparse.Namespace) -> int:

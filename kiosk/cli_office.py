@@ -93,7 +93,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         from kiosk.notify import build_notifier
 
         notifier = threading.Thread(
-            target=build_notifier(client._kiosk).run, args=(stop,), name="notify", daemon=True
+            target=build_notifier(client.kiosk).run, args=(stop,), name="notify", daemon=True
         )
         notifier.start()
     client.run_forever(stop)

@@ -148,6 +148,11 @@ class SyncClient:
     # ------------------------------------------------------------------ plumbing
 
     @property
+    def kiosk(self) -> Any:
+        """The kiosk this client syncs (services that run beside sync share it)."""
+        return self._kiosk
+
+    @property
     def office_url(self) -> str:
         return _state("office_url") or ""
 

@@ -408,8 +408,9 @@ class VisitorScreen(FormScreen):
         self.app.go("host")
 
 
-class HostScreen(FormScreen):
-    """Whom the visitor comes to see: search as you type, by name, pinyin or department."""
+class SearchScreen(FormScreen):
+    """A query box and a list of results to tap: subclasses say how to search, how a
+    result reads (`describe`: title and subtitle) and what choosing one does."""
 
     results = ListProperty([])
 
@@ -419,6 +420,29 @@ class HostScreen(FormScreen):
         self.say("")
         self.focus_first("query")
 
+    def describe(self, result: Any) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def choose(self, index: int) -> None:
+        raise NotImplementedError
+
+    def on_results(self, *_args: object) -> None:
+        box = self.ids.results
+        box.clear_widgets()
+        for index, result in enumerate(self.results):
+            title, subtitle = self.describe(result)
+            row = make("HostResult", index=index, host_name=title, department=subtitle)
+            row.bind(on_release=lambda button: self.choose(button.index))
+            box.add_widget(row)
+
+    def reset(self) -> None:
+        super().reset()
+        self.results = []
+
+
+class HostScreen(SearchScreen):
+    """Whom the visitor comes to see: search as you type, by name, pinyin or department."""
+
     def search(self, query: str) -> None:
         query = query.strip()
         try:
@@ -427,13 +451,8 @@ class HostScreen(FormScreen):
             log.exception("host search failed")
             self.results = []
 
-    def on_results(self, *_args: object) -> None:
-        box = self.ids.results
-        box.clear_widgets()
-        for index, host in enumerate(self.results):
-            row = make("HostResult", index=index, host_name=host.name, department=host.department)
-            row.bind(on_release=lambda button: self.choose(button.index))
-            box.add_widget(row)
+    def describe(self, result: Any) -> tuple[str, str]:
+        return result.name, result.department
 
     def choose(self, index: int) -> None:
         host = self.results[index]
@@ -441,10 +460,6 @@ class HostScreen(FormScreen):
         form.host_ref, form.host_name = host.ref, host.name
         self.journey.host_name = host.name
         self.app.go("details")
-
-    def reset(self) -> None:
-        super().reset()
-        self.results = []
 
 
 class DetailsScreen(FormScreen):
@@ -819,16 +834,8 @@ class MessageScreen(FormScreen):
 # ---------------------------------------------------------------------------- check-out
 
 
-class CheckoutScreen(FormScreen):
+class CheckoutScreen(SearchScreen):
     """Check-out without a badge: find yourself by name among the people on site."""
-
-    results = ListProperty([])
-
-    def on_pre_enter(self, *_args: object) -> None:
-        self.ids.query.text = ""
-        self.results = []
-        self.say("")
-        self.focus_first("query")
 
     def search(self, query: str) -> None:
         query = query.strip()
@@ -840,28 +847,14 @@ class CheckoutScreen(FormScreen):
         except InvalidInput:
             self.results = []
 
-    def on_results(self, *_args: object) -> None:
-        box = self.ids.results
-        box.clear_widgets()
-        for index, entry in enumerate(self.results):
-            row = make(
-                "HostResult",
-                index=index,
-                host_name=entry.visitor_name,
-                department=f"{entry.host_name} · {clock_time(entry.arrived_at)}",
-            )
-            row.bind(on_release=lambda button: self.choose(button.index))
-            box.add_widget(row)
+    def describe(self, result: Any) -> tuple[str, str]:
+        return result.visitor_name, f"{result.host_name} · {clock_time(result.arrived_at)}"
 
     def choose(self, index: int) -> None:
         entry = self.results[index]
         self.services.check_out(entry.visit_ref)
         self.journey.visit_ref = entry.visit_ref
         self.app.go("rating")
-
-    def reset(self) -> None:
-        super().reset()
-        self.results = []
 
 
 class RatingScreen(FormScreen):
