@@ -5,7 +5,8 @@
     kiosk office serve               run the office server
     kiosk office enrolment-code      a one-time code for enrolling a kiosk
     kiosk office visits              what the office has received
-    kiosk office hosts add / appointments add / revoke-kiosk
+    kiosk office user NAME --role R  a person who signs in to the office web
+    kiosk office host / appointment / revoke-kiosk
 
 Every `kiosk office` command takes `--db URL` (or $KIOSK_OFFICE_DB); without it the office
 keeps an SQLite file, office.sqlite3, in the current folder.
@@ -195,6 +196,28 @@ def cmd_office_appointment(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_office_user(args: argparse.Namespace) -> int:
+    import getpass
+    import sys
+
+    from kiosk.office.staff import StaffDirectory
+
+    store = _store(args)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.username}: ")
+        if getpass.getpass("again: ") != password:
+            raise SystemExit("the passwords differ")
+    user = StaffDirectory(store.db, store.clock).add_user(
+        store.site(args.site), args.username, password, args.role,
+        display_name=args.display_name or "", host_ref=args.host or "",
+    )  # fmt: skip
+    _emit(args, {"username": user.username, "role": user.role},
+          f"{user.username} can now sign in to the office web as {user.role}")  # fmt: skip
+    return 0
+
+
 def cmd_office_revoke(args: argparse.Namespace) -> int:
     _store(args).revoke_kiosk(args.kiosk)
     _emit(args, {"revoked": args.kiosk}, f"kiosk {args.kiosk} revoked")
@@ -250,5 +273,14 @@ def register(commands: Any, command: Command) -> None:
     appointment.add_argument("--timezone", default="Asia/Shanghai")
     appointment.add_argument("--company")
     appointment.add_argument("--invite", action="store_true", help="sign and print the invitation")
+    user = office_command("user", cmd_office_user, "add a person who signs in to the office web")
+    user.add_argument("username")
+    user.add_argument("--site", required=True)
+    user.add_argument("--role", required=True, choices=["admin", "reception", "security", "host"])
+    user.add_argument("--host", help="the host's ref (for the host role)")
+    user.add_argument("--display-name")
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     revoke = office_command("revoke-kiosk", cmd_office_revoke, "refuse a kiosk from now on")
     revoke.add_argument("kiosk")

@@ -22,7 +22,9 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.domain.errors import InvalidInput, KioskError, NotFound
+from kiosk.office.settings import OfficeSettings
 from kiosk.office.store import Forbidden, OfficeStore, Unauthorized
+from kiosk.office.web import mount_web
 
 MAX_BATCH = 5000
 MAX_BODY = 16 * 1024 * 1024
@@ -89,12 +91,14 @@ SIGNED_HEADERS = [
 ]
 
 
-def create_app(store: OfficeStore) -> FastAPI:
+def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> FastAPI:
+    """The office: the kiosks' API under /v1 and the staff's web pages (kiosk.office.web)."""
     app = FastAPI(
         title="Lobby kiosk office",
         version="1",
         description="Kiosks push their events and pull what they need to decide offline.",
     )
+    mount_web(app, store, settings or OfficeSettings.from_environment())
 
     def server_time() -> str:
         return store.clock.now().isoformat()
@@ -202,9 +206,10 @@ def create_app(store: OfficeStore) -> FastAPI:
 
 
 def app_from_environment() -> FastAPI:
-    """The app for `uvicorn --factory` workers: the database from $KIOSK_OFFICE_DB."""
-    import os
-
+    """The app for `uvicorn --factory` workers: settings from the environment
+    (kiosk.office.settings), the database from $KIOSK_OFFICE_DB."""
     from kiosk.office.store import open_office_database
 
-    return create_app(OfficeStore(open_office_database(os.environ.get("KIOSK_OFFICE_DB") or None)))
+    settings = OfficeSettings.from_environment()
+    store = OfficeStore(open_office_database(settings.database_url or None))
+    return create_app(store, settings)

@@ -204,6 +204,59 @@ class OfficeVisit(OfficeModel):
     updated_at = UtcTimestampField()
 
 
+# ---------------------------------------------------------------- the office web's people
+
+
+class StaffUser(OfficeModel):
+    """Someone who signs in to the office web. `role` is admin, reception, security or host;
+    a host user sees only their own visits (`host_ref`)."""
+
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    username = CharField(unique=True)
+    display_name = CharField(default="")
+    password_hash = CharField()  # Argon2id: the password itself is never stored
+    role = CharField()
+    host_ref = CharField(default="")
+    language = CharField(default="en")
+    active = BooleanField(default=True)
+    failed_logins = IntegerField(default=0)
+    locked_until = UtcTimestampField(null=True)
+    created_at = UtcTimestampField()
+    last_login_at = UtcTimestampField(null=True)
+
+
+class StaffSession(OfficeModel):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is kept, so a
+    copy of the database opens no session. Each session has its own CSRF token."""
+
+    token_hash = CharField(unique=True)
+    user = ForeignKeyField(StaffUser, on_delete="CASCADE")
+    csrf_token = CharField()
+    created_at = UtcTimestampField()
+    expires_at = UtcTimestampField(index=True)
+
+
+class AuditEntry(OfficeModel):
+    """Who changed what at the office (watchlist, hosts, appointments, users, settings)."""
+
+    id = BigAutoField()
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    at = UtcTimestampField(index=True)
+    actor = CharField()  # a username, or "cli" / "system"
+    action = CharField()  # e.g. watchlist.add, host.update
+    entity = CharField(default="")
+    ref = CharField(default="")
+    detail = TextField(default="{}")  # JSON: the fields changed, before and after
+
+
+class SiteSettingsRow(OfficeModel):
+    """A site's settings (kiosk.office.settings.SiteSettings) as JSON, one row per site."""
+
+    site = ForeignKeyField(Site, unique=True, on_delete="CASCADE")
+    data = TextField(default="{}")
+    updated_at = UtcTimestampField()
+
+
 OFFICE_MODELS: list[type[OfficeModel]] = [
     Site,
     EnrolmentCode,
@@ -217,4 +270,8 @@ OFFICE_MODELS: list[type[OfficeModel]] = [
     UsedInvitation,
     SiteKey,
     OfficeVisit,
+    StaffUser,
+    StaffSession,
+    AuditEntry,
+    SiteSettingsRow,
 ]

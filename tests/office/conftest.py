@@ -5,12 +5,14 @@ $KIOSK_TEST_POSTGRES_URL; run alone, pytest skips the PostgreSQL half and says w
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +24,7 @@ from kiosk.config import load_config
 from kiosk.domain.clock import ManualClock
 from kiosk.office.api import create_app
 from kiosk.office.models import OFFICE_MODELS
+from kiosk.office.settings import OfficeSettings
 from kiosk.office.store import OfficeStore, open_office_database
 from kiosk.storage.db import open_database
 from kiosk.sync.client import SyncClient
@@ -69,8 +72,11 @@ class Office:
 def office(office_db_url: str) -> Iterator[Office]:
     store = OfficeStore(open_office_database(office_db_url))
     port = _free_port()
+    settings = OfficeSettings(public_url=f"http://127.0.0.1:{port}", cookie_secure=False)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(store, settings), host="127.0.0.1", port=port, log_level="warning"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -118,3 +124,69 @@ class KioskFactory:
 @pytest.fixture
 def kiosks(tmp_path: Path, office: Office) -> KioskFactory:
     return KioskFactory(tmp_path, office)
+
+
+# ---------------------------------------------------------------- the office web, in process
+
+
+class WebOffice:
+    """The office app in process (Starlette's TestClient) on an SQLite file, with one site.
+    `as_role(role)` gives a client signed in as a new user of that role; `csrf(client)` is
+    the token its forms carry."""
+
+    password = "correct horse battery"
+
+    def __init__(self, root: Path, clock: ManualClock) -> None:
+        from kiosk.office.staff import StaffDirectory
+
+        self.clock = clock
+        self.store = OfficeStore(open_office_database(str(root / "office.sqlite3")), clock=clock)
+        self.site = self.store.site(SITE)
+        self.settings = OfficeSettings(public_url="http://testserver", cookie_secure=False)
+        self.app = create_app(self.store, self.settings)
+        self.staff = StaffDirectory(self.store.db, clock)
+        self.users = 0
+
+    def client(self) -> Any:
+        from fastapi.testclient import TestClient
+
+        return TestClient(self.app, follow_redirects=False)
+
+    def add_user(self, role: str, *, host_ref: str = "") -> str:
+        self.users += 1
+        username = f"{role}{self.users}"
+        if role == "host" and not host_ref:
+            host_ref = self.store.add_host(SITE, f"Host {self.users}", email="h@example.com").ref
+        with self.store.db.connection_context():
+            self.staff.add_user(self.site, username, self.password, role, host_ref=host_ref)
+        return username
+
+    def sign_in(self, client: Any, username: str, password: str | None = None) -> Any:
+        page = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token, page.text
+        return client.post(
+            "/login",
+            data={"username": username, "password": password or self.password,
+                  "csrf_token": token.group(1), "next": "/"},
+        )  # fmt: skip
+
+    def as_role(self, role: str, **options: Any) -> Any:
+        client = self.client()
+        answer = self.sign_in(client, self.add_user(role, **options))
+        assert answer.status_code == 303, answer.text
+        return client
+
+    @staticmethod
+    def csrf(client: Any) -> str:
+        page = client.get("/")
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert found, page.text
+        return found.group(1)
+
+
+@pytest.fixture
+def web_office(tmp_path: Path) -> Iterator[WebOffice]:
+    office = WebOffice(tmp_path, ManualClock(MONDAY_10AM))
+    yield office
+    office.store.db.close()
