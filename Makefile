@@ -73,6 +73,15 @@ i18n: bootstrap  ## extract UI strings, update every kiosk.po, compile the .mo f
 	        -i $(LOCALE_DIR)/kiosk.pot -d $(LOCALE_DIR) -D kiosk -l $$lang; \
 	done
 	$(BIN)/pybabel compile --statistics -d $(LOCALE_DIR) -D kiosk
+	$(BIN)/pybabel extract --no-location --sort-output --project=lobby-kiosk \
+	    --copyright-holder="the lobby-kiosk authors" -F kiosk/notify/babel.cfg \
+	    -o kiosk/notify/locale/notify.pot kiosk/notify kiosk/office/web/links.py \
+	    kiosk/office/web/templates
+	for lang in $(LANGUAGES); do \
+	    $(BIN)/pybabel update --no-fuzzy-matching \
+	        -i kiosk/notify/locale/notify.pot -d kiosk/notify/locale -D notify -l $$lang; \
+	done
+	$(BIN)/pybabel compile --statistics -d kiosk/notify/locale -D notify
 
 clean:  ## remove the venv, caches and test artefacts (keeps data/)
 	rm -rf $(VENV) build test-artifacts .pytest_cache .mypy_cache .ruff_cache .hypothesis

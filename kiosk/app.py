@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from peewee import SqliteDatabase
 
@@ -40,6 +40,9 @@ from kiosk.services.keys import DatabaseKeyRing, KeyStore
 from kiosk.storage.db import open_database
 from kiosk.storage.models import Appointment, Badge, KioskState, Visit, database
 from kiosk.ui import services as ui
+
+if TYPE_CHECKING:
+    from kiosk.notify.responses import HostResponse
 
 log = logging.getLogger(__name__)
 
@@ -477,6 +480,15 @@ class KioskServices:
             purpose=form.purpose,
             message=message.strip(),
         )
+
+    def host_response(self, visit_ref: str) -> HostResponse | None:
+        """What the host answered, for the waiting screen to poll: None while nobody has,
+        else a kiosk.notify.HostResponse (kind "acknowledged" | "approved" | "denied",
+        responder_name, seconds, party), however the answer arrived (a link here or at the
+        office, or the command line). Reads only."""
+        from kiosk.notify.responses import host_response
+
+        return host_response(visit_ref)
 
     def agreement(self, agreement_id: str, language: str) -> ui.Agreement:
         found = self._kiosk.config.agreements[agreement_id]

@@ -7,6 +7,8 @@
     kiosk office visits              what the office has received
     kiosk office user NAME --role R  a person who signs in to the office web
     kiosk office host / appointment / revoke-kiosk
+    kiosk office send-invitations    invitation e-mails that are due (serve sends them too)
+    kiosk office purge               the nightly retention purge (kiosk-office-nightly.timer)
 
 Every `kiosk office` command takes `--db URL` (or $KIOSK_OFFICE_DB); without it the office
 keeps an SQLite file, office.sqlite3, in the current folder.
@@ -119,10 +121,42 @@ def cmd_notify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _start_office_notifier(args: argparse.Namespace) -> threading.Event | None:
+    """Messages kiosks forwarded go out from a thread of the serving process (one per
+    `serve`, whatever its workers; kiosk.office.forwarding)."""
+    if getattr(args, "no_notify", False):
+        return None
+    from kiosk.office.forwarding import OfficeNotifier
+
+    stop = threading.Event()
+    notifier = OfficeNotifier(_store(args))
+    threading.Thread(target=notifier.run, args=(stop,), name="office-notify", daemon=True).start()
+    return stop
+
+
+def cmd_office_notify(args: argparse.Namespace) -> int:
+    from kiosk.office.forwarding import OfficeNotifier
+
+    notifier = OfficeNotifier(_store(args))
+    if args.once:
+        report = notifier.tick()
+        _emit(args, vars(report), f"sent {report.sent}, failed {report.failed}, "
+              f"given up {report.dropped}, in doubt {report.in_doubt}")  # fmt: skip
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    notifier.run(stop)
+    return 0
+
+
 def cmd_office_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from kiosk.office.api import create_app
+
+    _start_office_notifier(args)
+    _start_invitation_sender(args)
 
     if args.workers > 1:
         # Each worker process builds its own app from the environment: the office keeps no
@@ -162,6 +196,22 @@ def cmd_office_visits(args: argparse.Namespace) -> int:
                 for v in visits
             )
             or "no visits"
+        ),
+    )
+    return 0
+
+
+def cmd_office_purge(args: argparse.Namespace) -> int:
+    from kiosk.domain.clock import SystemClock
+    from kiosk.office.retention import purge
+
+    store = _store(args)
+    report = purge(store.db, SystemClock().now())
+    _emit(
+        args,
+        report.as_dict(),
+        lambda: "\n".join(
+            f"{name.replace('_', ' ')}: {count}" for name, count in report.as_dict().items()
         ),
     )
     return 0
@@ -224,6 +274,37 @@ def cmd_office_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _invitation_mailer(args: argparse.Namespace) -> Any:
+    from kiosk.office.invitations import InvitationMailer
+    from kiosk.office.settings import OfficeSettings
+
+    return InvitationMailer(_store(args), OfficeSettings.from_environment())
+
+
+def _start_invitation_sender(args: argparse.Namespace) -> None:
+    """Invitation e-mails that failed are retried from a thread of the serving process."""
+    if getattr(args, "no_notify", False):
+        return
+    stop = threading.Event()
+    threading.Thread(
+        target=_invitation_mailer(args).run, args=(stop,), name="invitations", daemon=True
+    ).start()
+
+
+def cmd_office_send_invitations(args: argparse.Namespace) -> int:
+    """Send the invitation e-mails that are due (`serve` does this every 30 s by itself)."""
+    mailer = _invitation_mailer(args)
+    if args.once:
+        report = mailer.send_due()
+        _emit(args, vars(report), str(report) + "".join(f"\n  {e}" for e in report.errors))
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    mailer.run(stop, args.every)
+    return 0
+
+
 def register(commands: Any, command: Command) -> None:
     """Add the office and sync commands to the `kiosk` parser."""
     enroll = command("enroll", cmd_enroll, "enrol this kiosk with an office")
@@ -236,6 +317,12 @@ def register(commands: Any, command: Command) -> None:
     sync.add_argument(
         "--status", action="store_true", help="show the backlog, last success and error"
     )
+    sync.add_argument(
+        "--no-notify", action="store_true",
+        help="do not send host notifications from this process (run `kiosk notify`)",
+    )  # fmt: skip
+    notify = command("notify", cmd_notify, "send host notifications (the loop `sync` also runs)")
+    notify.add_argument("--once", action="store_true", help="one round, then exit")
 
     office = command("office", lambda _a: 2, "the office server")
     office_commands = office.add_subparsers(dest="office_command", required=True)
@@ -253,11 +340,22 @@ def register(commands: Any, command: Command) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8470)
     serve.add_argument("--workers", type=int, default=1, help="processes (one per core)")
+    serve.add_argument(
+        "--no-notify", action="store_true",
+        help="do not send the notifications kiosks forward (run `kiosk office notify`)",
+    )  # fmt: skip
+    notify = office_command(
+        "notify", cmd_office_notify, "send the notifications kiosks forwarded to the office"
+    )
+    notify.add_argument("--once", action="store_true", help="one round, then exit")
     code = office_command("enrolment-code", cmd_office_code, "a one-time code to enrol a kiosk")
     code.add_argument("--site", required=True)
     visits = office_command("visits", cmd_office_visits, "visits received from the kiosks")
     visits.add_argument("--since", required=True, help="YYYY-MM-DD")
     visits.add_argument("--site")
+    office_command(
+        "purge", cmd_office_purge, "anonymise personal data past each site's retention period"
+    )
     host = office_command("host", cmd_office_host, "add a host to a site's directory")
     host.add_argument("name")
     host.add_argument("--site", required=True)
@@ -284,3 +382,9 @@ def register(commands: Any, command: Command) -> None:
     )
     revoke = office_command("revoke-kiosk", cmd_office_revoke, "refuse a kiosk from now on")
     revoke.add_argument("kiosk")
+    invitations = office_command(
+        "send-invitations", cmd_office_send_invitations,
+        "send the invitation e-mails that are due, retrying failed ones (serve does this too)",
+    )  # fmt: skip
+    invitations.add_argument("--once", action="store_true", help="one round, then exit")
+    invitations.add_argument("--every", type=float, default=30.0, help="seconds between rounds")

@@ -131,6 +131,7 @@ def check_database(config: object) -> list[Finding]:
     from kiosk.storage.db import integrity_problems, open_database
     from kiosk.storage.journal import verify_audit_chain
     from kiosk.storage.migrations import LATEST_VERSION, schema_version
+
     assert isinstance(config, KioskConfig)
     path = config.database_path
     if not path.exists():
@@ -160,6 +161,7 @@ def check_database(config: object) -> list[Finding]:
             )
         )
         findings += _sync_findings(config)
+        findings += _notification_findings(config)
     finally:
         db.close()
     free = shutil.disk_usage(path.parent).free
@@ -218,6 +220,55 @@ def _sync_findings(config: object) -> list[Finding]:
                 "ok" if abs(skew) < 60 else "warn",
                 f"this kiosk's clock is {skew:+.1f} s from the office's",
                 "" if abs(skew) < 60 else "enable time sync: timedatectl set-ntp true",
+            )
+        )
+    return findings
+
+
+def _notification_findings(config: object) -> list[Finding]:
+    """Notifications waiting, failing (last error, channel masked) and handed to the office."""
+    from kiosk.config import KioskConfig
+    from kiosk.notify.models import NotificationDelivery, NotificationForward, masked_channel
+
+    assert isinstance(config, KioskConfig)
+    try:
+        open_rows = list(
+            NotificationDelivery.select().where(
+                NotificationDelivery.sent_at.is_null() & NotificationDelivery.gave_up_at.is_null()
+            )
+        )
+        forwarded = NotificationForward.select().count()
+        unconfirmed = 0
+        if forwarded:
+            from kiosk.storage.models import OutboxEvent
+
+            unconfirmed = (
+                OutboxEvent.select()
+                .where((OutboxEvent.kind == "notification.forward") & OutboxEvent.sent_at.is_null())
+                .count()
+            )
+    except Exception as err:  # an old database without the tables: say so, never raise
+        return [Finding("notifications", "warn", f"cannot read the queue: {err}", "kiosk init")]
+    failing = [row for row in open_rows if row.last_error]
+    findings = [
+        Finding(
+            "notifications",
+            "ok" if not failing else "warn",
+            f"{len(open_rows) - len(failing)} pending, {len(failing)} failing, "
+            f"{forwarded} forwarded to the office"
+            + (f" ({unconfirmed} not yet received there)" if unconfirmed else ""),
+            "" if not failing else "check the channels below; they are retried with backoff",
+        )
+    ]
+    for row in failing[:5]:
+        channel = masked_channel(config, row.audience, row.channel_hash)
+        findings.append(
+            Finding(
+                "notification failing",
+                "warn",
+                f"{row.kind} to {row.audience} via {channel}: {row.attempts} attempts, "
+                f"last error: {row.last_error}",
+                "fix the channel's URL, or wait: with an office it is forwarded there",
             )
         )
     return findings

@@ -139,6 +139,10 @@ class NotificationsConfig(_Section):
     security: list[SecretStr]
     vip: list[SecretStr]
     escalation_seconds: int = Field(ge=10)
+    language: Language | Literal[""] = ""
+    link_base_url: str = ""
+    forward_after_failures: int = Field(default=2, ge=1)
+    forward_after_seconds: int = Field(default=30, ge=0)
 
 
 class RetentionConfig(_Section):

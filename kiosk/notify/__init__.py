@@ -1,8 +1,10 @@
 """Host notifications: the outbox's notification events, sent through apprise.
 
-    Notifier            plans, escalates, reminds and delivers (`tick`, `run`)
-    LinkSigner          signed, single-use, expiring "on my way" / approve / deny links
+    Notifier            plans, escalates, reminds, delivers and forwards (`tick`, `run`)
+    LinkSigner          signed (Ed25519), single-use, expiring "on my way" / approve / deny
+                        links that the office verifies too (`verify_link`)
     Notifier.redeem_link(token) -> RedeemedLink   (raises LinkRefused)
+    host_response(visit_ref) -> HostResponse | None   what the host answered, for the UI
     AppriseSender       the channels: e-mail, SMS gateways, chat apps, webhooks
 
 `build_notifier(kiosk)` wires one over a kiosk (the composition root may call it).
@@ -22,9 +24,12 @@ from kiosk.notify.links import (
     LinkRefused,
     LinkSigner,
     load_link_key,
+    read_link,
+    verify_link,
 )
 from kiosk.notify.models import NOTIFY_DDL, ensure_tables
 from kiosk.notify.notifier import Notifier, RedeemedLink, TickReport
+from kiosk.notify.responses import HostResponse, host_response
 
 if TYPE_CHECKING:
     from kiosk.app import Kiosk
@@ -33,6 +38,7 @@ __all__ = [
     "NOTIFY_DDL",
     "AppriseSender",
     "Attachment",
+    "HostResponse",
     "LinkAction",
     "LinkClaim",
     "LinkRefusal",
@@ -47,15 +53,34 @@ __all__ = [
     "build_notifier",
     "default_link_base",
     "ensure_tables",
+    "host_response",
+    "link_signer",
     "load_link_key",
+    "read_link",
+    "verify_link",
 ]
 
 
 def default_link_base(kiosk: Kiosk) -> str:
-    """Where links point: the office's link page when there is an office. A standalone
-    kiosk has no page hosts can reach yet; its links name the kiosk's own host name."""
+    """Where links point: `[notifications] link_base_url` if set, else the office's link
+    page (the configured office URL, or the one this kiosk enrolled with). A standalone
+    kiosk has no page hosts can reach; its links name the kiosk's own host name."""
+    from kiosk.storage.models import KioskState
+
+    configured = kiosk.config.notifications.link_base_url.strip()
+    if configured:
+        return configured if configured.endswith("/") else configured + "/"
     office = kiosk.config.office.url.rstrip("/")
+    if not office:
+        with kiosk.using():
+            row = KioskState.get_or_none(KioskState.key == "sync_office_url")
+        office = row.value.rstrip("/") if row else ""
     return f"{office}/l/" if office else "http://kiosk.local/l/"
+
+
+def link_signer(kiosk: Kiosk) -> LinkSigner:
+    """The kiosk's link signer: its sync key once enrolled, else its own link key."""
+    return LinkSigner(load_link_key(kiosk.config.keys_dir), kiosk.kiosk_id, kiosk.clock.now)
 
 
 def build_notifier(
@@ -72,7 +97,7 @@ def build_notifier(
         config=kiosk.config,
         clock=kiosk.clock,
         engine=kiosk.engine,
-        links=LinkSigner(load_link_key(kiosk.config.keys_dir), kiosk.clock.now),
+        links=link_signer(kiosk),
         link_base_url=link_base_url or default_link_base(kiosk),
         sender=sender,
         link_ttl=link_ttl,

@@ -5,11 +5,17 @@ They live in the kiosk's database but belong to this package: `ensure_tables` cr
 versioned migration. No personal data is copied here: messages are rendered from the
 visit rows at send time, so the retention purge of those rows covers notifications too,
 and recipient URLs (which hold passwords and webhook secrets) are stored only as hashes.
+
+`notification_forward` came after migration 3 (kiosk/storage/migrations.py): until a
+migration adds it, `ensure_tables` (run by every Notifier) creates it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from typing import Any
+from urllib.parse import urlsplit
 
 from peewee import AutoField, CharField, Database, IntegerField, TextField
 
@@ -69,7 +75,25 @@ class UsedLink(BaseModel):
         table_name = "notification_used_link"
 
 
-NOTIFY_MODELS: list[type[BaseModel]] = [NotificationEvent, NotificationDelivery, UsedLink]
+class NotificationForward(BaseModel):
+    """A delivery the kiosk could not make and handed to the office instead, as the outbox
+    event `event_id` (kind notification.forward). Written in the same transaction as that
+    event and as the delivery's own end, so the kiosk never also sends it directly."""
+
+    delivery_id = IntegerField(primary_key=True)  # NotificationDelivery.id
+    event_id = CharField()
+    forwarded_at = UtcTimestampField()
+
+    class Meta:
+        table_name = "notification_forward"
+
+
+NOTIFY_MODELS: list[type[BaseModel]] = [
+    NotificationEvent,
+    NotificationDelivery,
+    UsedLink,
+    NotificationForward,
+]
 
 #: The schema above as SQL, for a versioned migration in kiosk/storage/migrations.py.
 NOTIFY_DDL = """\
@@ -78,6 +102,7 @@ CREATE TABLE IF NOT EXISTS "notification_delivery" ("id" INTEGER NOT NULL PRIMAR
 CREATE UNIQUE INDEX IF NOT EXISTS "notification_delivery_key_channel_hash" ON "notification_delivery" ("key", "channel_hash");
 CREATE INDEX IF NOT EXISTS "notification_delivery_sent_at_gave_up_at_next_attempt_at" ON "notification_delivery" ("sent_at", "gave_up_at", "next_attempt_at");
 CREATE TABLE IF NOT EXISTS "notification_used_link" ("link_id" VARCHAR(255) NOT NULL PRIMARY KEY, "action" VARCHAR(255) NOT NULL, "visit_ref" VARCHAR(255) NOT NULL, "used_at" INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS "notification_forward" ("delivery_id" INTEGER NOT NULL PRIMARY KEY, "event_id" VARCHAR(255) NOT NULL, "forwarded_at" INTEGER NOT NULL);
 """  # noqa: E501
 
 
@@ -90,3 +115,31 @@ def ensure_tables(db: Database) -> None:
 def channel_hash(url: str) -> str:
     """A stable name for a recipient URL that does not reveal its secrets."""
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:24]
+
+
+def mask_url(url: str) -> str:
+    """A recipient URL without its secrets: scheme and host only (mailto://smtp.example/…)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}/…" if parts.scheme else "…"
+
+
+def masked_channel(config: Any, audience: str, digest: str) -> str:
+    """The masked URL of a delivery's channel, found by its hash among today's channels
+    (the host's in the kiosk database, or the configuration's lists)."""
+    from kiosk.storage.models import Host
+
+    urls: list[str] = []
+    if audience.startswith("host:"):
+        host = Host.get_or_none(Host.ref == audience[5:])
+        try:
+            urls = [str(url) for url in json.loads(host.channels or "[]")] if host else []
+        except ValueError:
+            urls = []
+    else:
+        secrets_ = getattr(config.notifications, audience, [])
+        urls = [secret.get_secret_value() for secret in secrets_]
+    found = next((url for url in urls if channel_hash(url) == digest), None)
+    return mask_url(found) if found else f"channel {digest[:8]} (no longer configured)"

@@ -38,10 +38,34 @@ and never recorded is *in doubt*:
 
 Outside that window (a crash is milliseconds wide; a failed send is recorded as failed)
 every delivery is sent exactly once.
+
+**Store and forward through the office.** A delivery whose channel failed
+`forward_after_failures` times, or has been failing for `forward_after_seconds`, on a kiosk
+enrolled with an office, is handed to the office instead: in ONE kiosk transaction the
+rendered message (title, body, photo; never the recipient URL, which may hold passwords:
+only its hash and the audience) is queued as an outbox event `notification.forward`, a
+NotificationForward row is written and the delivery is ended. So either the office will
+hear of it, or the kiosk still owns it; never both, never neither. From there:
+
+- the outbox event is pushed until the office confirms it (kiosk.sync.client); a lost
+  answer means it is pushed again, and the office stores it once (unique event id) and
+  records its delivery once (unique delivery key + channel hash): **none lost**;
+- the kiosk never sends an ended delivery again, and the office sends each recorded one
+  through the same claim, send, record steps as here (kiosk.office.forwarding), with the
+  same choice for a crash between send and record: **none sent twice**, except security
+  alerts and device problems, which are resent in that case (at least once).
+
+The one duplicate left is a channel that failed at the kiosk after it had in fact
+delivered (an SMTP server that accepted the message and then dropped the connection):
+no channel tells us, so the office would send it again.
+
+Messages are in `[notifications] language` (the site's default language unless set), from
+the gettext catalogues in kiosk/notify/locale; names and companies go in as typed.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import random
@@ -49,6 +73,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from time import monotonic
 from typing import Any
 
 from peewee import IntegrityError, SqliteDatabase, fn
@@ -58,17 +83,20 @@ from kiosk.domain.clock import Clock
 from kiosk.domain.errors import IllegalTransition, NotFound
 from kiosk.domain.values import ON_SITE_STATES, VisitState
 from kiosk.notify.channels import AppriseSender, Attachment, Message, Sender
+from kiosk.notify.i18n import ALERT_REASONS, DEVICES, PURPOSES, catalogue
 from kiosk.notify.links import LinkAction, LinkClaim, LinkRefusal, LinkRefused, LinkSigner
 from kiosk.notify.models import (
     NotificationDelivery,
     NotificationEvent,
+    NotificationForward,
     UsedLink,
     channel_hash,
     ensure_tables,
 )
 from kiosk.services.checkin import CheckInEngine
 from kiosk.storage.db import storage_errors
-from kiosk.storage.models import Host, HostMessage, OutboxEvent, Visit, VisitPhoto
+from kiosk.storage.journal import enqueue_event
+from kiosk.storage.models import Host, HostMessage, KioskState, OutboxEvent, Visit, VisitPhoto
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +113,12 @@ EVENT_KINDS = {
 AT_LEAST_ONCE_KINDS = frozenset({"security", "device"})
 #: Kinds about a visitor waiting at the desk: pointless once the host has answered.
 WAITING_KINDS = frozenset({"escalation"})
+#: Every delivery kind (the office checks forwarded ones against it).
+DELIVERY_KINDS = frozenset({*EVENT_KINDS.values(), "escalation", "reminder"})
+#: The outbox kind of a delivery handed to the office.
+FORWARD_KIND = "notification.forward"
+#: A photo larger than this is left out of a forwarded message (the text still goes).
+MAX_FORWARDED_ATTACHMENT = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -105,6 +139,7 @@ class TickReport:
     sent: int = 0
     failed: int = 0
     dropped: int = 0
+    forwarded: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -138,6 +173,7 @@ class Notifier:
         max_event_age: timedelta = timedelta(days=7),
         batch: int = 50,
         rand: Callable[[], float] = random.random,
+        language: str | None = None,
     ) -> None:
         self._db = db
         self._config = config
@@ -155,6 +191,10 @@ class Notifier:
         self._max_event_age = max_event_age
         self._batch = batch
         self._rand = rand
+        notifications = config.notifications
+        self.language = language or notifications.language or str(config.site.default_language)
+        self._forward_after_failures = notifications.forward_after_failures
+        self._forward_after = timedelta(seconds=notifications.forward_after_seconds)
         ensure_tables(db)
 
     # ----------------------------------------------------------------- one round
@@ -168,14 +208,32 @@ class Notifier:
         self.deliver_due(report)
         return report
 
-    def run(self, stop: threading.Event, interval: float = 2.0) -> None:
-        """Tick until `stop` is set; a failing round is logged, never fatal."""
+    def run(self, stop: threading.Event, interval: float = 2.0, watch: float = 0.1) -> None:
+        """Tick until `stop` is set; a failing round is logged, never fatal.
+
+        Between rounds (every `interval`, for retries and escalations) it watches the
+        database: the check-in that asks for a host commits in the touchscreen's process,
+        and SQLite's `data_version` changes when another connection commits. Checking it
+        every `watch` seconds costs next to nothing and starts a round at once, so the host
+        hears within a fraction of a second instead of up to `interval` later."""
+        seen = self._data_version()
         while not stop.is_set():
             try:
                 self.tick()
             except Exception:
                 log.exception("notification round failed; retrying")
-            stop.wait(interval)
+            deadline = monotonic() + interval
+            while not stop.wait(watch) and monotonic() < deadline:
+                version = self._data_version()
+                if version != seen:
+                    seen = version
+                    break
+
+    def _data_version(self) -> int | None:
+        try:
+            return int(self._db.execute_sql("PRAGMA data_version").fetchone()[0])
+        except Exception:  # a busy or vanished file: fall back to the plain interval
+            return None
 
     # ----------------------------------------------------------------- planning
 
@@ -444,6 +502,11 @@ class Notifier:
             report.sent += 1
             return
         attempts = row.attempts + 1
+        if self._should_forward(row, attempts):
+            self._forward(row, message, result.error or "failed")
+            report.forwarded += 1
+            down.add(row.channel_hash)
+            return
         wait = backoff_seconds(attempts, self._rand())
         self._finish(
             row,
@@ -456,6 +519,51 @@ class Notifier:
         log.info(
             "%s to %s failed (%s); retry in %.0f s", row.kind, row.audience, result.error, wait
         )
+
+    # ----------------------------------------------------------------- forwarding
+
+    @staticmethod
+    def has_office() -> bool:
+        """Enrolled with an office (kiosk.sync.client keeps its URL in KioskState)."""
+        return KioskState.get_or_none(KioskState.key == "sync_office_url") is not None
+
+    def _should_forward(self, row: NotificationDelivery, attempts: int) -> bool:
+        failing_for = self._clock.now() - row.created_at
+        due = attempts >= self._forward_after_failures or failing_for >= self._forward_after
+        return due and self.has_office()
+
+    def _forward(self, row: NotificationDelivery, message: Message, error: str) -> None:
+        """Hand the delivery to the office, in one transaction (see the module docstring)."""
+        now = self._clock.now()
+        attachments = [
+            {
+                "name": item.name,
+                "mimetype": item.mimetype,
+                "content": base64.b64encode(item.content).decode("ascii"),
+            }
+            for item in message.attachments
+            if len(item.content) <= MAX_FORWARDED_ATTACHMENT
+        ]
+        payload = {
+            "delivery": row.key,
+            "kind": row.kind,
+            "audience": row.audience,
+            "channel_hash": row.channel_hash,
+            "title": message.title,
+            "body": message.body,
+            "attachments": attachments,
+        }
+        with storage_errors(), self._db.atomic():
+            event = enqueue_event(now, FORWARD_KIND, row.subject_ref[:64], payload)
+            NotificationForward.create(
+                delivery_id=row.id, event_id=event.event_id, forwarded_at=now
+            )
+            NotificationDelivery.update(
+                claimed_at=None,
+                gave_up_at=now,
+                last_error=f"forwarded to the office after: {error}"[:500],
+            ).where(NotificationDelivery.id == row.id).execute()
+        log.info("%s to %s forwarded to the office (%s)", row.kind, row.audience, error)
 
     @staticmethod
     def _still_waiting(visit_ref: str) -> bool:
@@ -475,75 +583,97 @@ class Notifier:
         return self._engine.calendar.local(moment).strftime("%H:%M") if moment else "-"
 
     def render(self, row: NotificationDelivery, payload: dict[str, Any]) -> Message:
-        """The message of one delivery, from the database as it is now."""
+        """The message of one delivery, from the database as it is now, in the language
+        of the notifications."""
+        _ = catalogue(self.language).gettext
         footer = f"\n\nref: {row.key}"
+        place = self._where()
         if row.kind == "message":
             note = HostMessage.get_or_none(HostMessage.ref == payload["message"])
             if note is None:
                 raise NotFound(f"message {payload['message']}")
             company = note.visit.company if note.visit else ""
-            who = f"{note.visitor_name} ({company})" if company else note.visitor_name
-            body = (
-                f"{who} came to see you at {self._where()} at {self._local_time(note.left_at)} "
-                f"and left a message.\nPurpose: {_words(note.purpose)}\n"
-                f"Contact: {note.contact}\n"
-                + (f"Message: {note.message}\n" if note.message else "")
-            )
-            return Message(f"Message from {note.visitor_name}", body.rstrip() + footer)
+            who = _named(_, note.visitor_name, company)
+            lines = [
+                _("{visitor} came to see you at {place} at {time} and left a message.").format(
+                    visitor=who, place=place, time=self._local_time(note.left_at)
+                ),
+                _("Purpose: {purpose}").format(purpose=_purpose(_, note.purpose)),
+                _("Contact: {contact}").format(contact=note.contact),
+            ]
+            if note.message:
+                lines.append(_("Message: {message}").format(message=note.message))
+            title = _("Message from {visitor}").format(visitor=note.visitor_name)
+            return Message(title, "\n".join(lines) + footer)
         if row.kind in ("security", "device"):
             return self._render_alert(row, payload, footer)
         if row.kind == "reminder":
             visits = [Visit.get_or_none(Visit.ref == ref) for ref in payload["visits"]]
             lines = [
-                f"- {_visitor(v)}, since {self._local_time(v.arrived_at)}"
+                _("- {visitor}, since {time}").format(
+                    visitor=_visitor(_, v), time=self._local_time(v.arrived_at)
+                )
                 for v in visits
                 if v is not None and v.state in {s.value for s in ON_SITE_STATES}
             ]
             if not lines:
                 raise NotFound("no visitor of this host is still on site")
-            body = (
-                f"Your visitors are still on site at {self._where()}:\n"
-                + "\n".join(lines)
-                + "\nPlease see them out, or check them out at the kiosk."
+            body = "\n".join(
+                [
+                    _("Your visitors are still on site at {place}:").format(place=place),
+                    *lines,
+                    _("Please see them out, or check them out at the kiosk."),
+                ]
             )
-            return Message("Your visitors are still on site", body + footer)
+            return Message(_("Your visitors are still on site"), body + footer)
         return self._render_visit(row, payload, footer)
 
     def _render_visit(
         self, row: NotificationDelivery, payload: dict[str, Any], footer: str
     ) -> Message:
+        _ = catalogue(self.language).gettext
         visit = Visit.get_or_none(Visit.ref == payload["visit"])
         if visit is None:
             raise NotFound(f"visit {payload['visit']}")
         party = payload.get("party", "host")
-        host_name = visit.host.name if visit.host else "reception"
-        who = _visitor(visit)
+        host_name = visit.host.name if visit.host else _("reception")
+        who = _visitor(_, visit)
         lines = [
-            f"{who} is at {self._where()} to see {host_name}.",
-            f"Purpose: {_words(visit.purpose)}",
-            f"Arrived: {self._local_time(visit.arrived_at)}",
+            _("{visitor} is at {place} to see {host}.").format(
+                visitor=who, place=self._where(), host=host_name
+            ),
+            _("Purpose: {purpose}").format(purpose=_purpose(_, visit.purpose)),
+            _("Arrived: {time}").format(time=self._local_time(visit.arrived_at)),
         ]
         if visit.escort_required:
-            lines.append("An escort is required.")
+            lines.append(_("An escort is required."))
         if row.kind == "vip":
-            title = f"VIP visitor: {who}"
+            title = _("VIP visitor: {visitor}").format(visitor=who)
         elif row.kind == "escalation":
             waited = int((self._clock.now() - visit.host_notified_at).total_seconds())
-            title = f"Nobody has answered for {who} ({waited} s)"
-            lines.insert(0, f"{host_name} has not answered after {waited} seconds.")
+            title = _("Nobody has answered for {visitor} ({seconds} s)").format(
+                visitor=who, seconds=waited
+            )
+            lines.insert(
+                0,
+                _("{host} has not answered after {seconds} seconds.").format(
+                    host=host_name, seconds=waited
+                ),
+            )
         elif row.kind == "approval":
-            title = f"Approve a visitor? {who}"
+            title = _("Approve a visitor? {visitor}").format(visitor=who)
         else:
-            title = f"Visitor: {who}"
+            title = _("Visitor: {visitor}").format(visitor=who)
         needs_decision = visit.needs_approval and row.kind in ("approval", "escalation")
         if row.kind != "vip" and visit.state == VisitState.AWAITING_HOST:
             if needs_decision:
-                lines.append(f"Approve: {self._link(LinkAction.APPROVE, visit.ref, party)}")
-                lines.append(f"Deny: {self._link(LinkAction.DENY, visit.ref, party)}")
+                approve = self._link(LinkAction.APPROVE, visit.ref, party)
+                deny = self._link(LinkAction.DENY, visit.ref, party)
+                lines.append(_("Approve: {link}").format(link=approve))
+                lines.append(_("Deny: {link}").format(link=deny))
             else:
-                lines.append(
-                    f"I'm on my way: {self._link(LinkAction.ACKNOWLEDGE, visit.ref, party)}"
-                )
+                coming = self._link(LinkAction.ACKNOWLEDGE, visit.ref, party)
+                lines.append(_("I'm on my way: {link}").format(link=coming))
         photo = VisitPhoto.get_or_none(VisitPhoto.visit == visit)
         attachments = [Attachment("visitor.jpg", "image/jpeg", bytes(photo.jpeg))] if photo else []
         return Message(title, "\n".join(lines) + footer, attachments)
@@ -551,26 +681,38 @@ class Notifier:
     def _render_alert(
         self, row: NotificationDelivery, payload: dict[str, Any], footer: str
     ) -> Message:
+        _ = catalogue(self.language).gettext
         at = datetime.fromisoformat(payload["at"]) if payload.get("at") else None
         if row.kind == "device":
-            title = f"Kiosk problem: {payload.get('device') or 'device'}"
-            body = (
-                f"{payload.get('device')} at {self._where()} failed at {self._local_time(at)}: "
-                f"{payload.get('message') or ''}"
+            device = str(payload.get("device") or "device")
+            device_words = _(DEVICES[device]) if device in DEVICES else device
+            title = _("Kiosk problem: {device}").format(device=device_words)
+            body = _("{device} at {place} failed at {time}: {message}").format(
+                device=device_words,
+                place=self._where(),
+                time=self._local_time(at),
+                message=payload.get("message") or "",
             )
             return Message(title, body + footer)
         visit = Visit.get_or_none(Visit.ref == payload.get("visit") or "")
-        who = _visitor(visit) if visit else "a visitor"
-        reason = _words(payload.get("reason") or "alert")
-        body = (
-            f"Security alert at {self._where()}, {self._local_time(at)}: {reason}.\n"
-            f"Visitor: {who}\nThe kiosk refused the check-in with a neutral message."
+        who = _visitor(_, visit)
+        reason_code = str(payload.get("reason") or "alert")
+        reason = _(ALERT_REASONS[reason_code]) if reason_code in ALERT_REASONS else reason_code
+        body = "\n".join(
+            [
+                _("Security alert at {place}, {time}: {reason}.").format(
+                    place=self._where(), time=self._local_time(at), reason=reason
+                ),
+                _("Visitor: {visitor}").format(visitor=who),
+                _("The kiosk refused the check-in with a neutral message."),
+            ]
         )
         attachments = []
         photo = VisitPhoto.get_or_none(VisitPhoto.visit == visit) if visit else None
         if photo is not None:
             attachments.append(Attachment("visitor.jpg", "image/jpeg", bytes(photo.jpeg)))
-        return Message(f"Security alert: {reason}", body + footer, attachments)
+        title = _("Security alert: {reason}").format(reason=reason)
+        return Message(title, body + footer, attachments)
 
     # ----------------------------------------------------------------- links
 
@@ -604,12 +746,16 @@ class Notifier:
         return RedeemedLink(claim.action, claim.visit_ref, claim.party, seconds)
 
 
-def _words(value: str) -> str:
-    return str(value).replace("_", " ")
+def _purpose(_: Callable[[str], str], value: str) -> str:
+    code = str(value)
+    return _(PURPOSES[code]) if code in PURPOSES else code.replace("_", " ")
 
 
-def _visitor(visit: Visit | None) -> str:
-    if visit is None:
-        return "a visitor"
-    name = visit.visitor.name if visit.visitor else "a visitor"
-    return f"{name} ({visit.company})" if visit.company else name
+def _named(_: Callable[[str], str], name: str, company: str) -> str:
+    return _("{name} ({company})").format(name=name, company=company) if company else name
+
+
+def _visitor(_: Callable[[str], str], visit: Visit | None) -> str:
+    if visit is None or visit.visitor is None:
+        return _("a visitor")
+    return _named(_, visit.visitor.name, visit.company)

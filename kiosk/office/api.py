@@ -43,6 +43,9 @@ class EnrolResponse(BaseModel):
     kiosk_id: str
     site: str
     server_time: str
+    # The site's salt for document-number hashes (hex): one salt for the office and every
+    # kiosk of the site, so a watchlist entry's document hash made at the office matches.
+    document_salt: str
 
 
 class EventResultModel(BaseModel):
@@ -155,7 +158,16 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
             )
         )
         site = await in_database(lambda: kiosk.site.name)
-        return answer(200, {"kiosk_id": kiosk.kiosk_id, "site": site, "server_time": server_time()})
+        salt = await in_database(lambda: store.document_salt(kiosk.site).hex())
+        return answer(
+            200,
+            {
+                "kiosk_id": kiosk.kiosk_id,
+                "site": site,
+                "server_time": server_time(),
+                "document_salt": salt,
+            },
+        )
 
     @app.post(
         "/v1/events",

@@ -22,6 +22,7 @@ from peewee import (
     NodeList,
     SqliteDatabase,
     TextField,
+    fn,
 )
 
 from kiosk.storage.models import UtcTimestampField
@@ -97,6 +98,15 @@ class Event(OfficeModel):
     payload = TextField()
     occurred_at = UtcTimestampField(index=True)
     received_at = UtcTimestampField()
+    # The kiosk's hash chain (kiosk.storage.journal), verified per kiosk in seq order. The
+    # payload's digest is taken at ingest and kept when the purge anonymises the payload.
+    prev_hash = CharField(default="")
+    event_hash = CharField(default="")
+    payload_digest = CharField(default="")
+    anonymised_at = UtcTimestampField(null=True)
+
+    class Meta:
+        indexes = ((("kiosk", "seq"), False),)
 
 
 class ChangeLog(OfficeModel):
@@ -202,6 +212,28 @@ class OfficeVisit(OfficeModel):
     satisfaction = IntegerField(null=True)
     auto_checked_out = BooleanField(default=False)
     updated_at = UtcTimestampField()
+    # Exact, romanised (pinyin) and initials keys of the visitor's name, for the visit log's
+    # search (kiosk.office.reporting.visit_name_key); blanked with the name by the purge.
+    name_key = TextField(default="")
+    anonymised_at = UtcTimestampField(null=True)
+
+    class Meta:
+        indexes = (
+            (("site", "state"), False),
+            (("site", "arrived_at"), False),
+        )
+
+
+# The visit log's order (newest first, keyset-paginated): arrival, or the last change for a
+# visit that never arrived.
+OfficeVisit.add_index(
+    OfficeVisit.index(
+        OfficeVisit.site,
+        fn.COALESCE(OfficeVisit.arrived_at, OfficeVisit.updated_at),
+        OfficeVisit.id,
+        name="office_visit_site_log_at_id",
+    )
+)
 
 
 # ---------------------------------------------------------------- the office web's people
@@ -257,6 +289,109 @@ class SiteSettingsRow(OfficeModel):
     updated_at = UtcTimestampField()
 
 
+# ---------------------------------------------------------------- directory (office web)
+
+
+class SiteSecret(OfficeModel):
+    """A site's secret that is not a signing key. `document_salt` (hex) keys the HMAC of
+    identity document numbers (kiosk.domain.identity): the office hashes watchlist entries
+    with it and hands it to each kiosk of the site at enrolment, so one document number gives
+    one hash at the office and at every kiosk of the site."""
+
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    kind = CharField()
+    value = CharField()
+    created_at = UtcTimestampField()
+
+    class Meta:
+        indexes = ((("site", "kind"), True),)
+
+
+# ---------------------------------------------------------------- appointments (office web)
+
+
+class AppointmentSeries(OfficeModel):
+    """Recurring visits booked together. Each occurrence is an OfficeAppointment of its own,
+    with its own invitation; SeriesMember links them, so the whole series can be cancelled."""
+
+    ref = CharField(unique=True)
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    frequency = CharField()  # daily | weekly
+    occurrences = IntegerField()
+    created_by = CharField(default="")
+    created_at = UtcTimestampField()
+    cancelled_at = UtcTimestampField(null=True)
+
+
+class SeriesMember(OfficeModel):
+    series = ForeignKeyField(AppointmentSeries, backref="members", on_delete="CASCADE")
+    appointment = ForeignKeyField(OfficeAppointment, unique=True, on_delete="CASCADE")
+
+
+class InvitationMail(OfficeModel):
+    """The invitation e-mail of one appointment and how sending it went. The address is the
+    appointment's own, read at sending time: nothing personal is copied here."""
+
+    appointment = ForeignKeyField(OfficeAppointment, unique=True, on_delete="CASCADE")
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    # pending | sending | sent | failed (retried) | given_up | cancelled
+    status = CharField(default="pending", index=True)
+    attempts = IntegerField(default=0)
+    requested_at = UtcTimestampField()
+    next_attempt_at = UtcTimestampField(null=True, index=True)
+    sent_at = UtcTimestampField(null=True)
+    last_error = TextField(default="")
+
+
+# ---------------------------------------------------------------- links and forwarded notifications
+
+
+class OfficeUsedLink(OfficeModel):
+    """A kiosk's acknowledgement or approval link used at the office's link page: recorded
+    so that it works once across the office, whichever process serves the page."""
+
+    link_id = CharField(unique=True)
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    kiosk = ForeignKeyField(Kiosk, on_delete="CASCADE")
+    action = CharField()
+    visit_ref = CharField()
+    party = CharField(default="")
+    used_at = UtcTimestampField()
+
+
+class ForwardedNotification(OfficeModel):
+    """A message a kiosk could not deliver and handed to the office (event kind
+    notification.forward), sent from here by kiosk.office.forwarding. Once per delivery
+    and channel, however often the kiosk pushed it. The recipient URL is never stored: it
+    is looked up by `channel_hash` in the host's channels or the site's lists at send
+    time. The message is cleared once sent or given up (visitor data is kept minimal)."""
+
+    id = BigAutoField()
+    site = ForeignKeyField(Site, on_delete="CASCADE")
+    kiosk = ForeignKeyField(Kiosk, on_delete="CASCADE")
+    event_id = CharField()
+    delivery_key = CharField()
+    kind = CharField()
+    audience = CharField()  # host:<ref> | reception | security | vip
+    channel_hash = CharField()
+    title = TextField(default="")
+    body = TextField(default="")
+    attachments = TextField(default="[]")  # JSON [{name, mimetype, content (base64)}]
+    attempts = IntegerField(default=0)
+    next_attempt_at = UtcTimestampField()
+    claimed_at = UtcTimestampField(null=True)
+    sent_at = UtcTimestampField(null=True)
+    gave_up_at = UtcTimestampField(null=True)
+    last_error = TextField(default="")
+    created_at = UtcTimestampField()
+
+    class Meta:
+        indexes = (
+            (("delivery_key", "channel_hash"), True),
+            (("sent_at", "gave_up_at", "next_attempt_at"), False),
+        )
+
+
 OFFICE_MODELS: list[type[OfficeModel]] = [
     Site,
     EnrolmentCode,
@@ -274,4 +409,10 @@ OFFICE_MODELS: list[type[OfficeModel]] = [
     StaffSession,
     AuditEntry,
     SiteSettingsRow,
+    OfficeUsedLink,
+    ForwardedNotification,
+    SiteSecret,
+    AppointmentSeries,
+    SeriesMember,
+    InvitationMail,
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +34,7 @@ from kiosk.domain.errors import InvalidInput, KioskError, NotFound
 from kiosk.domain.text import check_email, check_name, check_optional
 from kiosk.domain.tokens import TokenSigner, key_id_for, new_ref, raw_public_key
 from kiosk.domain.values import Purpose, VisitorLevel
+from kiosk.office.forwarding import FORWARD_KIND, validate_forward_payload
 from kiosk.office.models import (
     OFFICE_MODELS,
     ChangeLog,
@@ -47,10 +48,13 @@ from kiosk.office.models import (
     RequestNonce,
     Site,
     SiteKey,
+    SiteSecret,
     UsedInvitation,
     office_database,
 )
+from kiosk.office.reporting import visit_name_key
 from kiosk.storage.db import PRAGMAS, insert_rows, rows_of
+from kiosk.storage.journal import canonical_json, payload_digest
 from kiosk.sync.wire import EVENT_KINDS, MAX_REQUEST_AGE_MS, signature_is_valid
 
 ENROLMENT_CODE_LIFETIME = timedelta(days=7)
@@ -95,6 +99,28 @@ class IngestReport:
         return sum(result.status == status for result in self.results)
 
 
+@dataclass(frozen=True)
+class LinkPreview:
+    """A kiosk's link as its page shows it (kiosk.office.web.links)."""
+
+    action: str  # ack | approve | deny
+    party: str
+    visitor_name: str
+    company: str
+    host_name: str
+    kiosk_name: str
+    site_name: str
+    timezone: str
+    arrived_at: datetime | None
+    answered_at: datetime | None = None
+
+    @property
+    def response_seconds(self) -> float | None:
+        if self.arrived_at is None or self.answered_at is None:
+            return None
+        return (self.answered_at - self.arrived_at).total_seconds()
+
+
 def open_office_database(url: str | None) -> Database:
     """PostgreSQL for `postgresql://...` URLs (pooled), else an SQLite file (default
     ./office.sqlite3). Creates the tables that are missing and binds the models."""
@@ -117,9 +143,79 @@ def open_office_database(url: str | None) -> Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False)
     office_database.initialize(db)
-    with db.connection_context():
+    with db.connection_context(), db.atomic():
+        if isinstance(db, PostgresqlDatabase):  # offices starting together take turns
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (6_999_999,))
+        added = add_missing_columns(db, OFFICE_MODELS)
+        # After the columns: an index declared on a new column can only be made now.
         db.create_tables(OFFICE_MODELS, safe=True)
+        for model, name in added:
+            backfill = BACKFILLS.get((model, name))
+            if backfill is not None:
+                backfill(db)
     return db
+
+
+def add_missing_columns(db: Database, models: Iterable[type[Any]]) -> list[tuple[type[Any], str]]:
+    """The office's column migration: add each model field that its existing table lacks.
+
+    A new field must be nullable or have a default, so rows already stored get a value.
+    Tables that do not exist yet are left to create_tables. Returns (model, field name) of
+    each column added."""
+    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
+
+    migrator = SqliteMigrator(db) if isinstance(db, SqliteDatabase) else PostgresqlMigrator(db)
+    added: list[tuple[type[Any], str]] = []
+    operations = []
+    for model in models:
+        table = model._meta.table_name
+        if not db.table_exists(table):
+            continue
+        present = {column.name for column in db.get_columns(table)}
+        for model_field in model._meta.sorted_fields:
+            if model_field.column_name in present:
+                continue
+            if not model_field.null and model_field.default is None:
+                raise RuntimeError(
+                    f"cannot add {table}.{model_field.column_name}: a new column needs a "
+                    "default or must allow NULL"
+                )
+            operations.append(migrator.add_column(table, model_field.column_name, model_field))
+            added.append((model, model_field.name))
+    if operations:
+        migrate(*operations)
+    return added
+
+
+def _backfill_visit_name_keys(db: Database) -> None:
+    """Visits stored before the visit log's search keys existed get theirs."""
+    from kiosk.office.reporting import visit_name_key
+
+    last_id = 0
+    while True:
+        rows = rows_of(
+            OfficeVisit.select(OfficeVisit.id, OfficeVisit.visitor_name)
+            .where((OfficeVisit.id > last_id) & (OfficeVisit.visitor_name != ""))
+            .order_by(OfficeVisit.id)
+            .limit(1000)
+        )
+        if not rows:
+            return
+        for visit_id, name in rows:
+            OfficeVisit.update(name_key=visit_name_key(name)).where(
+                OfficeVisit.id == visit_id
+            ).execute()
+        last_id = rows[-1][0]
+
+
+#: Work to do once when a column is added: (model, field name) -> the step.
+BACKFILLS: dict[tuple[type[Any], str], Callable[[Database], None]] = {
+    (OfficeVisit, "name_key"): _backfill_visit_name_keys,
+}
+
+
+def _is_sha256_hex(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 def _hash_code(code: str) -> str:
@@ -370,6 +466,9 @@ class OfficeStore:
                             "kind": e["kind"],
                             "subject_ref": e["subject_ref"],
                             "payload": json.dumps(e["payload"], ensure_ascii=False),
+                            "prev_hash": e["prev_hash"],
+                            "event_hash": e["event_hash"],
+                            "payload_digest": payload_digest(canonical_json(e["payload"])),
                             "occurred_at": e["occurred_at"],
                             "received_at": now,
                         }
@@ -419,6 +518,14 @@ class OfficeStore:
             OfficeStore._validate_visit_payload(kind, payload)
         elif kind == "token.revoked" and not isinstance(payload.get("token"), str):
             raise InvalidInput("payload.token", "must be text")
+        elif kind == FORWARD_KIND:
+            validate_forward_payload(payload)
+        # The kiosk's hash chain, stored as sent and verified later (kiosk.office.reporting):
+        # a link that does not verify is evidence to show, not a reason to refuse the event.
+        chain = {name: raw.get(name) or "" for name in ("prev_hash", "event_hash")}
+        for name, value in chain.items():
+            if not isinstance(value, str) or (value and not _is_sha256_hex(value)):
+                raise InvalidInput(name, "must be a SHA-256 in lower-case hex")
         return {
             "event_id": event_id,
             "seq": seq,
@@ -426,6 +533,7 @@ class OfficeStore:
             "subject_ref": subject,
             "payload": payload,
             "occurred_at": occurred,
+            **chain,
         }
 
     @staticmethod
@@ -493,6 +601,9 @@ class OfficeStore:
                 visit.satisfaction = payload.get("satisfaction")
                 changed[visit.ref] = visit
                 continue
+            if event["kind"] == FORWARD_KIND:
+                self._record_forward(kiosk, event, now)
+                continue
             if event["kind"] == "token.revoked":
                 self._log(
                     site,
@@ -534,11 +645,12 @@ class OfficeStore:
             OfficeVisit,
             [
                 {"ref": v.ref, "site": site.id, "kiosk": kiosk.id, "updated_at": now,
-                 **{name: getattr(v, name) for name in VISIT_FIELDS}}
+                 **{name: getattr(v, name) for name in VISIT_FIELDS},
+                 "name_key": visit_name_key(v.visitor_name)}
                 for v in changed.values()
             ],
             conflict_on="ref",
-            update=(*VISIT_FIELDS, "kiosk", "updated_at"),
+            update=(*VISIT_FIELDS, "name_key", "kiosk", "updated_at"),
         )  # fmt: skip
         self._supersede(site, "visit", list(changed))
         insert_rows(
@@ -655,6 +767,7 @@ class OfficeStore:
         walk_in_needs_approval: bool = False,
         channels: list[str] | None = None,
         ref: str | None = None,
+        active: bool = True,
     ) -> OfficeHost:
         check_name(name)
         check_email(email)
@@ -668,6 +781,7 @@ class OfficeStore:
             host.delegate_ref = delegate_ref
             host.is_senior = is_senior
             host.walk_in_needs_approval = walk_in_needs_approval
+            host.active = active
             host.channels = json.dumps(channels or ([f"mailto://{email}"] if email else []))
             host.updated_at = now
             host.save(force_insert=host.id is None)
@@ -742,6 +856,7 @@ class OfficeStore:
         level: str = VisitorLevel.ORDINARY,
         visitor_type: str = "visitor",
         ref: str | None = None,
+        invitation_token_id: str = "",
     ) -> OfficeAppointment:
         check_name(visitor_name, "visitor_name")
         Purpose(purpose)
@@ -760,6 +875,8 @@ class OfficeStore:
             purpose=str(purpose),
             level=str(level),
             visitor_type=visitor_type,
+            # Chosen at booking so a cancellation revokes it even before the mail is signed.
+            invitation_token_id=invitation_token_id,
             updated_at=now,
         )
 
@@ -792,23 +909,37 @@ class OfficeStore:
         *,
         early: timedelta = timedelta(hours=2),
         late: timedelta = timedelta(hours=4),
+        reuse_token: bool = False,
     ) -> str:
-        """Sign the appointment's invitation with the site's key, which never leaves here."""
+        """Sign the appointment's invitation with the site's key, which never leaves here.
+
+        With `reuse_token`, an appointment that already has a token id is signed again with
+        the same id (Ed25519 is deterministic: the same code as before), so a resent e-mail
+        carries the code the kiosks already know and nothing changes in the feed. A new
+        token id revokes the one it replaces."""
         with self.db.connection_context():
             appointment = OfficeAppointment.get_or_none(OfficeAppointment.ref == appointment_ref)
             if appointment is None:
                 raise NotFound(f"no appointment {appointment_ref}")
+            if appointment.cancelled_at is not None:
+                raise InvalidInput("appointment", "is cancelled")
             key = SiteKey.get((SiteKey.site == appointment.site) & (SiteKey.kind == "invitation"))
             private = load_pem_private_key(key.private_key_pem.encode(), password=None)
             assert isinstance(private, Ed25519PrivateKey)
+            previous = appointment.invitation_token_id
             text, token = TokenSigner(private).sign_invitation(
                 appointment_ref=appointment.ref,
                 host_ref=appointment.host_ref,
                 visitor_name=appointment.visitor_name,
                 not_before=appointment.starts_at - early,
                 not_after=appointment.starts_at + late,
+                token_id=previous if reuse_token and previous else None,
             )
+            if token.token_id == previous:
+                return text
             with self._site_writes(appointment.site):
+                if previous:
+                    self._log(appointment.site, "revoked_token", previous, {"kind": "invitation"})
                 appointment.invitation_token_id = token.token_id
                 appointment.updated_at = self.clock.now()
                 appointment.save()
@@ -880,3 +1011,194 @@ class OfficeStore:
                 {"ref": visit.ref, **self._visit_data(visit)}
                 for visit in query.order_by(OfficeVisit.arrived_at)
             ]
+
+    # --- directory (office web)
+
+    @contextmanager
+    def site_change(self, site: Site) -> Iterator[None]:
+        """One transaction for a change made at the office and its audit entry: the
+        directory methods called inside join it, so the change, its feed rows and the audit
+        commit together or not at all."""
+        with self.db.connection_context(), self._site_writes(site):
+            yield
+
+    def document_salt(self, site: Site) -> bytes:
+        """The site's secret salt for document numbers, made on first use. Kiosks receive
+        it at enrolment (see kiosk.sync.client), so hashes made here match theirs."""
+        with self.db.connection_context():
+            found = SiteSecret.get_or_none(
+                (SiteSecret.site == site) & (SiteSecret.kind == "document_salt")
+            )
+            if found is None:
+                with self._site_writes(site):  # one writer of the site at a time: one salt
+                    SiteSecret.insert(
+                        site=site,
+                        kind="document_salt",
+                        value=secrets.token_hex(32),
+                        created_at=self.clock.now(),
+                    ).on_conflict_ignore().execute()
+                found = SiteSecret.get(
+                    (SiteSecret.site == site) & (SiteSecret.kind == "document_salt")
+                )
+            return bytes.fromhex(found.value)
+
+    def set_host_active(self, host_ref: str, active: bool) -> OfficeHost:
+        with self.db.connection_context():
+            host = OfficeHost.get_or_none(OfficeHost.ref == host_ref)
+            if host is None:
+                raise NotFound(f"no host {host_ref}")
+            with self._site_writes(host.site):
+                host.active = active
+                host.updated_at = self.clock.now()
+                host.save()
+                self._log(host.site, "host", host.ref, self._host_data(host))
+        return host
+
+    def set_watchlist_active(self, entry_ref: str, active: bool) -> OfficeWatchlistEntry:
+        with self.db.connection_context():
+            entry = OfficeWatchlistEntry.get_or_none(OfficeWatchlistEntry.ref == entry_ref)
+            if entry is None:
+                raise NotFound(f"no watchlist entry {entry_ref}")
+            with self._site_writes(entry.site):
+                entry.active = active
+                entry.updated_at = self.clock.now()
+                entry.save()
+                self._log(entry.site, "watchlist", entry.ref, self._watchlist_data(entry))
+        return entry
+
+    @staticmethod
+    def _watchlist_data(entry: OfficeWatchlistEntry) -> dict[str, Any]:
+        """The same shape add_watchlist_entry sends (kiosk.sync.apply._watchlist reads it)."""
+        return {
+            "name": entry.name,
+            "exact_key": names.exact_key(entry.name),
+            "latin_key": names.latin_key(entry.name),
+            "document_hash": entry.document_hash,
+            "reason": entry.reason,
+            "active": entry.active,
+        }
+
+    # --- links and forwarded notifications
+
+    def _record_forward(self, kiosk: Kiosk, event: dict[str, Any], now: datetime) -> None:
+        """A delivery a kiosk handed over: recorded once per delivery key and channel (a
+        kiosk that pushes again after a lost answer adds nothing), and the message kept
+        only in that row, which is cleared once sent (kiosk.office.forwarding)."""
+        from kiosk.office.forwarding import forward_row, stored_forward_payload
+        from kiosk.office.models import ForwardedNotification
+
+        payload = event["payload"]
+        ForwardedNotification.insert(
+            forward_row(kiosk, event["event_id"], payload, now)
+        ).on_conflict_ignore().execute()
+        Event.update(payload=json.dumps(stored_forward_payload(payload), ensure_ascii=False)).where(
+            Event.event_id == event["event_id"]
+        ).execute()
+
+    def link_preview(self, token: str) -> LinkPreview:
+        """What a link would do, for the page that asks to confirm it; LinkRefused when it
+        would do nothing. Reads only."""
+        with self.db.connection_context():
+            claim, kiosk = self._verified_link(token)
+            visit = OfficeVisit.get_or_none(OfficeVisit.ref == claim.visit_ref)
+            self._check_link_unused(claim, visit)
+            return self._preview(claim, kiosk, visit)
+
+    def redeem_link(self, token: str) -> LinkPreview:
+        """Carry out a link once across the office: the visit is updated at once (live list,
+        reports), and the change feed tells the kiosk that sent the link, which applies it
+        through its engine on its next pull (kiosk.sync.apply). Raises LinkRefused."""
+        from kiosk.notify.links import LinkAction, LinkRefusal, LinkRefused
+        from kiosk.office.models import OfficeUsedLink
+
+        now = self.clock.now()
+        with self.db.connection_context():
+            claim, kiosk = self._verified_link(token)
+            try:
+                with self._site_writes(kiosk.site):
+                    visit = OfficeVisit.get_or_none(OfficeVisit.ref == claim.visit_ref)
+                    self._check_link_unused(claim, visit)
+                    assert visit is not None
+                    OfficeUsedLink.create(
+                        link_id=claim.link_id, site=kiosk.site, kiosk=kiosk,
+                        action=claim.action.value, visit_ref=claim.visit_ref,
+                        party=claim.party, used_at=now,
+                    )  # fmt: skip
+                    if claim.action is LinkAction.DENY:
+                        visit.state, visit.left_at = "denied", now
+                    else:
+                        visit.state, visit.host_acknowledged_at = "host_acknowledged", now
+                    visit.updated_at = now
+                    visit.save()
+                    self._log(kiosk.site, "visit", visit.ref, self._visit_data(visit))
+                    self._log(
+                        kiosk.site,
+                        "link_response",
+                        claim.link_id,
+                        {
+                            "kiosk": kiosk.kiosk_id,
+                            "visit": visit.ref,
+                            "action": claim.action.value,
+                            "party": claim.party,
+                            "answered_at": now.isoformat(),
+                        },
+                    )
+            except IntegrityError as err:  # another request used it at the same moment
+                raise LinkRefused(LinkRefusal.USED, "this link has been used") from err
+            return self._preview(claim, kiosk, visit, answered_at=now)
+
+    def _verified_link(self, token: str) -> tuple[Any, Kiosk]:
+        """The claim of a link genuinely signed by a kiosk of this office that is not
+        revoked and not expired, and that kiosk. The signature is checked first, so a
+        forged link learns nothing about expiry or revocation."""
+        from kiosk.notify.links import LinkRefusal, LinkRefused, read_link, verify_link
+
+        claim, _, _ = read_link(token)
+        kiosk = Kiosk.get_or_none(Kiosk.kiosk_id == claim.kiosk_id)
+        if kiosk is None:
+            raise LinkRefused(LinkRefusal.FORGED, "no kiosk of this office sent this link")
+        ever = datetime.min.replace(tzinfo=UTC)  # the signature alone, expiry next
+        claim = verify_link(token, kiosk.auth_public_key, ever)
+        if kiosk.revoked_at is not None:
+            raise LinkRefused(LinkRefusal.REVOKED, "the kiosk that sent this link is revoked")
+        if self.clock.now() >= claim.expires_at:
+            raise LinkRefused(LinkRefusal.EXPIRED, "the link has expired")
+        return claim, kiosk
+
+    @staticmethod
+    def _check_link_unused(claim: Any, visit: OfficeVisit | None) -> None:
+        from kiosk.notify.links import LinkAction, LinkRefusal, LinkRefused
+        from kiosk.office.models import OfficeUsedLink
+
+        if OfficeUsedLink.get_or_none(OfficeUsedLink.link_id == claim.link_id) is not None:
+            raise LinkRefused(LinkRefusal.USED, "this link has been used")
+        if visit is None:
+            raise LinkRefused(LinkRefusal.NOT_YET, "the office has not heard of this visit yet")
+        if visit.state != "awaiting_host":
+            raise LinkRefused(LinkRefusal.TOO_LATE, "the visit has moved on")
+        if claim.action is not LinkAction.ACKNOWLEDGE and visit.host_acknowledged_at:
+            raise LinkRefused(LinkRefusal.TOO_LATE, "the visit has been decided")
+
+    @staticmethod
+    def _preview(
+        claim: Any, kiosk: Kiosk, visit: OfficeVisit | None, answered_at: datetime | None = None
+    ) -> LinkPreview:
+        from kiosk.office.settings import load_site_settings
+
+        host = (
+            OfficeHost.get_or_none(OfficeHost.ref == visit.host_ref)
+            if visit is not None and visit.host_ref
+            else None
+        )
+        return LinkPreview(
+            action=claim.action.value,
+            party=claim.party,
+            visitor_name=visit.visitor_name if visit else "",
+            company=visit.company if visit else "",
+            host_name=host.name if host else "",
+            kiosk_name=kiosk.name or kiosk.kiosk_id,
+            site_name=kiosk.site.name,
+            timezone=load_site_settings(kiosk.site).timezone,
+            arrived_at=visit.arrived_at if visit else None,
+            answered_at=answered_at,
+        )

@@ -853,29 +853,34 @@ class CheckInEngine:
 
     # ----------------------------------------------------------------- after check-in
 
-    def acknowledge(self, visit_ref: str, *, by: str = "host") -> float:
-        """The host answered; returns the response time in seconds (the 1-minute figure)."""
+    def acknowledge(self, visit_ref: str, *, by: str = "host", at: datetime | None = None) -> float:
+        """The host answered; returns the response time in seconds (the 1-minute figure).
+        `at`: when the host answered, if that was elsewhere (a link used at the office)."""
         now = self._clock.now()
+        answered = min(at or now, now)
         with storage_errors(), self._db.atomic():
             visit = self._visit(visit_ref)
-            self._move(visit, VisitState.HOST_ACKNOWLEDGED, now, by, host_acknowledged_at=now)
-        return (now - visit.arrived_at).total_seconds()
+            self._move(visit, VisitState.HOST_ACKNOWLEDGED, now, by, host_acknowledged_at=answered)
+        return (answered - visit.arrived_at).total_seconds()
 
     def decide_approval(
-        self, visit_ref: str, approved: bool, *, by: str = "host"
+        self, visit_ref: str, approved: bool, *, by: str = "host", at: datetime | None = None
     ) -> BadgeContent | None:
-        """The host approves (badge issued, counts as acknowledged) or denies a walk-in."""
+        """The host approves (badge issued, counts as acknowledged) or denies a walk-in.
+        `at`: when the host decided, if that was elsewhere (a link used at the office)."""
         now = self._clock.now()
+        answered = min(at or now, now)
         with storage_errors(), self._db.atomic():
             visit = self._visit(visit_ref)
             if not visit.needs_approval or visit.state != VisitState.AWAITING_HOST:
                 raise IllegalTransition(f"visit {visit_ref} is not waiting for approval")
             if not approved:
                 self._move(
-                    visit, VisitState.DENIED, now, by, denied_reason="host declined", left_at=now
-                )
+                    visit, VisitState.DENIED, now, by, denied_reason="host declined",
+                    left_at=answered,
+                )  # fmt: skip
                 return None
-            self._move(visit, VisitState.HOST_ACKNOWLEDGED, now, by, host_acknowledged_at=now)
+            self._move(visit, VisitState.HOST_ACKNOWLEDGED, now, by, host_acknowledged_at=answered)
             return self._issue_badge(visit, now)
 
     def leave_message(

@@ -287,7 +287,11 @@ class Directory:
             return self._import_ics(path)
         report = ImportReport()
         zone = self.calendar.zone
-        rows = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))
+        try:
+            rows = read_csv(path.read_bytes())
+        except InvalidInput as err:
+            report.problems.append(str(err))
+            return report
         for line, row in enumerate(rows, start=2):
             try:
                 day = date.fromisoformat((row.get("date") or "").strip())
@@ -325,19 +329,13 @@ class Directory:
             return report
         for number, event in enumerate(calendar.walk("VEVENT"), start=1):
             try:
-                start = event.decoded("DTSTART")
-                end = event.decoded("DTEND") if event.get("DTEND") else None
-                if not isinstance(start, datetime):
-                    raise InvalidInput("DTSTART", "an all-day event is not a visit")
-                start = start if start.tzinfo else start.replace(tzinfo=self.calendar.zone)
-                if isinstance(end, datetime) and end.tzinfo is None:
-                    end = end.replace(tzinfo=self.calendar.zone)
+                start, end = event_times(event, self.calendar.zone)
                 host = str(event.get("X-KIOSK-HOST") or "") or _organizer(event)
                 self.add_appointment(
                     visitor_name=str(event.get("X-KIOSK-VISITOR") or event.get("SUMMARY") or ""),
                     host=host,
                     starts_at=start,
-                    ends_at=end if isinstance(end, datetime) else None,
+                    ends_at=end,
                     company=str(event.get("X-KIOSK-COMPANY") or ""),
                     purpose=Purpose(str(event.get("X-KIOSK-PURPOSE") or "visit_person")),
                     visitor_type=str(event.get("X-KIOSK-TYPE") or "visitor"),
@@ -418,5 +416,38 @@ class Directory:
 
 def _organizer(event: Any) -> str:
     """The host of an invitation from a calendar: its organiser's e-mail address."""
-    organizer = str(event.get("ORGANIZER") or "")
-    return organizer.removeprefix("mailto:").removeprefix("MAILTO:")
+    return calendar_address(event.get("ORGANIZER"))
+
+
+# Shared with the office's imports (kiosk.office.bookings), so both read files alike.
+
+
+def read_csv(data: bytes) -> list[dict[str, str]]:
+    """The rows of a UTF-8 CSV file (with or without a byte-order mark), keyed by the header's
+    column names, which are stripped and lower-cased."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InvalidInput("file", f"is not UTF-8 (byte {err.start})") from err
+    reader = csv.DictReader(io.StringIO(text))
+    reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
+    return [{key: value or "" for key, value in row.items() if key} for row in reader]
+
+
+def calendar_address(value: Any) -> str:
+    """The e-mail address of an iCalendar ORGANIZER or ATTENDEE, without `mailto:`."""
+    text = str(value or "").strip()
+    return text[7:] if text.lower().startswith("mailto:") else text
+
+
+def event_times(event: Any, zone: Any) -> tuple[datetime, datetime | None]:
+    """A VEVENT's start and end as aware datetimes; floating times are in the site's zone.
+    An all-day event is refused: it has no time to be expected at."""
+    start = event.decoded("DTSTART") if event.get("DTSTART") else None
+    end = event.decoded("DTEND") if event.get("DTEND") else None
+    if not isinstance(start, datetime):
+        raise InvalidInput("DTSTART", "is missing, or an all-day event, which is not a visit")
+    start = start if start.tzinfo else start.replace(tzinfo=zone)
+    if isinstance(end, datetime) and end.tzinfo is None:
+        end = end.replace(tzinfo=zone)
+    return start, end if isinstance(end, datetime) else None

@@ -76,6 +76,11 @@ def create_salt(path: Path) -> bool:
     return True
 
 
+def replace_salt(path: Path, salt: bytes) -> None:
+    """Put the site's salt (received at enrolment) in place of the kiosk's own."""
+    _write_private(path, salt.hex().encode("ascii"))
+
+
 def load_salt(path: Path) -> bytes:
     try:
         return bytes.fromhex(path.read_text().strip())

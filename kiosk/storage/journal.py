@@ -5,6 +5,12 @@ its outbox event commit together or not at all.
 
 Audit entries are hash-chained: each entry's hash covers its own fields and the previous
 entry's hash, so editing or deleting any entry breaks every hash after it.
+
+Outbox events are chained the same way, in seq order (the outbox id, which is the `seq` the
+office receives): the office stores the chain and verifies each kiosk's log. The hash
+covers a digest of the payload rather than the payload itself, so the office can anonymise
+a payload after its retention period and keep the digest: the chain still verifies. The
+newest link is kept in KioskState, so the chain goes on after sent events are purged.
 """
 
 from __future__ import annotations
@@ -16,9 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kiosk.storage.models import AuditEntry, OutboxEvent
+from peewee import fn
+
+from kiosk.storage.models import AuditEntry, KioskState, OutboxEvent
 
 GENESIS = "0" * 64
+#: KioskState key of the outbox chain's newest link: "SEQ HASH".
+CHAIN_HEAD = "outbox_chain_head"
 
 
 def _canonical(value: Any) -> str:
@@ -87,14 +97,58 @@ def verify_audit_chain() -> ChainReport:
     return ChainReport(count, True)
 
 
+def canonical_json(value: Any) -> str:
+    """The one text of a JSON value that both the kiosk and the office hash."""
+    return _canonical(value)
+
+
+def payload_digest(payload_text: str) -> str:
+    """SHA-256 of an event's canonical payload text."""
+    return hashlib.sha256(payload_text.encode("utf-8")).hexdigest()
+
+
+def event_chain_hash(
+    prev_hash: str, seq: int, event_id: str, kind: str, occurred_at_ms: int, digest: str
+) -> str:
+    """The hash of one outbox event's link in the chain."""
+    material = _canonical([prev_hash, seq, event_id, kind, occurred_at_ms, digest])
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def chain_head() -> tuple[int, str]:
+    """The seq and hash of the newest chained event (0 and GENESIS before the first)."""
+    row = KioskState.get_or_none(KioskState.key == CHAIN_HEAD)
+    if row is not None:
+        seq, _, hash_ = row.value.partition(" ")
+        return int(seq), hash_
+    last = OutboxEvent.select(OutboxEvent.id).order_by(OutboxEvent.id.desc()).first()
+    return (last.id if last else 0), GENESIS
+
+
 def enqueue_event(
     at: datetime, kind: str, subject_ref: str, payload: dict[str, Any]
 ) -> OutboxEvent:
-    """Queue one event for the office. Call inside the transaction of the change it reports."""
-    return OutboxEvent.create(
-        event_id=uuid.uuid4().hex,
+    """Queue one event for the office. Call inside the transaction of the change it reports.
+
+    Its id (the seq) is given here, one after the chain's head (or after any row written
+    around the chain), rather than left to SQLite, which would reuse the ids of purged
+    events."""
+    head_seq, prev_hash = chain_head()
+    newest = OutboxEvent.select(fn.MAX(OutboxEvent.id)).scalar() or 0
+    seq = max(head_seq, newest) + 1
+    event_id = uuid.uuid4().hex
+    text = _canonical(payload)
+    at_ms = int(at.timestamp() * 1000)
+    event_hash = event_chain_hash(prev_hash, seq, event_id, kind, at_ms, payload_digest(text))
+    event = OutboxEvent.create(
+        id=seq,
+        event_id=event_id,
         kind=kind,
         subject_ref=subject_ref,
-        payload=_canonical(payload),
+        payload=text,
         occurred_at=at,
+        prev_hash=prev_hash,
+        event_hash=event_hash,
     )
+    KioskState.insert(key=CHAIN_HEAD, value=f"{seq} {event_hash}").on_conflict_replace().execute()
+    return event

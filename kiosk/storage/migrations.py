@@ -8,6 +8,7 @@ the schema, append a new step (playhouse.migrate operations or SQL) and never ed
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from peewee import Database
@@ -111,10 +112,52 @@ def _v3(database: Database) -> None:
     _run_script(database, _V3_NOTIFICATIONS)
 
 
+def _v4(database: Database) -> None:
+    """The outbox is hash-chained (kiosk.storage.journal): the events already queued get
+    their links here, in seq (id) order, and the chain's head is recorded. The digest is of
+    the payload's canonical text, which is what the office computes from what it receives."""
+    from kiosk.storage.journal import (
+        CHAIN_HEAD,
+        GENESIS,
+        canonical_json,
+        event_chain_hash,
+        payload_digest,
+    )
+
+    for column in ("prev_hash", "event_hash"):
+        database.execute_sql(
+            f'ALTER TABLE "outbox_event" ADD COLUMN "{column}" VARCHAR(255) NOT NULL DEFAULT \'\''
+        )
+    prev_hash, seq = GENESIS, 0
+    rows = database.execute_sql(
+        'SELECT "id", "event_id", "kind", "occurred_at", "payload" FROM "outbox_event" ORDER BY "id"'
+    ).fetchall()
+    for seq, event_id, kind, occurred_at, payload in rows:
+        link = event_chain_hash(
+            prev_hash,
+            seq,
+            event_id,
+            kind,
+            occurred_at,
+            payload_digest(canonical_json(json.loads(payload))),
+        )
+        database.execute_sql(
+            'UPDATE "outbox_event" SET "prev_hash" = ?, "event_hash" = ? WHERE "id" = ?',
+            (prev_hash, link, seq),
+        )
+        prev_hash = link
+    if rows:
+        database.execute_sql(
+            'INSERT OR REPLACE INTO "kiosk_state" ("key", "value") VALUES (?, ?)',
+            (CHAIN_HEAD, f"{seq} {prev_hash}"),
+        )
+
+
 MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
     (1, _v1),
     (2, _v2),
     (3, _v3),
+    (4, _v4),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

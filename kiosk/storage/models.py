@@ -244,6 +244,10 @@ class OutboxEvent(BaseModel):
     rejected_at = UtcTimestampField(null=True)  # the office refused it, saying why
     attempts = IntegerField(default=0)
     last_error = TextField(default="")
+    # The events are hash-chained in id order (kiosk.storage.journal): the office checks the
+    # chain, so an event altered or removed on the way or at the office is noticed.
+    prev_hash = CharField(default="")
+    event_hash = CharField(default="")
 
     class Meta:
         indexes = ((("sent_at", "rejected_at", "id"), False),)

@@ -4,6 +4,13 @@ the new cursor, so a batch is either wholly applied or not at all (and pulled ag
 Changes from the office are not this kiosk's own doings: they write no outbox events.
 Visits seen at other kiosks are mirrored so that a guard here can verify any badge of the
 site and the roll call counts everyone; their state, like the office's, only moves forward.
+
+The one exception is `link_response`: a host answered one of this kiosk's links at the
+office's link page. That is the host's doing, not the office's, so it goes through this
+kiosk's engine (CheckInEngine.acknowledge / decide_approval, `by="link:<party>"`, at the
+time the host answered): the visitor's screen, the badge and the outbox see it as if the
+link had been used here. The link is marked used here too, so it cannot also act directly.
+Applying it twice, or after the visit moved on, changes nothing.
 """
 
 from __future__ import annotations
@@ -11,9 +18,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.domain import names
+from kiosk.domain.errors import IllegalTransition, NotFound
 from kiosk.domain.tokens import key_id_for
 from kiosk.domain.values import VisitState
 from kiosk.storage.db import insert_rows, rows_of
@@ -29,6 +37,9 @@ from kiosk.storage.models import (
     WatchlistEntry,
     database,
 )
+
+if TYPE_CHECKING:
+    from kiosk.services.checkin import CheckInEngine
 
 CURSOR_KEY = "sync_cursor"
 RANK = {"expected": 0, "checked_in": 1, "awaiting_host": 2, "host_acknowledged": 3}
@@ -55,7 +66,10 @@ def current_cursor() -> int:
 
 
 #: Entities in the order they are applied: hosts before the appointments that name them.
-ORDER = ("key", "host", "watchlist", "appointment", "revoked_token", "used_invitation", "visit")
+ORDER = (
+    "key", "host", "watchlist", "appointment", "revoked_token", "used_invitation", "visit",
+    "link_response",
+)  # fmt: skip
 #: Rows per statement, well inside SQLite's limit on bound variables.
 CHUNK = 400
 
@@ -66,7 +80,12 @@ def _chunks(items: list[Any], size: int = CHUNK) -> Any:
 
 
 def apply_changes(
-    changes: list[dict[str, Any]], cursor: int, own_kiosk_id: str, now: datetime
+    changes: list[dict[str, Any]],
+    cursor: int,
+    own_kiosk_id: str,
+    now: datetime,
+    *,
+    engine: CheckInEngine | None = None,
 ) -> ApplyReport:
     """Apply one pulled batch and store `cursor`; call inside a transaction.
 
@@ -99,6 +118,8 @@ def apply_changes(
     for ref, data in latest["used_invitation"].items():
         _used(ref, data, now)
     _visits(latest["visit"], own_kiosk_id, now)
+    for ref, data in latest["link_response"].items():
+        _link_response(ref, data, own_kiosk_id, now, engine)
     KioskState.insert(key=CURSOR_KEY, value=str(cursor)).on_conflict_replace().execute()
     return report
 
@@ -320,3 +341,33 @@ def _visit(ref: str, data: dict[str, Any], own_kiosk_id: str, now: datetime) -> 
         setattr(visit, name, _time(data.get(name)) or getattr(visit, name))
     visit.updated_at = now
     visit.save()
+
+
+def _link_response(
+    link_id: str,
+    data: dict[str, Any],
+    own_kiosk_id: str,
+    now: datetime,
+    engine: CheckInEngine | None,
+) -> None:
+    """A host used one of this kiosk's links at the office (see the module docstring)."""
+    from kiosk.notify.models import UsedLink
+
+    if data.get("kiosk") != own_kiosk_id or engine is None:
+        return  # another kiosk's visit: its own engine applies it
+    visit_ref = str(data.get("visit", ""))
+    if UsedLink.get_or_none(UsedLink.link_id == link_id) is not None:
+        return  # redeemed here before (directly, or an earlier pull): done once
+    UsedLink.create(
+        link_id=link_id, action=str(data.get("action", "")), visit_ref=visit_ref, used_at=now
+    )
+    by = f"link:{data.get('party') or 'host'}"
+    answered = _time(data.get("answered_at")) or now
+    try:
+        with database.atomic():  # a savepoint: a refusal leaves the rest of the batch
+            if data.get("action") == "ack":
+                engine.acknowledge(visit_ref, by=by, at=answered)
+            elif data.get("action") in ("approve", "deny"):
+                engine.decide_approval(visit_ref, data["action"] == "approve", by=by, at=answered)
+    except (IllegalTransition, NotFound):
+        pass  # answered another way meanwhile, or purged: the office's page said so too

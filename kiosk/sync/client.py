@@ -32,7 +32,14 @@ import httpx
 from kiosk.domain.clock import Clock
 from kiosk.domain.errors import KioskError
 from kiosk.domain.tokens import raw_public_key
-from kiosk.services.keys import INVITATION_KEY, create_private_key, load_private_key
+from kiosk.notify.links import STANDALONE_LINK_KEY
+from kiosk.services.keys import (
+    DOCUMENT_SALT,
+    INVITATION_KEY,
+    create_private_key,
+    load_private_key,
+    replace_salt,
+)
 from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import append_audit
 from kiosk.storage.models import KioskState, OutboxEvent
@@ -204,9 +211,15 @@ class SyncClient:
         """Trade a one-time code for enrolment; returns the site's name.
 
         The standalone invitation key is removed: from now on invitations are signed at the
-        office, and the site's public key arrives with the first pull."""
+        office, and the site's public key arrives with the first pull. The site's document
+        salt replaces the kiosk's own."""
         url = url.rstrip("/")
         keys_dir = self._kiosk.keys.directory
+        # Links sent while standalone were signed with the kiosk's link key: it becomes the
+        # sync key, so the office (which learns its public half now) can verify them.
+        standalone_links = keys_dir / STANDALONE_LINK_KEY
+        if standalone_links.exists() and not (keys_dir / AUTH_KEY).exists():
+            standalone_links.rename(keys_dir / AUTH_KEY)
         create_private_key(keys_dir / AUTH_KEY)
         auth = load_private_key(keys_dir / AUTH_KEY)
         badge = self._kiosk.keys.badge_signer().public_key
@@ -225,6 +238,11 @@ class SyncClient:
         if response.status_code != 200:
             raise SyncError(f"the office refused enrolment: {_detail(response)}")
         site = response.json()["site"]
+        salt = response.json().get("document_salt")
+        if salt:
+            # One salt for the site: document numbers then hash the same here, at the other
+            # kiosks and at the office (watchlist entries added there).
+            replace_salt(keys_dir / DOCUMENT_SALT, bytes.fromhex(salt))
         now = self._clock.now()
         with self._kiosk.db.atomic():
             _set(office_url=url, site=site)
@@ -322,6 +340,8 @@ class SyncClient:
                             "subject_ref": event.subject_ref,
                             "occurred_at": event.occurred_at.isoformat(),
                             "payload": json.loads(event.payload),
+                            "prev_hash": event.prev_hash,
+                            "event_hash": event.event_hash,
                         }
                         for event in batch
                     ]
@@ -369,7 +389,11 @@ class SyncClient:
             if changes:
                 with storage_errors(), self._kiosk.db.atomic():
                     applied = apply_changes(
-                        changes, int(answer["cursor"]), self._kiosk.kiosk_id, self._clock.now()
+                        changes,
+                        int(answer["cursor"]),
+                        self._kiosk.kiosk_id,
+                        self._clock.now(),
+                        engine=self._kiosk.engine,
                     )
                 report.pulled += applied.applied
             if not answer.get("more"):

@@ -43,6 +43,8 @@ EVENT_KINDS = frozenset(
         "notification.approval_request",
         "notification.vip_arrived",
         "notification.message_left",
+        # A message the kiosk could not deliver, for the office to send (kiosk.notify).
+        "notification.forward",
         "security.alert",
         "device.problem",
         "token.revoked",

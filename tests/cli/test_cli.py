@@ -260,3 +260,40 @@ def test_a_bad_config_exits_2_listing_every_problem(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "did you mean 'greeting'" in done.stderr and "unknown time zone" in done.stderr
+
+
+@pytest.mark.parametrize("command", [["sync"], ["sync", "--no-notify"], ["notify"]])
+def test_the_long_running_services_start_and_stop_cleanly_on_sigterm(
+    kiosk: Kiosk, command: list[str]
+) -> None:
+    """What systemd runs (kiosk-sync.service): the loop starts, keeps running, and a SIGTERM
+    ends it with status 0. A standalone kiosk (no office) syncs nothing but still notifies."""
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "--config", str(kiosk.config), *command],
+        cwd=kiosk.directory,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Ready once it handles SIGTERM itself (the bit in /proc's caught-signals mask).
+    deadline = time.monotonic() + 60
+    while not _catches(process.pid, signal.SIGTERM):
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "never installed its SIGTERM handler"
+        time.sleep(0.1)
+    time.sleep(1)  # a round or two of its loop
+    assert process.poll() is None, process.communicate()[1]
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def _catches(pid: int, signum: int) -> bool:
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (signum - 1)))

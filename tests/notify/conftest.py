@@ -117,6 +117,7 @@ reception = ["{smtp.url("reception@tower.test")}"]
 security = ["{webhook.url("security")}"]
 vip = ["{webhook.url("vip")}"]
 escalation_seconds = 60
+language = "en"
 """
 
 

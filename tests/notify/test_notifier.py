@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import LINK_BASE, Mailbox, Webhook, attachments_of, text_of
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests_support import MONDAY_10AM, SHANGHAI
 
 from kiosk.app import Kiosk
@@ -57,7 +58,7 @@ def test_the_host_gets_an_email_with_the_visitor_company_purpose_photo_place_and
     text = text_of(mail)
     assert "Carol White (Initech)" in mail["Subject"]
     assert "Carol White (Initech) is at Test Tower, Lobby kiosk to see Maria Schmidt." in text
-    assert "Purpose: inquiry" in text and "Arrived: 10:00" in text
+    assert "Purpose: Inquiry" in text and "Arrived: 10:00" in text
     assert attachments_of(mail) == [("visitor.jpg", JPEG)]
     token = links_in(text)["I'm on my way"]
 
@@ -88,13 +89,13 @@ def test_a_link_works_once_and_is_refused_twice_after_expiry_and_forged(
         notifier.redeem_link(first)
     assert twice.value.reason is LinkRefusal.USED
 
-    version, claim, mac = second.split(".")
+    version, claim, signature = second.split(".")
+    stranger = LinkSigner(Ed25519PrivateKey.generate(), kiosk.kiosk_id, clock.now)
     forgeries = [
-        f"{version}.{claim}.{mac[:-2]}AA",  # altered signature
-        f"{version}.{claim[:-2]}xx.{mac}",  # altered claim
-        LinkSigner(b"another kiosk's secret!", clock.now).issue(
-            LinkAction.ACKNOWLEDGE, "whatever", "host", timedelta(hours=1)
-        ),
+        f"{version}.{claim}.{signature[:-3]}AAA",  # altered signature
+        f"{version}.{claim[:-2]}xx.{signature}",  # altered claim
+        # another key naming this kiosk: only this kiosk's key will do
+        stranger.issue(LinkAction.ACKNOWLEDGE, "whatever", "host", timedelta(hours=1)),
     ]
     for forged in forgeries:
         with pytest.raises(LinkRefused) as refused:

@@ -65,7 +65,11 @@ def test_every_locked_package_has_a_wheel_for_the_pi(tmp_path: Path) -> None:
         import tarfile
 
         with tarfile.open(sdist) as archive:
-            compiled = [m.name for m in archive.getmembers() if m.name.endswith((".c", ".cpp", ".pyx", ".rs"))]
+            compiled = [
+                m.name
+                for m in archive.getmembers()
+                if m.name.endswith((".c", ".cpp", ".pyx", ".rs"))
+            ]
         assert compiled == [], f"{sdist.name} carries code to compile: {compiled[:5]}"
         downloaded[name] = None  # type: ignore[assignment]
     assert set(downloaded) == locked_names()

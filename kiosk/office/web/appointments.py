@@ -1,0 +1,413 @@
+"""Appointments: today's and upcoming visits, booking one or a recurring series, importing a
+CSV or iCalendar file, cancelling, and the invitation e-mails' state.
+
+Reception and admins see and book for every host of their site; a host user sees and books
+only their own visitors, with themselves as host. The booking logic is kiosk.office.bookings;
+the e-mails are sent after the answer (a background task), so a slow mail server never
+holds up the page, and what failed is retried by `kiosk office send-invitations`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from kiosk.domain.errors import InvalidInput, NotFound
+from kiosk.domain.values import Purpose, VisitorLevel
+from kiosk.office.bookings import (
+    CSV_COLUMNS,
+    FREQUENCIES,
+    MAX_IMPORT_BYTES,
+    MAX_OCCURRENCES,
+    Booking,
+    Bookings,
+    ImportRefused,
+    Recurrence,
+    local_datetime,
+    visitor_types,
+)
+from kiosk.office.invitations import InvitationMailer
+from kiosk.office.models import OfficeHost, Site
+from kiosk.office.staff import Role, Staff
+from kiosk.office.web import PageRefused, WebContext, require, web
+
+router = APIRouter()
+MAY_BOOK = (Role.RECEPTION, Role.HOST)
+DURATIONS = (15, 30, 45, 60, 90, 120, 180, 240, 480)
+
+PURPOSE_LABELS = {
+    Purpose.VISIT_PERSON: "Visit a person", Purpose.INQUIRY: "Inquiry",
+    Purpose.ERRAND: "Business / errand", Purpose.ASSISTANCE: "Assistance request",
+    Purpose.PAID_SERVICE: "Paid service request", Purpose.SUGGESTION: "Suggestion",
+    Purpose.COMPLAINT: "Complaint", Purpose.REPAIR: "Repair request", Purpose.MOVE_IN: "Move-in",
+    Purpose.TOUR: "Tour", Purpose.DELIVERY: "Delivery", Purpose.INTERVIEW: "Interview",
+}  # fmt: skip
+LEVEL_LABELS = {
+    VisitorLevel.ORDINARY: "Ordinary",
+    VisitorLevel.SENIOR: "Senior",
+    VisitorLevel.VIP: "VIP",
+}
+REPEAT_LABELS = {"": "Does not repeat", "daily": "Every day", "weekdays": "Every weekday",
+                 "weekly": "Every week"}  # fmt: skip
+DONE = {
+    "booked": "Booked {n} visit(s). Invitations go out to those with an e-mail address.",
+    "imported": "Imported {n} visit(s). Invitations go out to those with an e-mail address.",
+    "cancelled": "The visit is cancelled; kiosks refuse its invitation from their next sync.",
+    "series": "Cancelled {n} visit(s) of the series; kiosks refuse their invitations from "
+    "their next sync.",
+    "resent": "The invitation goes out again.",
+}
+
+
+def _bookings(context: WebContext) -> Bookings:
+    return Bookings(context.store, context.staff)
+
+
+def _site(staff: Staff) -> Site:
+    return Site.get_by_id(staff.site_id)
+
+
+def _own(staff: Staff) -> str:
+    """The host a host user is limited to; "" for reception and admins."""
+    return staff.host_ref if staff.role is Role.HOST else ""
+
+
+def _mailer(context: WebContext) -> InvitationMailer:
+    return InvitationMailer(context.store, context.settings)
+
+
+def _send_soon(tasks: BackgroundTasks, context: WebContext, appointment_ids: list[int]) -> None:
+    """Send after the answer has gone: the person booking never waits for the mail server."""
+    if appointment_ids:
+        tasks.add_task(_mailer(context).send_due, only=appointment_ids)
+
+
+# ---------------------------------------------------------------- the list
+
+
+@router.get("/appointments")
+def appointments(
+    request: Request,
+    day: str = "",
+    host: str = "",
+    done: str = "",
+    n: int = 0,
+    staff: Staff = Depends(require(*MAY_BOOK)),
+) -> Response:
+    context = web(request)
+    with context.db():
+        site = _site(staff)
+        bookings = _bookings(context)
+        zone = bookings.zone(site)
+        today = context.store.clock.now().astimezone(zone).date()
+        chosen: date | None = None
+        error = ""
+        if day:
+            try:
+                chosen = date.fromisoformat(day)
+            except ValueError:
+                error = "That is not a date."
+        if chosen is not None:
+            start = datetime.combine(chosen, time.min, zone)
+            end: datetime | None = start + timedelta(days=1)
+        else:
+            start, end = datetime.combine(today, time.min, zone), None
+        host_filter = _own(staff) or host
+        rows = bookings.listing(site, start=start, end=end, host_ref=host_filter)
+        hosts = [] if _own(staff) else bookings.active_hosts(site)
+    days: list[tuple[date, list[Any]]] = []
+    for row in rows:
+        local_day = row.starts_at.astimezone(zone).date()
+        if not days or days[-1][0] != local_day:
+            days.append((local_day, []))
+        days[-1][1].append(row)
+    notice = DONE[done].format(n=n) if done in DONE else ""
+    return context.page(
+        request, staff, "appointments.html", days=days, count=len(rows), zone=str(zone),
+        today=today, day=chosen, host=host_filter, hosts=hosts, notice=notice, error=error,
+        now=context.store.clock.now(), purpose_labels=PURPOSE_LABELS, level_labels=LEVEL_LABELS,
+        own=bool(_own(staff)),
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- booking
+
+
+def _form_context(
+    context: WebContext, staff: Staff, site: Site, values: dict[str, Any]
+) -> dict[str, Any]:
+    bookings = _bookings(context)
+    zone = bookings.zone(site)
+    now = context.store.clock.now().astimezone(zone)
+    next_hour = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    defaults = {
+        "visitor_name": "", "company": "", "email": "", "phone": "", "host_ref": "",
+        "day": next_hour.date().isoformat(), "start": next_hour.strftime("%H:%M"),
+        "minutes": "60", "purpose": Purpose.VISIT_PERSON.value,
+        "level": VisitorLevel.ORDINARY.value, "visitor_type": "visitor", "repeat": "",
+        "count": "", "until": "",
+    }  # fmt: skip
+    own = _own(staff)
+    hosts = bookings.active_hosts(site)
+    if own:
+        hosts = [h for h in hosts if h.ref == own]
+    return {
+        "values": {**defaults, **values},
+        "hosts": hosts,
+        "own": bool(own),
+        "zone": str(zone),
+        "durations": [(m, _length(m)) for m in DURATIONS],
+        "purposes": PURPOSE_LABELS,
+        "levels": LEVEL_LABELS,
+        "types": visitor_types(),
+        "repeats": REPEAT_LABELS,
+        "max_occurrences": MAX_OCCURRENCES,
+    }
+
+
+@router.get("/appointments/new")
+def new_form(request: Request, staff: Staff = Depends(require(*MAY_BOOK))) -> Response:
+    context = web(request)
+    with context.db():
+        form = _form_context(context, staff, _site(staff), {})
+    return context.page(request, staff, "appointment_form.html", **form)
+
+
+@router.post("/appointments/new")
+def book(
+    request: Request,
+    tasks: BackgroundTasks,
+    visitor_name: str = Form("", max_length=400),
+    company: str = Form("", max_length=400),
+    email: str = Form("", max_length=400),
+    phone: str = Form("", max_length=100),
+    host_ref: str = Form("", max_length=64),
+    day: str = Form("", max_length=20),
+    start: str = Form("", max_length=20),
+    minutes: int = Form(60, ge=5, le=24 * 60),
+    purpose: str = Form(Purpose.VISIT_PERSON.value, max_length=40),
+    level: str = Form(VisitorLevel.ORDINARY.value, max_length=40),
+    visitor_type: str = Form("visitor", max_length=40),
+    repeat: str = Form("", max_length=20),
+    count: str = Form("", max_length=10),
+    until: str = Form("", max_length=20),
+    staff: Staff = Depends(require(*MAY_BOOK)),
+) -> Response:
+    context = web(request)
+    values = {
+        "visitor_name": visitor_name, "company": company, "email": email, "phone": phone,
+        "host_ref": host_ref, "day": day, "start": start, "minutes": str(minutes),
+        "purpose": purpose, "level": level, "visitor_type": visitor_type, "repeat": repeat,
+        "count": count, "until": until,
+    }  # fmt: skip
+    with context.db():
+        site = _site(staff)
+        bookings = _bookings(context)
+        zone = bookings.zone(site)
+        try:
+            starts_at = local_datetime(day, start, zone)
+            booking = bookings.check(
+                site, visitor_name=visitor_name, host_ref=_own(staff) or host_ref,
+                starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes),
+                company=company, email=email, phone=phone, purpose=purpose, level=level,
+                visitor_type=visitor_type,
+            )  # fmt: skip
+            recurrence = _recurrence(repeat, count, until)
+            made = bookings.book(site, staff.username, [booking], recurrence=recurrence)
+        except InvalidInput as err:
+            form = _form_context(context, staff, site, values)
+            return context.page(
+                request, staff, "appointment_form.html", 400, error=_say(err), **form
+            )
+    _send_soon(tasks, context, [a.id for a in made if a.email])
+    first = made[0].starts_at.astimezone(zone).date().isoformat()
+    return _to_list(done="booked", n=len(made), day=first)
+
+
+def _length(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    return " ".join(
+        part for part in (f"{hours} h" if hours else "", f"{rest} min" if rest else "") if part
+    )
+
+
+def _recurrence(repeat: str, count: str, until: str) -> Recurrence | None:
+    if not repeat:
+        return None
+    if repeat not in FREQUENCIES:
+        raise InvalidInput("repeat", "is not a choice of the form")
+    try:
+        number = int(count) if count.strip() else None
+    except ValueError as err:
+        raise InvalidInput("count", "must be a whole number") from err
+    try:
+        last = date.fromisoformat(until) if until.strip() else None
+    except ValueError as err:
+        raise InvalidInput("until", "is not a date") from err
+    return Recurrence(repeat, count=number, until=last)
+
+
+FIELD_NAMES = {
+    "visitor_name": "Visitor's name", "company": "Company", "email": "E-mail",
+    "phone": "Phone", "host": "Host", "starts_at": "Date and time", "ends_at": "Duration",
+    "purpose": "Purpose", "level": "Visitor level", "visitor_type": "Visitor type",
+    "repeat": "Repeat", "count": "Number of visits", "until": "Repeat until",
+    "appointment": "Appointment", "email_address": "E-mail",
+}  # fmt: skip
+
+
+def _say(err: InvalidInput) -> str:
+    return f"{FIELD_NAMES.get(err.field, err.field)}: {err.message}"
+
+
+def _to_list(**query: Any) -> RedirectResponse:
+    return RedirectResponse("/appointments?" + urlencode(query), 303)
+
+
+# ---------------------------------------------------------------- importing
+
+
+@router.get("/appointments/import")
+def import_form(request: Request, staff: Staff = Depends(require(*MAY_BOOK))) -> Response:
+    return web(request).page(request, staff, "appointment_import.html", **_import_context())
+
+
+def _import_context(**extra: Any) -> dict[str, Any]:
+    return {"columns": CSV_COLUMNS, "max_kib": MAX_IMPORT_BYTES // 1024, **extra}
+
+
+@router.post("/appointments/import")
+def import_file(
+    request: Request,
+    tasks: BackgroundTasks,
+    file: UploadFile = File(...),
+    staff: Staff = Depends(require(*MAY_BOOK)),
+) -> Response:
+    context = web(request)
+    data = file.file.read(MAX_IMPORT_BYTES + 1)
+    with context.db():
+        site = _site(staff)
+        bookings = _bookings(context)
+        try:
+            found: list[Booking] = bookings.read_file(
+                site, file.filename or "", data, only_host=_own(staff)
+            )
+            made = bookings.book(site, staff.username, found, source=_kind(file.filename or ""))
+        except ImportRefused as err:
+            return context.page(
+                request, staff, "appointment_import.html", 400,
+                **_import_context(problems=err.problems, filename=file.filename or ""),
+            )  # fmt: skip
+        except InvalidInput as err:
+            return context.page(
+                request, staff, "appointment_import.html", 400,
+                **_import_context(problems=[str(err)], filename=file.filename or ""),
+            )  # fmt: skip
+    _send_soon(tasks, context, [a.id for a in made if a.email])
+    return _to_list(done="imported", n=len(made))
+
+
+def _kind(filename: str) -> str:
+    return "ics" if filename.lower().endswith((".ics", ".ical", ".ifb")) else "csv"
+
+
+# ---------------------------------------------------------------- cancelling, resending
+
+
+@router.get("/appointments/{ref}/cancel")
+def cancel_form(request: Request, ref: str, staff: Staff = Depends(require(*MAY_BOOK))) -> Response:
+    context = web(request)
+    with context.db():
+        site = _site(staff)
+        bookings = _bookings(context)
+        appointment = _found(lambda: bookings.appointment(site, ref, _own(staff)))
+        host = OfficeHost.get_or_none(OfficeHost.ref == appointment.host_ref)
+        zone = str(bookings.zone(site))
+    return context.page(
+        request, staff, "appointment_cancel.html", appointment=appointment,
+        host_name=host.name if host else "", zone=zone, series=None,
+    )  # fmt: skip
+
+
+@router.post("/appointments/{ref}/cancel")
+def cancel(request: Request, ref: str, staff: Staff = Depends(require(*MAY_BOOK))) -> Response:
+    context = web(request)
+    with context.db():
+        try:
+            _found(
+                lambda: _bookings(context).cancel(
+                    _site(staff), staff.username, ref, host_ref=_own(staff)
+                )
+            )
+        except InvalidInput as err:
+            raise PageRefused(409, _say(err)) from err
+    return _to_list(done="cancelled")
+
+
+@router.get("/appointments/series/{ref}/cancel")
+def cancel_series_form(
+    request: Request, ref: str, staff: Staff = Depends(require(*MAY_BOOK))
+) -> Response:
+    context = web(request)
+    with context.db():
+        site = _site(staff)
+        bookings = _bookings(context)
+        now = context.store.clock.now()
+        rows = [
+            row
+            for row in bookings.listing(site, start=now, host_ref=_own(staff), series_ref=ref)
+            if row.state == "expected" and row.starts_at > now
+        ]
+        if not rows:
+            raise PageRefused(404, "This series has no visits left to cancel.")
+        zone = str(bookings.zone(site))
+    return context.page(
+        request, staff, "appointment_cancel.html", appointment=None, series=ref, rows=rows,
+        zone=zone,
+    )  # fmt: skip
+
+
+@router.post("/appointments/series/{ref}/cancel")
+def cancel_series(
+    request: Request, ref: str, staff: Staff = Depends(require(*MAY_BOOK))
+) -> Response:
+    context = web(request)
+    with context.db():
+        cancelled = _found(
+            lambda: _bookings(context).cancel_series(
+                _site(staff), staff.username, ref, host_ref=_own(staff)
+            )
+        )
+    return _to_list(done="series", n=cancelled)
+
+
+@router.post("/appointments/{ref}/resend")
+def resend(
+    request: Request,
+    ref: str,
+    tasks: BackgroundTasks,
+    staff: Staff = Depends(require(*MAY_BOOK)),
+) -> Response:
+    context = web(request)
+    with context.db():
+        bookings = _bookings(context)
+        site = _site(staff)
+        appointment = _found(lambda: bookings.appointment(site, ref, _own(staff)))
+        try:
+            bookings.resend(site, staff.username, ref, host_ref=_own(staff))
+        except InvalidInput as err:
+            raise PageRefused(409, _say(err)) from err
+    _send_soon(tasks, context, [appointment.id])
+    return _to_list(done="resent")
+
+
+def _found(work: Any) -> Any:
+    """The result of `work`; a polite 404 for another site's or another host's visit."""
+    try:
+        return work()
+    except NotFound as err:
+        raise PageRefused(404, "There is no such appointment, or it is not yours.") from err

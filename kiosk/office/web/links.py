@@ -1,0 +1,113 @@
+"""The page behind a kiosk's notification links: public, no sign-in.
+
+    GET  /l/{token}   says what the link will do, with a button; does nothing
+    POST /l/{token}   does it, once across the office (OfficeStore.redeem_link)
+
+A GET never acts: mail scanners and chat apps fetch links to preview them, and a host's
+"I'm on my way" must not be pressed by a robot. The token itself is the capability (signed
+by the kiosk, single use, expiring), so the form carries no session or CSRF token; the
+page has no other action. Every refusal (not a link, forged, revoked kiosk, expired, used,
+too late) has its own page and status, in the reader's language (Accept-Language, or the
+`lang` the page's language links set): zh_Hans, zh_Hant or English.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment
+
+from kiosk.notify.i18n import LANGUAGES, N_, catalogue, pick_language
+from kiosk.notify.links import LinkRefusal, LinkRefused
+from kiosk.office.store import LinkPreview
+from kiosk.office.web import web
+from kiosk.office.web.templating import build_environment
+
+router = APIRouter()
+
+#: The HTTP status of each refusal's page.
+REFUSAL_STATUS = {
+    LinkRefusal.MALFORMED: 404,
+    LinkRefusal.FORGED: 403,
+    LinkRefusal.REVOKED: 403,
+    LinkRefusal.EXPIRED: 410,
+    LinkRefusal.USED: 410,
+    LinkRefusal.TOO_LATE: 409,
+    LinkRefusal.NOT_YET: 409,
+}
+#: The layout's own words (base.html), translated here for the link pages.
+LAYOUT_WORDS = (N_("Lobby kiosk office"), N_("Office"))
+HTML_LANG = {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant", "en": "en"}
+ENDONYMS = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
+
+
+@cache
+def _environment(language: str) -> Environment:
+    """The office's template environment, speaking `language` (one per language, so
+    concurrent requests in different languages never share a translation)."""
+    env = build_environment()
+    env.install_gettext_translations(catalogue(language), newstyle=True)
+    return env
+
+
+def _language(request: Request) -> str:
+    chosen = request.query_params.get("lang", "")
+    if chosen in LANGUAGES:
+        return chosen
+    return pick_language(request.headers.get("accept-language", ""))
+
+
+def _render(
+    request: Request, template: str, language: str, status: int = 200, **context: object
+) -> HTMLResponse:
+    html = (
+        _environment(language)
+        .get_template(template)
+        .render(
+            request=request,
+            staff=None,
+            nav=[],
+            csrf_token="",
+            path=request.url.path,
+            language=language,
+            html_lang=HTML_LANG[language],
+            languages=[(code, ENDONYMS[code]) for code in LANGUAGES],
+            **context,
+        )
+    )
+    response = HTMLResponse(html, status)
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _refused(request: Request, language: str, err: LinkRefused) -> HTMLResponse:
+    return _render(
+        request,
+        "link_result.html",
+        language,
+        REFUSAL_STATUS.get(err.reason, 400),
+        refusal=err.reason.value,
+        link=None,
+    )
+
+
+@router.get("/l/{token}")
+def link_page(request: Request, token: str) -> Response:
+    language = _language(request)
+    try:
+        preview: LinkPreview = web(request).store.link_preview(token)
+    except LinkRefused as err:
+        return _refused(request, language, err)
+    return _render(request, "link.html", language, link=preview, token=token)
+
+
+@router.post("/l/{token}")
+def use_link(request: Request, token: str) -> Response:
+    language = _language(request)
+    try:
+        done = web(request).store.redeem_link(token)
+    except LinkRefused as err:
+        return _refused(request, language, err)
+    return _render(request, "link_result.html", language, link=done, refusal=None)

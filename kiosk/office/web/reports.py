@@ -1,0 +1,106 @@
+"""Reports (reception and admins) for a day, a week or a month in the site's time zone:
+visits per day, by purpose, department, level and check-in method; host response times
+against the 1-minute standard, overall and per host; satisfaction; no-shows. Charts are SVG
+drawn here (kiosk.office.charts), each beside a table of its numbers."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import cast
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from kiosk.domain.values import ATTENDED_WITHIN
+from kiosk.office import charts, reporting
+from kiosk.office.models import Site
+from kiosk.office.staff import Role, Staff
+from kiosk.office.web import PageRefused, require, web
+from kiosk.office.web.onsite import site_zone
+
+router = APIRouter()
+may_see = require(Role.RECEPTION)
+
+
+def _shift(period: reporting.Period, day: date, steps: int) -> date:
+    if period == "day":
+        return day + timedelta(days=steps)
+    if period == "week":
+        return day + timedelta(weeks=steps)
+    month = day.year * 12 + day.month - 1 + steps
+    return date(month // 12, month % 12 + 1, 1)
+
+
+@router.get("/reports")
+def reports(
+    request: Request,
+    period: str = Query("week", max_length=8),
+    day: str = Query("", max_length=10),
+    staff: Staff = Depends(may_see),
+) -> Response:
+    if period not in reporting.PERIODS:
+        raise PageRefused(400, "The period is a day, a week or a month.")
+    chosen = cast(reporting.Period, period)
+    context = web(request)
+    now = context.store.clock.now()
+    with context.db():
+        zone = site_zone(staff.site_id)
+        try:
+            when = date.fromisoformat(day) if day else now.astimezone(zone).date()
+        except ValueError as err:
+            raise PageRefused(400, "The day is not a date (YYYY-MM-DD).") from err
+        report = reporting.build_report(Site.get_by_id(staff.site_id), chosen, when, zone, now)
+    target = ATTENDED_WITHIN.total_seconds()
+    day_label = "%a %d" if chosen == "week" else "%d"
+    answered_hosts = [h for h in report.by_host if h.response.median_seconds is not None]
+    figures = {
+        "per_day": charts.column_chart(
+            "Visits per day",
+            [(d.strftime(day_label), count) for d, count in report.per_day],
+        ),
+        "purpose": charts.bar_chart("Visits by purpose", _labelled(report.by_purpose)),
+        "department": charts.bar_chart("Visits by department", _labelled(report.by_department)),
+        "level": charts.bar_chart("Visits by visitor level", _labelled(report.by_level)),
+        "method": charts.bar_chart("Visits by check-in method", _labelled(report.by_method)),
+        "response": charts.bar_chart(
+            "Host response time",
+            [
+                (label, value)
+                for label, value in (
+                    ("median", report.response.median_seconds),
+                    ("90th percentile", report.response.p90_seconds),
+                )
+                if value is not None
+            ],
+            target=target,
+            target_label="1 min",
+            unit=" s",
+        ),
+        "hosts": charts.bar_chart(
+            "Median response time by host",
+            [(h.name, h.response.median_seconds or 0.0) for h in answered_hosts[:15]],
+            target=target,
+            target_label="1 min",
+            unit=" s",
+        ),
+        "satisfaction": charts.bar_chart(
+            "Satisfaction ratings",
+            [(f"{score} ★", count) for score, count in report.satisfaction.distribution.items()],
+        ),
+    }
+    return context.page(
+        request,
+        staff,
+        "reports.html",
+        report=report,
+        charts=figures,
+        period=chosen,
+        day=when,
+        earlier=_shift(chosen, when, -1),
+        later=_shift(chosen, when, 1),
+        standard=target,
+    )
+
+
+def _labelled(counts: dict[str, int]) -> list[tuple[str, float]]:
+    return [(name.replace("_", " "), count) for name, count in counts.items()]

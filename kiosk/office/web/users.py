@@ -1,0 +1,95 @@
+"""Staff accounts (admin only): add, deactivate, reactivate, and reset a password. A new
+password is made up here and shown once, to be passed on; only its hash is kept."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from kiosk.domain.errors import InvalidInput, NotFound
+from kiosk.office import directory
+from kiosk.office.staff import Role, Staff
+from kiosk.office.web import PageRefused, require, web
+
+router = APIRouter()
+admin_only = require()
+
+
+def _page(request: Request, staff: Staff, status: int = 200, **context: object) -> Response:
+    hosts = directory.hosts_of(staff.site_id, include_inactive=False)
+    return web(request).page(
+        request,
+        staff,
+        "users.html",
+        status,
+        users=directory.users_of(staff.site_id),
+        hosts=hosts,
+        host_names={host.ref: host.name for host in directory.hosts_of(staff.site_id)},
+        roles=[role.value for role in Role],
+        zone=directory.site_timezone(staff.site_id),
+        **context,
+    )
+
+
+@router.get("/users")
+def users(request: Request, done: str = "", staff: Staff = Depends(admin_only)) -> Response:
+    with web(request).db():
+        return _page(request, staff, notice=done[:200], values={})
+
+
+@router.post("/users")
+def add_user(
+    request: Request,
+    staff: Staff = Depends(admin_only),
+    username: str = Form("", max_length=64),
+    display_name: str = Form("", max_length=400),
+    role: str = Form("", max_length=20),
+    host_ref: str = Form("", max_length=64),
+) -> Response:
+    context = web(request)
+    with context.db():
+        try:
+            user, password = directory.add_user(
+                context.staff, staff.site_id, staff.username, username=username,
+                display_name=display_name.strip(), role=role, host_ref=host_ref,
+            )  # fmt: skip
+        except (InvalidInput, NotFound) as err:
+            message = str(err) if isinstance(err, InvalidInput) else "host: choose the host"
+            values = {"username": username, "display_name": display_name, "role": role,
+                      "host_ref": host_ref}  # fmt: skip
+            return _page(request, staff, 400, error=message, values=values)
+        # Shown once, on this answer only: a redirect would have to carry it in the URL.
+        return _page(request, staff, values={}, new_password=(user.username, password))
+
+
+@router.post("/users/{user_id}/active")
+def set_active(
+    request: Request, user_id: int, staff: Staff = Depends(admin_only), active: str = Form("")
+) -> Response:
+    context = web(request)
+    with context.db():
+        try:
+            user = directory.set_user_active(
+                context.staff, staff.site_id, staff.username, user_id, active == "1"
+            )
+        except NotFound as err:
+            raise PageRefused(404, "There is no such user at this site.") from err
+        except InvalidInput as err:
+            return _page(request, staff, 400, error=str(err), values={})
+    state = "reactivated" if user.active else "deactivated"
+    return RedirectResponse(f"/users?done={quote(f'{user.username} {state}.')}", 303)
+
+
+@router.post("/users/{user_id}/password")
+def reset_password(request: Request, user_id: int, staff: Staff = Depends(admin_only)) -> Response:
+    context = web(request)
+    with context.db():
+        try:
+            user, password = directory.reset_password(
+                context.staff, staff.site_id, staff.username, user_id
+            )
+        except NotFound as err:
+            raise PageRefused(404, "There is no such user at this site.") from err
+        return _page(request, staff, values={}, new_password=(user.username, password))

@@ -1,0 +1,78 @@
+"""The watchlist (security and admin only): add, deactivate and reactivate entries, each
+sent to the kiosks through the change feed, and the audit of who changed what. A document
+number typed here is kept only as its salted hash (kiosk.office.directory)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from kiosk.domain.errors import InvalidInput, NotFound
+from kiosk.office import directory
+from kiosk.office.staff import Role, Staff
+from kiosk.office.web import PageRefused, require, web
+
+router = APIRouter()
+may_see = require(Role.SECURITY)
+
+
+def _page(request: Request, staff: Staff, status: int = 200, **context: object) -> Response:
+    entries = directory.watchlist_of(staff.site_id)
+    return web(request).page(
+        request,
+        staff,
+        "watchlist.html",
+        status,
+        entries=entries,
+        audit=directory.audit_of(staff.site_id, "watchlist"),
+        names={entry.ref: entry.name for entry in entries},
+        zone=directory.site_timezone(staff.site_id),
+        **context,
+    )
+
+
+@router.get("/watchlist")
+def watchlist(request: Request, done: str = "", staff: Staff = Depends(may_see)) -> Response:
+    with web(request).db():
+        return _page(request, staff, notice=done[:200], values={})
+
+
+@router.post("/watchlist")
+def add_entry(
+    request: Request,
+    staff: Staff = Depends(may_see),
+    name: str = Form("", max_length=400),
+    document_number: str = Form("", max_length=100),
+    reason: str = Form("", max_length=2000),
+) -> Response:
+    context = web(request)
+    with context.db():
+        try:
+            entry = directory.add_watchlist_entry(
+                context.store, context.staff, staff.site_id, staff.username, name.strip(),
+                document_number=document_number, reason=reason.strip(),
+            )  # fmt: skip
+        except InvalidInput as err:
+            # The document number is not sent back: it should not linger in a page.
+            return _page(
+                request, staff, 400, error=str(err), values={"name": name, "reason": reason}
+            )
+    return RedirectResponse(f"/watchlist?done={quote(f'{entry.name} added.')}", 303)
+
+
+@router.post("/watchlist/{ref}/active")
+def set_active(
+    request: Request, ref: str, staff: Staff = Depends(may_see), active: str = Form("")
+) -> Response:
+    context = web(request)
+    with context.db():
+        try:
+            entry = directory.set_watchlist_active(
+                context.store, context.staff, staff.site_id, staff.username, ref, active == "1"
+            )
+        except NotFound as err:
+            raise PageRefused(404, "There is no such watchlist entry at this site.") from err
+    state = "reactivated" if entry.active else "deactivated"
+    return RedirectResponse(f"/watchlist?done={quote(f'{entry.name} {state}.')}", 303)
