@@ -613,7 +613,7 @@ class KioskServices:
         return ui.PinResult(True)
 
     def verify_badge(self, text: str) -> ui.BadgeView:
-        check = self._kiosk.engine.verify_badge(text)
+        check = self._kiosk.engine.check_badge_at_door(text)
         return ui.BadgeView(
             visitor_name=check.visitor_name,
             company=check.company,

@@ -47,6 +47,17 @@ ALERT_REASONS = {
     "invitation_used_twice": N_("invitation used twice"),
     "badge_rejected": N_("badge refused"),
 }
+#: Why a guard's scan refused a badge (kiosk.domain.errors.RejectReason values).
+BADGE_REFUSALS = {
+    "expired": N_("the badge has expired"),
+    "checked_out": N_("the visitor has checked out"),
+    "unknown_visit": N_("the visit is unknown"),
+    "revoked": N_("the badge was revoked"),
+    "key_revoked": N_("the badge was revoked"),
+    "unknown_key": N_("forged, or from an unknown kiosk"),
+    "bad_signature": N_("forged, or from an unknown kiosk"),
+    "not_yet_valid": N_("the badge is not valid yet"),
+}
 DEVICES = {"printer": N_("printer"), "camera": N_("camera")}
 
 

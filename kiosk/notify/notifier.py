@@ -83,7 +83,7 @@ from kiosk.domain.clock import Clock
 from kiosk.domain.errors import IllegalTransition, NotFound
 from kiosk.domain.values import ON_SITE_STATES, VisitState
 from kiosk.notify.channels import AppriseSender, Attachment, Message, Sender
-from kiosk.notify.i18n import ALERT_REASONS, DEVICES, PURPOSES, catalogue
+from kiosk.notify.i18n import ALERT_REASONS, BADGE_REFUSALS, DEVICES, PURPOSES, catalogue
 from kiosk.notify.links import LinkAction, LinkClaim, LinkRefusal, LinkRefused, LinkSigner
 from kiosk.notify.models import (
     NotificationDelivery,
@@ -335,7 +335,7 @@ class Notifier:
                 subject = event.subject_ref
                 refs = {
                     key: payload.get(key)
-                    for key in ("visit", "reason", "device", "message", "watchlist_entry")
+                    for key in ("visit", "reason", "detail", "device", "message", "watchlist_entry")
                 }
                 refs["at"] = event.occurred_at.isoformat()
             count += self._plan(event.event_id, kind, subject, refs, audiences)
@@ -698,13 +698,23 @@ class Notifier:
         who = _visitor(_, visit)
         reason_code = str(payload.get("reason") or "alert")
         reason = _(ALERT_REASONS[reason_code]) if reason_code in ALERT_REASONS else reason_code
+        if reason_code == "badge_rejected":
+            detail = str(payload.get("detail") or "")
+            why = (
+                _(BADGE_REFUSALS.get(detail, ""))
+                if detail in BADGE_REFUSALS
+                else _("the badge is not a kiosk badge")
+            )
+            outcome = _("A guard's scan refused a badge: {why}.").format(why=why)
+        else:
+            outcome = _("The kiosk refused the check-in with a neutral message.")
         body = "\n".join(
             [
                 _("Security alert at {place}, {time}: {reason}.").format(
                     place=self._where(), time=self._local_time(at), reason=reason
                 ),
                 _("Visitor: {visitor}").format(visitor=who),
-                _("The kiosk refused the check-in with a neutral message."),
+                outcome,
             ]
         )
         attachments = []

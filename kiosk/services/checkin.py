@@ -85,6 +85,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 #: What the visitor is told on a watchlist hit: nothing that reveals the list.
 NEUTRAL_REFUSAL = "please see reception"
+#: A badge refused at the door again within this time raises no second security alert.
+BADGE_ALERT_QUIET = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -991,6 +993,50 @@ class CheckInEngine:
             escort_required=visit.escort_required,
             photo_jpeg=photo.jpeg if photo else None,
         )
+
+    def check_badge_at_door(self, text: str, *, by: str = "guard") -> BadgeCheck:
+        """A guard's scan (verify_badge). A badge refused at the door is a security alert
+        for the security channel: once per badge within BADGE_ALERT_QUIET, so a guard
+        scanning the same forged card three times raises one alert, not three."""
+        try:
+            return self.verify_badge(text)
+        except TokenRejected as err:
+            self._alert_badge_refused(text, err, by)
+            raise
+
+    def _alert_badge_refused(self, text: str, err: TokenRejected, by: str) -> None:
+        now = self._clock.now()
+        # The badge's own text is not kept (it could be replayed); its digest tells repeats.
+        digest = hashlib.sha256(text.strip().encode("utf-8", "replace")).hexdigest()[:32]
+        with storage_errors(), self._db.atomic():
+            recent = (
+                OutboxEvent.select(OutboxEvent.payload)
+                .where(
+                    (OutboxEvent.kind == "security.alert")
+                    & (OutboxEvent.occurred_at >= now - BADGE_ALERT_QUIET)
+                )
+                .order_by(OutboxEvent.id.desc())
+                .limit(200)
+            )
+            if any(json.loads(row.payload).get("badge") == digest for row in recent):
+                return
+            # Name the visit only when the badge is genuine (expired, checked out...): a forged
+            # one could name anybody's visit.
+            try:
+                genuine = self._badges.verify(text, TokenKind.BADGE, allow_expired=True)
+                known = Visit.get_or_none(Visit.ref == genuine.subject_ref)
+            except TokenRejected:
+                known = None
+            payload = {
+                "reason": "badge_rejected",
+                "detail": err.reason.value,
+                "badge": digest,
+                "visit": known.ref if known else "",
+                "kiosk": self.kiosk_id,
+                "by": by,
+            }
+            enqueue_event(now, "security.alert", payload["visit"], payload)
+            append_audit(now, by, "badge.refused", payload["visit"], {"reason": err.reason.value})
 
     def check_out_with_badge(self, text: str) -> str:
         """Check out by scanning the badge; an expired badge still checks its visitor out."""

@@ -13,7 +13,7 @@ from tests_support import MONDAY_10AM, SHANGHAI
 
 from kiosk.app import Kiosk
 from kiosk.domain.clock import ManualClock
-from kiosk.domain.errors import CheckInRefused
+from kiosk.domain.errors import CheckInRefused, TokenRejected
 from kiosk.domain.values import Purpose, VisitorLevel, VisitState
 from kiosk.notify import LinkAction, LinkRefusal, LinkRefused, LinkSigner, Notifier, build_notifier
 from kiosk.notify.models import NOTIFY_DDL, NotificationDelivery, UsedLink, ensure_tables
@@ -221,6 +221,22 @@ def test_watchlist_hits_and_device_problems_reach_the_security_webhook(
     assert "Visitor: Mallory Evil (Initech)" in alert["message"]
     assert device["title"] == "Kiosk problem: printer"
     assert "paper out" in device["message"] and "Test Tower" in device["message"]
+
+
+def test_a_badge_refused_at_the_door_reaches_the_security_webhook(
+    kiosk: Kiosk, hosts, webhook: Webhook, notifier: Notifier, clock: ManualClock
+) -> None:
+    result = kiosk.engine.check_in_walk_in(walk_in(hosts, visitor_type="delivery"), PHOTO)
+    assert result.badge is not None
+    clock.advance(timedelta(hours=3))
+    with pytest.raises(TokenRejected):
+        kiosk.engine.check_badge_at_door(result.badge.token)
+
+    notifier.tick()  # (the host's notification and its escalations go out too)
+    [alert] = webhook.at("security")
+    assert alert["title"] == "Security alert: badge refused"
+    assert "A guard's scan refused a badge: the badge has expired." in alert["message"]
+    assert "Carol White (Initech)" in alert["message"]
 
 
 def test_a_vip_visit_also_notifies_the_vip_list(

@@ -521,6 +521,38 @@ def test_a_forged_badge_is_refused(kiosk: Kiosk, hosts) -> None:
     assert caught.value.reason is RejectReason.UNKNOWN_KEY
 
 
+def test_a_badge_refused_at_the_door_alerts_security_once_and_names_only_genuine_visits(
+    kiosk: Kiosk, hosts, clock: ManualClock
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from kiosk.domain.tokens import TokenSigner
+
+    result = kiosk.engine.check_in_walk_in(walk_in(hosts, visitor_type="delivery"), PHOTO)
+    assert result.badge is not None
+    kiosk.engine.check_badge_at_door(result.badge.token)  # a good badge: no alert
+    assert events("security.alert") == []
+
+    forged, _ = TokenSigner(Ed25519PrivateKey.generate()).sign_badge(
+        visit_ref=result.visit_ref, not_before=MONDAY_10AM, not_after=MONDAY_10AM + timedelta(hours=4)
+    )
+    for _ in range(3):  # the guard tries the forged card three times
+        with pytest.raises(TokenRejected):
+            kiosk.engine.check_badge_at_door(forged)
+    [alert] = events("security.alert")
+    payload = json.loads(alert.payload)
+    assert (payload["reason"], payload["detail"]) == ("badge_rejected", "unknown_key")
+    assert payload["visit"] == ""  # a forgery names nobody's visit
+    assert forged not in alert.payload  # only a digest of the card is kept
+
+    clock.advance(timedelta(hours=3))  # the genuine badge has expired
+    with pytest.raises(TokenRejected):
+        kiosk.engine.check_badge_at_door(result.badge.token)
+    expired = json.loads(events("security.alert")[-1].payload)
+    assert (expired["detail"], expired["visit"]) == ("expired", result.visit_ref)
+    assert verify_audit_chain().intact
+
+
 def test_the_end_of_the_day_checks_out_and_counts_no_shows(
     kiosk: Kiosk, hosts, clock: ManualClock
 ) -> None:
