@@ -130,6 +130,7 @@ def require(*roles: Role) -> Callable[[Request], Any]:
                 raise PageRefused(403, "The form has expired. Go back, reload and try again.")
         return staff
 
+    dependency.allowed_roles = frozenset({Role.ADMIN, *roles})  # type: ignore[attr-defined]
     return dependency
 
 
