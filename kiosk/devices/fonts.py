@@ -93,8 +93,11 @@ class FontBook:
         except OSError as err:
             raise RenderError(f"cannot load font {self.regular_path!r}: {err}") from err
 
+    # A few faces only: a face of a CJK font holds ~2 MB, and fitting a name tries a size
+    # per step of a binary search, so 256 cached faces grew to hundreds of MB over a day of
+    # badges. Opening a face again takes ~3 ms.
     @staticmethod
-    @functools.lru_cache(maxsize=256)
+    @functools.lru_cache(maxsize=12)
     def _load(path: str, size: int) -> ImageFont.FreeTypeFont:
         return ImageFont.truetype(path, size)
 

@@ -11,11 +11,18 @@ Three keys, from strict to loose:
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import sys
+import types
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable, Mapping
+from functools import cache, lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
 
-from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz
 
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
@@ -33,9 +40,94 @@ def has_han(text: str) -> bool:
     return bool(_HAN.search(text))
 
 
+class PackedPhrases(dict[str, Any]):
+    """pypinyin's phrase readings, each kept as its JSON text and read back when asked for.
+
+    pypinyin loads its 47,000 phrases as lists of lists of strings: 614,000 objects, 35 MB
+    resident in every process that romanises a name, the kiosk's touchscreen included.
+    Kept as one string each they take 9 MB; pypinyin reads them through `[]`, `in` and
+    `keys()` only, and gets the same lists back. A value set by pypinyin's
+    `load_phrases_dict` (a list) is returned as it is.
+    """
+
+    def __getitem__(self, phrase: str) -> Any:
+        value = super().__getitem__(phrase)
+        return json.loads(value) if isinstance(value, str) else value
+
+    def get(self, phrase: str, default: Any = None) -> Any:
+        return self[phrase] if phrase in self else default  # noqa: SIM401 (this is get)
+
+    def items(self) -> Any:
+        return ((phrase, self[phrase]) for phrase in self)
+
+    def values(self) -> Any:
+        return (self[phrase] for phrase in self)
+
+
+#: One entry of pypinyin's phrases_dict.json: "phrase": [["reading", ...], ...].
+_SPACES = re.compile(r"\s+")
+_PHRASE_ENTRY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*(\[(?:[^\[\]"]|"[^"]*"|\[[^\[\]]*\])*\])')
+
+
+def _packed_phrases() -> PackedPhrases | None:
+    """pypinyin's phrases, read from its JSON without making its lists (whose freed memory
+    would stay with the process); None if the file does not look as expected."""
+    spec = find_spec("pypinyin")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "phrases_dict.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    packed = PackedPhrases()
+    end = 0
+    for match in _PHRASE_ENTRY.finditer(text):
+        # Between two entries only a comma and spaces: anything else means the format
+        # changed, and pypinyin then loads its file itself.
+        if text[end : match.start()].strip(" \t\r\n,{"):
+            return None
+        end = match.end()
+        phrase = match[1] if "\\" not in match[1] else json.loads(f'"{match[1]}"')
+        packed[phrase] = _SPACES.sub("", match[2])
+    if not packed or text[end:].strip(" \t\r\n}"):
+        return None
+    return packed
+
+
+@cache
+def _pypinyin() -> tuple[Callable[..., list[str]], Any]:
+    """pypinyin's (lazy_pinyin, Style), imported on first use with its phrases packed.
+
+    A process that never meets a Chinese name does not load it at all. Otherwise the
+    phrases are put in place of pypinyin's own module before pypinyin imports it, and
+    pypinyin is told not to copy its dictionaries (a copy would be a plain dict).
+    """
+    if "pypinyin" not in sys.modules:
+        os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
+        phrases = _packed_phrases() if os.environ["PYPINYIN_NO_DICT_COPY"] else None
+        if phrases is not None:
+            module = types.ModuleType("pypinyin.phrases_dict")
+            module.phrases_dict = phrases  # type: ignore[attr-defined]
+            sys.modules["pypinyin.phrases_dict"] = module
+    from pypinyin import Style, lazy_pinyin
+
+    return lazy_pinyin, Style
+
+
+def pinyin_phrases() -> Mapping[str, list[list[str]]]:
+    """pypinyin's phrase readings ("西安": [["xī"], ["ān"]]), as pypinyin itself uses them."""
+    _pypinyin()
+    from pypinyin.constants import PHRASES_DICT
+
+    phrases: Mapping[str, list[list[str]]] = PHRASES_DICT
+    return phrases
+
+
 @lru_cache(maxsize=4096)
 def _romanise(text: str) -> str:
     if has_han(text):
+        lazy_pinyin, Style = _pypinyin()
         text = " ".join(lazy_pinyin(text, style=Style.NORMAL, errors="default"))
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(char for char in decomposed if not unicodedata.combining(char))
@@ -49,6 +141,7 @@ def latin_key(name: str) -> str:
 def initials(name: str) -> str:
     """Pinyin or word initials: 张伟 -> "zw", "Mary Ann Lee" -> "mal"."""
     if has_han(name):
+        lazy_pinyin, Style = _pypinyin()
         return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).casefold()
     return "".join(word[0] for word in _WORDS.findall(_romanise(name).casefold()))
 

@@ -10,6 +10,9 @@ Services are given to each screen when it is built.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import logging
 import time
 from collections.abc import Callable
@@ -31,6 +34,7 @@ from kiosk.ui.flow import N_, Journey
 from kiosk.ui.fonts import UiFont, resolve_fonts
 from kiosk.ui.i18n import endonym
 from kiosk.ui.services import AppointmentView, KioskServices
+from kiosk.ui.theme import PALETTES, apply_theme
 from kiosk.watchdog import Watchdog
 
 if TYPE_CHECKING:
@@ -54,6 +58,7 @@ def register_widgets() -> None:
         "LanguageSwitch",
         "KField",
         "OnScreenKeyboard",
+        "KeyboardDock",
         "CameraView",
         "SignaturePad",
         "KeyButton",
@@ -74,6 +79,8 @@ class KioskApp(App):
     title = "Lobby kiosk"
     language = StringProperty("")
     font_name = StringProperty(DEFAULT_FONT)
+    #: The palette of kiosk.ui.theme: "standard" or "high_contrast".
+    theme = StringProperty("standard")
 
     def __init__(self, services: KioskServices, fonts: dict[str, UiFont], **kwargs: Any):
         super().__init__(**kwargs)
@@ -98,8 +105,9 @@ class KioskApp(App):
         LabelBase.register(DEFAULT_FONT, first_font.regular, fn_bold=first_font.bold)
         self.set_language(first)  # before the widgets, whose strings depend on it
         register_widgets()
-        Builder.load_file(str(KV_DIR / "theme.kv"))
-        Builder.load_file(str(KV_DIR / "widgets.kv"))
+        apply_theme(self.theme)  # the colours and sizes the .kv rules read
+        load_kv("theme")
+        load_kv("widgets")
         manager = ScreenManager(transition=NoTransition())
         self._manager = manager
         # Screens that are not shown are not the manager's children, so it does not lay
@@ -115,12 +123,14 @@ class KioskApp(App):
     def prebuild(self, *_args: object) -> None:
         """Build the next screen not built yet; again on the next frame until all are."""
         from kiosk.ui.screens import SCREENS
+        from kiosk.ui.widgets import KeyboardDock
 
         for name in SCREENS:
             if name not in self._manager.screen_names:
                 self.screen(name)
                 Clock.schedule_once(self.prebuild, 0)
                 return
+        KeyboardDock.shared()  # the form screens' one keyboard, last
 
     def screen(self, name: str) -> KioskScreen:
         """The screen called `name`, built (with its .kv file) the first time."""
@@ -128,7 +138,7 @@ class KioskApp(App):
 
         manager = self._manager
         if name not in manager.screen_names:
-            Builder.load_file(str(KV_DIR / f"{name}.kv"))
+            load_kv(name)
             built = SCREENS[name](name=name, services=self.services)
             built.size = manager.size
             manager.add_widget(built)
@@ -137,13 +147,16 @@ class KioskApp(App):
         return found
 
     def on_start(self) -> None:
-        welcome = self.screen("welcome")
-        welcome.refresh_summary()
-        Clock.schedule_interval(welcome.refresh_summary, SUMMARY_REFRESH_SECONDS)
+        self.screen("welcome").refresh_summary()
+        # Through `screen`: a theme switch builds a new welcome screen.
+        Clock.schedule_interval(
+            lambda _dt: self.screen("welcome").refresh_summary(), SUMMARY_REFRESH_SECONDS
+        )
         Clock.schedule_interval(self.check_idle, 1.0)
         from kivy.core.window import Window  # not at import: the window reads Config first
 
         Window.bind(on_touch_down=lambda *_args: self.touched())
+
         # The other screens once the welcome screen has been drawn, not before.
         def first_drawn(*_args: object) -> None:
             Window.unbind(on_flip=first_drawn)
@@ -179,12 +192,38 @@ class KioskApp(App):
             for screen in self.root.screens:
                 screen.on_language(language)
 
+    # ----------------------------------------------------------------- theme
+
+    def set_theme(self, palette: str) -> None:
+        """Show every screen in `palette`'s colours. The rules read colours as constants, so
+        the screens are built again; the one shown is shown again, the others follow one a
+        frame (`prebuild`). What was typed is dropped: an admin switches, not a visitor."""
+        if palette not in PALETTES:
+            raise ValueError(f"unknown palette {palette!r}")
+        if palette == self.theme:
+            return
+        from kiosk.ui.widgets import KeyboardDock
+
+        apply_theme(palette)
+        self.theme = palette
+        KeyboardDock.forget_shared()
+        manager = self._manager
+        shown = manager.current
+        manager.clear_widgets()
+        self.go(shown)
+        Clock.schedule_once(self.prebuild, 0)
+
     # ----------------------------------------------------------------- navigation
 
     def go(self, name: str, **properties: Any) -> KioskScreen:
+        from kiosk.ui.widgets import KeyboardDock
+
         screen = self.screen(name)
         for key, value in properties.items():
             setattr(screen, key, value)
+        dock = screen.ids.get("keyboard")
+        if isinstance(dock, KeyboardDock):  # the one keyboard moves to the screen shown
+            dock.adopt()
         self.root.current = name
         self.touched()
         return screen
@@ -199,6 +238,7 @@ class KioskApp(App):
         for screen in self.root.screens:
             screen.reset()
         self.go("welcome")
+        Clock.schedule_once(release_free_memory, 1.0)
 
     def touched(self) -> None:
         self.last_touch = time.monotonic()
@@ -299,6 +339,24 @@ class KioskApp(App):
     def leave_kiosk_mode(self) -> None:
         log.info("kiosk mode left from the admin screen")
         self.stop()
+
+
+def release_free_memory(*_args: object) -> None:
+    """Give the C heap's free pages back to the system, at the end of a visit.
+
+    A visit frees much (label textures of the forms, the photo, the badge's faces) between
+    blocks still in use, and glibc keeps such pages: malloc_trim returns them (~20 MB
+    after a round of every flow). A libc without it is left alone.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
+def load_kv(name: str) -> None:
+    """Load kiosk/ui/NAME.kv once: loading a file twice would apply its rules twice."""
+    path = str(KV_DIR / f"{name}.kv")
+    if path not in Builder.files:
+        Builder.load_file(path)
 
 
 def configure_window(size: tuple[int, int] | None, fullscreen: bool) -> None:

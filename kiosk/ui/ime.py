@@ -1,10 +1,11 @@
 """Pinyin to Chinese characters for the on-screen keyboard, from published dictionaries.
 
 The readings come from pypinyin (already a kiosk dependency for name matching, and
-loaded by it anyway): `pinyin_dict` gives every character's readings and `phrases_dict`
-the readings of some 47,000 words. Inverted, they answer "which characters and words are
-read `zhang`, `xi an`". How common each is comes from jieba's dictionary (`dict.txt`,
-word frequencies from a large corpus), read as a file: jieba's segmenter is not loaded.
+loaded by it anyway, see `kiosk.domain.names.pinyin_phrases`): `pinyin_dict` gives every
+character's readings and `phrases_dict` the readings of some 47,000 words. Inverted, they
+answer "which characters and words are read `zhang`, `xi an`". How common each is comes
+from jieba's dictionary (`dict.txt`, word frequencies from a large corpus), read as a
+file: jieba's segmenter is not loaded.
 No word list of our own is invented.
 
 Ranking: a character in the national standard's "frequently used" level (GB 2312
@@ -18,7 +19,12 @@ for "zhang"); then the more frequent. Words come before characters.
 
 from __future__ import annotations
 
+import logging
+import marshal
+import os
 import re
+import subprocess
+import sys
 import threading
 import unicodedata
 from collections import defaultdict
@@ -26,6 +32,8 @@ from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Literal
+
+log = logging.getLogger(__name__)
 
 Script = Literal["simplified", "traditional"]
 
@@ -62,30 +70,56 @@ def _frequent(char: str, script: Script) -> bool:
         return False
 
 
-class _Index:
-    """The inverted dictionaries; built once, on first use (about half a second)."""
+#: Bump when the index's layout changes: the cached file's name carries it.
+INDEX_FORMAT = 1
 
-    def __init__(self) -> None:
-        from pypinyin.phrases_dict import phrases_dict
+
+class _Index:
+    """The inverted dictionaries: built once per dictionary version, in a process of its own,
+    and cached as a file (`load_index`).
+
+    Built in the kiosk's own process it took ~10 MB, but left ~35 MB resident: the
+    dictionaries read to build it, freed between the index's own objects, stay with the
+    process. Loaded from the cached file it takes its 10 MB and a few ms.
+    """
+
+    def __init__(
+        self,
+        frequency: dict[str, int],
+        words: dict[str, list[str]],
+        chars: dict[str, list[tuple[str, bool]]],
+    ) -> None:
+        #: jieba's corpus counts of single characters.
+        self.frequency = frequency
+        #: "xi an" -> ["西安"], most frequent first.
+        self.words = words
+        #: reading -> [(character, is its first reading)]
+        self.chars = chars
+        self.syllables = frozenset(chars)
+
+    @classmethod
+    def build(cls) -> _Index:
+        """From the dictionaries (about half a second)."""
         from pypinyin.pinyin_dict import pinyin_dict
 
-        phrases: dict[str, list[list[str]]] = phrases_dict
+        from kiosk.domain.names import pinyin_phrases
+
+        # The phrases as name matching loads them (packed: see kiosk.domain.names), not
+        # pypinyin's module a second time.
+        phrases = pinyin_phrases()
         readings_of: dict[int, str] = pinyin_dict
 
         # Bytes, not text: 5 MB of UTF-8 would be 20 MB as a str of Chinese characters.
         corpus = _jieba_dictionary().read_bytes()
-        #: jieba's corpus counts of single characters.
-        self.frequency = {
+        frequency = {
             m[1].decode(): int(m[2]) for m in _SINGLE.finditer(corpus) if len(m[1].decode()) == 1
         }
         words: dict[str, list[str]] = defaultdict(list)
         for phrase, spoken in phrases.items():
             if 2 <= len(phrase) <= 4 and len(phrase) == len(spoken):
                 words[" ".join(toneless(r[0]) for r in spoken)].append(phrase)
-        #: "xi an" -> ["西安"], most frequent first.
-        self.words = _by_frequency(words, corpus)
+        by_frequency = _by_frequency(words, corpus)
         del corpus
-        #: reading -> [(character, is its first reading)]
         chars: dict[str, list[tuple[str, bool]]] = defaultdict(list)
         for code, listed in readings_of.items():
             if code > 0xFFFF or 0x3400 <= code < 0x4E00:  # extension blocks: rare, often tofu
@@ -94,8 +128,53 @@ class _Index:
             plain = list(dict.fromkeys(toneless(r) for r in listed.split(",")))
             for order, reading in enumerate(plain):
                 chars[reading].append((char, order == 0))
-        self.chars = dict(chars)
-        self.syllables = frozenset(self.chars)
+        return cls(frequency, by_frequency, dict(chars))
+
+    def save(self, path: Path) -> None:
+        """Write the index to `path` atomically: a concurrent reader sees all or nothing."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(marshal.dumps((self.frequency, self.words, self.chars)))
+        partial.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> _Index:
+        frequency, words, chars = marshal.loads(path.read_bytes())
+        return cls(frequency, words, chars)
+
+
+def index_path(cache_dir: Path | None = None) -> Path:
+    """The cached index for the installed dictionaries: a new version gets a new file."""
+    from importlib.metadata import version
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = cache_dir or Path(base) / "lobby-kiosk"
+    corpus = _jieba_dictionary().stat()
+    tag = f"{version('pypinyin')}-{corpus.st_size}-{corpus.st_mtime_ns}"
+    return folder / f"pinyin-index-{INDEX_FORMAT}-{tag}.marshal"
+
+
+def load_index(cache_dir: Path | None = None) -> _Index:
+    """The index from its cached file, built first by `python -m kiosk.ui.ime PATH` if
+    missing; built here only if that fails (a read-only cache, say)."""
+    path = index_path(cache_dir)
+    if not path.exists():
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "kiosk.ui.ime", str(path)],
+                check=True,
+                timeout=120,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+            )
+        except (OSError, subprocess.SubprocessError) as err:
+            log.warning("building the pinyin index in a process of its own failed: %s", err)
+    if path.exists():
+        try:
+            return _Index.load(path)
+        except (OSError, ValueError, EOFError, TypeError) as err:
+            log.warning("the cached pinyin index %s is unreadable (%s): building it", path, err)
+    return _Index.build()
 
 
 def _jieba_dictionary() -> Path:
@@ -133,7 +212,7 @@ class PinyinIme:
     def index(cls) -> _Index:
         with cls._lock:
             if cls._index is None:
-                cls._index = _Index()
+                cls._index = load_index()
             return cls._index
 
     def segment(self, typed: str) -> tuple[list[str], str]:
@@ -205,3 +284,7 @@ def _spans(typed: str, syllables: list[str]) -> list[int]:
             position += 1
         spans.append(position)
     return spans
+
+
+if __name__ == "__main__":  # python -m kiosk.ui.ime PATH: build the index into PATH
+    _Index.build().save(Path(sys.argv[1]))

@@ -15,6 +15,7 @@ from typing import Any
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.factory import Factory
+from kivy.lang import global_idmap
 from kivy.properties import (
     BooleanProperty,
     DictProperty,
@@ -45,6 +46,7 @@ from kiosk.ui.services import (
     ScannedCode,
     VisitorForm,
 )
+from kiosk.ui.theme import text_size
 from kiosk.ui.widgets import later, texture_from_jpeg
 
 log = logging.getLogger(__name__)
@@ -383,7 +385,9 @@ class FormScreen(KioskScreen):
             keyboard.reset()
 
     def focus_first(self, field_id: str) -> None:
-        field = self.ids[field_id]
+        # The field itself, not the ids' weak proxy: a theme switch may drop this screen
+        # before the next frame, and focusing a dropped field is harmless.
+        field = self.ids[field_id].__self__
         Clock.schedule_once(lambda _dt: setattr(field, "focus", True), 0)
 
 
@@ -967,11 +971,11 @@ class GuardScreen(KioskScreen):
         box.clear_widgets()
         for entry in self.on_site:
             row = Factory.Row()
-            row.add_widget(Factory.Cell(text=entry.visitor_name, bold=True))
+            row.add_widget(Factory.Cell(text=entry.visitor_name))
             row.add_widget(Factory.Cell(text=entry.host_name))
             row.add_widget(Factory.Cell(text=clock_time(entry.arrived_at), size_hint_x=0.4))
             flag = Factory.Cell(text="" if entry.synced else self.t(N_("not synced")))
-            flag.size_hint_x, flag.color = 0.6, (0.604, 0.180, 0.0, 1)
+            flag.size_hint_x, flag.color = 0.6, global_idmap["WARN"]
             flag.synced_flag = True
             row.add_widget(flag)
             box.add_widget(row)
@@ -1048,17 +1052,22 @@ class AdminScreen(KioskScreen):
         self.visits = self.services.todays_visits()[:30]
         self.settings_text = "\n".join(f"{k} = {v}" for k, v in self.services.settings_in_force())
 
+    def on_settings_text(self, _screen: object, text: str) -> None:
+        self.ids.settings.data = [{"text": line} for line in text.splitlines()]
+
     def on_visits(self, *_args: object) -> None:
         box = self.ids.visits
         box.clear_widgets()
         for index, visit in enumerate(self.visits):
             row = Factory.Row()
-            row.add_widget(Factory.Cell(text=visit.visitor_name, bold=True))
+            row.add_widget(Factory.Cell(text=visit.visitor_name))
             row.add_widget(Factory.Cell(text=visit.host_name))
             row.add_widget(Factory.Cell(text=clock_time(visit.arrived_at), size_hint_x=0.4))
             row.add_widget(Factory.Cell(text=self.t(STATE_LABELS.get(visit.state, visit.state))))
             if visit.has_badge:
-                button = Factory.KButton(text=self.t(N_("Reprint")), font_size="17sp")
+                button = Factory.KButton(
+                    text=self.t(N_("Reprint")), font_size=text_size("TEXT_SMALL")
+                )
                 button.size_hint, button.width, button.height = (None, None), 128, 48
                 button.index = index
                 button.bind(on_release=lambda b: self.reprint(b.index))

@@ -116,6 +116,11 @@ class OnScreenKeyboard(BoxLayout):
     shift = BooleanProperty(False)
     script = StringProperty("simplified")
 
+    def __init__(self, **kwargs: Any) -> None:
+        #: The key rows of each layout built so far, by mode.
+        self._layouts: dict[str, list[BoxLayout]] = {}
+        super().__init__(**kwargs)
+
     def on_kv_post(self, _base: object) -> None:
         self.build_keys()
 
@@ -134,9 +139,18 @@ class OnScreenKeyboard(BoxLayout):
             bar.add_widget(CandidateButton(text=text, index=index))
 
     def build_keys(self) -> None:
-        """The rows of the current layout, as KeyButtons (their look is in widgets.kv)."""
+        """The rows of the current layout, as KeyButtons (their look is in widgets.kv).
+
+        Each layout is built once and kept: the keyboard moves between screens whose
+        fields want different layouts, and building 40 keys took ~150 ms of a touch."""
         rows = self.ids.key_rows
         rows.clear_widgets()
+        layouts = self._layouts
+        if self.mode in layouts:
+            for line in layouts[self.mode]:
+                rows.add_widget(line)
+            self.on_shift()
+            return
         letters = self.mode != "digits"
         layout = [list(r) for r in (LETTER_ROWS if letters else DIGIT_ROWS)]
         if letters:
@@ -155,6 +169,7 @@ class OnScreenKeyboard(BoxLayout):
                 label = key.upper() if self.shift and len(key) == 1 else key
                 line.add_widget(KeyButton(key=key, wide=wide, label=label if len(key) == 1 else ""))
             rows.add_widget(line)
+        layouts[self.mode] = list(reversed(rows.children))
 
     def attach(self, field: KField) -> None:
         self.commit_composing()
@@ -215,6 +230,64 @@ class OnScreenKeyboard(BoxLayout):
         self.composing = ""
         self.shift = False
         self.target = None
+
+
+class KeyboardDock(BoxLayout):
+    """Where a form screen shows the kiosk's one OnScreenKeyboard.
+
+    A keyboard is some 45 widgets (every key a Button with its own label texture), and
+    seven form screens each had one. They share one instead: the dock of the screen being
+    shown holds it (`adopt`, when the app shows the screen), and a screen and its fields
+    talk to their dock as they would to the keyboard.
+    """
+
+    #: The shared keyboard while this dock holds it, else None.
+    keyboard = ObjectProperty(None, allownone=True)
+    script = StringProperty("simplified")
+
+    _shared: OnScreenKeyboard | None = None
+
+    @classmethod
+    def forget_shared(cls) -> None:
+        """Build the keyboard anew on its next use (a theme switch changes its colours)."""
+        cls._shared = None
+
+    @classmethod
+    def shared(cls) -> OnScreenKeyboard:
+        """The keyboard, built on first use (or ahead of it, by the app's `prebuild`)."""
+        if cls._shared is None:
+            cls._shared = OnScreenKeyboard()
+        return cls._shared
+
+    def adopt(self) -> OnScreenKeyboard:
+        keyboard = KeyboardDock.shared()
+        previous = keyboard.parent
+        if previous is not self:
+            keyboard.commit_composing()  # the pinyin typed on the screen left, into its field
+            keyboard.reset()
+            if previous is not None:
+                previous.remove_widget(keyboard)
+                if isinstance(previous, KeyboardDock):
+                    previous.keyboard = None
+            self.add_widget(keyboard)
+        keyboard.script = self.script
+        self.keyboard = keyboard
+        return keyboard
+
+    def on_script(self, _dock: object, script: str) -> None:
+        if self.keyboard is not None:
+            self.keyboard.script = script
+
+    def attach(self, field: KField) -> None:
+        self.adopt().attach(field)
+
+    def commit_composing(self) -> None:
+        if self.keyboard is not None:
+            self.keyboard.commit_composing()
+
+    def reset(self) -> None:
+        if self.keyboard is not None:
+            self.keyboard.reset()
 
 
 def first_candidates(typed: str, script: str = "simplified") -> list[Candidate]:

@@ -38,6 +38,8 @@ SETTLE_FRAMES = 3
 def visible_labels(root: object) -> list[dict[str, object]]:
     from kivy.core.window import Window
     from kivy.uix.label import Label
+    from kivy.uix.screenmanager import Screen
+    from kivy.uix.scrollview import ScrollView
 
     labels = []
     for widget in root.walk(restrict=True):  # type: ignore[attr-defined]
@@ -49,6 +51,9 @@ def visible_labels(root: object) -> list[dict[str, object]]:
         if x >= Window.width or y >= Window.height or x + widget.width <= 0:
             continue
         core = widget._label  # the CoreLabel: what SDL2_ttf actually rendered
+        holder = widget.parent
+        while holder is not None and not isinstance(holder, ScrollView | Screen):
+            holder = holder.parent
         labels.append(
             {
                 "text": widget.text,
@@ -56,6 +61,9 @@ def visible_labels(root: object) -> list[dict[str, object]]:
                 "bold": bool(widget.bold),
                 "texture_size": list(widget.texture_size),
                 "size": list(widget.size),
+                "pos": [round(x), round(y)],
+                # In a ScrollView, a label may be scrolled out of view: not a fault.
+                "scrolled": isinstance(holder, ScrollView),
                 "widget": type(widget).__name__,
                 "language": getattr(widget, "language", None),
             }

@@ -47,6 +47,7 @@ FLOWS = (
     "identity",
     "checkout",
     "idle",
+    "after_hours",
 )
 
 
@@ -103,6 +104,7 @@ def script(
     from kivy.core.window import Window
     from kivy.tests.common import UnitTestTouch
 
+    from kiosk.ui.screens import SCREENS
     from kiosk.ui.widgets import KeyButton, LanguageButton
 
     kiosk, services, printer, tokens = site
@@ -116,6 +118,9 @@ def script(
     report["shots"] = []
     report["touch_ms"] = []
     report["rss_steps"] = [["first frame", rss_kib()]]
+    while app.root.screen_names != list(SCREENS):  # the screens built ahead, one a frame
+        yield
+    report["rss_steps"].append(["every screen built", rss_kib()])
     if os.environ.get("KIOSK_TRACEMALLOC"):  # where the flows' Python memory goes
         import tracemalloc
 
@@ -277,19 +282,23 @@ def script(
     if "invitation" in only:
         yield from timed_press("I have an invitation", "scan")
         yield from shoot("scan-invitation")
+        report["rss_steps"].append(["invitation: scanning", rss_kib()])
         camera.push_code("NOT-A-TOKEN", hold_frames=3)
         yield from wait_for("a polite refusal", lambda: bool(screen().problem_title))
         yield from shoot("scan-invitation-refused")
         camera.push_code(tokens["Zhang Wei"], hold_frames=3)
         yield from on("notice")
+        report["rss_steps"].append(["invitation: code read", rss_kib()])
         report["invitation_welcome"] = screen().title + " | " + screen().body
         yield from shoot("invitation-welcome")
         yield from timed_press("Continue", "photo")
         yield from shoot("photo")
         yield from take_photo()
         yield from shoot("photo-taken")
+        report["rss_steps"].append(["invitation: photo taken", rss_kib()])
         yield from press("Use this photo")
         yield from wait_for("the badge", lambda: screen().name == "notice", 600)
+        report["rss_steps"].append(["invitation: badge printed", rss_kib()])
         report["invitation_done"] = screen().title + " | " + screen().body
         yield from shoot("checked-in")
         yield from press("Back to the start")
@@ -318,13 +327,14 @@ def script(
         yield from timed_press("I don't have an appointment", "visitor")
         yield from tap(screen().ids.name)
         yield from type_keys("liu")
-        yield from wait_for("candidates", lambda: bool(screen().ids.keyboard.candidates))
-        report["candidates_liu"] = [c for c, _n in screen().ids.keyboard.candidates[:8]]
+        yield from wait_for("candidates", lambda: bool(screen().ids.keyboard.keyboard.candidates))
+        report["candidates_liu"] = [c for c, _n in screen().ids.keyboard.keyboard.candidates[:8]]
         yield from shoot("visitor-pinyin")
         yield from tap(find("CandidateButton", text="刘"))
         yield from type_keys("yang")
-        yield from wait_for("candidates", lambda: bool(screen().ids.keyboard.candidates))
+        yield from wait_for("candidates", lambda: bool(screen().ids.keyboard.keyboard.candidates))
         yield from tap(find("CandidateButton", text="洋"))
+        report["rss_steps"].append(["approval: name typed in pinyin", rss_kib()])
         report["typed_name"] = screen().ids.name.text
         yield from shoot("visitor")
         yield from press("Next")
@@ -343,6 +353,7 @@ def script(
             yield from shoot("details-keyboard")
         yield from press("Next")
         yield from on("agreement")
+        report["rss_steps"].append(["approval: host and details", rss_kib()])
         yield from shoot("agreement")
         pad = screen().ids.pad
         touch = UnitTestTouch(*pad.to_window(pad.x + 40, pad.center_y))
@@ -354,12 +365,14 @@ def script(
         yield from settle()
         yield from shoot("agreement-signed")
         yield from press("I agree")
+        report["rss_steps"].append(["approval: agreement signed", rss_kib()])
         yield from take_photo()
         yield from press("Use this photo")
         yield from on("notice")
         yield from shoot("escort")
         yield from press("Continue")
         yield from wait_for("the outcome", lambda: screen().name == "notice", 600)
+        report["rss_steps"].append(["approval: checked in", rss_kib()])
         report["approval_done"] = screen().title + " | " + screen().body
         yield from shoot("awaiting-approval")
         yield from press("Back to the start")
@@ -484,6 +497,28 @@ def script(
             "$argon2" not in screen().settings_text
         )
         yield from shoot("admin")
+        # The high-contrast theme: switched on here, seen on the admin and welcome
+        # screens, and switched off again the same way.
+        yield from press("High contrast")
+        yield from wait_for(
+            "the high-contrast admin screen",
+            lambda: app.theme == "high_contrast" and screen().name == "admin",
+        )
+        report["theme_switched"] = app.theme
+        yield from shoot("admin-high-contrast")
+        yield from press("Cancel")
+        yield from on("welcome")
+        yield from shoot("welcome-high-contrast")
+        yield from press("Staff")
+        yield from on("pin")
+        yield from press("Administrator")
+        for digit in ADMIN_PIN:
+            yield from tap(find("PinKey", key=digit))
+        yield from tap(find("PinKey", key="ok"))
+        yield from on("admin")
+        yield from press("Standard colours")
+        yield from wait_for("the standard admin screen", lambda: app.theme == "standard")
+        report["theme_restored"] = app.theme
         yield from press("Cancel")
         yield from on("welcome")
         flows_done.append("admin")
@@ -573,6 +608,43 @@ def script(
         flows_done.append("idle")
         report["rss_steps"].append(["idle", rss_kib()])
 
+    # ---------------------------------------------------------------- after hours
+    if "after_hours" in only:
+        clock = kiosk.clock
+        welcome = app.root.get_screen("welcome")
+        clock.set(MONDAY_10AM.replace(hour=20))
+        welcome.refresh_summary()
+        yield from wait_for(
+            "the closed status", lambda: welcome.status_known and not welcome.is_open
+        )
+        report["after_hours_closed_message"] = welcome.closed_message
+        yield from shoot("welcome-after-hours")
+        # appointments_only (the default): no walk-ins, but an invitation still works.
+        yield from press("I don't have an appointment")
+        yield from on("notice")
+        report["after_hours_walk_in"] = [screen().title, screen().body, screen().primary_id]
+        yield from shoot("after-hours-walk-in")
+        yield from press("I have an invitation")
+        yield from on("scan")
+        report["after_hours_invitation_mode"] = screen().mode
+        yield from press("Cancel")
+        yield from on("welcome")
+        # closed: nobody checks in; the visitor is sent to security.
+        services.after_hours = "closed"
+        welcome.refresh_summary()
+        yield from press("I don't have an appointment")
+        yield from on("notice")
+        report["after_hours_closed"] = [screen().title, screen().body, screen().primary_id]
+        yield from shoot("after-hours-closed")
+        yield from press("Back to the start")
+        yield from on("welcome")
+        services.after_hours = kiosk.config.site.after_hours
+        clock.set(MONDAY_10AM)
+        welcome.refresh_summary()
+        yield from wait_for("the open status", lambda: welcome.is_open)
+        flows_done.append("after_hours")
+        report["rss_steps"].append(["after_hours", rss_kib()])
+
     report["flows_done"] = flows_done
     if os.environ.get("KIOSK_TRACEMALLOC"):
         import gc
@@ -584,6 +656,18 @@ def script(
             [round(stat.size / 2**20, 1), stat.count, stat.traceback.format()[-6:]]
             for stat in stats
         ]
+    if os.environ.get("KIOSK_SMAPS"):  # where the resident memory is, mapping by mapping
+        report["smaps"] = smaps_by_mapping()[:40]
+        report["font_faces"] = font_faces_in_use()
+        report["widgets_by_screen"] = {
+            built.name: sum(1 for _ in built.walk()) for built in app.root.screens
+        }
+        import tracemalloc
+
+        if tracemalloc.is_tracing():
+            stats = tracemalloc.take_snapshot().statistics("filename")[:30]
+            report["python_by_file"] = [[stat.size // 1024, str(stat.traceback)] for stat in stats]
+            report["python_total_kib"] = tracemalloc.get_traced_memory()[0] // 1024
     report["data_words"] = data_words(kiosk.config)
     report["printed_jobs"] = len(printer.jobs)
     report["db"] = database_state()
@@ -614,6 +698,39 @@ def database_state() -> dict[str, Any]:
             "escort": visit.escort_required,
         }
     return {"visits": visits, "messages": HostMessage.select().count()}
+
+
+def font_faces_in_use() -> list[list[object]]:
+    """[font file, size in px, labels]: each pair is a face SDL2_ttf opens (~2.5 MB for CJK)."""
+    import gc
+
+    from kivy.uix.label import Label
+
+    faces: dict[tuple[str, int], int] = {}
+    gc.collect()
+    for thing in gc.get_objects():
+        try:
+            if not isinstance(thing, Label) or not thing.text:
+                continue
+        except ReferenceError:  # a proxy to a widget gone
+            continue
+        options = thing._label.options
+        face = (Path(str(options.get("font_name_r"))).name, int(options["font_size"]))
+        faces[face] = faces.get(face, 0) + 1
+    return sorted([*face, count] for face, count in faces.items())
+
+
+def smaps_by_mapping() -> list[tuple[int, str]]:
+    """(resident KiB, mapped file or [heap]/[anon]) for this process, largest first."""
+    totals: dict[str, int] = {}
+    name = ""
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):
+            name = fields[5] if len(fields) > 5 else "[anon]"
+        elif fields and fields[0] == "Rss:":
+            totals[name] = totals.get(name, 0) + int(fields[1])
+    return sorted(((kib, name) for name, kib in totals.items()), reverse=True)
 
 
 def rss_kib() -> int:
@@ -668,6 +785,9 @@ def main() -> None:
     width, height = (int(n) for n in args.size.split("x"))
     try:
         kiosk_app.run_kiosk(site[1], size=(width, height))
+    except BaseException as err:  # raised in a Kivy callback: os._exit below would hide it
+        report["error"] = repr(err)
+        report["traceback"] = traceback.format_exc()
     finally:
         site[1].close()
         (args.out / "report.json").write_text(

@@ -4,8 +4,13 @@ One run of tests/ui/flows.py (a real engine on a temporary SQLite site, the fake
 and printer) goes through: invitation, walk-in with approval (pinyin name, agreement
 signed, photo, escort), absent host with a message, watchlist, printer failure, guard
 (wrong PIN, roll call, forged and valid badges), admin, identity number (match and
-no match), check-out by badge and by name with a rating, and the idle timeout. Each
+no match), check-out by badge and by name with a rating, the idle timeout, the
+high-contrast theme (switched on and off on the admin screen) and after hours. Each
 screen is screenshotted in every language into test-artifacts/screenshots/flows/.
+
+`test_screens_fit_every_size` runs the flows that show the most screens again at each
+touchscreen size, portrait included, and checks that no text is clipped or leaves the
+window (screenshots in test-artifacts/screenshots/sizes/WxH/).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 import pytest
 from babel.messages.pofile import read_po
 from glyphs import missing_characters
+from PIL import Image
 from window import SCREENSHOTS, run_flows
 
 from kiosk.ui.i18n import ENDONYMS, catalogue_path
@@ -53,7 +59,7 @@ def flows(xvfb_display: str, font_cache: Path) -> dict[str, Any]:
 def test_every_flow_ran_to_its_end(flows: dict[str, Any]) -> None:
     assert flows["flows_done"] == [
         "welcome", "invitation", "approval", "absent", "watchlist", "printer",
-        "guard", "admin", "identity", "checkout", "idle",
+        "guard", "admin", "identity", "checkout", "idle", "after_hours",
     ]  # fmt: skip
 
 
@@ -144,3 +150,95 @@ def test_touch_targets_are_at_least_48dp(flows: dict[str, Any]) -> None:
         and min(label["size"]) < 48
     }
     assert small == set()
+
+
+def test_after_hours_shows_the_configured_message_and_path(flows: dict[str, Any]) -> None:
+    # The site's own words on the welcome screen, from kiosk.toml's [site.closed_message].
+    assert flows["after_hours_closed_message"].startswith("Reception is closed. Visitors with")
+    welcome = next(
+        s
+        for s in flows["shots"]
+        if s["name"] == "welcome-after-hours" and s["language"] == "zh_Hans"
+    )
+    shown = [label["text"] for label in welcome["labels"]]
+    assert "前台现在不办公。有预约的访客请出示邀请码，其他访客请联系保安。" in shown
+    assert "暂停接待" in shown  # "Closed now"
+    # appointments_only: no walk-in, but the way in with an invitation is offered.
+    title, body, primary = flows["after_hours_walk_in"]
+    assert title == "Reception is closed" and "during opening hours" in body
+    assert primary == "I have an invitation"
+    assert flows["after_hours_invitation_mode"] == "invitation"
+    # closed: only a polite pointer to security, and no way in.
+    assert flows["after_hours_closed"] == [
+        "Reception is closed", "Please see security at the entrance.", ""
+    ]  # fmt: skip
+
+
+def corner_colour(path: str) -> tuple[int, ...]:
+    """The colour of the screen's background, just above its bottom-left corner."""
+    with Image.open(path) as image:
+        rgb = image.convert("RGB")
+        return tuple(rgb.getpixel((4, rgb.height - 4)))
+
+
+def test_high_contrast_theme_switches_on_and_off(flows: dict[str, Any]) -> None:
+    assert flows["theme_switched"] == "high_contrast"
+    assert flows["theme_restored"] == "standard"
+    shots = {(s["name"], s["language"]): s["screenshot"] for s in flows["shots"]}
+    for language in LANGUAGES:
+        assert corner_colour(shots["welcome-high-contrast", language]) == (0, 0, 0)
+        assert corner_colour(shots["admin-high-contrast", language]) == (0, 0, 0)
+        assert min(corner_colour(shots["welcome", language])) > 230  # the calm light one
+    # The standard palette is back on screens shown after the switch.
+    assert min(corner_colour(shots["scan-id", "en"])) > 230
+
+
+SIZES = ["800x480", "1024x600", "1280x800", "1920x1080", "600x1024"]
+
+
+def outside_or_clipped(shot: dict[str, Any], width: int, height: int) -> list[str]:
+    """Labels whose text does not fit their box, or whose box leaves the window."""
+    problems = []
+    for label in shot["labels"]:
+        (text_w, text_h), (box_w, box_h), (x, y) = (
+            label["texture_size"], label["size"], label["pos"]
+        )  # fmt: skip
+        if text_w > box_w + 2 or text_h > box_h + 2:
+            problems.append(
+                f"{shot['name']}: {label['text']!r} clipped ({text_w}x{text_h} in {box_w:.0f}x{box_h:.0f})"
+            )
+        outside = x < -1 or y < -1 or x + box_w > width + 1 or y + box_h > height + 1
+        if outside and not label["scrolled"]:
+            problems.append(f"{shot['name']}: {label['text']!r} outside the window at {x},{y}")
+    return problems
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_screens_fit_every_size(xvfb_display: str, font_cache: Path, size: str) -> None:
+    """The screens of a walk-in (the form with its keyboard open), the absent host, a
+    badge printed and the guard's VALID and INVALID verdicts, at one size."""
+    report = run_flows(
+        xvfb_display,
+        font_cache,
+        SCREENSHOTS / "sizes" / size,
+        "--size", size,
+        "--languages", "en,zh_Hans",
+        "--only", "welcome,invitation,approval,absent,printer,guard",
+        "--details-keyboard",
+    )  # fmt: skip
+    width, height = (int(n) for n in size.split("x"))
+    assert report["window_size"] == [width, height]
+    assert report["flows_done"] == [
+        "welcome",
+        "invitation",
+        "approval",
+        "absent",
+        "printer",
+        "guard",
+    ]
+    screens = {shot["screen"] for shot in report["shots"]}
+    assert {"details", "verdict", "message", "guard", "photo", "agreement"} <= screens
+    verdicts = {shot["name"] for shot in report["shots"] if shot["screen"] == "verdict"}
+    assert verdicts == {"verdict-valid", "verdict-invalid"}
+    problems = [p for shot in report["shots"] for p in outside_or_clipped(shot, width, height)]
+    assert problems == []
