@@ -65,7 +65,7 @@ lock-upgrade: $(UV)  ## recompile the locks with the newest allowed versions
 	$(UV_COMPILE) --constraint requirements/dev.lock -o requirements/kiosk.lock
 	$(UV_COMPILE) --extra office --constraint requirements/dev.lock -o requirements/office.lock
 
-i18n: bootstrap  ## extract UI strings, update every kiosk.po, compile the .mo files
+i18n: bootstrap  ## extract UI, notification and office strings, update the .po files, compile the .mo files
 	$(BIN)/pybabel extract --no-location --sort-output --project=lobby-kiosk \
 	    --copyright-holder="the lobby-kiosk authors" -F kiosk/ui/babel.cfg -o $(LOCALE_DIR)/kiosk.pot kiosk/ui
 	for lang in $(LANGUAGES); do \
@@ -82,6 +82,14 @@ i18n: bootstrap  ## extract UI strings, update every kiosk.po, compile the .mo f
 	        -i kiosk/notify/locale/notify.pot -d kiosk/notify/locale -D notify -l $$lang; \
 	done
 	$(BIN)/pybabel compile --statistics -d kiosk/notify/locale -D notify
+	$(BIN)/pybabel extract --no-location --sort-output --project=lobby-kiosk \
+	    --copyright-holder="the lobby-kiosk authors" -F kiosk/office/web/babel.cfg \
+	    -o kiosk/office/web/locale/office.pot kiosk/office/web
+	for lang in $(LANGUAGES); do \
+	    $(BIN)/pybabel update --no-fuzzy-matching --init-missing \
+	        -i kiosk/office/web/locale/office.pot -d kiosk/office/web/locale -D office -l $$lang; \
+	done
+	$(BIN)/pybabel compile --statistics -d kiosk/office/web/locale -D office
 
 clean:  ## remove the venv, caches and test artefacts (keeps data/)
 	rm -rf $(VENV) build test-artifacts .pytest_cache .mypy_cache .ruff_cache .hypothesis

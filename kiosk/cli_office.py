@@ -262,6 +262,7 @@ def cmd_office_user(args: argparse.Namespace) -> int:
     user = StaffDirectory(store.db, store.clock).add_user(
         store.site(args.site), args.username, password, args.role,
         display_name=args.display_name or "", host_ref=args.host or "",
+        language=args.language,
     )  # fmt: skip
     _emit(args, {"username": user.username, "role": user.role},
           f"{user.username} can now sign in to the office web as {user.role}")  # fmt: skip
@@ -377,6 +378,10 @@ def register(commands: Any, command: Command) -> None:
     user.add_argument("--role", required=True, choices=["admin", "reception", "security", "host"])
     user.add_argument("--host", help="the host's ref (for the host role)")
     user.add_argument("--display-name")
+    user.add_argument(
+        "--language", default="zh_Hans", choices=["zh_Hans", "zh_Hant", "en"],
+        help="the language of the office pages for this person (they can change it)",
+    )  # fmt: skip
     user.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )

@@ -662,8 +662,10 @@ def add_user(
     role: str,
     host_ref: str = "",
     password: str = "",
+    language: str = "en",
 ) -> tuple[StaffUser, str]:
-    """A new account and its first password (made up when none is given)."""
+    """A new account and its first password (made up when none is given); its pages speak
+    `language` until its owner picks another."""
     site = _site(site_id)
     try:
         role = Role(role)
@@ -678,8 +680,9 @@ def add_user(
     check_password_strength(password)
     with staff.db.atomic():
         user = staff.add_user(
-            site, username, password, role, display_name=display_name, host_ref=host_ref
-        )
+            site, username, password, role, display_name=display_name, host_ref=host_ref,
+            language=language,
+        )  # fmt: skip
         staff.audit(
             site,
             actor,

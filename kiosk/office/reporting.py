@@ -34,6 +34,9 @@ from kiosk.domain.values import (
     VisitState,
 )
 from kiosk.office.models import Event, Kiosk, OfficeAppointment, OfficeHost, OfficeVisit, Site
+
+# The same figures as the kiosk's own report (kiosk.services.reports), computed in SQL here.
+from kiosk.services.reports import ResponseTimes, Satisfaction
 from kiosk.storage.db import insert_rows, rows_of
 from kiosk.storage.journal import GENESIS, canonical_json, event_chain_hash, payload_digest
 
@@ -445,28 +448,12 @@ def log_choices(site_id: int) -> dict[str, list[tuple[str, str]]]:
 
 
 @dataclass
-class ResponseTimes:
-    answered: int = 0
-    unanswered: int = 0
-    median_seconds: float | None = None
-    p90_seconds: float | None = None
-    within_standard: float | None = None  # share answered within ATTENDED_WITHIN, 0..1
-
-
-@dataclass
 class HostFigures:
     host_ref: str
     name: str
     department: str
     visits: int
     response: ResponseTimes
-
-
-@dataclass
-class Satisfaction:
-    ratings: int = 0
-    average: float | None = None
-    distribution: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass

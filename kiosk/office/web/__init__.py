@@ -12,6 +12,11 @@ FastAPI app. A page handler asks for the person signed in with `require(...)`:
 `require` sends a visitor who is not signed in to the login page, refuses a role that may
 not see the page (403), and checks the CSRF token of every request that changes something
 (any method but GET and HEAD): no handler can forget it.
+
+Pages speak the reader's language (`language_of`): the signed-in person's account
+language, which the header's switch changes; before sign-in, the `lang` the login page's
+switch sets, else Accept-Language. Words made in Python are marked `N_` where they are
+defined and translated with `words(request, staff)` where they are shown.
 """
 
 from __future__ import annotations
@@ -20,19 +25,28 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from kiosk.office.settings import OfficeSettings
 from kiosk.office.staff import Role, Staff, StaffDirectory
 from kiosk.office.store import OfficeStore
-from kiosk.office.web.templating import STATIC, build_environment
+from kiosk.office.web.templating import (
+    DEFAULT_LANGUAGE,
+    ENDONYMS,
+    LANGUAGES,
+    N_,
+    STATIC,
+    Translator,
+    environment,
+    pick_language,
+)
 
 SESSION_COOKIE = "office_session"
 LOGIN_CSRF_COOKIE = "office_login_csrf"
@@ -49,14 +63,14 @@ class NavItem:
 ALL_STAFF = frozenset(Role)
 #: The menu. A page's own `require(...)` is what protects it; this only hides links.
 NAV = (
-    NavItem("/onsite", "On site", frozenset({Role.RECEPTION, Role.SECURITY})),
-    NavItem("/appointments", "Appointments", frozenset({Role.RECEPTION, Role.HOST})),
-    NavItem("/hosts", "Hosts", frozenset({Role.RECEPTION})),
-    NavItem("/watchlist", "Watchlist", frozenset({Role.SECURITY})),
-    NavItem("/visits", "Visit log", frozenset({Role.RECEPTION, Role.SECURITY})),
-    NavItem("/reports", "Reports", frozenset({Role.RECEPTION})),
-    NavItem("/users", "Users", frozenset()),
-    NavItem("/settings", "Settings", frozenset()),
+    NavItem("/onsite", N_("On site"), frozenset({Role.RECEPTION, Role.SECURITY})),
+    NavItem("/appointments", N_("Appointments"), frozenset({Role.RECEPTION, Role.HOST})),
+    NavItem("/hosts", N_("Hosts"), frozenset({Role.RECEPTION})),
+    NavItem("/watchlist", N_("Watchlist"), frozenset({Role.SECURITY})),
+    NavItem("/visits", N_("Visit log"), frozenset({Role.RECEPTION, Role.SECURITY})),
+    NavItem("/reports", N_("Reports"), frozenset({Role.RECEPTION})),
+    NavItem("/users", N_("Users"), frozenset()),
+    NavItem("/settings", N_("Settings"), frozenset()),
 )
 
 
@@ -65,10 +79,33 @@ class LoginRequired(Exception):
 
 
 class PageRefused(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """A polite error page. `message` is English marked with N_ (translated when the page
+    is shown, with `values` put in), or already in the reader's language."""
+
+    def __init__(self, status: int, message: str, **values: object) -> None:
         self.status = status
         self.message = message
+        self.values = values
         super().__init__(message)
+
+
+def language_of(request: Request, staff: Staff | None = None) -> str:
+    """The reader's language: their account's; before sign-in the login page's `lang`
+    choice, else the browser's Accept-Language (zh-TW/HK/MO read Traditional)."""
+    if staff is not None and staff.language in LANGUAGES:
+        return staff.language
+    chosen = getattr(request.state, "language", "")  # set by require() and the login form
+    if chosen in LANGUAGES:
+        return str(chosen)
+    chosen = request.query_params.get("lang", "")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    return pick_language(request.headers.get("accept-language", ""), DEFAULT_LANGUAGE)
+
+
+def words(request: Request, staff: Staff | None = None) -> Translator:
+    """`_` for what a handler says in Python, in the reader's language."""
+    return Translator(language_of(request, staff))
 
 
 @dataclass
@@ -76,7 +113,6 @@ class WebContext:
     store: OfficeStore
     settings: OfficeSettings
     staff: StaffDirectory
-    templates: Environment = field(default_factory=build_environment)
 
     @contextmanager
     def db(self) -> Iterator[None]:
@@ -93,15 +129,32 @@ class WebContext:
         **context: Any,
     ) -> HTMLResponse:
         nav = [item for item in NAV if staff and (staff.has(*item.roles))] if staff else []
-        html = self.templates.get_template(template).render(
-            request=request,
-            staff=staff,
-            nav=nav,
-            csrf_token=staff.csrf_token if staff else "",
-            path=request.url.path,
-            **context,
+        language = language_of(request, staff)
+        html = (
+            environment(language)
+            .get_template(template)
+            .render(
+                request=request,
+                staff=staff,
+                nav=nav,
+                csrf_token=staff.csrf_token if staff else "",
+                path=request.url.path,
+                here=_here(request),
+                languages=list(ENDONYMS.items()),
+                **context,
+            )
         )
         return HTMLResponse(html, status)
+
+
+def _here(request: Request) -> str:
+    """Where the language switch brings the reader back: this page, without a notice in
+    the old language; after a form's answer (a POST), the menu section it belongs to."""
+    if request.method in SAFE_METHODS:
+        query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "done"])
+        return request.url.path + (f"?{query}" if query else "")
+    path = request.url.path
+    return next((item.path for item in NAV if path.startswith(item.path)), "/")
 
 
 def web(request: Request) -> WebContext:
@@ -118,8 +171,9 @@ def require(*roles: Role) -> Callable[[Request], Any]:
         staff = await _in_thread(context, lambda: context.staff.session(token))
         if staff is None:
             raise LoginRequired()
+        request.state.language = staff.language  # for a refusal's page, which has no staff
         if not staff.has(*roles):
-            raise PageRefused(403, "Your role may not open this page.")
+            raise PageRefused(403, N_("Your role may not open this page."))
         if request.method not in SAFE_METHODS:
             sent = request.headers.get("x-csrf-token", "")
             if not sent and request.headers.get("content-type", "").startswith(
@@ -127,7 +181,7 @@ def require(*roles: Role) -> Callable[[Request], Any]:
             ):
                 sent = str((await request.form()).get("csrf_token", ""))
             if not hmac.compare_digest(sent.encode(), staff.csrf_token.encode()):
-                raise PageRefused(403, "The form has expired. Go back, reload and try again.")
+                raise PageRefused(403, N_("The form has expired. Go back, reload and try again."))
         return staff
 
     # For tests/office/test_web_security.py, which checks every route against it.
@@ -183,7 +237,14 @@ def mount_web(app: FastAPI, store: OfficeStore, settings: OfficeSettings) -> Non
 
     @app.exception_handler(PageRefused)
     async def refused(request: Request, err: PageRefused) -> Response:
-        return context.page(request, None, "error.html", err.status, message=err.message)
+        if not getattr(request.state, "language", ""):
+            # Refused before require() ran (a query parameter's check): whose page is it?
+            token = request.cookies.get(SESSION_COOKIE, "")
+            staff = await _in_thread(context, lambda: context.staff.session(token))
+            if staff is not None:
+                request.state.language = staff.language
+        message = words(request)(err.message, **err.values)
+        return context.page(request, None, "error.html", err.status, message=message)
 
     for router in pages.routers():
         app.include_router(router)

@@ -33,33 +33,40 @@ from kiosk.office.bookings import (
 from kiosk.office.invitations import InvitationMailer
 from kiosk.office.models import OfficeHost, Site
 from kiosk.office.staff import Role, Staff
-from kiosk.office.web import PageRefused, WebContext, require, web
+from kiosk.office.web import N_, PageRefused, WebContext, require, web, words
+from kiosk.office.web.templating import Translator
 
 router = APIRouter()
 MAY_BOOK = (Role.RECEPTION, Role.HOST)
 DURATIONS = (15, 30, 45, 60, 90, 120, 180, 240, 480)
 
 PURPOSE_LABELS = {
-    Purpose.VISIT_PERSON: "Visit a person", Purpose.INQUIRY: "Inquiry",
-    Purpose.ERRAND: "Business / errand", Purpose.ASSISTANCE: "Assistance request",
-    Purpose.PAID_SERVICE: "Paid service request", Purpose.SUGGESTION: "Suggestion",
-    Purpose.COMPLAINT: "Complaint", Purpose.REPAIR: "Repair request", Purpose.MOVE_IN: "Move-in",
-    Purpose.TOUR: "Tour", Purpose.DELIVERY: "Delivery", Purpose.INTERVIEW: "Interview",
+    Purpose.VISIT_PERSON: N_("Visit a person"), Purpose.INQUIRY: N_("Inquiry"),
+    Purpose.ERRAND: N_("Business / errand"), Purpose.ASSISTANCE: N_("Assistance request"),
+    Purpose.PAID_SERVICE: N_("Paid service request"), Purpose.SUGGESTION: N_("Suggestion"),
+    Purpose.COMPLAINT: N_("Complaint"), Purpose.REPAIR: N_("Repair request"),
+    Purpose.MOVE_IN: N_("Move-in"), Purpose.TOUR: N_("Tour"), Purpose.DELIVERY: N_("Delivery"),
+    Purpose.INTERVIEW: N_("Interview"),
 }  # fmt: skip
 LEVEL_LABELS = {
-    VisitorLevel.ORDINARY: "Ordinary",
-    VisitorLevel.SENIOR: "Senior",
-    VisitorLevel.VIP: "VIP",
+    VisitorLevel.ORDINARY: N_("Ordinary"),
+    VisitorLevel.SENIOR: N_("Senior"),
+    VisitorLevel.VIP: N_("VIP"),
 }
-REPEAT_LABELS = {"": "Does not repeat", "daily": "Every day", "weekdays": "Every weekday",
-                 "weekly": "Every week"}  # fmt: skip
+REPEAT_LABELS = {"": N_("Does not repeat"), "daily": N_("Every day"),
+                 "weekdays": N_("Every weekday"), "weekly": N_("Every week")}  # fmt: skip
+#: The English labels of the shipped visitor types (bookings.visitor_types), translated
+#: where the form shows them.
+VISITOR_TYPE_LABELS = (N_("Visitor"), N_("Contractor"), N_("Interview"), N_("Delivery"))
 DONE = {
-    "booked": "Booked {n} visit(s). Invitations go out to those with an e-mail address.",
-    "imported": "Imported {n} visit(s). Invitations go out to those with an e-mail address.",
-    "cancelled": "The visit is cancelled; kiosks refuse its invitation from their next sync.",
-    "series": "Cancelled {n} visit(s) of the series; kiosks refuse their invitations from "
-    "their next sync.",
-    "resent": "The invitation goes out again.",
+    "booked": N_("Booked %(n)s visit(s). Invitations go out to those with an e-mail address."),
+    "imported": N_("Imported %(n)s visit(s). Invitations go out to those with an e-mail address."),
+    "cancelled": N_("The visit is cancelled; kiosks refuse its invitation from their next sync."),
+    "series": N_(
+        "Cancelled %(n)s visit(s) of the series; kiosks refuse their invitations from "
+        "their next sync."
+    ),
+    "resent": N_("The invitation goes out again."),
 }
 
 
@@ -99,6 +106,7 @@ def appointments(
     staff: Staff = Depends(require(*MAY_BOOK)),
 ) -> Response:
     context = web(request)
+    _ = words(request, staff)
     with context.db():
         site = _site(staff)
         bookings = _bookings(context)
@@ -110,7 +118,7 @@ def appointments(
             try:
                 chosen = date.fromisoformat(day)
             except ValueError:
-                error = "That is not a date."
+                error = _("That is not a date.")
         if chosen is not None:
             start = datetime.combine(chosen, time.min, zone)
             end: datetime | None = start + timedelta(days=1)
@@ -125,7 +133,7 @@ def appointments(
         if not days or days[-1][0] != local_day:
             days.append((local_day, []))
         days[-1][1].append(row)
-    notice = DONE[done].format(n=n) if done in DONE else ""
+    notice = _(DONE[done], n=n) if done in DONE else ""
     return context.page(
         request, staff, "appointments.html", days=days, count=len(rows), zone=str(zone),
         today=today, day=chosen, host=host_filter, hosts=hosts, notice=notice, error=error,
@@ -138,7 +146,7 @@ def appointments(
 
 
 def _form_context(
-    context: WebContext, staff: Staff, site: Site, values: dict[str, Any]
+    context: WebContext, staff: Staff, site: Site, values: dict[str, Any], _: Translator
 ) -> dict[str, Any]:
     bookings = _bookings(context)
     zone = bookings.zone(site)
@@ -160,7 +168,7 @@ def _form_context(
         "hosts": hosts,
         "own": bool(own),
         "zone": str(zone),
-        "durations": [(m, _length(m)) for m in DURATIONS],
+        "durations": [(m, _length(m, _)) for m in DURATIONS],
         "purposes": PURPOSE_LABELS,
         "levels": LEVEL_LABELS,
         "types": visitor_types(),
@@ -173,7 +181,7 @@ def _form_context(
 def new_form(request: Request, staff: Staff = Depends(require(*MAY_BOOK))) -> Response:
     context = web(request)
     with context.db():
-        form = _form_context(context, staff, _site(staff), {})
+        form = _form_context(context, staff, _site(staff), {}, words(request, staff))
     return context.page(request, staff, "appointment_form.html", **form)
 
 
@@ -219,20 +227,21 @@ def book(
             recurrence = _recurrence(repeat, count, until)
             made = bookings.book(site, staff.username, [booking], recurrence=recurrence)
         except InvalidInput as err:
-            form = _form_context(context, staff, site, values)
+            _ = words(request, staff)
+            form = _form_context(context, staff, site, values, _)
             return context.page(
-                request, staff, "appointment_form.html", 400, error=_say(err), **form
+                request, staff, "appointment_form.html", 400, error=_say(err, _), **form
             )
     _send_soon(tasks, context, [a.id for a in made if a.email])
     first = made[0].starts_at.astimezone(zone).date().isoformat()
     return _to_list(done="booked", n=len(made), day=first)
 
 
-def _length(minutes: int) -> str:
+def _length(minutes: int, _: Translator) -> str:
     hours, rest = divmod(minutes, 60)
-    return " ".join(
-        part for part in (f"{hours} h" if hours else "", f"{rest} min" if rest else "") if part
-    )
+    if hours and rest:
+        return _("%(h)s h %(m)s min", h=hours, m=rest)
+    return _("%(h)s h", h=hours) if hours else _("%(m)s min", m=rest)
 
 
 def _recurrence(repeat: str, count: str, until: str) -> Recurrence | None:
@@ -252,16 +261,19 @@ def _recurrence(repeat: str, count: str, until: str) -> Recurrence | None:
 
 
 FIELD_NAMES = {
-    "visitor_name": "Visitor's name", "company": "Company", "email": "E-mail",
-    "phone": "Phone", "host": "Host", "starts_at": "Date and time", "ends_at": "Duration",
-    "purpose": "Purpose", "level": "Visitor level", "visitor_type": "Visitor type",
-    "repeat": "Repeat", "count": "Number of visits", "until": "Repeat until",
-    "appointment": "Appointment", "email_address": "E-mail",
+    "visitor_name": N_("Visitor's name"), "company": N_("Company"), "email": N_("E-mail"),
+    "phone": N_("Phone"), "host": N_("Host"), "starts_at": N_("Date and time"),
+    "ends_at": N_("Duration"), "purpose": N_("Purpose"), "level": N_("Visitor level"),
+    "visitor_type": N_("Visitor type"), "repeat": N_("Repeat"),
+    "count": N_("Number of visits"), "until": N_("Repeat until"),
+    "appointment": N_("Appointment"), "email_address": N_("E-mail"),
 }  # fmt: skip
 
 
-def _say(err: InvalidInput) -> str:
-    return f"{FIELD_NAMES.get(err.field, err.field)}: {err.message}"
+def _say(err: InvalidInput, _: Translator) -> str:
+    """The field as the form names it, and what is wrong with it, in the reader's words."""
+    field = _(FIELD_NAMES[err.field]) if err.field in FIELD_NAMES else err.field
+    return _("%(field)s: %(message)s", field=field, message=_.problem(err.message))
 
 
 def _to_list(**query: Any) -> RedirectResponse:
@@ -344,7 +356,7 @@ def cancel(request: Request, ref: str, staff: Staff = Depends(require(*MAY_BOOK)
                 )
             )
         except InvalidInput as err:
-            raise PageRefused(409, _say(err)) from err
+            raise PageRefused(409, _say(err, words(request, staff))) from err
     return _to_list(done="cancelled")
 
 
@@ -363,7 +375,7 @@ def cancel_series_form(
             if row.state == "expected" and row.starts_at > now
         ]
         if not rows:
-            raise PageRefused(404, "This series has no visits left to cancel.")
+            raise PageRefused(404, N_("This series has no visits left to cancel."))
         zone = str(bookings.zone(site))
     return context.page(
         request, staff, "appointment_cancel.html", appointment=None, series=ref, rows=rows,
@@ -400,7 +412,7 @@ def resend(
         try:
             bookings.resend(site, staff.username, ref, host_ref=_own(staff))
         except InvalidInput as err:
-            raise PageRefused(409, _say(err)) from err
+            raise PageRefused(409, _say(err, words(request, staff))) from err
     _send_soon(tasks, context, [appointment.id])
     return _to_list(done="resent")
 
@@ -410,4 +422,4 @@ def _found(work: Any) -> Any:
     try:
         return work()
     except NotFound as err:
-        raise PageRefused(404, "There is no such appointment, or it is not yours.") from err
+        raise PageRefused(404, N_("There is no such appointment, or it is not yours.")) from err

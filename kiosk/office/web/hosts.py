@@ -4,11 +4,12 @@ kiosk.office.directory; these handlers read forms and pick the page."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from kiosk.domain.errors import InvalidInput, NotFound
 from kiosk.domain.values import HostAvailability
@@ -16,16 +17,31 @@ from kiosk.notify.channels import AppriseSender
 from kiosk.office import directory
 from kiosk.office.models import OfficeHost
 from kiosk.office.staff import Role, Staff
-from kiosk.office.web import PageRefused, require, web
+from kiosk.office.web import N_, PageRefused, require, web, words
 
 router = APIRouter()
 may_edit = require(Role.RECEPTION)
 
 AVAILABILITY_LABELS = {
-    HostAvailability.IN.value: "In",
-    HostAvailability.OUT.value: "Away",
-    HostAvailability.IN_MEETING.value: "In a meeting",
+    HostAvailability.IN.value: N_("In"),
+    HostAvailability.OUT.value: N_("Away"),
+    HostAvailability.IN_MEETING.value: N_("In a meeting"),
 }
+
+
+class HostForm(BaseModel):
+    """The add and edit forms' fields (a checkbox sends "on", or nothing)."""
+
+    name: str = Field("", max_length=400)
+    department: str = Field("", max_length=400)
+    email: str = Field("", max_length=400)
+    phone: str = Field("", max_length=100)
+    availability: str = Field("in", max_length=20)
+    delegate_ref: str = Field("", max_length=64)
+    is_senior: str = ""
+    walk_in_needs_approval: str = ""
+    active: str = ""
+    channels: str = Field("", max_length=20_000)
 
 
 def _done(path: str, message: str) -> RedirectResponse:
@@ -103,21 +119,10 @@ def new_host_form(request: Request, staff: Staff = Depends(may_edit)) -> Respons
 @router.post("/hosts/new")
 def new_host(
     request: Request,
+    form: Annotated[HostForm, Form()],
     staff: Staff = Depends(may_edit),
-    name: str = Form("", max_length=400),
-    department: str = Form("", max_length=400),
-    email: str = Form("", max_length=400),
-    phone: str = Form("", max_length=100),
-    availability: str = Form("in", max_length=20),
-    delegate_ref: str = Form("", max_length=64),
-    is_senior: str = Form(""),
-    walk_in_needs_approval: str = Form(""),
-    active: str = Form(""),
-    channels: str = Form("", max_length=20_000),
 ) -> Response:
-    values = dict(locals())
-    del values["request"], values["staff"]
-    return _save(request, staff, None, values)
+    return _save(request, staff, None, form.model_dump())
 
 
 @router.get("/hosts/import")
@@ -137,6 +142,7 @@ def import_hosts(
         result = directory.import_hosts(
             context.store, context.staff, staff.site_id, staff.username, data
         )
+    _ = words(request, staff)
     if result.errors:
         return context.page(
             request,
@@ -146,9 +152,16 @@ def import_hosts(
             columns=directory.HOST_CSV_COLUMNS,
             errors=result.errors,
             filename=file.filename or "",
-            error="Nothing was imported: correct these rows and upload the file again.",
+            error=_("Nothing was imported: correct these rows and upload the file again."),
         )
-    return _done("/hosts", f"Imported {result.created} new hosts and updated {result.updated}.")
+    return _done(
+        "/hosts",
+        _(
+            "Imported %(created)s new hosts and updated %(updated)s.",
+            created=result.created,
+            updated=result.updated,
+        ),
+    )
 
 
 @router.get("/hosts/{ref}")
@@ -163,25 +176,15 @@ def edit_host_form(
 def edit_host(
     request: Request,
     ref: str,
+    form: Annotated[HostForm, Form()],
     staff: Staff = Depends(may_edit),
-    name: str = Form("", max_length=400),
-    department: str = Form("", max_length=400),
-    email: str = Form("", max_length=400),
-    phone: str = Form("", max_length=100),
-    availability: str = Form("in", max_length=20),
-    delegate_ref: str = Form("", max_length=64),
-    is_senior: str = Form(""),
-    walk_in_needs_approval: str = Form(""),
-    active: str = Form(""),
-    channels: str = Form("", max_length=20_000),
 ) -> Response:
-    values = dict(locals())
-    del values["request"], values["staff"], values["ref"]
-    return _save(request, staff, ref, values)
+    return _save(request, staff, ref, form.model_dump())
 
 
 def _save(request: Request, staff: Staff, ref: str | None, values: dict[str, Any]) -> Response:
     context = web(request)
+    _ = words(request, staff)
     with context.db():
         host = _host(staff, ref) if ref else None
         for flag in ("is_senior", "walk_in_needs_approval", "active"):
@@ -206,8 +209,8 @@ def _save(request: Request, staff: Staff, ref: str | None, values: dict[str, Any
                 context.store, context.staff, staff.site_id, staff.username, fields, ref
             )
         except InvalidInput as err:
-            return _form_page(request, staff, host, 400, values, error=str(err))
-    return _done(f"/hosts/{saved.ref}", "Saved. Kiosks learn it on their next sync.")
+            return _form_page(request, staff, host, 400, values, error=_.problem(str(err)))
+    return _done(f"/hosts/{saved.ref}", _("Saved. Kiosks learn it on their next sync."))
 
 
 @router.post("/hosts/{ref}/active")
@@ -223,8 +226,9 @@ def set_active(
             context.store, context.staff, staff.site_id, staff.username, _host(staff, ref).ref,
             active == "1",
         )  # fmt: skip
-    state = "reactivated" if host.active else "deactivated"
-    return _done("/hosts", f"{host.name} {state}.")
+    _ = words(request, staff)
+    done = _("%(name)s reactivated.") if host.active else _("%(name)s deactivated.")
+    return _done("/hosts", done % {"name": host.name})
 
 
 @router.post("/hosts/{ref}/test")
@@ -242,4 +246,4 @@ def _host(staff: Staff, ref: str) -> OfficeHost:
     try:
         return directory.host_of(staff.site_id, ref)
     except NotFound as err:
-        raise PageRefused(404, "There is no such host at this site.") from err
+        raise PageRefused(404, N_("There is no such host at this site.")) from err

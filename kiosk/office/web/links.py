@@ -13,17 +13,14 @@ too late) has its own page and status, in the reader's language (Accept-Language
 
 from __future__ import annotations
 
-from functools import cache
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment
 
-from kiosk.notify.i18n import LANGUAGES, N_, catalogue, pick_language
+from kiosk.notify.i18n import LANGUAGES, N_, pick_language
 from kiosk.notify.links import LinkRefusal, LinkRefused
 from kiosk.office.store import LinkPreview
 from kiosk.office.web import web
-from kiosk.office.web.templating import build_environment
+from kiosk.office.web.templating import ENDONYMS, HTML_LANG, environment
 
 router = APIRouter()
 
@@ -39,17 +36,6 @@ REFUSAL_STATUS = {
 }
 #: The layout's own words (base.html), translated here for the link pages.
 LAYOUT_WORDS = (N_("Lobby kiosk office"), N_("Office"))
-HTML_LANG = {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant", "en": "en"}
-ENDONYMS = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
-
-
-@cache
-def _environment(language: str) -> Environment:
-    """The office's template environment, speaking `language` (one per language, so
-    concurrent requests in different languages never share a translation)."""
-    env = build_environment()
-    env.install_gettext_translations(catalogue(language), newstyle=True)
-    return env
 
 
 def _language(request: Request) -> str:
@@ -63,7 +49,7 @@ def _render(
     request: Request, template: str, language: str, status: int = 200, **context: object
 ) -> HTMLResponse:
     html = (
-        _environment(language)
+        environment(language)
         .get_template(template)
         .render(
             request=request,

@@ -15,8 +15,9 @@ from kiosk.domain.values import ATTENDED_WITHIN
 from kiosk.office import charts, reporting
 from kiosk.office.models import Site
 from kiosk.office.staff import Role, Staff
-from kiosk.office.web import PageRefused, require, web
+from kiosk.office.web import N_, PageRefused, require, web, words
 from kiosk.office.web.onsite import site_zone
+from kiosk.office.web.templating import Translator
 
 router = APIRouter()
 may_see = require(Role.RECEPTION)
@@ -39,7 +40,7 @@ def reports(
     staff: Staff = Depends(may_see),
 ) -> Response:
     if period not in reporting.PERIODS:
-        raise PageRefused(400, "The period is a day, a week or a month.")
+        raise PageRefused(400, N_("The period is a day, a week or a month."))
     chosen = cast(reporting.Period, period)
     context = web(request)
     now = context.store.clock.now()
@@ -48,43 +49,49 @@ def reports(
         try:
             when = date.fromisoformat(day) if day else now.astimezone(zone).date()
         except ValueError as err:
-            raise PageRefused(400, "The day is not a date (YYYY-MM-DD).") from err
+            raise PageRefused(400, N_("The day is not a date (YYYY-MM-DD).")) from err
         report = reporting.build_report(Site.get_by_id(staff.site_id), chosen, when, zone, now)
     target = ATTENDED_WITHIN.total_seconds()
-    day_label = "%a %d" if chosen == "week" else "%d"
+    _ = words(request, staff)
+
+    def day_label(day: date) -> str:
+        return _.short_date(day) if chosen == "week" else day.strftime("%d")
+
     answered_hosts = [h for h in report.by_host if h.response.median_seconds is not None]
     figures = {
         "per_day": charts.column_chart(
-            "Visits per day",
-            [(d.strftime(day_label), count) for d, count in report.per_day],
+            _("Visits per day"),
+            [(day_label(d), count) for d, count in report.per_day],
         ),
-        "purpose": charts.bar_chart("Visits by purpose", _labelled(report.by_purpose)),
-        "department": charts.bar_chart("Visits by department", _labelled(report.by_department)),
-        "level": charts.bar_chart("Visits by visitor level", _labelled(report.by_level)),
-        "method": charts.bar_chart("Visits by check-in method", _labelled(report.by_method)),
+        "purpose": charts.bar_chart(_("Visits by purpose"), _labelled(report.by_purpose, _)),
+        "department": charts.bar_chart(
+            _("Visits by department"), _labelled(report.by_department, _)
+        ),
+        "level": charts.bar_chart(_("Visits by visitor level"), _labelled(report.by_level, _)),
+        "method": charts.bar_chart(_("Visits by check-in method"), _labelled(report.by_method, _)),
         "response": charts.bar_chart(
-            "Host response time",
+            _("Host response time"),
             [
                 (label, value)
                 for label, value in (
-                    ("median", report.response.median_seconds),
-                    ("90th percentile", report.response.p90_seconds),
+                    (_("median"), report.response.median_seconds),
+                    (_("90th percentile"), report.response.p90_seconds),
                 )
                 if value is not None
             ],
             target=target,
-            target_label="1 min",
-            unit=" s",
+            target_label=_("1 min"),
+            unit=_(" s"),
         ),
         "hosts": charts.bar_chart(
-            "Median response time by host",
+            _("Median response time by host"),
             [(h.name, h.response.median_seconds or 0.0) for h in answered_hosts[:15]],
             target=target,
-            target_label="1 min",
-            unit=" s",
+            target_label=_("1 min"),
+            unit=_(" s"),
         ),
         "satisfaction": charts.bar_chart(
-            "Satisfaction ratings",
+            _("Satisfaction ratings"),
             [(f"{score} ★", count) for score, count in report.satisfaction.distribution.items()],
         ),
     }
@@ -102,5 +109,6 @@ def reports(
     )
 
 
-def _labelled(counts: dict[str, int]) -> list[tuple[str, float]]:
-    return [(name.replace("_", " "), count) for name, count in counts.items()]
+def _labelled(counts: dict[str, int], _: Translator) -> list[tuple[str, float]]:
+    """Stored values (visit_person) as words (visit person), in the reader's language."""
+    return [(_(name.replace("_", " ")), count) for name, count in counts.items()]

@@ -14,7 +14,7 @@ from kiosk.office import directory
 from kiosk.office.models import Kiosk, Site
 from kiosk.office.settings import SiteSettings, load_site_settings
 from kiosk.office.staff import Staff
-from kiosk.office.web import PageRefused, require, web
+from kiosk.office.web import N_, PageRefused, require, web, words
 
 router = APIRouter()
 admin_only = require()
@@ -85,8 +85,10 @@ def save_settings(
                 context.staff, staff.site_id, staff.username, values, lines, clear
             )
         except InvalidInput as err:
-            return _page(request, staff, 400, error=str(err))
-    return RedirectResponse(f"/settings?done={quote('Settings saved.')}", 303)
+            return _page(request, staff, 400, error=words(request, staff).problem(str(err)))
+    _ = words(request, staff)
+    done = _("Settings saved.")
+    return RedirectResponse(f"/settings?done={quote(done)}", 303)
 
 
 @router.post("/settings/kiosks/code")
@@ -104,7 +106,7 @@ def _kiosk(staff: Staff, kiosk_id: str) -> Kiosk:
     try:
         return directory.kiosk_of(staff.site_id, kiosk_id)
     except NotFound as err:
-        raise PageRefused(404, "There is no such kiosk at this site.") from err
+        raise PageRefused(404, N_("There is no such kiosk at this site.")) from err
 
 
 @router.get("/settings/kiosks/{kiosk_id}/revoke")
@@ -130,6 +132,7 @@ def revoke(request: Request, kiosk_id: str, staff: Staff = Depends(admin_only)) 
                 context.store, context.staff, staff.site_id, staff.username, kiosk.kiosk_id
             )
         except InvalidInput as err:
-            return _page(request, staff, 400, error=str(err))
-    name = kiosk.name or kiosk.kiosk_id
-    return RedirectResponse(f"/settings?done={quote(f'Kiosk {name} revoked.')}#kiosks", 303)
+            return _page(request, staff, 400, error=words(request, staff).problem(str(err)))
+    _ = words(request, staff)
+    done = _("Kiosk %(name)s revoked.", name=kiosk.name or kiosk.kiosk_id)
+    return RedirectResponse(f"/settings?done={quote(done)}#kiosks", 303)

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from kiosk.domain.errors import InvalidInput, NotFound
 from kiosk.office import directory
 from kiosk.office.staff import Role, Staff
-from kiosk.office.web import PageRefused, require, web
+from kiosk.office.web import N_, PageRefused, require, web, words
 
 router = APIRouter()
 admin_only = require()
@@ -49,14 +49,17 @@ def add_user(
     host_ref: str = Form("", max_length=64),
 ) -> Response:
     context = web(request)
+    _ = words(request, staff)
     with context.db():
         try:
             user, password = directory.add_user(
                 context.staff, staff.site_id, staff.username, username=username,
                 display_name=display_name.strip(), role=role, host_ref=host_ref,
+                language=staff.language,  # a new colleague reads what the admin reads
             )  # fmt: skip
         except (InvalidInput, NotFound) as err:
             message = str(err) if isinstance(err, InvalidInput) else "host: choose the host"
+            message = _.problem(message)
             values = {"username": username, "display_name": display_name, "role": role,
                       "host_ref": host_ref}  # fmt: skip
             return _page(request, staff, 400, error=message, values=values)
@@ -75,11 +78,14 @@ def set_active(
                 context.staff, staff.site_id, staff.username, user_id, active == "1"
             )
         except NotFound as err:
-            raise PageRefused(404, "There is no such user at this site.") from err
+            raise PageRefused(404, N_("There is no such user at this site.")) from err
         except InvalidInput as err:
-            return _page(request, staff, 400, error=str(err), values={})
-    state = "reactivated" if user.active else "deactivated"
-    return RedirectResponse(f"/users?done={quote(f'{user.username} {state}.')}", 303)
+            return _page(
+                request, staff, 400, error=words(request, staff).problem(str(err)), values={}
+            )
+    _ = words(request, staff)
+    done = _("%(name)s reactivated.") if user.active else _("%(name)s deactivated.")
+    return RedirectResponse(f"/users?done={quote(done % {'name': user.username})}", 303)
 
 
 @router.post("/users/{user_id}/password")
@@ -91,5 +97,5 @@ def reset_password(request: Request, user_id: int, staff: Staff = Depends(admin_
                 context.staff, staff.site_id, staff.username, user_id
             )
         except NotFound as err:
-            raise PageRefused(404, "There is no such user at this site.") from err
+            raise PageRefused(404, N_("There is no such user at this site.")) from err
         return _page(request, staff, values={}, new_password=(user.username, password))

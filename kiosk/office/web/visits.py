@@ -12,12 +12,19 @@ from fastapi.responses import Response, StreamingResponse
 
 from kiosk.office import reporting
 from kiosk.office.staff import Role, Staff
-from kiosk.office.web import PageRefused, require, web
+from kiosk.office.web import N_, PageRefused, require, web
 from kiosk.office.web.onsite import site_zone
 
 router = APIRouter()
 may_see = require(Role.RECEPTION, Role.SECURITY)
 may_verify = require(Role.SECURITY)
+
+
+#: What a filter's date that is not one is told, by the filter's name.
+BAD_DATE = {
+    "from": N_("The from date is not a date (YYYY-MM-DD)."),
+    "to": N_("The to date is not a date (YYYY-MM-DD)."),
+}
 
 
 def _day(value: str, label: str) -> date | None:
@@ -26,7 +33,7 @@ def _day(value: str, label: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as err:
-        raise PageRefused(400, f"The {label} date is not a date (YYYY-MM-DD).") from err
+        raise PageRefused(400, BAD_DATE[label]) from err
 
 
 def _filter(

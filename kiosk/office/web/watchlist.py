@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from kiosk.domain.errors import InvalidInput, NotFound
 from kiosk.office import directory
 from kiosk.office.staff import Role, Staff
-from kiosk.office.web import PageRefused, require, web
+from kiosk.office.web import N_, PageRefused, require, web, words
 
 router = APIRouter()
 may_see = require(Role.SECURITY)
@@ -48,6 +48,7 @@ def add_entry(
     reason: str = Form("", max_length=2000),
 ) -> Response:
     context = web(request)
+    _ = words(request, staff)
     with context.db():
         try:
             entry = directory.add_watchlist_entry(
@@ -57,9 +58,14 @@ def add_entry(
         except InvalidInput as err:
             # The document number is not sent back: it should not linger in a page.
             return _page(
-                request, staff, 400, error=str(err), values={"name": name, "reason": reason}
+                request,
+                staff,
+                400,
+                error=_.problem(str(err)),
+                values={"name": name, "reason": reason},
             )
-    return RedirectResponse(f"/watchlist?done={quote(f'{entry.name} added.')}", 303)
+    done = _("%(name)s added.", name=entry.name)
+    return RedirectResponse(f"/watchlist?done={quote(done)}", 303)
 
 
 @router.post("/watchlist/{ref}/active")
@@ -73,6 +79,7 @@ def set_active(
                 context.store, context.staff, staff.site_id, staff.username, ref, active == "1"
             )
         except NotFound as err:
-            raise PageRefused(404, "There is no such watchlist entry at this site.") from err
-    state = "reactivated" if entry.active else "deactivated"
-    return RedirectResponse(f"/watchlist?done={quote(f'{entry.name} {state}.')}", 303)
+            raise PageRefused(404, N_("There is no such watchlist entry at this site.")) from err
+    _ = words(request, staff)
+    done = _("%(name)s reactivated.") if entry.active else _("%(name)s deactivated.")
+    return RedirectResponse(f"/watchlist?done={quote(done % {'name': entry.name})}", 303)
