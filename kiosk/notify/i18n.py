@@ -14,6 +14,8 @@ import logging
 from functools import cache
 from pathlib import Path
 
+from kiosk.domain.names import has_han
+
 log = logging.getLogger(__name__)
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -59,6 +61,18 @@ BADGE_REFUSALS = {
     "not_yet_valid": N_("the badge is not valid yet"),
 }
 DEVICES = {"printer": N_("printer"), "camera": N_("camera")}
+
+
+def place_name(site: str, kiosk: str, language: str) -> str:
+    """Where the kiosk stands, as a message names it: "Lobby kiosk, Riverside Tower" in
+    English; the site first in Chinese, run together when both are Chinese (国际大厦一楼大堂)
+    and spaced when either is in Latin letters (Riverside Tower 一楼大堂)."""
+    if not kiosk:
+        return site
+    if language == "en":
+        return f"{kiosk}, {site}"
+    joiner = "" if has_han(site[-1:]) and has_han(kiosk[:1]) else " "
+    return f"{site}{joiner}{kiosk}"
 
 
 @cache

@@ -83,7 +83,14 @@ from kiosk.domain.clock import Clock
 from kiosk.domain.errors import IllegalTransition, NotFound
 from kiosk.domain.values import ON_SITE_STATES, VisitState
 from kiosk.notify.channels import AppriseSender, Attachment, Message, Sender
-from kiosk.notify.i18n import ALERT_REASONS, BADGE_REFUSALS, DEVICES, PURPOSES, catalogue
+from kiosk.notify.i18n import (
+    ALERT_REASONS,
+    BADGE_REFUSALS,
+    DEVICES,
+    PURPOSES,
+    catalogue,
+    place_name,
+)
 from kiosk.notify.links import LinkAction, LinkClaim, LinkRefusal, LinkRefused, LinkSigner
 from kiosk.notify.models import (
     NotificationDelivery,
@@ -577,7 +584,7 @@ class Notifier:
 
     def _where(self) -> str:
         site = self._config.site
-        return f"{site.name}, {site.kiosk_name}" if site.kiosk_name else site.name
+        return place_name(site.name, site.kiosk_name, self.language)
 
     def _local_time(self, moment: datetime | None) -> str:
         return self._engine.calendar.local(moment).strftime("%H:%M") if moment else "-"

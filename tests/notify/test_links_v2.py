@@ -122,7 +122,7 @@ def test_messages_default_to_the_sites_language_simplified_chinese(
     [mail] = smtp.to("li.na@tower.test")
     text = text_of(mail)
     assert subject(mail) == "访客：王芳（华为技术）"
-    assert "王芳（华为技术） 正在Test Tower, Lobby kiosk等候，要见 李娜。" in text
+    assert "王芳（华为技术） 正在Test Tower Lobby kiosk等候，要见 李娜。" in text
     assert "来访事由：事务咨询" in text and "到达时间：10:00" in text
     assert set(links_in(text)) == {"我这就过来"}
 
@@ -139,7 +139,7 @@ def test_traditional_chinese_messages(kiosk: Kiosk, hosts, smtp: Mailbox, notifi
     notifier.tick()
     [message] = smtp.to("li.na@tower.test")
     assert subject(message) == "陳大文 給您的留言"
-    assert "陳大文（長江實業） 於 10:00 到Test Tower, Lobby kiosk找您，並留了言。" in text_of(
+    assert "陳大文（長江實業） 於 10:00 到Test Tower Lobby kiosk找您，並留了言。" in text_of(
         message
     )
     assert "來訪事由：辦事" in text_of(message)
@@ -294,3 +294,21 @@ def test_doctor_reports_pending_failing_and_forwarded_with_the_channel_masked(
     summary = _notification_findings(kiosk.config)[0]
     assert "2 forwarded to the office (2 not yet received there)" in summary.detail
     assert summary.status == "ok"
+
+
+@pytest.mark.parametrize(
+    ("site", "kiosk", "language", "expected"),
+    [
+        ("国际大厦", "一楼大堂", "zh_Hans", "国际大厦一楼大堂"),
+        ("Riverside Tower", "一楼大堂", "zh_Hans", "Riverside Tower 一楼大堂"),
+        ("國際大廈", "Lobby", "zh_Hant", "國際大廈 Lobby"),
+        ("Riverside Tower", "Lobby kiosk", "en", "Lobby kiosk, Riverside Tower"),
+        ("Riverside Tower", "", "zh_Hans", "Riverside Tower"),
+    ],
+)
+def test_a_place_reads_naturally_in_each_language(
+    site: str, kiosk: str, language: str, expected: str
+) -> None:
+    from kiosk.notify.i18n import place_name
+
+    assert place_name(site, kiosk, language) == expected

@@ -57,7 +57,7 @@ def test_the_host_gets_an_email_with_the_visitor_company_purpose_photo_place_and
     [mail] = smtp.to("maria@tower.test")
     text = text_of(mail)
     assert "Carol White (Initech)" in mail["Subject"]
-    assert "Carol White (Initech) is at Test Tower, Lobby kiosk to see Maria Schmidt." in text
+    assert "Carol White (Initech) is at Lobby kiosk, Test Tower to see Maria Schmidt." in text
     assert "Purpose: Inquiry" in text and "Arrived: 10:00" in text
     assert attachments_of(mail) == [("visitor.jpg", JPEG)]
     token = links_in(text)["I'm on my way"]
@@ -264,7 +264,7 @@ def test_an_absent_host_receives_the_message_left_at_the_kiosk(
     [mail] = smtp.to("li.na@tower.test")
     text = text_of(mail)
     assert mail["Subject"] == "Message from Zhang Wei"
-    assert "Zhang Wei (Acme) came to see you at Test Tower, Lobby kiosk at 10:00" in text
+    assert "Zhang Wei (Acme) came to see you at Lobby kiosk, Test Tower at 10:00" in text
     assert "Contact: +86 139 1234 5678" in text
     assert "Message: Please call me back about the lease." in text
 

@@ -495,7 +495,7 @@ def test_a_message_the_kiosk_cannot_send_goes_through_the_office_exactly_once(
     assert "li.na@tower.test" in mail["To"]
     text = text_of(mail)
     assert str(make_header(decode_header(mail["Subject"]))) == "访客：王芳（华为技术）"
-    assert "王芳（华为技术） 正在Riverside Tower, Lobby kiosk等候，要见 李娜。" in text
+    assert "王芳（华为技术） 正在Riverside Tower Lobby kiosk等候，要见 李娜。" in text
     assert "到达时间：10:00" in text
     assert "来访事由：事务咨询" in text
     assert f"我这就过来：{office.url}/l/v2." in text

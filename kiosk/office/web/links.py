@@ -16,7 +16,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from kiosk.notify.i18n import LANGUAGES, N_, pick_language
+from kiosk.notify.i18n import LANGUAGES, N_, pick_language, place_name
 from kiosk.notify.links import LinkRefusal, LinkRefused
 from kiosk.office.store import LinkPreview
 from kiosk.office.web import web
@@ -60,6 +60,7 @@ def _render(
             language=language,
             html_lang=HTML_LANG[language],
             languages=[(code, ENDONYMS[code]) for code in LANGUAGES],
+            place=lambda link: place_name(link.site_name, link.kiosk_name, language),
             **context,
         )
     )
