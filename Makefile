@@ -21,7 +21,7 @@ UV_COMPILE  := $(UV) pip compile pyproject.toml --quiet --generate-hashes \
 LOCALE_DIR  := kiosk/ui/locale
 LANGUAGES   := zh_Hans zh_Hant en
 
-.PHONY: help bootstrap run test check test-slow bench lock lock-upgrade i18n clean
+.PHONY: help bootstrap run office test check test-slow bench lock lock-upgrade i18n clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -34,6 +34,12 @@ run: bootstrap  ## create the demo site and open the kiosk on it
 	$(BIN)/kiosk demo-seed --config $(DEMO_CONFIG)
 	@scripts/check-display.sh
 	$(BIN)/kiosk run --config $(DEMO_CONFIG)
+
+OFFICE_DEMO := data/demo-office
+office: bootstrap  ## a demo office (web pages, sync API) at http://127.0.0.1:8470
+	mkdir -p $(OFFICE_DEMO)
+	$(BIN)/kiosk office demo-seed --db $(OFFICE_DEMO)/office.sqlite3
+	KIOSK_OFFICE_COOKIE_SECURE=0 $(BIN)/kiosk office serve --db $(OFFICE_DEMO)/office.sqlite3
 
 # The office tests run against a real PostgreSQL server on loopback, started here.
 WITH_POSTGRES := KIOSK_TEST_POSTGRES_URL=$$(scripts/test-postgres.sh start)

@@ -269,6 +269,15 @@ def cmd_office_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_office_demo(args: argparse.Namespace) -> int:
+    from kiosk.office.demo import describe, seed_office_demo
+
+    demo = seed_office_demo(_store(args), args.site)
+    url = os.environ.get("KIOSK_OFFICE_PUBLIC_URL", "http://127.0.0.1:8470")
+    _emit(args, vars(demo), describe(demo, url))
+    return 0
+
+
 def cmd_office_revoke(args: argparse.Namespace) -> int:
     _store(args).revoke_kiosk(args.kiosk)
     _emit(args, {"revoked": args.kiosk}, f"kiosk {args.kiosk} revoked")
@@ -385,6 +394,8 @@ def register(commands: Any, command: Command) -> None:
     user.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    demo = office_command("demo-seed", cmd_office_demo, "a demo site with hosts and visits")
+    demo.add_argument("--site", default="International Tower")
     revoke = office_command("revoke-kiosk", cmd_office_revoke, "refuse a kiosk from now on")
     revoke.add_argument("kiosk")
     invitations = office_command(

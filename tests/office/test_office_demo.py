@@ -1,0 +1,35 @@
+"""`make office`: the demo office seeds once, and its admin can sign in and see the reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from kiosk.domain.clock import SystemClock
+from kiosk.office.api import create_app
+from kiosk.office.demo import PAST_VISITS, seed_office_demo
+from kiosk.office.models import OfficeAppointment, OfficeHost, OfficeVisit
+from kiosk.office.settings import OfficeSettings
+from kiosk.office.store import OfficeStore, open_office_database
+
+
+def test_the_demo_office_seeds_once_and_its_admin_sees_the_reports(tmp_path: Path) -> None:
+    store = OfficeStore(open_office_database(str(tmp_path / "office.sqlite3")), clock=SystemClock())
+    first = seed_office_demo(store, "International Tower")
+    again = seed_office_demo(store, "International Tower")
+
+    assert first.password and again.password is None  # printed once, never reset
+    assert (first.hosts, again.hosts, again.appointments, again.past_visits) == (6, 0, 0, 0)
+    with store.db.connection_context():
+        assert OfficeHost.select().where(OfficeHost.email == "li.na@example.com").count() == 1
+        assert OfficeAppointment.select().count() >= first.appointments > 0
+        assert OfficeVisit.select().count() == PAST_VISITS
+
+    client = TestClient(create_app(store, OfficeSettings(cookie_secure=False)))
+    login = client.get("/login")
+    token = login.text.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post("/login", data={"username": "admin", "password": first.password, "csrf_token": token})
+    report = client.get("/reports", params={"period": "month"})
+    assert report.status_code == 200
+    assert "报表" in report.text  # the demo admin reads Simplified Chinese
