@@ -104,6 +104,9 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import logging
 
+    from kiosk.ui import lean_process
+
+    lean_process()  # before peewee: no PostgreSQL driver in the touchscreen's process
     from kiosk.app import KioskServices
     from kiosk.ui.app import run_kiosk
 

@@ -27,3 +27,17 @@ KIVY_ENVIRONMENT_DEFAULTS = {
 
 for _name, _value in KIVY_ENVIRONMENT_DEFAULTS.items():
     os.environ.setdefault(_name, _value)
+
+#: Database drivers peewee imports if it finds them; the kiosk's own data is SQLite, and
+#: PostgreSQL is the office's (psycopg alone is ~24 MB resident).
+SERVER_ONLY_MODULES = ("psycopg", "psycopg2", "pymysql", "MySQLdb")
+
+
+def lean_process() -> None:
+    """Keep the modules the touchscreen never uses out of its process: call it before
+    anything imports peewee (`kiosk run` does). A module already imported stays."""
+    import sys
+
+    for name in SERVER_ONLY_MODULES:
+        if name not in sys.modules:
+            sys.modules[name] = None  # type: ignore[assignment]  # import now fails: ImportError

@@ -233,11 +233,16 @@ class KioskApp(App):
         self.journey = Journey()
 
     def home(self) -> None:
-        """Back to the welcome screen, wiping every screen's typed data."""
+        """Back to the welcome screen, wiping every screen's typed data, and releasing what
+        only a visit needed: the pinyin index, the badge's font faces (the services')."""
+        from kiosk.ui.ime import PinyinIme
+
         self.journey = Journey()
         for screen in self.root.screens:
             screen.reset()
         self.go("welcome")
+        PinyinIme.release()
+        self.services.release_memory()
         Clock.schedule_once(release_free_memory, 1.0)
 
     def touched(self) -> None:
@@ -261,6 +266,7 @@ class KioskApp(App):
         secondary: tuple[str, Callable[[], None]] | None = None,
         home: bool = True,
         timeout: float = -1,
+        wait_for_host: tuple[str, str] | None = None,
     ) -> None:
         screen = self.screen("notice")
         screen.show(
@@ -272,6 +278,7 @@ class KioskApp(App):
             secondary=secondary,
             home=home,
             timeout=timeout,
+            wait_for_host=wait_for_host,
         )
         self.go("notice")
 

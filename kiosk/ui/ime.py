@@ -215,6 +215,13 @@ class PinyinIme:
                 cls._index = load_index()
             return cls._index
 
+    @classmethod
+    def release(cls) -> None:
+        """Drop the index (~13 MB) until the next visitor types pinyin; loading it again from
+        its cached file takes some 25-60 ms, on that visitor's first key."""
+        with cls._lock:
+            cls._index = None
+
     def segment(self, typed: str) -> tuple[list[str], str]:
         """(complete syllables, incomplete tail): longest match first, "'" splits."""
         syllables: list[str] = []

@@ -53,6 +53,10 @@ log = logging.getLogger(__name__)
 
 #: How often a camera preview is refreshed, in frames a second.
 PREVIEW_FPS = 12.0
+#: How often a notice waiting for the host asks whether they answered, in seconds.
+HOST_POLL_SECONDS = 2.0
+#: How long a walk-in waits on the screen for the host's approval before it goes home.
+APPROVAL_WAIT_SECONDS = 120.0
 NO_FIGURE = "–"
 
 
@@ -189,6 +193,8 @@ class ScanScreen(KioskScreen):
             self._preview.cancel()
             self._preview = None
         self.services.stop_camera()
+        # The last picture is someone's face or document, and a texture's memory.
+        self.ids.camera.texture = None
 
     def update_preview(self, *_args: object) -> None:
         self.ids.camera.show(self.services.preview_frame())
@@ -312,6 +318,11 @@ class NoticeScreen(KioskScreen):
     home = BooleanProperty(True)
     primary_action: Callable[[], None] | None = None
     secondary_action: Callable[[], None] | None = None
+    #: The visit whose host's answer this notice waits for ("" for none), and what for:
+    #: "arrival" (checked in: "HOST is on the way") or "approval" (a walk-in's approval).
+    waiting_ref = ""
+    waiting_for = ""
+    _poll: Any = None
 
     def show(
         self,
@@ -324,6 +335,7 @@ class NoticeScreen(KioskScreen):
         secondary: tuple[str, Callable[[], None]] | None = None,
         home: bool = True,
         timeout: float = -1,
+        wait_for_host: tuple[str, str] | None = None,
     ) -> None:
         self.tone, self.title_id, self.body_id, self.args = tone, title, body, dict(args or {})
         self.primary_id, self.primary_action = primary if primary else ("", None)
@@ -331,6 +343,50 @@ class NoticeScreen(KioskScreen):
         self.home = home
         self.idle_timeout = timeout
         self.on_language(self.app.language)
+        self.stop_waiting()
+        if wait_for_host is not None:
+            self.waiting_for, self.waiting_ref = wait_for_host
+            self._poll = Clock.schedule_interval(self.poll_host, HOST_POLL_SECONDS)
+
+    def on_leave(self, *_args: object) -> None:
+        self.stop_waiting()
+
+    def reset(self) -> None:
+        self.stop_waiting()
+
+    def stop_waiting(self) -> None:
+        if self._poll is not None:
+            self._poll.cancel()
+            self._poll = None
+        self.waiting_for = self.waiting_ref = ""
+
+    def poll_host(self, *_args: object) -> None:
+        """Has the host answered? A quick read of the kiosk's database, every 2 s."""
+        if not self.waiting_ref:
+            return
+        try:
+            answer = self.services.host_response(self.waiting_ref)
+        except KioskError:
+            log.exception("reading the host's answer failed")
+            return
+        if answer is None:
+            return
+        waiting_for, visit_ref = self.waiting_for, self.waiting_ref
+        self.stop_waiting()
+        if answer.kind == "denied":
+            self.app.notice("warn", flow.SEE_RECEPTION, N_("A member of staff will help you."))
+        elif waiting_for == "approval":
+            self.app.screen("printing").print_approved(visit_ref)
+        else:
+            name = answer.responder_name
+            self.show(
+                "ok",
+                N_("{host} is on the way") if name else N_("Reception is on the way"),
+                N_("Please take a seat. You will be met here."),
+                args={"host": name},
+                home=self.home,
+                timeout=self.idle_timeout,
+            )
 
     def on_language(self, language: str) -> None:
         self.title = translate(self.title_id, language).format(**self.args) if self.title_id else ""
@@ -639,6 +695,7 @@ class PhotoScreen(KioskScreen):
                 event.cancel()
         self._preview = self._tick = None
         self.services.stop_camera()
+        self.ids.camera.texture = None  # the visitor's face, and a texture's memory
 
     def update_preview(self, *_args: object) -> None:
         if not self.taken:
@@ -668,6 +725,7 @@ class PhotoScreen(KioskScreen):
             self._tick.cancel()
             self._tick = None
         self.countdown, self.taken, self.failed, self._jpeg = 0, False, False, None
+        self.ids.photo.texture = None
 
     def use(self) -> None:
         if self._jpeg is None:
@@ -687,10 +745,24 @@ class PrintingScreen(KioskScreen):
 
     stage = StringProperty("checking")  # checking | printing
 
+    #: The visit to print a badge for without checking in (a walk-in just approved).
+    _approved_ref = ""
+    _approved = False
+
     def on_enter(self, *_args: object) -> None:
         self.idle_timeout = 0
+        self._approved = bool(self._approved_ref)
+        if self._approved_ref:
+            self.journey.visit_ref, self._approved_ref = self._approved_ref, ""
+            self.print_badge()
+            return
         self.stage = "checking"
         Clock.schedule_once(lambda _dt: self.submit(), 0)
+
+    def print_approved(self, visit_ref: str) -> None:
+        """The host approved the walk-in waiting on the notice screen: print the badge."""
+        self._approved_ref = visit_ref
+        self.app.go("printing")
 
     def submit(self) -> None:
         app, journey = self.app, self.journey
@@ -763,13 +835,17 @@ class PrintingScreen(KioskScreen):
                 ),
                 args=host,
                 home=True,
-                timeout=20,
+                timeout=APPROVAL_WAIT_SECONDS,
+                wait_for_host=("approval", journey.visit_ref) if journey.visit_ref else None,
             )
             return
         journey.visit_ref = done.visit_ref or ""
+        self.print_badge()
+
+    def print_badge(self) -> None:
         self.stage = "printing"
         self.services.print_badge(
-            journey.visit_ref, lambda printed: later(lambda: self.printed(printed))
+            self.journey.visit_ref, lambda printed: later(lambda: self.printed(printed))
         )
 
     def proceed_without_host(self) -> None:
@@ -780,6 +856,7 @@ class PrintingScreen(KioskScreen):
         app, journey = self.app, self.journey
         if self.manager is None or self.manager.current != self.name:
             return
+        approved, self._approved = self._approved, False
         if printed:
             app.notice(
                 "ok",
@@ -788,6 +865,8 @@ class PrintingScreen(KioskScreen):
                 args={"host": journey.host_name or self.t(N_("Reception"))},
                 home=True,
                 timeout=15,
+                # An approved walk-in's host has answered already.
+                wait_for_host=None if approved else ("arrival", journey.visit_ref),
             )
         else:
             app.notice(

@@ -201,11 +201,30 @@ class WelcomeServices(Protocol):
     def closed_message(self, language: str) -> str: ...
 
 
+class HostResponse(Protocol):
+    """What the host answered (kiosk.notify.HostResponse): kind is "acknowledged",
+    "approved" or "denied"; responder_name is "" when reception answered."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def responder_name(self) -> str: ...
+
+
 class KioskServices(WelcomeServices, Protocol):
     """Everything the visitor, guard and admin screens call."""
 
     after_hours: AfterHours
     idle_timeout_s: float
+
+    def release_memory(self) -> None:
+        """Between visitors: drop what only a visit needed (caches of the devices)."""
+        ...
+
+    def host_response(self, visit_ref: str) -> HostResponse | None:
+        """None until the host (or reception) answers; a quick read, polled by the screen."""
+        ...
 
     # -- the camera: a code callback runs on the camera's thread
     def start_camera(self, on_code: Callable[[ScannedCode], None]) -> None: ...

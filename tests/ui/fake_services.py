@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from kiosk.domain.values import TodaySummary
 
@@ -35,9 +36,19 @@ class FakeWelcomeServices:
     summary_calls: int = 0
     after_hours: str = "appointments_only"
     idle_timeout_s: float = 60.0
+    #: What host_response answers (None: nobody has answered yet); host_response_calls counts.
+    response: Any = None
+    host_response_calls: int = 0
 
     def stop_camera(self) -> None:
         pass
+
+    def release_memory(self) -> None:
+        pass
+
+    def host_response(self, visit_ref: str) -> Any:
+        self.host_response_calls += 1
+        return self.response
 
     def greeting(self, language: str) -> str:
         return GREETINGS[language]

@@ -51,15 +51,17 @@ FLOWS = (
 )
 
 
-def build_site(folder: Path) -> tuple[Any, Any, Any, dict[str, str]]:
-    """A kiosk on a temporary site: (kiosk, services, printer, tokens by visitor)."""
+def make_site(folder: Path) -> None:
+    """The site's config, keys, hosts, watchlist and invitations (FOLDER/tokens.json).
+
+    Run in a process of its own (`--make-site`), as `kiosk init` and the office's sync
+    are on a real kiosk: the touchscreen's process only opens the site, so what creating
+    it loads (Argon2's hashing, pypinyin for 李娜's search key) is not counted in its memory.
+    """
     from argon2 import PasswordHasher
 
-    from kiosk.app import KioskServices, build_kiosk, init_kiosk
+    from kiosk.app import build_kiosk, init_kiosk
     from kiosk.config import load_config
-    from kiosk.devices.cameras import open_camera
-    from kiosk.devices.config import CameraConfig
-    from kiosk.devices.printers import FakePrinter
     from kiosk.domain.clock import ManualClock
     from kiosk.domain.values import HostAvailability
     from kiosk.storage.db import open_database
@@ -90,6 +92,36 @@ def build_site(folder: Path) -> tuple[Any, Any, Any, dict[str, str]]:
     directory.add_appointment(
         visitor_name="Anna Eriksson", host="李娜", starts_at=MONDAY_10AM + timedelta(hours=4)
     )
+    kiosk.close()
+    (folder / "tokens.json").write_text(json.dumps(tokens))
+
+
+def build_site(folder: Path) -> tuple[Any, Any, Any, dict[str, str]]:
+    """A kiosk on a temporary site: (kiosk, services, printer, tokens by visitor)."""
+    import subprocess
+
+    subprocess.run(
+        [sys.executable, __file__, "--out", str(folder), "--make-site"],
+        check=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    from kiosk.ui import lean_process
+
+    lean_process()  # as `kiosk run` does
+
+    from kiosk.app import KioskServices, build_kiosk
+    from kiosk.config import load_config
+    from kiosk.devices.cameras import open_camera
+    from kiosk.devices.config import CameraConfig
+    from kiosk.devices.printers import FakePrinter
+    from kiosk.domain.clock import ManualClock
+    from kiosk.storage.db import open_database
+
+    clock = ManualClock(MONDAY_10AM)
+    config = load_config(folder / "kiosk.toml")
+    kiosk = build_kiosk(config, open_database(config.database_path), clock)
+    tokens: dict[str, str] = json.loads((folder / "tokens.json").read_text())
     printer = FakePrinter()
     camera = open_camera(CameraConfig(kind="fake", fps=15, quiet_time_s=0.5))
     services = KioskServices(kiosk, printer=printer, camera=camera)
@@ -118,6 +150,8 @@ def script(
     report["shots"] = []
     report["touch_ms"] = []
     report["rss_steps"] = [["first frame", rss_kib()]]
+    if os.environ.get("KIOSK_SMAPS"):
+        report["smaps_first_frame"] = smaps_by_mapping()[:40]
     while app.root.screen_names != list(SCREENS):  # the screens built ahead, one a frame
         yield
     report["rss_steps"].append(["every screen built", rss_kib()])
@@ -301,6 +335,14 @@ def script(
         report["rss_steps"].append(["invitation: badge printed", rss_kib()])
         report["invitation_done"] = screen().title + " | " + screen().body
         yield from shoot("checked-in")
+        # The host presses "I'm on my way" in the notification (the link's redemption
+        # moves the visit through the engine); the screen polls and says so.
+        kiosk.engine.acknowledge(app.journey.visit_ref, by="link:host")
+        yield from wait_for(
+            "the host's answer", lambda: screen().title_id == "{host} is on the way", 200
+        )
+        report["host_on_the_way"] = screen().title + " | " + screen().body
+        yield from shoot("host-on-the-way")
         yield from press("Back to the start")
         yield from on("welcome")
         flows_done.append("invitation")
@@ -375,6 +417,15 @@ def script(
         report["rss_steps"].append(["approval: checked in", rss_kib()])
         report["approval_done"] = screen().title + " | " + screen().body
         yield from shoot("awaiting-approval")
+        # The host approves from the notification: the badge is printed, as after any check-in.
+        kiosk.engine.decide_approval(app.journey.visit_ref, True, by="link:host")
+        yield from wait_for(
+            "the approved badge",
+            lambda: screen().name == "notice" and screen().title_id == "{host} has been notified",
+            600,
+        )
+        report["approval_approved"] = screen().title + " | " + screen().body
+        yield from shoot("approved")
         yield from press("Back to the start")
         yield from on("welcome")
         app.set_language("en")
@@ -646,6 +697,12 @@ def script(
         report["rss_steps"].append(["after_hours", rss_kib()])
 
     report["flows_done"] = flows_done
+    # Top-level packages the UI process imported (office, sync, notify, apprise, httpx,
+    # psycopg and fastapi should never be among them).
+    loaded = [name for name, module in sys.modules.items() if module is not None]
+    report["packages"] = sorted(
+        {name.split(".")[0] for name in loaded} | {n for n in loaded if n.startswith("kiosk.")}
+    )
     if os.environ.get("KIOSK_TRACEMALLOC"):
         import gc
         import tracemalloc
@@ -747,8 +804,12 @@ def main() -> None:
     parser.add_argument("--languages", default="zh_Hans,zh_Hant,en")
     parser.add_argument("--only", default="")
     parser.add_argument("--details-keyboard", action="store_true")
+    parser.add_argument("--make-site", action="store_true", help="create the site in --out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.make_site:
+        make_site(args.out)
+        return
     report: dict[str, Any] = {"ok": False}
     logging.getLogger("peewee").setLevel(logging.INFO)
     scratch = tempfile.TemporaryDirectory()

@@ -68,6 +68,11 @@ def test_outcomes_on_screen_and_in_the_database(flows: dict[str, Any]) -> None:
     assert flows["invitation_done"].startswith("Maria Schmidt has been notified")
     assert flows["typed_name"] == "刘洋" and "刘" in flows["candidates_liu"][:5]
     assert flows["approval_done"].startswith("请稍坐等候")
+    # The host's answers, polled by the screen: "on my way", then an approval (badge printed).
+    assert flows["host_on_the_way"] == (
+        "Maria Schmidt is on the way | Please take a seat. You will be met here."
+    )
+    assert flows["approval_approved"].startswith("已通知Maria Schmidt")
     assert flows["absent_offer"] == "James O'Connor is not available right now"
     assert flows["watchlist_shown"] == "Please see reception | A member of staff will help you."
     assert "could not be printed" in flows["printer_failed"]
@@ -86,7 +91,7 @@ def test_outcomes_on_screen_and_in_the_database(flows: dict[str, Any]) -> None:
     }  # fmt: skip
     assert visits["Li Lei"]["state"] == "checked_out"  # printer failed: still recorded
     assert visits["刘洋"] == {
-        "state": "awaiting_host", "satisfaction": None, "needs_approval": True, "escort": True
+        "state": "host_acknowledged", "satisfaction": None, "needs_approval": True, "escort": True
     }  # fmt: skip
     assert visits["mallory bad"]["state"] == "denied"
     assert flows["db"]["messages"] == 1
