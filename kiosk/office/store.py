@@ -983,19 +983,7 @@ class OfficeStore:
                 ref=new_ref(), site=site, name=name, document_hash=document_hash, reason=reason,
                 updated_at=self.clock.now(),
             )  # fmt: skip
-            self._log(
-                site,
-                "watchlist",
-                entry.ref,
-                {
-                    "name": name,
-                    "exact_key": names.exact_key(name),
-                    "latin_key": names.latin_key(name),
-                    "document_hash": document_hash,
-                    "reason": reason,
-                    "active": True,
-                },
-            )
+            self._log(site, "watchlist", entry.ref, self._watchlist_data(entry))
         return entry
 
     def visits(self, since: datetime, site_name: str | None = None) -> list[dict[str, Any]]:
@@ -1043,32 +1031,46 @@ class OfficeStore:
             return bytes.fromhex(found.value)
 
     def set_host_active(self, host_ref: str, active: bool) -> OfficeHost:
-        with self.db.connection_context():
-            host = OfficeHost.get_or_none(OfficeHost.ref == host_ref)
-            if host is None:
-                raise NotFound(f"no host {host_ref}")
-            with self._site_writes(host.site):
-                host.active = active
-                host.updated_at = self.clock.now()
-                host.save()
-                self._log(host.site, "host", host.ref, self._host_data(host))
+        host: OfficeHost = self._set_active(
+            OfficeHost, "host", "host", host_ref, active, self._host_data
+        )
         return host
 
     def set_watchlist_active(self, entry_ref: str, active: bool) -> OfficeWatchlistEntry:
-        with self.db.connection_context():
-            entry = OfficeWatchlistEntry.get_or_none(OfficeWatchlistEntry.ref == entry_ref)
-            if entry is None:
-                raise NotFound(f"no watchlist entry {entry_ref}")
-            with self._site_writes(entry.site):
-                entry.active = active
-                entry.updated_at = self.clock.now()
-                entry.save()
-                self._log(entry.site, "watchlist", entry.ref, self._watchlist_data(entry))
+        entry: OfficeWatchlistEntry = self._set_active(
+            OfficeWatchlistEntry,
+            "watchlist",
+            "watchlist entry",
+            entry_ref,
+            active,
+            self._watchlist_data,
+        )
         return entry
+
+    def _set_active(
+        self,
+        model: Any,
+        entity: str,
+        what: str,
+        ref: str,
+        active: bool,
+        data: Callable[[Any], dict[str, Any]],
+    ) -> Any:
+        """Switch a host or watchlist entry on or off, and tell the site's kiosks."""
+        with self.db.connection_context():
+            row = model.get_or_none(model.ref == ref)
+            if row is None:
+                raise NotFound(f"no {what} {ref}")
+            with self._site_writes(row.site):
+                row.active = active
+                row.updated_at = self.clock.now()
+                row.save()
+                self._log(row.site, entity, row.ref, data(row))
+        return row
 
     @staticmethod
     def _watchlist_data(entry: OfficeWatchlistEntry) -> dict[str, Any]:
-        """The same shape add_watchlist_entry sends (kiosk.sync.apply._watchlist reads it)."""
+        """A watchlist entry as the change feed carries it (kiosk.sync.apply._watchlist)."""
         return {
             "name": entry.name,
             "exact_key": names.exact_key(entry.name),

@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiosk.office.settings import OfficeSettings
 from kiosk.office.staff import Role, Staff, StaffDirectory
@@ -199,25 +199,48 @@ async def _in_thread(context: WebContext, work: Callable[[], Any]) -> Any:
     return await run_in_threadpool(run)
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    """No framing, no inline scripts from elsewhere, and no Referer: a signed link's token
-    must not leak to another site through it."""
+PAGE_HEADERS = (
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; "
+        b"script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    ),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        if request.url.path.startswith("/v1/"):
-            return response
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-            "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
-        )
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if request.url.path not in ("/static/office.css",):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+
+class SecurityHeaders:
+    """No framing, no inline scripts from elsewhere, and no Referer: a signed link's token
+    must not leak to another site through it. Pages are not cached (they show personal
+    data); the stylesheet is.
+
+    A plain ASGI middleware that only touches the response's start message: the kiosks'
+    API (/v1/) passes straight through, its multi-megabyte event batches never copied."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        extra = [*PAGE_HEADERS]
+        if not path.startswith("/static/"):
+            extra.append((b"cache-control", b"no-store"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((name, value) for name, value in extra if name not in present),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def mount_web(app: FastAPI, store: OfficeStore, settings: OfficeSettings) -> None:
