@@ -1151,6 +1151,8 @@ class AdminScreen(KioskScreen):
                 button.index = index
                 button.bind(on_release=lambda b: self.reprint(b.index))
                 row.add_widget(button)
+            else:  # the same slot left empty, so every row's columns line up
+                row.add_widget(Factory.Widget(size_hint=(None, None), width=128, height=48))
             box.add_widget(row)
 
     def test_print(self) -> None:
