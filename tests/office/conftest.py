@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from local_servers import free_port
 from tests_support import MONDAY_10AM
 
 from kiosk.app import Kiosk, build_kiosk, init_kiosk
@@ -39,12 +39,6 @@ after_hours = "open"
 [visitor_types.visitor]
 photo_required = false
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -71,7 +65,7 @@ class Office:
 @pytest.fixture
 def office(office_db_url: str) -> Iterator[Office]:
     store = OfficeStore(open_office_database(office_db_url))
-    port = _free_port()
+    port = free_port()
     settings = OfficeSettings(public_url=f"http://127.0.0.1:{port}", cookie_secure=False)
     server = uvicorn.Server(
         uvicorn.Config(

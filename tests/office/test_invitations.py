@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email
 import io
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,6 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from conftest import SITE, KioskFactory, Office
 from icalendar import Calendar
+from local_servers import free_port
 from PIL import Image
 from tests_support import MONDAY_10AM
 
@@ -42,12 +42,6 @@ from kiosk.services.checkin import Outcome
 
 ADDRESS = "88 Century Avenue, Pudong, Shanghai · 上海市浦东新区世纪大道88号"
 BRING = "A photo ID (passport or 身份证)."
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

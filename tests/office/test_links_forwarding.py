@@ -8,24 +8,19 @@ JSON webhook receiver on loopback."""
 
 from __future__ import annotations
 
-import email
 import json
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
-from email.message import Message as EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from conftest import SITE, KioskFactory, Office, WebOffice
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from local_servers import Mailbox, Webhook, smtp_server, text_of, webhook_server
 from pydantic import SecretStr
 from tests_support import MONDAY_10AM
 
@@ -367,70 +362,16 @@ def test_a_link_used_at_the_office_reaches_the_kiosks_engine(
 # ---------------------------------------------------------------- store and forward
 
 
-@dataclass
-class Mailbox:
-    port: int
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def url(self, to: str) -> str:
-        return f"mailto://127.0.0.1:{self.port}?mode=insecure&from=office@tower.test&to={to}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[Mailbox]:
-    box = Mailbox(_free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
-
-
-@dataclass
-class Webhook:
-    port: int
-    posts: list[dict[str, Any]] = field(default_factory=list)
-
-    def url(self, path: str) -> str:
-        return f"json://127.0.0.1:{self.port}/{path}"
+    with smtp_server(sender="office@tower.test") as box:
+        yield box
 
 
 @pytest.fixture
 def webhook() -> Iterator[Webhook]:
-    hook = Webhook(_free_port())
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            hook.posts.append(json.loads(body))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", hook.port), Handler)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield hook
-    server.shutdown()
-    server.server_close()
-
-
-def text_of(message: EmailMessage) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "text/plain":
-            return part.get_payload(decode=True).decode("utf-8").replace("\r\n", "\n")
-    raise AssertionError("no text part")
+    with webhook_server() as hook:
+        yield hook
 
 
 class PowerCut(BaseException):

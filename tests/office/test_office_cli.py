@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
+from local_servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -34,9 +34,7 @@ def kiosk(*args: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess
 
 
 def test_serve_enrol_sync_and_list_visits(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     db = str(tmp_path / "office.sqlite3")
     server = subprocess.Popen(
         [sys.executable, "-m", "kiosk", "office", "serve", "--db", db, "--port", str(port)],

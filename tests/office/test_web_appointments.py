@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from conftest import SITE, KioskFactory, Office, WebOffice
-from test_invitations import Mailbox, free_port, part, qr_text
+from local_servers import free_port
+from test_invitations import Mailbox, part, qr_text
 from tests_support import MONDAY_10AM, SHANGHAI
 
 from kiosk.domain.clock import ManualClock

@@ -24,8 +24,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import uvicorn
 import zxingcpp
-from conftest import SITE, KioskFactory, Office, _free_port
+from conftest import SITE, KioskFactory, Office
+from local_servers import free_port
 from PIL import Image
+from test_invitations import Mailbox
 
 from kiosk.domain.clock import SystemClock
 from kiosk.domain.values import VisitState
@@ -50,40 +52,22 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-class Mailbox:
-    """A real SMTP server (aiosmtpd) that keeps what it accepts."""
-
-    def __init__(self) -> None:
-        import email
-        import email.policy
-
-        self._parse = lambda data: email.message_from_bytes(data, policy=email.policy.default)
-        self.messages: list[Any] = []
-        self.port = _free_port()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(self._parse(envelope.content))
-        return "250 OK"
-
-    def wait_for(self, address: str, timeout: float = 20) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in self.messages:
-                if address in str(message["To"]):
-                    return message
-            time.sleep(0.05)
-        raise AssertionError(f"no mail to {address}; got {[m['To'] for m in self.messages]}")
+def wait_for_mail(box: Mailbox, address: str, timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in box.messages:
+            if address in str(message["To"]):
+                return message
+        time.sleep(0.05)
+    raise AssertionError(f"no mail to {address}; got {[m['To'] for m in box.messages]}")
 
 
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    from aiosmtpd.controller import Controller
-
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
+    box = Mailbox(free_port())
+    box.start()
     yield box
-    controller.stop()
+    box.stop()
 
 
 @pytest.fixture
@@ -96,7 +80,7 @@ def live_office(tmp_path: Path, mailbox: Mailbox) -> Iterator[Office]:
         with store.db.connection_context():
             tables = ", ".join(f'"{model._meta.table_name}"' for model in OFFICE_MODELS)
             store.db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    port = _free_port()
+    port = free_port()
     settings = OfficeSettings(
         public_url=f"http://127.0.0.1:{port}",
         smtp_url=f"smtp://127.0.0.1:{mailbox.port}",
@@ -211,7 +195,7 @@ def test_reception_books_a_visit_the_visitor_checks_in_and_the_host_answers_by_l
 
     # 3. The invitation mail arrives, with a QR code.
     InvitationMailer(office.store, office.settings).send_due()  # type: ignore[attr-defined]
-    invitation = mailbox.wait_for("zhang.wei@visitor.test")
+    invitation = wait_for_mail(mailbox, "zhang.wei@visitor.test")
     token = qr_token_of(invitation)
 
     # 4. The visitor checks in at an enrolled kiosk (the engine, headless), which syncs.
@@ -228,7 +212,7 @@ def test_reception_books_a_visit_the_visitor_checks_in_and_the_host_answers_by_l
     # 6. The host's e-mail has an "I'm on my way" link; the host opens it on a phone.
     notifier = build_notifier(kiosk, link_base_url=f"{office.url}/l/")
     notifier.tick()
-    host_note = mailbox.wait_for(host_mail)
+    host_note = wait_for_mail(mailbox, host_mail)
     link = link_in(host_note, f"{office.url}/l/")
     phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
     phone.goto(link)

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from conftest import SITE, KioskFactory, Office, WebOffice
+from local_servers import free_port, webhook_server
 
 from kiosk.office import directory
 from kiosk.office.models import AuditEntry, ChangeLog, OfficeHost
@@ -348,42 +346,17 @@ def test_a_csv_that_is_not_utf8_or_has_unknown_columns_is_refused(web_office: We
 # ---------------------------------------------------------------- test notification
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        self.received.append(json.loads(self.rfile.read(length)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    received: ClassVar[list[dict[str, Any]]] = []
-    handler = type("Receiver", (_Receiver,), {"received": received})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"json://127.0.0.1:{server.server_address[1]}/hook", received
-    server.shutdown()
-    server.server_close()
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    with webhook_server() as hook:
+        yield hook.url("hook"), hook.posts
 
 
 def test_the_test_notification_reports_each_channel_masked(
     web_office: WebOffice, webhook: tuple[str, list[dict[str, Any]]]
 ) -> None:
     url, received = webhook
-    refused = f"json://127.0.0.1:{_closed_port()}/hook?token=very-secret-token"
+    refused = f"json://127.0.0.1:{free_port()}/hook?token=very-secret-token"
     host = web_office.store.add_host(SITE, "李娜", channels=[url, refused])
     client = web_office.as_role("reception")
     answer = client.post(f"/hosts/{host.ref}/test", data={"csrf_token": web_office.csrf(client)})
