@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from peewee import SqliteDatabase
 
@@ -28,6 +28,7 @@ from kiosk.domain.clock import Clock, SystemClock
 from kiosk.domain.errors import NotFound
 from kiosk.domain.tokens import TokenVerifier
 from kiosk.domain.values import HostAvailability, OnSiteEntry, Purpose, TodaySummary
+from kiosk.heap import give_back_free_memory
 from kiosk.services.checkin import (
     CheckInEngine,
     CheckInResult,
@@ -40,9 +41,6 @@ from kiosk.services.keys import DatabaseKeyRing, KeyStore
 from kiosk.storage.db import open_database
 from kiosk.storage.models import Appointment, Badge, KioskState, Visit, database
 from kiosk.ui import services as ui
-
-if TYPE_CHECKING:
-    from kiosk.notify.responses import HostResponse
 
 log = logging.getLogger(__name__)
 
@@ -256,13 +254,18 @@ class KioskServices:
 
     def release_memory(self) -> None:
         """Between visitors: close the badge's cached font faces (a CJK face holds ~2 MB,
-        and its font file's pages stay mapped while it is open); the next badge opens
-        them again in a few ms."""
+        and its font file's pages stay mapped while it is open) and drop the pinyin index
+        (~13 MB); the next visitor's badge or first pinyin key loads them again in a few
+        tens of ms."""
         import sys
 
         fonts = sys.modules.get("kiosk.devices.fonts")
         if fonts is not None:
             fonts.FontBook._load.cache_clear()
+        pinyin_input = sys.modules.get("kiosk.services.pinyin_input")
+        if pinyin_input is not None:
+            pinyin_input.PinyinIme.release()
+        give_back_free_memory()
 
     # ----------------------------------------------------------------- the site
 
@@ -458,6 +461,13 @@ class KioskServices:
             for h in self._kiosk.engine.search_hosts(query, limit=6)
         ]
 
+    def pinyin_candidates(
+        self, typed: str, script: Literal["simplified", "traditional"], limit: int
+    ) -> list[tuple[str, int]]:
+        from kiosk.services.pinyin_input import PinyinIme
+
+        return [(c.text, c.consumed) for c in PinyinIme(script, limit).candidates(typed)]
+
     def visitor_type_for(self, purpose: Purpose) -> str:
         wanted = PURPOSE_VISITOR_TYPES.get(purpose, "visitor")
         return wanted if wanted in self._kiosk.config.visitor_types else "visitor"
@@ -491,14 +501,16 @@ class KioskServices:
             message=message.strip(),
         )
 
-    def host_response(self, visit_ref: str) -> HostResponse | None:
+    def host_response(self, visit_ref: str) -> ui.HostResponse | None:
         """What the host answered, for the waiting screen to poll: None while nobody has,
-        else a kiosk.notify.HostResponse (kind "acknowledged" | "approved" | "denied",
-        responder_name, seconds, party), however the answer arrived (a link here or at the
-        office, or the command line). Reads only."""
+        however the answer arrived (a link here or at the office, or the command line).
+        Reads only."""
         from kiosk.notify.responses import host_response
 
-        return host_response(visit_ref)
+        answer = host_response(visit_ref)
+        if answer is None:
+            return None
+        return ui.HostResponse(answer.kind, answer.responder_name)
 
     def agreement(self, agreement_id: str, language: str) -> ui.Agreement:
         found = self._kiosk.config.agreements[agreement_id]

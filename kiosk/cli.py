@@ -12,11 +12,12 @@ import contextlib
 import csv
 import json
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from kiosk.domain.errors import ConfigError, KioskError, TokenRejected
 
@@ -102,28 +103,68 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import logging
+    """The touchscreen, in this process, and its engine in a child (`kiosk engine`): see
+    kiosk.engine_link for why two. Nothing heavier than Kivy is imported here."""
+    from kiosk.engine_link import start_engine
+    from kiosk.ui.app import run_kiosk, stop_running_app
+    from kiosk.ui.services import KioskServices
 
-    from kiosk.ui import lean_process
+    engine_command = [sys.executable, "-m", "kiosk", "engine"]
+    if args.config:
+        engine_command += ["--config", args.config]
+    lost = threading.Event()
 
-    lean_process()  # before peewee: no PostgreSQL driver in the touchscreen's process
-    from kiosk.app import KioskServices
-    from kiosk.ui.app import run_kiosk
+    def engine_lost() -> None:
+        lost.set()
+        stop_running_app()
 
-    # Kivy turns the root logger up to DEBUG; the SQL of every screen refresh is noise.
-    logging.getLogger("peewee").setLevel(logging.INFO)
-    kiosk = _open(args)
+    services = start_engine(engine_command, on_lost=engine_lost)
     size = None
     if args.size:
         width, _, height = args.size.partition("x")
         size = (int(width), int(height))
-    services = KioskServices(kiosk)  # opens the configured camera and printer
     try:
-        run_kiosk(services, size=size, fullscreen=args.fullscreen, font_path=args.font)
+        # RemoteServices forwards every method of the protocol by name (see engine_link).
+        run_kiosk(
+            cast("KioskServices", services),
+            size=size,
+            fullscreen=args.fullscreen,
+            font_path=args.font,
+        )
     finally:
         services.close()
-        kiosk.close()
+    if lost.is_set():
+        print("error: the kiosk engine stopped; see its messages above", file=sys.stderr)
+        return 1
     return 0
+
+
+def cmd_engine(args: argparse.Namespace) -> int:
+    """The engine's process of `kiosk run`: the check-in engine, the database and the
+    devices, serving the touchscreen over the link it was handed."""
+    import logging
+
+    from kiosk.engine_link import serve_engine
+    from kiosk.ui import lean_process
+
+    lean_process()  # before peewee: no PostgreSQL driver on a kiosk
+    logging.basicConfig(level=logging.INFO, format="kiosk engine: %(levelname)s %(message)s")
+
+    @contextlib.contextmanager
+    def open_services() -> Iterator[Any]:
+        from kiosk.app import KioskServices
+
+        kiosk = _open(args)
+        try:
+            services = KioskServices(kiosk)  # opens the configured camera and printer
+            try:
+                yield services
+            finally:
+                services.close()
+        finally:
+            kiosk.close()
+
+    return serve_engine(args.link_fd, open_services)
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
@@ -858,6 +899,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--size", help="window size like 1280x800 (default: full screen on a kiosk)")
     run.add_argument("--fullscreen", action="store_true")
     run.add_argument("--font", help="a CJK font file (default: found through fontconfig)")
+    engine = command("engine", cmd_engine, "the engine of `kiosk run` (it starts this itself)")
+    engine.add_argument("--link-fd", type=int, required=True, help="its end of the socket pair")
 
     config = command("config", lambda _a: 2, "configuration")
     config_commands = config.add_subparsers(dest="config_command", required=True)

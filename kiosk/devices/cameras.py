@@ -218,7 +218,9 @@ class FakeCamera:
     `push_code(payload)` shows a code (rendered like a real camera would see it, under
     `conditions`) for `hold_frames` frames; otherwise the `source_path` media play, or an
     empty scene. `lose(failed_opens=n)` makes the next read fail and the next n reopen
-    attempts fail too; `restore()` ends the outage at once.
+    attempts fail too; `restore()` ends the outage at once. Closing the camera takes the
+    codes still shown away, as a visitor takes their card away when the screen moves on:
+    the next scanning screen must not read the last one's card.
     """
 
     def __init__(
@@ -304,6 +306,7 @@ class FakeCamera:
         with self._lock:
             self.is_open = False
             self._media = None
+            self._pushed.clear()
 
 
 class CodeDebouncer:

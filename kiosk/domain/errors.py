@@ -11,11 +11,16 @@
 
 Third-party errors are re-raised at the boundary as one of these, `raise ... from err`,
 so callers (the UI, the CLI) need to know only this tree.
+
+They cross from the engine's process to the touchscreen's (`kiosk.engine_link`) by pickle,
+which rebuilds an exception from its constructor's arguments: each class whose constructor
+differs from Exception's says which they are in `__reduce__`.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class KioskError(Exception):
@@ -31,6 +36,9 @@ class ConfigError(KioskError):
         where = f"{path}: " if path else ""
         super().__init__(where + f"{len(problems)} problem(s)\n  " + "\n  ".join(problems))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.problems, self.path)
+
 
 class InvalidInput(KioskError):
     """A person's input was rejected; `field` names it and the message says why."""
@@ -39,6 +47,9 @@ class InvalidInput(KioskError):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.field, self.message)
 
 
 class RejectReason(StrEnum):
@@ -65,6 +76,9 @@ class TokenRejected(KioskError):
         self.detail = detail
         super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.reason, self.detail)
+
 
 class RefusalReason(StrEnum):
     WATCHLIST = "watchlist"  # shown to the visitor only as "please see reception"
@@ -82,6 +96,9 @@ class CheckInRefused(KioskError):
         self.reason = reason
         self.detail = detail
         super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.reason, self.detail)
 
 
 class NotFound(KioskError):

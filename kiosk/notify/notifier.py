@@ -219,7 +219,7 @@ class Notifier:
         """Tick until `stop` is set; a failing round is logged, never fatal.
 
         Between rounds (every `interval`, for retries and escalations) it watches the
-        database: the check-in that asks for a host commits in the touchscreen's process,
+        database: the check-in that asks for a host commits in the kiosk's engine process,
         and SQLite's `data_version` changes when another connection commits. Checking it
         every `watch` seconds costs next to nothing and starts a round at once, so the host
         hears within a fraction of a second instead of up to `interval` later."""

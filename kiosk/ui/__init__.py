@@ -23,6 +23,9 @@ KIVY_ENVIRONMENT_DEFAULTS = {
     "KCFG_GRAPHICS_MULTISAMPLES": "0",
     "KCFG_KIVY_LOG_LEVEL": "info",
     "KCFG_KIVY_EXIT_ON_ESCAPE": "0",  # a visitor pressing Esc on a USB keyboard
+    # SDL2_image reads the photos' JPEGs and writes PNGs: without this Kivy also loads
+    # Pillow and its other image providers into the touchscreen's process, unused.
+    "KIVY_IMAGE": "sdl2",
 }
 
 for _name, _value in KIVY_ENVIRONMENT_DEFAULTS.items():

@@ -10,9 +10,6 @@ Services are given to each screen when it is built.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
 import logging
 import time
 from collections.abc import Callable
@@ -29,6 +26,7 @@ from kivy.properties import StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.domain.errors import InvalidInput, KioskError
+from kiosk.heap import give_back_free_memory
 from kiosk.ui import flow
 from kiosk.ui.flow import N_, Journey
 from kiosk.ui.fonts import UiFont, resolve_fonts
@@ -234,16 +232,13 @@ class KioskApp(App):
 
     def home(self) -> None:
         """Back to the welcome screen, wiping every screen's typed data, and releasing what
-        only a visit needed: the pinyin index, the badge's font faces (the services')."""
-        from kiosk.ui.ime import PinyinIme
-
+        only a visit needed: the pinyin index and the badge's font faces (the services')."""
         self.journey = Journey()
         for screen in self.root.screens:
             screen.reset()
         self.go("welcome")
-        PinyinIme.release()
         self.services.release_memory()
-        Clock.schedule_once(release_free_memory, 1.0)
+        Clock.schedule_once(give_back_free_memory, 1.0)
 
     def touched(self) -> None:
         self.last_touch = time.monotonic()
@@ -348,22 +343,16 @@ class KioskApp(App):
         self.stop()
 
 
-def release_free_memory(*_args: object) -> None:
-    """Give the C heap's free pages back to the system, at the end of a visit.
-
-    A visit frees much (label textures of the forms, the photo, the badge's faces) between
-    blocks still in use, and glibc keeps such pages: malloc_trim returns them (~20 MB
-    after a round of every flow). A libc without it is left alone.
-    """
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-
-
 def load_kv(name: str) -> None:
     """Load kiosk/ui/NAME.kv once: loading a file twice would apply its rules twice."""
     path = str(KV_DIR / f"{name}.kv")
     if path not in Builder.files:
         Builder.load_file(path)
+
+
+def stop_running_app() -> None:
+    """Close the kiosk window from any thread (the engine's link, when the engine dies)."""
+    Clock.schedule_once(lambda _dt: App.get_running_app() and App.get_running_app().stop())
 
 
 def configure_window(size: tuple[int, int] | None, fullscreen: bool) -> None:

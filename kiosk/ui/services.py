@@ -201,15 +201,13 @@ class WelcomeServices(Protocol):
     def closed_message(self, language: str) -> str: ...
 
 
-class HostResponse(Protocol):
-    """What the host answered (kiosk.notify.HostResponse): kind is "acknowledged",
-    "approved" or "denied"; responder_name is "" when reception answered."""
+@dataclass(frozen=True)
+class HostResponse:
+    """What the host answered: kind is "acknowledged", "approved" or "denied";
+    responder_name is "" when reception answered."""
 
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def responder_name(self) -> str: ...
+    kind: Literal["acknowledged", "approved", "denied"]
+    responder_name: str = ""
 
 
 class KioskServices(WelcomeServices, Protocol):
@@ -258,6 +256,13 @@ class KioskServices(WelcomeServices, Protocol):
     ) -> CheckInDone: ...
 
     def search_hosts(self, query: str) -> list[HostChoice]: ...
+
+    def pinyin_candidates(
+        self, typed: str, script: Literal["simplified", "traditional"], limit: int
+    ) -> list[tuple[str, int]]:
+        """What typed pinyin may spell, words first: (text, how many typed letters it
+        replaces). Loads the dictionaries on the first call after `release_memory`."""
+        ...
 
     def steps_for(self, purpose: Purpose) -> Steps: ...
 

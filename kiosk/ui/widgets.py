@@ -29,7 +29,6 @@ from kivy.uix.scrollview import ScrollView
 from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
-from kiosk.ui.ime import Candidate, PinyinIme
 from kiosk.ui.services import Frame
 
 
@@ -104,9 +103,9 @@ class OnScreenKeyboard(BoxLayout):
     """Latin letters, digits, and pinyin with a row of Chinese candidates.
 
     In pinyin mode letters gather in `composing`; `candidates` are what they may spell
-    (words first, then characters, from `PinyinIme`); touching one types it and keeps
-    the rest of the pinyin. Space types the first candidate; the enter key types the
-    pinyin as Latin letters.
+    (words first, then characters, from the services' pinyin dictionaries); touching one
+    types it and keeps the rest of the pinyin. Space types the first candidate; the enter
+    key types the pinyin as Latin letters.
     """
 
     target = ObjectProperty(None, allownone=True)
@@ -184,8 +183,8 @@ class OnScreenKeyboard(BoxLayout):
         if not typed:
             self.candidates = []
             return
-        ime = PinyinIme("traditional" if self.script == "traditional" else "simplified", 12)
-        self.candidates = [(c.text, c.consumed) for c in ime.candidates(typed)]
+        script = "traditional" if self.script == "traditional" else "simplified"
+        self.candidates = App.get_running_app().services.pinyin_candidates(typed, script, 12)
 
     def press(self, key: str) -> None:
         field = self.target
@@ -288,11 +287,6 @@ class KeyboardDock(BoxLayout):
     def reset(self) -> None:
         if self.keyboard is not None:
             self.keyboard.reset()
-
-
-def first_candidates(typed: str, script: str = "simplified") -> list[Candidate]:
-    """For tests: what the keyboard would offer for `typed`."""
-    return PinyinIme("traditional" if script == "traditional" else "simplified").candidates(typed)
 
 
 class CameraView(Widget):

@@ -74,7 +74,7 @@ def visible_labels(root: object) -> list[dict[str, object]]:
 def script(app: object, out: Path, report: dict[str, object]) -> Iterator[None]:
     """The visitor's actions; each `yield` waits one frame."""
     from kivy.core.window import Window
-    from kivy.tests.common import UnitTestTouch
+    from touch import Finger
 
     from kiosk.ui.widgets import LanguageButton
 
@@ -97,7 +97,7 @@ def script(app: object, out: Path, report: dict[str, object]) -> Iterator[None]:
     for language in [*order[1:], order[0]]:
         button = next(b for b in buttons if b.language == language)
         x, y = button.to_window(*button.center)
-        touch = UnitTestTouch(x, y)
+        touch = Finger(x, y)
         touch.touch_down()
         yield
         touch.touch_up()

@@ -31,7 +31,6 @@ PROCESS_START = time.monotonic()
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "ui"), str(REPO / "tests")]
 
-from driver import visible_labels  # noqa: E402
 from tests_support import MONDAY_10AM  # noqa: E402
 
 GUARD_PIN, ADMIN_PIN = "2468", "1357"
@@ -96,9 +95,12 @@ def make_site(folder: Path) -> None:
     (folder / "tokens.json").write_text(json.dumps(tokens))
 
 
-def build_site(folder: Path) -> tuple[Any, Any, Any, dict[str, str]]:
-    """A kiosk on a temporary site: (kiosk, services, printer, tokens by visitor)."""
+def build_site(folder: Path) -> tuple[Any, dict[str, str]]:
+    """The site made in a process of its own, and its engine started as `kiosk run` starts
+    it (kiosk.engine_link), with this file's `FlowsEngine`: (services, tokens by visitor)."""
     import subprocess
+
+    from kiosk.engine_link import start_engine
 
     subprocess.run(
         [sys.executable, __file__, "--out", str(folder), "--make-site"],
@@ -106,41 +108,106 @@ def build_site(folder: Path) -> tuple[Any, Any, Any, dict[str, str]]:
         stdin=subprocess.DEVNULL,
         timeout=120,
     )
+    services = start_engine([sys.executable, __file__, "--out", str(folder), "--engine"])
+    services.idle_timeout_s = 600.0  # the idle flow shortens it
+    tokens: dict[str, str] = json.loads((folder / "tokens.json").read_text())
+    return services, tokens
+
+
+def serve_flows_engine(folder: Path, link_fd: int) -> int:
+    """The engine's process: the real services on the site in FOLDER, the clock fixed at
+    a Monday 10:00, the fake camera and the FakePrinter, and the harness's controls."""
+    import contextlib
+
+    from kiosk.engine_link import serve_engine
     from kiosk.ui import lean_process
 
-    lean_process()  # as `kiosk run` does
+    lean_process()  # as `kiosk engine` does
+    logging.getLogger("peewee").setLevel(logging.INFO)
 
-    from kiosk.app import KioskServices, build_kiosk
-    from kiosk.config import load_config
-    from kiosk.devices.cameras import open_camera
-    from kiosk.devices.config import CameraConfig
-    from kiosk.devices.printers import FakePrinter
-    from kiosk.domain.clock import ManualClock
-    from kiosk.storage.db import open_database
+    @contextlib.contextmanager
+    def open_services() -> Iterator[Any]:
+        from kiosk.app import build_kiosk
+        from kiosk.config import load_config
+        from kiosk.devices.cameras import open_camera
+        from kiosk.devices.config import CameraConfig
+        from kiosk.devices.printers import FakePrinter
+        from kiosk.domain.clock import ManualClock
+        from kiosk.storage.db import open_database
 
-    clock = ManualClock(MONDAY_10AM)
-    config = load_config(folder / "kiosk.toml")
-    kiosk = build_kiosk(config, open_database(config.database_path), clock)
-    tokens: dict[str, str] = json.loads((folder / "tokens.json").read_text())
-    printer = FakePrinter()
-    camera = open_camera(CameraConfig(kind="fake", fps=15, quiet_time_s=0.5))
-    services = KioskServices(kiosk, printer=printer, camera=camera)
-    services.idle_timeout_s = 600.0  # the idle flow shortens it
-    return kiosk, services, printer, tokens
+        config = load_config(folder / "kiosk.toml")
+        kiosk = build_kiosk(config, open_database(config.database_path), ManualClock(MONDAY_10AM))
+        printer = FakePrinter()
+        camera = open_camera(CameraConfig(kind="fake", fps=15, quiet_time_s=0.5))
+        services = flows_engine_class()(kiosk, printer=printer, camera=camera)
+        services.fake_printer = printer
+        try:
+            yield services
+        finally:
+            services.close()
+            kiosk.close()
+
+    return serve_engine(link_fd, open_services)
+
+
+def flows_engine_class() -> type:
+    """KioskServices with what the harness does to the world: codes shown to the camera,
+    printer faults, a host's answer, the clock. Defined late: kiosk.app is the engine's."""
+    from kiosk.app import KioskServices
+
+    class FlowsEngine(KioskServices):
+        fake_printer: Any
+
+        def push_code(self, text: str) -> None:
+            self.scanner.source.push_code(text)
+
+        def printer_fault(self, name: str) -> None:
+            self.fake_printer.fault(name)
+
+        def acknowledge(self, visit_ref: str) -> None:
+            self._kiosk.engine.acknowledge(visit_ref, by="link:host")
+
+        def approve(self, visit_ref: str) -> None:
+            self._kiosk.engine.decide_approval(visit_ref, True, by="link:host")
+
+        def visit_ref_of(self, visitor_name: str) -> str:
+            from kiosk.storage.models import Visit, Visitor
+
+            return str(Visit.select().join(Visitor).where(Visitor.name == visitor_name).get().ref)
+
+        def badge_token(self, visitor_name: str) -> str:
+            return str(self._kiosk.engine.badge_content(self.visit_ref_of(visitor_name)).token)
+
+        def set_clock(self, moment: Any) -> None:
+            self._kiosk.clock.set(moment)
+
+        def memory_kib(self) -> int:
+            return rss_kib()
+
+        def final_report(self) -> dict[str, Any]:
+            return {
+                "engine_rss_kib": rss_kib(),
+                "engine_packages": loaded_packages(),
+                "data_words": data_words(self._kiosk.config),
+                "printed_jobs": len(self.fake_printer.jobs),
+                "db": database_state(),
+            }
+
+    return FlowsEngine
 
 
 def script(
     app: Any, args: argparse.Namespace, site: tuple[Any, ...], report: dict[str, Any]
 ) -> Iterator[None]:
     """The visitors', guards' and admin's touches; each `yield` waits one frame."""
+    from driver import visible_labels  # the touchscreen's only: driver imports Kivy
     from kivy.core.window import Window
-    from kivy.tests.common import UnitTestTouch
+    from touch import Finger
 
     from kiosk.ui.screens import SCREENS
     from kiosk.ui.widgets import KeyButton, LanguageButton
 
-    kiosk, services, printer, tokens = site
-    camera = services.scanner.source
+    services, tokens = site
     frames = {"drawn": 0}
     Window.bind(on_flip=lambda *_: frames.__setitem__("drawn", frames["drawn"] + 1))
     while frames["drawn"] < 1:
@@ -149,12 +216,17 @@ def script(
     report["window_size"] = list(Window.size)
     report["shots"] = []
     report["touch_ms"] = []
-    report["rss_steps"] = [["first frame", rss_kib()]]
+    report["rss_steps"] = []  # [step, the touchscreen's KiB, the engine's KiB]
+
+    def note_memory(step: str) -> None:
+        report["rss_steps"].append([step, rss_kib(), services.memory_kib()])
+
+    note_memory("first frame")
     if os.environ.get("KIOSK_SMAPS"):
         report["smaps_first_frame"] = smaps_by_mapping()[:40]
     while app.root.screen_names != list(SCREENS):  # the screens built ahead, one a frame
         yield
-    report["rss_steps"].append(["every screen built", rss_kib()])
+    note_memory("every screen built")
     if os.environ.get("KIOSK_TRACEMALLOC"):  # where the flows' Python memory goes
         import tracemalloc
 
@@ -172,7 +244,7 @@ def script(
 
     def tap(widget: Any) -> Iterator[None]:
         x, y = widget.to_window(*widget.center)
-        touch = UnitTestTouch(x, y)
+        touch = Finger(x, y)
         touch.touch_down()
         yield
         touch.touch_up()
@@ -226,7 +298,7 @@ def script(
         start = time.perf_counter()
         target = button(text_id)
         x, y = target.to_window(*target.center)
-        touch = UnitTestTouch(x, y)
+        touch = Finger(x, y)
         touch.touch_down()
         yield
         released = time.perf_counter()
@@ -310,34 +382,34 @@ def script(
     if "welcome" in only:
         yield from shoot("welcome")
         flows_done.append("welcome")
-        report["rss_steps"].append(["welcome", rss_kib()])
+        note_memory("welcome")
 
     # ---------------------------------------------------------------- invitation
     if "invitation" in only:
         yield from timed_press("I have an invitation", "scan")
         yield from shoot("scan-invitation")
-        report["rss_steps"].append(["invitation: scanning", rss_kib()])
-        camera.push_code("NOT-A-TOKEN", hold_frames=3)
+        note_memory("invitation: scanning")
+        services.push_code("NOT-A-TOKEN")
         yield from wait_for("a polite refusal", lambda: bool(screen().problem_title))
         yield from shoot("scan-invitation-refused")
-        camera.push_code(tokens["Zhang Wei"], hold_frames=3)
+        services.push_code(tokens["Zhang Wei"])
         yield from on("notice")
-        report["rss_steps"].append(["invitation: code read", rss_kib()])
+        note_memory("invitation: code read")
         report["invitation_welcome"] = screen().title + " | " + screen().body
         yield from shoot("invitation-welcome")
         yield from timed_press("Continue", "photo")
         yield from shoot("photo")
         yield from take_photo()
         yield from shoot("photo-taken")
-        report["rss_steps"].append(["invitation: photo taken", rss_kib()])
+        note_memory("invitation: photo taken")
         yield from press("Use this photo")
         yield from wait_for("the badge", lambda: screen().name == "notice", 600)
-        report["rss_steps"].append(["invitation: badge printed", rss_kib()])
+        note_memory("invitation: badge printed")
         report["invitation_done"] = screen().title + " | " + screen().body
         yield from shoot("checked-in")
         # The host presses "I'm on my way" in the notification (the link's redemption
         # moves the visit through the engine); the screen polls and says so.
-        kiosk.engine.acknowledge(app.journey.visit_ref, by="link:host")
+        services.acknowledge(app.journey.visit_ref)
         yield from wait_for(
             "the host's answer", lambda: screen().title_id == "{host} is on the way", 200
         )
@@ -346,7 +418,7 @@ def script(
         yield from press("Back to the start")
         yield from on("welcome")
         flows_done.append("invitation")
-        report["rss_steps"].append(["invitation", rss_kib()])
+        note_memory("invitation")
 
     def walk_in(name: str, host_query: str, purpose: str | None = None) -> Iterator[None]:
         yield from timed_press("I don't have an appointment", "visitor")
@@ -376,7 +448,7 @@ def script(
         yield from type_keys("yang")
         yield from wait_for("candidates", lambda: bool(screen().ids.keyboard.keyboard.candidates))
         yield from tap(find("CandidateButton", text="洋"))
-        report["rss_steps"].append(["approval: name typed in pinyin", rss_kib()])
+        note_memory("approval: name typed in pinyin")
         report["typed_name"] = screen().ids.name.text
         yield from shoot("visitor")
         yield from press("Next")
@@ -395,10 +467,10 @@ def script(
             yield from shoot("details-keyboard")
         yield from press("Next")
         yield from on("agreement")
-        report["rss_steps"].append(["approval: host and details", rss_kib()])
+        note_memory("approval: host and details")
         yield from shoot("agreement")
         pad = screen().ids.pad
-        touch = UnitTestTouch(*pad.to_window(pad.x + 40, pad.center_y))
+        touch = Finger(*pad.to_window(pad.x + 40, pad.center_y))
         touch.touch_down()
         for step in range(1, 12):
             yield
@@ -407,18 +479,18 @@ def script(
         yield from settle()
         yield from shoot("agreement-signed")
         yield from press("I agree")
-        report["rss_steps"].append(["approval: agreement signed", rss_kib()])
+        note_memory("approval: agreement signed")
         yield from take_photo()
         yield from press("Use this photo")
         yield from on("notice")
         yield from shoot("escort")
         yield from press("Continue")
         yield from wait_for("the outcome", lambda: screen().name == "notice", 600)
-        report["rss_steps"].append(["approval: checked in", rss_kib()])
+        note_memory("approval: checked in")
         report["approval_done"] = screen().title + " | " + screen().body
         yield from shoot("awaiting-approval")
         # The host approves from the notification: the badge is printed, as after any check-in.
-        kiosk.engine.decide_approval(app.journey.visit_ref, True, by="link:host")
+        services.approve(app.journey.visit_ref)
         yield from wait_for(
             "the approved badge",
             lambda: screen().name == "notice" and screen().title_id == "{host} has been notified",
@@ -431,7 +503,7 @@ def script(
         app.set_language("en")
         yield from settle()
         flows_done.append("approval")
-        report["rss_steps"].append(["approval", rss_kib()])
+        note_memory("approval")
 
     # ---------------------------------------------------------------- absent host
     if "absent" in only:
@@ -453,7 +525,7 @@ def script(
         yield from press("Back to the start")
         yield from on("welcome")
         flows_done.append("absent")
-        report["rss_steps"].append(["absent", rss_kib()])
+        note_memory("absent")
 
     # ---------------------------------------------------------------- watchlist
     if "watchlist" in only:
@@ -466,14 +538,14 @@ def script(
         yield from press("Back to the start")
         yield from on("welcome")
         flows_done.append("watchlist")
-        report["rss_steps"].append(["watchlist", rss_kib()])
+        note_memory("watchlist")
 
     # ---------------------------------------------------------------- printer failure
     if "printer" in only:
-        printer.fault("paper_out")
+        services.printer_fault("paper_out")
         yield from press("I have an invitation")
         yield from on("scan")
-        camera.push_code(tokens["Li Lei"], hold_frames=3)
+        services.push_code(tokens["Li Lei"])
         yield from on("notice")
         yield from press("Continue")
         yield from take_photo()
@@ -482,20 +554,16 @@ def script(
         yield from wait_for("the outcome", lambda: screen().name == "notice", 600)
         report["printer_failed"] = screen().title + " | " + screen().body
         yield from shoot("printer-failed")
-        printer.fault("clear")
+        services.printer_fault("clear")
         yield from press("Back to the start")
         yield from on("welcome")
         flows_done.append("printer")
-        report["rss_steps"].append(["printer", rss_kib()])
+        note_memory("printer")
 
     # ---------------------------------------------------------------- guard
     if "guard" in only:
-        from kiosk.storage.models import Visit, Visitor
-
-        li = Visit.select().join(Visitor).where(Visitor.name == "Li Lei").get()
-        li_badge = kiosk.engine.badge_content(li.ref).token
-        zhang = Visit.select().join(Visitor).where(Visitor.name == "Zhang Wei").get()
-        zhang_badge = kiosk.engine.badge_content(zhang.ref).token
+        li_badge = services.badge_token("Li Lei")
+        zhang_badge = services.badge_token("Zhang Wei")
         yield from press("Staff")
         yield from on("pin")
         for digit in "1111":
@@ -514,13 +582,13 @@ def script(
         report["roll_call_status"] = screen().status
         yield from press("Scan a badge")
         yield from on("scan")
-        camera.push_code(zhang_badge[:-8] + "AAAAAAAA", hold_frames=3)
+        services.push_code(zhang_badge[:-8] + "AAAAAAAA")
         yield from on("verdict")
         report["verdict_forged"] = [screen().valid, screen().reason_id]
         yield from shoot("verdict-invalid")
         yield from press("Scan another badge")
         yield from on("scan")
-        camera.push_code(li_badge, hold_frames=3)
+        services.push_code(li_badge)
         yield from wait_for(
             "a valid verdict", lambda: screen().name == "verdict" and screen().valid
         )
@@ -531,7 +599,7 @@ def script(
         yield from press("Cancel")
         yield from on("welcome")
         flows_done.append("guard")
-        report["rss_steps"].append(["guard", rss_kib()])
+        note_memory("guard")
 
     # ---------------------------------------------------------------- admin
     if "admin" in only:
@@ -573,19 +641,18 @@ def script(
         yield from press("Cancel")
         yield from on("welcome")
         flows_done.append("admin")
-        report["rss_steps"].append(["admin", rss_kib()])
+        note_memory("admin")
 
     # ---------------------------------------------------------------- identity
     if "identity" in only:
-        from kiosk.devices.identity import gb11643_check_char
-
-        first17 = "11010519491231002"
+        # GB 11643's own example number, check character X (kiosk.devices.identity checks it).
+        id_number = "11010519491231002X"
         yield from press("Scan my ID")
         yield from on("scan")
         yield from shoot("scan-id")
         yield from press("Type my ID number instead")
         yield from on("idnumber")
-        yield from type_keys(first17 + gb11643_check_char(first17))
+        yield from type_keys(id_number)
         yield from tap(screen().ids.name)
         yield from type_keys("anna eriksson")
         yield from shoot("idnumber")
@@ -600,7 +667,7 @@ def script(
         yield from on("scan")
         yield from press("Type my ID number instead")
         yield from on("idnumber")
-        yield from type_keys(first17 + gb11643_check_char(first17))
+        yield from type_keys(id_number)
         yield from tap(screen().ids.name)
         yield from type_keys("peter pan")
         yield from press("Next")
@@ -609,24 +676,22 @@ def script(
         yield from press("Cancel")
         yield from on("welcome")
         flows_done.append("identity")
-        report["rss_steps"].append(["identity", rss_kib()])
+        note_memory("identity")
 
     # ---------------------------------------------------------------- check-out
     if "checkout" in only:
-        from kiosk.storage.models import Visit, Visitor
-
-        zhang = Visit.select().join(Visitor).where(Visitor.name == "Zhang Wei").get()
-        badge = kiosk.engine.badge_content(zhang.ref).token
+        zhang_ref = services.visit_ref_of("Zhang Wei")
+        badge = services.badge_token("Zhang Wei")
         yield from timed_press("Check out", "scan")
         yield from shoot("scan-checkout")
-        camera.push_code(badge, hold_frames=3)
+        services.push_code(badge)
         yield from on("rating")
         yield from shoot("rating")
         yield from tap(find("Star", value=4))
         yield from press("Send")
         yield from on("notice")
         yield from shoot("thank-you")
-        report["checkout_visit"] = zhang.ref
+        report["checkout_visit"] = zhang_ref
         yield from press("Back to the start")
         yield from on("welcome")
         # Check-out by name: Carol left a message, so only Li Lei (badge not printed) is on site.
@@ -644,7 +709,7 @@ def script(
         yield from press("Back to the start")
         yield from on("welcome")
         flows_done.append("checkout")
-        report["rss_steps"].append(["checkout", rss_kib()])
+        note_memory("checkout")
 
     # ---------------------------------------------------------------- idle timeout
     if "idle" in only:
@@ -657,13 +722,13 @@ def script(
         services.idle_timeout_s = 600.0
         report["idle_wiped"] = app.root.get_screen("visitor").ids.name.text == ""
         flows_done.append("idle")
-        report["rss_steps"].append(["idle", rss_kib()])
+        note_memory("idle")
 
     # ---------------------------------------------------------------- after hours
     if "after_hours" in only:
-        clock = kiosk.clock
+        site_after_hours = services.after_hours
         welcome = app.root.get_screen("welcome")
-        clock.set(MONDAY_10AM.replace(hour=20))
+        services.set_clock(MONDAY_10AM.replace(hour=20))
         welcome.refresh_summary()
         yield from wait_for(
             "the closed status", lambda: welcome.status_known and not welcome.is_open
@@ -689,20 +754,17 @@ def script(
         yield from shoot("after-hours-closed")
         yield from press("Back to the start")
         yield from on("welcome")
-        services.after_hours = kiosk.config.site.after_hours
-        clock.set(MONDAY_10AM)
+        services.after_hours = site_after_hours
+        services.set_clock(MONDAY_10AM)
         welcome.refresh_summary()
         yield from wait_for("the open status", lambda: welcome.is_open)
         flows_done.append("after_hours")
-        report["rss_steps"].append(["after_hours", rss_kib()])
+        note_memory("after_hours")
 
     report["flows_done"] = flows_done
     # Top-level packages the UI process imported (office, sync, notify, apprise, httpx,
     # psycopg and fastapi should never be among them).
-    loaded = [name for name, module in sys.modules.items() if module is not None]
-    report["packages"] = sorted(
-        {name.split(".")[0] for name in loaded} | {n for n in loaded if n.startswith("kiosk.")}
-    )
+    report["packages"] = loaded_packages()
     if os.environ.get("KIOSK_TRACEMALLOC"):
         import gc
         import tracemalloc
@@ -719,15 +781,25 @@ def script(
         report["widgets_by_screen"] = {
             built.name: sum(1 for _ in built.walk()) for built in app.root.screens
         }
+        report["live_widgets"] = live_widgets()
+        report["texture_kib_by_screen"] = {
+            built.name: texture_kib(built) for built in app.root.screens
+        }
         import tracemalloc
 
         if tracemalloc.is_tracing():
             stats = tracemalloc.take_snapshot().statistics("filename")[:30]
             report["python_by_file"] = [[stat.size // 1024, str(stat.traceback)] for stat in stats]
             report["python_total_kib"] = tracemalloc.get_traced_memory()[0] // 1024
-    report["data_words"] = data_words(kiosk.config)
-    report["printed_jobs"] = len(printer.jobs)
-    report["db"] = database_state()
+    report.update(services.final_report())
+
+
+def loaded_packages() -> list[str]:
+    """Top-level packages this process imported, and its kiosk modules."""
+    loaded = [name for name, module in sys.modules.items() if module is not None]
+    return sorted(
+        {name.split(".")[0] for name in loaded} | {n for n in loaded if n.startswith("kiosk.")}
+    )
 
 
 def data_words(config: Any) -> list[str]:
@@ -755,6 +827,39 @@ def database_state() -> dict[str, Any]:
             "escort": visit.escort_required,
         }
     return {"visits": visits, "messages": HostMessage.select().count()}
+
+
+def live_widgets() -> list[list[object]]:
+    """[class, count, how many have no parent] of every widget alive, most first: a
+    widget made during the flows and kept by something after its screen let it go shows."""
+    import gc
+
+    from kivy.uix.widget import Widget
+
+    gc.collect()
+    counts: dict[str, list[int]] = {}
+    for thing in gc.get_objects():
+        try:
+            if not isinstance(thing, Widget):
+                continue
+            orphan = thing.parent is None
+        except ReferenceError:
+            continue
+        entry = counts.setdefault(type(thing).__name__, [0, 0])
+        entry[0] += 1
+        entry[1] += orphan
+    return sorted(([name, *entry] for name, entry in counts.items()), key=lambda e: -e[1])
+
+
+def texture_kib(root: Any) -> int:
+    """The pixels of the textures `root`'s widgets hold (RGBA), in KiB: with software GL
+    (llvmpipe) they are in this process's memory."""
+    total = 0
+    for widget in root.walk(restrict=False):
+        texture = getattr(widget, "texture", None)
+        if texture is not None:
+            total += texture.width * texture.height * 4
+    return total // 1024
 
 
 def font_faces_in_use() -> list[list[object]]:
@@ -805,13 +910,16 @@ def main() -> None:
     parser.add_argument("--only", default="")
     parser.add_argument("--details-keyboard", action="store_true")
     parser.add_argument("--make-site", action="store_true", help="create the site in --out")
+    parser.add_argument("--engine", action="store_true", help="be the engine of the site in --out")
+    parser.add_argument("--link-fd", type=int, help="the engine's end of its link")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.make_site:
         make_site(args.out)
         return
+    if args.engine:
+        sys.exit(serve_flows_engine(args.out, args.link_fd))
     report: dict[str, Any] = {"ok": False}
-    logging.getLogger("peewee").setLevel(logging.INFO)
     scratch = tempfile.TemporaryDirectory()
     site = build_site(Path(scratch.name))
 
@@ -845,12 +953,12 @@ def main() -> None:
     Clock.schedule_once(start, 0)
     width, height = (int(n) for n in args.size.split("x"))
     try:
-        kiosk_app.run_kiosk(site[1], size=(width, height))
+        kiosk_app.run_kiosk(site[0], size=(width, height))
     except BaseException as err:  # raised in a Kivy callback: os._exit below would hide it
         report["error"] = repr(err)
         report["traceback"] = traceback.format_exc()
     finally:
-        site[1].close()
+        report["engine_exit_code"] = site[0].close()
         (args.out / "report.json").write_text(
             json.dumps(report, ensure_ascii=False, indent=1, default=str)
         )

@@ -247,3 +247,23 @@ def test_screens_fit_every_size(xvfb_display: str, font_cache: Path, size: str) 
     assert verdicts == {"verdict-valid", "verdict-invalid"}
     problems = [p for shot in report["shots"] for p in outside_or_clipped(shot, width, height)]
     assert problems == []
+
+
+def test_the_touchscreen_process_holds_no_engine_libraries(flows: dict[str, Any]) -> None:
+    """The engine runs in a process of its own (kiosk.engine_link): the storage, the
+    devices' libraries and the dictionaries stay there, and the engine has no Kivy."""
+    engine_only = {
+        "peewee", "sqlite3", "cv2", "numpy", "zxingcpp", "pyzbar", "cryptography", "nacl",
+        "argon2", "pydantic", "pypinyin", "rapidfuzz", "escpos", "segno", "apprise", "httpx",
+        "psycopg",
+    }  # fmt: skip
+    touchscreen = set(flows["packages"])
+    assert touchscreen & engine_only == set()
+    assert not {name for name in touchscreen if name.startswith("kiosk.")} - {
+        "kiosk.domain", "kiosk.domain.errors", "kiosk.domain.values", "kiosk.engine_link",
+        "kiosk.heap", "kiosk.watchdog",
+    } - {name for name in touchscreen if name.startswith("kiosk.ui")}  # fmt: skip
+    engine = set(flows["engine_packages"])
+    assert {"peewee", "cv2", "cryptography"} <= engine
+    assert "kivy" not in engine
+    assert flows["engine_exit_code"] == 0

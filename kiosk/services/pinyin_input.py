@@ -1,5 +1,9 @@
 """Pinyin to Chinese characters for the on-screen keyboard, from published dictionaries.
 
+It runs in the engine's process (`KioskServices.pinyin_candidates`), not the touchscreen's:
+its index is ~13 MB while a visitor types, and the touchscreen's process is kept to what
+draws the screen (see kiosk.engine_link).
+
 The readings come from pypinyin (already a kiosk dependency for name matching, and
 loaded by it anyway, see `kiosk.domain.names.pinyin_phrases`): `pinyin_dict` gives every
 character's readings and `phrases_dict` the readings of some 47,000 words. Inverted, they
@@ -155,13 +159,13 @@ def index_path(cache_dir: Path | None = None) -> Path:
 
 
 def load_index(cache_dir: Path | None = None) -> _Index:
-    """The index from its cached file, built first by `python -m kiosk.ui.ime PATH` if
-    missing; built here only if that fails (a read-only cache, say)."""
+    """The index from its cached file, built first by `python -m kiosk.services.pinyin_input
+    PATH` if missing; built here only if that fails (a read-only cache, say)."""
     path = index_path(cache_dir)
     if not path.exists():
         try:
             subprocess.run(
-                [sys.executable, "-m", "kiosk.ui.ime", str(path)],
+                [sys.executable, "-m", "kiosk.services.pinyin_input", str(path)],
                 check=True,
                 timeout=120,
                 stdin=subprocess.DEVNULL,
@@ -293,5 +297,5 @@ def _spans(typed: str, syllables: list[str]) -> list[int]:
     return spans
 
 
-if __name__ == "__main__":  # python -m kiosk.ui.ime PATH: build the index into PATH
+if __name__ == "__main__":  # python -m kiosk.services.pinyin_input PATH: build the index
     _Index.build().save(Path(sys.argv[1]))
