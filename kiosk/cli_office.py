@@ -7,7 +7,7 @@
     kiosk office visits              what the office has received
     kiosk office user NAME --role R  a person who signs in to the office web
     kiosk office host / appointment / revoke-kiosk
-    kiosk office send-invitations    invitation e-mails that are due (serve sends them too)
+    kiosk office send-invitations    invitation and cancellation mails that are due (serve too)
     kiosk office purge               the nightly retention purge (kiosk-office-nightly.timer)
 
 Every `kiosk office` command takes `--db URL` (or $KIOSK_OFFICE_DB); without it the office
@@ -302,7 +302,7 @@ def _start_invitation_sender(args: argparse.Namespace) -> None:
 
 
 def cmd_office_send_invitations(args: argparse.Namespace) -> int:
-    """Send the invitation e-mails that are due (`serve` does this every 30 s by itself)."""
+    """Send the invitation and cancellation e-mails that are due (`serve` does every 30 s)."""
     mailer = _invitation_mailer(args)
     if args.once:
         report = mailer.send_due()
@@ -400,7 +400,7 @@ def register(commands: Any, command: Command) -> None:
     revoke.add_argument("kiosk")
     invitations = office_command(
         "send-invitations", cmd_office_send_invitations,
-        "send the invitation e-mails that are due, retrying failed ones (serve does this too)",
+        "send the invitation and cancellation e-mails due, retrying failed ones (serve does too)",
     )  # fmt: skip
     invitations.add_argument("--once", action="store_true", help="one round, then exit")
     invitations.add_argument("--every", type=float, default=30.0, help="seconds between rounds")

@@ -10,13 +10,25 @@ in one transaction. Each booking's invitation e-mail is queued in that same tran
 A series is a list of ordinary appointments, one per occurrence, each with its own
 invitation, linked by an AppointmentSeries row so the rest of it can be cancelled at once.
 Occurrences keep the wall-clock time in the site's zone across daylight-saving changes.
+
+Cancelling a visit whose invitation had gone out queues a cancellation notice to the visitor
+in the same transaction (one per visit, also for each visit of a series: each invitation
+made its own calendar entry, which its own notice withdraws).
+
+An iCalendar event is remembered by its UID and RECURRENCE-ID, so importing a file again
+books nothing twice: each visitor of an event already imported is matched by address, left
+as it is when the event says the same, updated when it says something new (still to come
+and not arrived), and cancelled when the event is, or no longer names them. A CSV row has
+no such identity: it is booked each time it is imported.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,11 +43,13 @@ from kiosk.domain.values import ON_SITE_STATES, Purpose, VisitorLevel
 from kiosk.office.invitations import (
     cancel_invitations,
     mail_status_by_appointment,
+    queue_cancellation_notices,
     queue_invitations,
     queue_resend,
 )
 from kiosk.office.models import (
     AppointmentSeries,
+    CancellationMail,
     OfficeAppointment,
     OfficeHost,
     OfficeVisit,
@@ -90,6 +104,10 @@ class Booking:
     purpose: str = Purpose.VISIT_PERSON.value
     level: str = VisitorLevel.ORDINARY.value
     visitor_type: str = "visitor"
+    # From an iCalendar event: see OfficeAppointment.import_key and its neighbours.
+    import_key: str = ""
+    import_sequence: int = 0
+    import_digest: str = ""
 
     def arguments(self) -> dict[str, Any]:
         return {
@@ -100,6 +118,18 @@ class Booking:
             # The token id is fixed now, so a cancellation can revoke the invitation even
             # before its mail is signed and sent.
             "invitation_token_id": new_ref() if self.email else "",
+            "import_key": self.import_key, "import_sequence": self.import_sequence,
+            "import_digest": self.import_digest,
+        }  # fmt: skip
+
+    def event_changes(self) -> dict[str, Any]:
+        """What a newer version of its calendar event sets on the visit booked from it:
+        what an event says (phone, level and visitor type it does not)."""
+        return {
+            "visitor_name": self.visitor_name, "host_ref": self.host_ref,
+            "starts_at": self.starts_at, "ends_at": self.ends_at, "company": self.company,
+            "email": self.email, "purpose": self.purpose,
+            "import_sequence": self.import_sequence, "import_digest": self.import_digest,
         }  # fmt: skip
 
     def moved(self, starts_at: datetime) -> Booking:
@@ -146,6 +176,63 @@ class Recurrence:
 
 
 @dataclass(frozen=True)
+class CalendarEvent:
+    """One VEVENT of an imported iCalendar file that has a UID."""
+
+    key: str  # OfficeAppointment.import_key: the same however often the file is imported
+    sequence: int  # its SEQUENCE: lower than the office has seen is an older version
+    label: str  # "event 3 (Quarterly review)", as problems name it
+    visits: tuple[Booking, ...] = ()  # one per visiting attendee; none when cancelled or over
+    cancelled: bool = False  # STATUS:CANCELLED
+    # Ended already: nothing to book, but a file imported again may well still hold it.
+    over: bool = False
+
+
+@dataclass
+class ImportFile:
+    """A checked file: visits booked whenever imported (CSV rows, events without a UID),
+    and events the office remembers."""
+
+    bookings: list[Booking] = field(default_factory=list)
+    events: list[CalendarEvent] = field(default_factory=list)
+
+    def visit_count(self) -> int:
+        return len(self.bookings) + sum(len(event.visits) for event in self.events)
+
+
+@dataclass
+class ImportResult:
+    """What an import did, visit by visit."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0  # the same as before, an older version, or begun, arrived or cancelled
+    cancelled: int = 0
+    mail_for: list[int] = field(default_factory=list)  # appointment ids with mail to send
+
+
+@dataclass
+class ImportPlan:
+    """What an import is to do (Bookings._plan_import)."""
+
+    new: list[Booking]
+    changed: list[tuple[OfficeAppointment, Booking]] = field(default_factory=list)
+    ending: list[OfficeAppointment] = field(default_factory=list)
+    unchanged: int = 0
+    # The appointments of each event seen again, and the event's SEQUENCE in this file.
+    sequences: list[tuple[list[int], int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """What a cancellation did: the visits cancelled (refs), and the appointment ids of
+    those whose visitors are told by e-mail (their invitation had gone out)."""
+
+    refs: list[str]
+    told: list[int]
+
+
+@dataclass(frozen=True)
 class AppointmentRow:
     """One line of the appointments list."""
 
@@ -166,6 +253,12 @@ class AppointmentRow:
     mail_attempts: int
     mail_error: str
     mail_sent_at: datetime | None
+    # The cancellation notice: "" (none: not cancelled, or no invitation had gone out),
+    # then as mail_status ("cancelled": the invitation turned out not to have gone out).
+    notice_status: str
+    notice_attempts: int
+    notice_error: str
+    notice_sent_at: datetime | None
     series_ref: str
     series_open: int  # occurrences of its series still to come and not cancelled
 
@@ -253,10 +346,13 @@ class Bookings:
             )
         )
         mails = mail_status_by_appointment([a.id for a in appointments])
+        notices = mail_status_by_appointment(
+            [a.id for a in appointments if a.cancelled_at is not None], CancellationMail
+        )
         ahead = self._occurrences_ahead({a.series_ref for a in appointments if a.series_ref})
         rows = []
         for a in appointments:
-            mail = mails.get(a.id)
+            mail, notice = mails.get(a.id), notices.get(a.id)
             rows.append(
                 AppointmentRow(
                     ref=a.ref, visitor_name=a.visitor_name, company=a.company, email=a.email,
@@ -268,6 +364,10 @@ class Bookings:
                     mail_attempts=mail.attempts if mail else 0,
                     mail_error=mail.last_error if mail else "",
                     mail_sent_at=mail.sent_at if mail else None,
+                    notice_status=notice.status if notice else "",
+                    notice_attempts=notice.attempts if notice else 0,
+                    notice_error=notice.last_error if notice else "",
+                    notice_sent_at=notice.sent_at if notice else None,
                     series_ref=a.series_ref or "", series_open=ahead.get(a.series_ref or "", 0),
                 )
             )  # fmt: skip
@@ -371,16 +471,7 @@ class Bookings:
             raise InvalidInput("file", "has no visits")
         now = self.store.clock.now()
         with self.store.site_change(site):
-            made = self.store.add_appointments(site.name, [b.arguments() for b in bookings])
-            ids: dict[str, int] = dict(
-                rows_of(
-                    OfficeAppointment.select(OfficeAppointment.ref, OfficeAppointment.id).where(
-                        OfficeAppointment.ref.in_([a.ref for a in made])
-                    )
-                )
-            )
-            for appointment in made:
-                appointment.id = ids[appointment.ref]
+            made = self._insert(site, bookings, now)
             series_ref = ""
             if recurrence is not None:
                 series = AppointmentSeries.create(
@@ -391,7 +482,6 @@ class Bookings:
                 SeriesMember.insert_many(
                     [{"series": series.id, "appointment": a.id} for a in made]
                 ).execute()
-            queue_invitations(site, [a.id for a in made if a.email], now)
             self.staff.audit(
                 site, actor, "appointment.import" if source != "web" else "appointment.create",
                 entity="appointment", ref=made[0].ref if len(made) == 1 else series_ref,
@@ -403,21 +493,54 @@ class Bookings:
             )  # fmt: skip
         return made
 
-    def cancel(self, site: Site, actor: str, ref: str, *, host_ref: str = "") -> None:
-        """Cancel one visit: its invitation is revoked through the change feed."""
+    def _insert(
+        self, site: Site, bookings: list[Booking], now: datetime
+    ) -> list[OfficeAppointment]:
+        """Book checked visits and queue their invitations, inside the caller's site_change."""
+        made = self.store.add_appointments(site.name, [b.arguments() for b in bookings])
+        ids: dict[str, int] = dict(
+            rows_of(
+                OfficeAppointment.select(OfficeAppointment.ref, OfficeAppointment.id).where(
+                    OfficeAppointment.ref.in_([a.ref for a in made])
+                )
+            )
+        )
+        for appointment in made:
+            appointment.id = ids[appointment.ref]
+        queue_invitations(site, [a.id for a in made if a.email], now)
+        return made
+
+    def _cancel(
+        self, site: Site, appointments: list[OfficeAppointment], now: datetime
+    ) -> Cancellation:
+        """Cancel visits, inside the caller's site_change: kiosks learn of it through the
+        feed, invitations not yet sent never will be, and the visitors who had one are told."""
+        for appointment in appointments:
+            self.store.cancel_appointment(appointment.ref)
+        ids = [a.id for a in appointments]
+        cancel_invitations(ids)
+        told = queue_cancellation_notices(site, ids, now)
+        return Cancellation([a.ref for a in appointments], told)
+
+    def cancel(self, site: Site, actor: str, ref: str, *, host_ref: str = "") -> Cancellation:
+        """Cancel one visit: its invitation is revoked through the change feed, and the
+        visitor is told if it had reached them."""
         appointment = self.appointment(site, ref, host_ref)
         if appointment.cancelled_at is not None:
             raise InvalidInput("appointment", "is already cancelled")
         self._refuse_if_arrived([appointment])
         with self.store.site_change(site):
-            self.store.cancel_appointment(ref)
-            cancel_invitations([appointment.id])
+            done = self._cancel(site, [appointment], self.store.clock.now())
             self.staff.audit(site, actor, "appointment.cancel", entity="appointment", ref=ref,
-                             detail={"starts_at": appointment.starts_at.isoformat()})  # fmt: skip
+                             detail={"starts_at": appointment.starts_at.isoformat(),
+                                     "visitor_told": bool(done.told)})  # fmt: skip
+        return done
 
-    def cancel_series(self, site: Site, actor: str, series_ref: str, *, host_ref: str = "") -> int:
+    def cancel_series(
+        self, site: Site, actor: str, series_ref: str, *, host_ref: str = ""
+    ) -> Cancellation:
         """Cancel the occurrences of a series that have not begun; the past ones stay as
-        they were. Returns how many were cancelled."""
+        they were."""
         series = AppointmentSeries.get_or_none(
             (AppointmentSeries.ref == series_ref) & (AppointmentSeries.site == site)
         )
@@ -436,14 +559,12 @@ class Bookings:
         visited = self._arrived({a.visit_ref for a in ahead})
         ahead = [a for a in ahead if a.visit_ref not in visited]
         with self.store.site_change(site):
-            for appointment in ahead:
-                self.store.cancel_appointment(appointment.ref)
-            cancel_invitations([a.id for a in ahead])
+            done = self._cancel(site, ahead, now)
             series.cancelled_at = now
             series.save()
             self.staff.audit(site, actor, "series.cancel", entity="series", ref=series_ref,
-                             detail={"cancelled": [a.ref for a in ahead]})  # fmt: skip
-        return len(ahead)
+                             detail={"cancelled": done.refs, "told": len(done.told)})  # fmt: skip
+        return done
 
     def resend(self, site: Site, actor: str, ref: str, *, host_ref: str = "") -> None:
         """A person asked for the invitation e-mail again."""
@@ -469,7 +590,7 @@ class Bookings:
 
     def read_file(
         self, site: Site, filename: str, data: bytes, *, only_host: str = ""
-    ) -> list[Booking]:
+    ) -> ImportFile:
         """The visits of a CSV or iCalendar file, all checked; ImportRefused lists every
         problem if any. `only_host` limits a host's own import to themselves."""
         if len(data) > MAX_IMPORT_BYTES:
@@ -480,16 +601,124 @@ class Bookings:
         hosts = self.active_hosts(site)
         by_email = {h.email.strip().lower(): h for h in hosts if h.email.strip()}
         allowed = {h.ref: h for h in hosts if not only_host or h.ref == only_host}
-        reader = self._read_calendar if is_calendar else self._read_csv
         problems: list[str] = []
-        bookings = reader(site, data, by_email, allowed, problems)
-        if not problems and not bookings:
+        if is_calendar:
+            found = self._read_calendar(site, data, by_email, allowed, problems)
+        else:
+            found = ImportFile(bookings=self._read_csv(site, data, by_email, allowed, problems))
+        if not problems and not found.bookings and not found.events:
             problems.append("the file has no visits")
-        if len(bookings) > MAX_IMPORT_ROWS:
+        if found.visit_count() > MAX_IMPORT_ROWS:
             problems.append(f"the file has more than {MAX_IMPORT_ROWS} visits; split it")
         if problems:
             raise ImportRefused(problems)
-        return bookings
+        return found
+
+    def import_file(
+        self, site: Site, actor: str, found: ImportFile, *, source: str, only_host: str = ""
+    ) -> ImportResult:
+        """Book a checked file in one transaction, with its audit entry and queued mails.
+        Its calendar events already imported change what they booked instead (see the
+        module's docstring); ImportRefused if one of them is another host's, for a host
+        (`only_host`) importing their own."""
+        now = self.store.clock.now()
+        with self.store.site_change(site):
+            plan = self._plan_import(site, found, now, only_host)
+            result = ImportResult(unchanged=plan.unchanged)
+            made = self._insert(site, plan.new, now) if plan.new else []
+            result.added = len(made)
+            result.mail_for += [a.id for a in made if a.email]
+            for appointment, booking in plan.changed:
+                told = self.store.change_appointment(appointment.ref, booking.event_changes())
+                if told and appointment.email:  # the visitor gets the invitation as it is now
+                    queue_resend(appointment, now)
+                    result.mail_for.append(appointment.id)
+            result.updated = len(plan.changed)
+            for ids, sequence in plan.sequences:
+                OfficeAppointment.update(import_sequence=sequence).where(
+                    OfficeAppointment.id.in_(ids) & (OfficeAppointment.import_sequence < sequence)
+                ).execute()
+            cancelled = self._cancel(site, plan.ending, now)
+            result.cancelled = len(cancelled.refs)
+            result.mail_for += cancelled.told
+            self.staff.audit(
+                site, actor, "appointment.import", entity="appointment",
+                ref=made[0].ref if len(made) == 1 else "",
+                detail={
+                    "source": source, "count": len(made), "refs": [a.ref for a in made][:100],
+                    "updated": [a.ref for a, _ in plan.changed][:100],
+                    "cancelled": cancelled.refs[:100], "unchanged": result.unchanged,
+                },
+            )  # fmt: skip
+        return result
+
+    def _plan_import(
+        self, site: Site, found: ImportFile, now: datetime, only_host: str
+    ) -> ImportPlan:
+        """What importing `found` changes, event by event, against what earlier imports of
+        its calendar events booked. Reads only: ImportRefused before anything is written."""
+        known = self._imported(site, [event.key for event in found.events])
+        arrived = self._arrived({a.visit_ref for group in known.values() for a in group})
+
+        def still_open(appointment: OfficeAppointment) -> bool:
+            return (
+                appointment.cancelled_at is None
+                and appointment.starts_at > now
+                and appointment.visit_ref not in arrived
+            )
+
+        plan = ImportPlan(new=list(found.bookings))
+        problems = []
+        for event in found.events:
+            group = known.get(event.key, [])
+            if only_host and any(a.host_ref != only_host for a in group):
+                problems.append(f"{event.label}: host_email: you may only book your own visitors")
+                continue
+            if event.over and not group:  # as a first import would say
+                problems.append(f"{event.label}: starts_at: is in the past")
+                continue
+            if not group:
+                plan.new.extend(event.visits)
+                continue
+            if event.over:
+                plan.unchanged += len(group)
+                continue
+            if event.sequence < max(a.import_sequence for a in group):
+                plan.unchanged += len(group)  # an older version than the one booked
+                continue
+            booked = {_visitor(a.email, a.visitor_name): a for a in group}
+            wanted = {_visitor(b.email, b.visitor_name): b for b in event.visits}
+            for visitor, booking in wanted.items():
+                appointment = booked.get(visitor)
+                if appointment is None:
+                    plan.new.append(booking)
+                elif appointment.import_digest != booking.import_digest and still_open(appointment):
+                    plan.changed.append((appointment, booking))
+                else:
+                    plan.unchanged += 1
+            for visitor, appointment in booked.items():
+                if visitor not in wanted and still_open(appointment):
+                    plan.ending.append(appointment)
+                elif visitor not in wanted:
+                    plan.unchanged += 1
+            # A newer SEQUENCE that changed nothing here is still the one to compare with.
+            plan.sequences.append(([a.id for a in group], event.sequence))
+        if problems:
+            raise ImportRefused(problems)
+        return plan
+
+    @staticmethod
+    def _imported(site: Site, keys: list[str]) -> dict[str, list[OfficeAppointment]]:
+        """The visits booked from these calendar events before, by event."""
+        found: dict[str, list[OfficeAppointment]] = {}
+        for start in range(0, len(keys), 500):
+            query = OfficeAppointment.select().where(
+                (OfficeAppointment.site == site)
+                & OfficeAppointment.import_key.in_(keys[start : start + 500])
+            )
+            for appointment in query:
+                found.setdefault(appointment.import_key, []).append(appointment)
+        return found
 
     def _read_csv(
         self,
@@ -539,30 +768,42 @@ class Bookings:
         by_email: dict[str, OfficeHost],
         allowed: dict[str, OfficeHost],
         problems: list[str],
-    ) -> list[Booking]:
+    ) -> ImportFile:
         """One visit per attendee of each VEVENT who is not a host: the ORGANIZER is the host
-        (by e-mail), an ATTENDEE is the visitor, named by its CN."""
+        (by e-mail), an ATTENDEE is the visitor, named by its CN. A cancelled event is only
+        remembered, to cancel what an earlier import of it booked."""
         from icalendar import Calendar
 
         try:
             calendar = Calendar.from_ical(data)
         except ValueError as err:
             problems.append(f"not an iCalendar file: {err}")
-            return []
+            return ImportFile()
         zone = self.zone(site)
-        bookings = []
+        found = ImportFile()
+        numbers: dict[str, int] = {}  # event key -> the number of the event that has it
         for number, event in enumerate(calendar.walk("VEVENT"), start=1):
-            where = f"event {number}" + (
-                f" ({event.get('SUMMARY')})" if event.get("SUMMARY") else ""
-            )
-            if str(event.get("STATUS") or "").upper() == "CANCELLED":
-                continue
+            summary = str(event.get("SUMMARY") or "")
+            where = f"event {number}" + (f" ({summary})" if summary else "")
             try:
+                key = _event_key(event)
+                if key in numbers:
+                    raise InvalidInput("UID", f"is also the UID of event {numbers[key]}")
+                if key:
+                    numbers[key] = number
+                sequence = _event_sequence(event)
+                if str(event.get("STATUS") or "").upper() == "CANCELLED":
+                    if key:
+                        found.events.append(CalendarEvent(key, sequence, where, cancelled=True))
+                    continue
                 if event.get("RRULE"):
                     raise InvalidInput(
                         "RRULE", "repeating events are not imported: book a series instead"
                     )
                 starts_at, ends_at = event_times(event, zone)
+                if key and (ends_at or starts_at + DEFAULT_LENGTH) <= self.store.clock.now():
+                    found.events.append(CalendarEvent(key, sequence, where, over=True))
+                    continue
                 host = _host_by_email(calendar_address(event.get("ORGANIZER")), by_email, allowed)
                 attendees = event.get("ATTENDEE") or []
                 if not isinstance(attendees, list):
@@ -570,23 +811,74 @@ class Bookings:
                 visitors = [a for a in attendees if calendar_address(a).lower() not in by_email]
                 if not visitors:
                     raise InvalidInput("ATTENDEE", "no visitor: every attendee is a host")
+                visits: dict[str, Booking] = {}
                 for attendee in visitors:
                     name = str(attendee.params.get("CN", "")).strip()
                     address = calendar_address(attendee)
                     if not name:
                         raise InvalidInput("ATTENDEE", f"{address} has no name (CN)")
-                    bookings.append(
-                        self.check(
-                            site, visitor_name=name, host_ref=host.ref, starts_at=starts_at,
-                            ends_at=ends_at, email=address,
-                            company=str(event.get("X-KIOSK-COMPANY") or ""),
-                            purpose=str(event.get("X-KIOSK-PURPOSE") or ""),
-                            hosts=allowed,
-                        )
+                    booking = self.check(
+                        site, visitor_name=name, host_ref=host.ref, starts_at=starts_at,
+                        ends_at=ends_at, email=address,
+                        company=str(event.get("X-KIOSK-COMPANY") or ""),
+                        purpose=str(event.get("X-KIOSK-PURPOSE") or ""),
+                        hosts=allowed,
                     )  # fmt: skip
+                    # Named twice, invited once.
+                    visits.setdefault(_visitor(booking.email, booking.visitor_name), booking)
+                if not key:  # nothing to know it by again: booked like a CSV row
+                    found.bookings.extend(visits.values())
+                    continue
+                found.events.append(
+                    CalendarEvent(
+                        key, sequence, where,
+                        tuple(
+                            replace(b, import_key=key, import_sequence=sequence,
+                                    import_digest=_visit_digest(b, summary))
+                            for b in visits.values()
+                        ),
+                    )
+                )  # fmt: skip
             except InvalidInput as err:
                 problems.append(f"{where}: {err}")
-        return bookings
+        return found
+
+
+def _event_key(event: Any) -> str:
+    """OfficeAppointment.import_key of a VEVENT: its UID, and RECURRENCE-ID for one changed
+    occurrence of a repeating event, as the same instant however it is written. A hash
+    keeps the column short whatever the calendar's UIDs look like. "" without a UID."""
+    uid = str(event.get("UID") or "").strip()
+    if not uid:
+        return ""
+    occurrence = ""
+    if event.get("RECURRENCE-ID"):
+        moment = event.decoded("RECURRENCE-ID")
+        if isinstance(moment, datetime) and moment.tzinfo is not None:
+            moment = moment.astimezone(ZoneInfo("UTC"))
+        occurrence = moment.isoformat()
+    return hashlib.sha256(f"{uid}\n{occurrence}".encode()).hexdigest()
+
+
+def _event_sequence(event: Any) -> int:
+    try:
+        return int(event.get("SEQUENCE") or 0)
+    except (TypeError, ValueError) as err:
+        raise InvalidInput("SEQUENCE", "must be a whole number") from err
+
+
+def _visitor(email: str, name: str) -> str:
+    """Who a visitor of a calendar event is, from one import to the next: the address."""
+    return email.strip().lower() or name
+
+
+def _visit_digest(booking: Booking, summary: str) -> str:
+    """What an event says about one of its visits: unchanged while this is."""
+    said = [
+        summary, booking.starts_at.timestamp(), booking.ends_at.timestamp(), booking.host_ref,
+        booking.visitor_name, booking.email.lower(), booking.company, booking.purpose,
+    ]  # fmt: skip
+    return hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()
 
 
 def _local_datetime(text: str, zone: ZoneInfo, field: str) -> datetime:

@@ -1,9 +1,14 @@
-"""Invitation e-mails: composing them and sending them, with retries, from the office.
+"""E-mails to visitors: composing them and sending them, with retries, from the office.
 
 Each appointment with an e-mail address has one `InvitationMail` row: it is queued in the
 booking's own transaction, and sent afterwards, so a slow or absent mail server never blocks
 or fails a booking. `InvitationMailer.send_due()` sends what is waiting (the page calls it
 right after a booking; `kiosk office send-invitations` and the nightly job retry the rest).
+
+A cancelled visit whose invitation had gone out gets a `CancellationMail` row, queued in the
+cancellation's transaction and sent by the same machinery: a notice in both languages whose
+.ics (METHOD:CANCEL, the invitation's UID, a higher SEQUENCE) removes the visit from the
+visitor's calendar. A visitor who never received an invitation is not told of its end.
 
 - The invitation is signed at sending time with the site's key (`OfficeStore.invite`, which
   never lets the key leave the office). Its token id was fixed at booking, so the signed code
@@ -44,7 +49,14 @@ from jinja2 import Environment, FileSystemLoader
 from kiosk.domain.errors import InvalidInput, KioskError, NotFound
 from kiosk.domain.tokens import decode, parse
 from kiosk.domain.values import Purpose
-from kiosk.office.models import InvitationMail, OfficeAppointment, OfficeHost, Site
+from kiosk.office.models import (
+    CancellationMail,
+    InvitationMail,
+    OfficeAppointment,
+    OfficeHost,
+    Site,
+    VisitorMail,
+)
 from kiosk.office.settings import OfficeSettings, SiteSettings, load_site_settings
 from kiosk.office.store import OfficeStore
 
@@ -58,6 +70,7 @@ SMTP_TIMEOUT = 20.0
 # The HTML part lives with the appointment pages' templates, where it is edited alike.
 MAIL_TEMPLATES = Path(__file__).parent / "web" / "templates"
 MAIL_TEMPLATE = "appointment_invitation_email.html"
+CANCELLATION_TEMPLATE = "appointment_cancellation_email.html"
 
 PENDING, SENDING, SENT, FAILED, GIVEN_UP, CANCELLED = (
     "pending", "sending", "sent", "failed", "given_up", "cancelled",
@@ -67,6 +80,9 @@ IN_DOUBT = (
     "the office stopped while sending this invitation: it may have gone out. "
     "Resend it if the visitor has not received it."
 )
+NOTICE_IN_DOUBT = "the office stopped while sending this notice: it may have gone out."
+#: The kinds of mail, in the order a round sends them.
+QUEUES: tuple[type[VisitorMail], ...] = (InvitationMail, CancellationMail)
 
 _WEEKDAYS_ZH = "一二三四五六日"
 PURPOSE_LABELS = {
@@ -152,9 +168,10 @@ def _is_permanent(err: Exception) -> bool:
 # ---------------------------------------------------------------- the message
 
 
-@dataclass(frozen=True)
-class InvitationContent:
-    """What an invitation says. Times are aware; `zone` is the site's."""
+@dataclass(frozen=True, kw_only=True)
+class VisitContent:
+    """What a mail to a visitor says of their visit. Times are aware; `zone` is the site's;
+    `sequence` is the appointment's calendar_sequence, the SEQUENCE of the mail's .ics."""
 
     site_name: str
     visitor_name: str
@@ -162,14 +179,21 @@ class InvitationContent:
     host_name: str
     starts_at: datetime
     ends_at: datetime
-    valid_from: datetime
-    valid_until: datetime
     zone: str
     address: str
+    appointment_ref: str
+    sequence: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvitationContent(VisitContent):
+    """What an invitation says besides: the code, when it admits, what to bring."""
+
+    valid_from: datetime
+    valid_until: datetime
     what_to_bring: str
     purpose: str
     token: str
-    appointment_ref: str
 
 
 def invitation_qr_png(token: str, scale: int = 8) -> bytes:
@@ -181,39 +205,74 @@ def invitation_qr_png(token: str, scale: int = 8) -> bytes:
     return buffer.getvalue()
 
 
+def calendar_uid(appointment_ref: str) -> str:
+    """The UID of a visit's calendar entry: the same in every mail about the visit, so a
+    resent invitation updates the entry and a cancellation removes it."""
+    return f"{appointment_ref}@lobby-kiosk"
+
+
 def invitation_ics(content: InvitationContent, *, organizer: str, now: datetime) -> bytes:
-    """A calendar entry for the visit. Its UID is the appointment's, so a resent invitation
-    updates the entry instead of adding a second one."""
+    """A calendar entry for the visit."""
+    return _visit_ics(
+        content, organizer=organizer, now=now, method="PUBLISH", status="CONFIRMED",
+        description=(
+            f"Host / 接待人: {content.host_name}\n"
+            f"What to bring / 请携带: {content.what_to_bring}\n"
+            "Show the QR code from the invitation e-mail at the kiosk in the lobby.\n"
+            "请在大堂访客机出示邀请邮件中的二维码。"
+        ),
+    )  # fmt: skip
+
+
+def cancellation_ics(content: VisitContent, *, organizer: str, now: datetime) -> bytes:
+    """The withdrawal of the visit's calendar entry (RFC 5546 CANCEL): the invitation's UID,
+    a higher SEQUENCE, and the visitor as the attendee no longer expected."""
+    return _visit_ics(
+        content, organizer=organizer, now=now, method="CANCEL", status="CANCELLED",
+        description=f"Cancelled / 已取消. Host / 接待人: {content.host_name}",
+        attendee=True,
+    )  # fmt: skip
+
+
+def _visit_ics(
+    content: VisitContent,
+    *,
+    organizer: str,
+    now: datetime,
+    method: str,
+    status: str,
+    description: str,
+    attendee: bool = False,
+) -> bytes:
     from icalendar import Calendar, Event, vCalAddress, vText
 
     calendar = Calendar()
     calendar.add("prodid", "-//Lobby kiosk office//invitation//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", method)
     event = Event()
-    event.add("uid", f"{content.appointment_ref}@lobby-kiosk")
+    event.add("uid", calendar_uid(content.appointment_ref))
+    event.add("sequence", content.sequence)
     event.add("dtstamp", now)
     event.add("dtstart", content.starts_at)
     event.add("dtend", content.ends_at)
     event.add("summary", f"Visit to {content.host_name}, {content.site_name} · 来访")
     if content.address:
         event.add("location", content.address)
-    event.add(
-        "description",
-        f"Host / 接待人: {content.host_name}\n"
-        f"What to bring / 请携带: {content.what_to_bring}\n"
-        "Show the QR code from the invitation e-mail at the kiosk in the lobby.\n"
-        "请在大堂访客机出示邀请邮件中的二维码。",
-    )
+    event.add("description", description)
     sender = vCalAddress(f"mailto:{organizer}")
     sender.params["cn"] = vText(content.site_name)
     event.add("organizer", sender)
-    event.add("status", "CONFIRMED")
+    if attendee:
+        visitor = vCalAddress(f"mailto:{content.visitor_email}")
+        visitor.params["cn"] = vText(content.visitor_name)
+        event.add("attendee", visitor)
+    event.add("status", status)
     calendar.add_component(event)
     return bytes(calendar.to_ical())
 
 
-def _when_en(content: InvitationContent) -> str:
+def _when_en(content: VisitContent) -> str:
     zone = ZoneInfo(content.zone)
     start, end = content.starts_at.astimezone(zone), content.ends_at.astimezone(zone)
     offset = start.strftime("%z")
@@ -223,7 +282,7 @@ def _when_en(content: InvitationContent) -> str:
     )
 
 
-def _when_zh(content: InvitationContent) -> str:
+def _when_zh(content: VisitContent) -> str:
     zone = ZoneInfo(content.zone)
     start, end = content.starts_at.astimezone(zone), content.ends_at.astimezone(zone)
     return (
@@ -318,24 +377,32 @@ def _mail_templates() -> Environment:
     )
 
 
-def compose_invitation(content: InvitationContent, *, sender: str, now: datetime) -> EmailMessage:
-    """A MIME invitation: plain text and HTML (with the QR code inline), the QR code as a PNG
-    attachment and the visit as an .ics file. English and Chinese in the one mail."""
+def _addressed(
+    content: VisitContent, *, sender: str, now: datetime, subject: str, kind: str
+) -> EmailMessage:
+    """A new mail from the site to the visitor, with its headers."""
     message = EmailMessage()
-    zone = ZoneInfo(content.zone)
-    start = content.starts_at.astimezone(zone)
-    message["Subject"] = (
-        f"Your visit to {content.site_name}, {start:%Y-%m-%d %H:%M} · "
-        f"来访邀请 {start.month}月{start.day}日 {start:%H:%M}"
-    )
+    message["Subject"] = subject
     message["From"] = Address(content.site_name, addr_spec=sender)
     try:
         message["To"] = Address(content.visitor_name, addr_spec=content.visitor_email)
     except (ValueError, IndexError) as err:
         raise PermanentFailure(f"the address {content.visitor_email!r} is unusable") from err
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid("invitation", domain=sender.rpartition("@")[2] or None)
+    message["Message-ID"] = make_msgid(kind, domain=sender.rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"
+    return message
+
+
+def compose_invitation(content: InvitationContent, *, sender: str, now: datetime) -> EmailMessage:
+    """A MIME invitation: plain text and HTML (with the QR code inline), the QR code as a PNG
+    attachment and the visit as an .ics file. English and Chinese in the one mail."""
+    start = content.starts_at.astimezone(ZoneInfo(content.zone))
+    message = _addressed(
+        content, sender=sender, now=now, kind="invitation",
+        subject=f"Your visit to {content.site_name}, {start:%Y-%m-%d %H:%M} · "
+        f"来访邀请 {start.month}月{start.day}日 {start:%H:%M}",
+    )  # fmt: skip
     png = invitation_qr_png(content.token)
     qr_cid = make_msgid("qr", domain=sender.rpartition("@")[2] or None)
     message.set_content(_plain_text(content))
@@ -354,22 +421,111 @@ def compose_invitation(content: InvitationContent, *, sender: str, now: datetime
     return message
 
 
+def _cancellation_text(content: VisitContent) -> str:
+    return f"""Dear {content.visitor_name},
+
+your visit to {content.site_name} is cancelled.
+
+When:  {_when_en(content)}
+Host:  {content.host_name}
+
+The invitation and its QR code are no longer valid. The attached calendar file
+(cancellation.ics) removes the visit from your calendar. If you still wish to come,
+please ask {content.host_name or "your host"} to book a new visit.
+
+----------------------------------------------------------------
+
+{content.visitor_name}，您好！
+
+您到访{content.site_name}的预约已取消。
+
+时间：{_when_zh(content)}
+接待人：{content.host_name}
+
+邀请及其二维码已失效。附带的日历文件（cancellation.ics）会将此次来访从您的日历中删除。
+如仍需来访，请联系接待人重新预约。
+"""
+
+
+def compose_cancellation(content: VisitContent, *, sender: str, now: datetime) -> EmailMessage:
+    """A MIME cancellation notice: plain text and HTML, English and Chinese, and an .ics
+    that withdraws the invitation's calendar entry."""
+    start = content.starts_at.astimezone(ZoneInfo(content.zone))
+    message = _addressed(
+        content, sender=sender, now=now, kind="cancellation",
+        subject=f"Cancelled: your visit to {content.site_name}, {start:%Y-%m-%d %H:%M} · "
+        f"来访已取消 {start.month}月{start.day}日 {start:%H:%M}",
+    )  # fmt: skip
+    message.set_content(_cancellation_text(content))
+    message.add_alternative(
+        _mail_templates()
+        .get_template(CANCELLATION_TEMPLATE)
+        .render(
+            site=content.site_name,
+            name=content.visitor_name,
+            english=[("When", _when_en(content)), ("Host", content.host_name)],
+            chinese=[("时间", _when_zh(content)), ("接待人", content.host_name)],
+        ),
+        subtype="html",
+    )
+    message.add_attachment(
+        cancellation_ics(content, organizer=sender, now=now).decode("utf-8"),
+        subtype="calendar",
+        charset="utf-8",
+        filename="cancellation.ics",
+        params={"method": "CANCEL"},
+    )
+    return message
+
+
 # ---------------------------------------------------------------- the queue
 
 
 def queue_invitations(site: Site | int, appointment_ids: Iterable[int], now: datetime) -> None:
     """Queue the invitations of new appointments (inside the booking's transaction)."""
+    _queue(InvitationMail, site, list(appointment_ids), now)
+
+
+def queue_cancellation_notices(
+    site: Site | int, appointment_ids: Iterable[int], now: datetime
+) -> list[int]:
+    """Queue the notices of cancelled appointments (inside the cancellation's transaction),
+    for those whose invitation went out or may have. Returns their appointment ids."""
+    ids = list(appointment_ids)
+    told: list[int] = []
+    for start in range(0, len(ids), 500):
+        query = InvitationMail.select().where(
+            InvitationMail.appointment.in_(ids[start : start + 500])
+        )
+        told.extend(mail.appointment_id for mail in query if _may_have_reached(mail))
+    _queue(CancellationMail, site, told, now)
+    return told
+
+
+def _may_have_reached(invitation: InvitationMail) -> bool:
+    """Whether the visitor may hold this invitation: the mail server accepted it once (a
+    resend waiting keeps that time), or a sender has it now, or one stopped mid-send."""
+    return (
+        invitation.sent_at is not None
+        or invitation.status == SENDING
+        or (invitation.status == GIVEN_UP and invitation.last_error == IN_DOUBT)
+    )
+
+
+def _queue(kind: type[VisitorMail], site: Site | int, ids: list[int], now: datetime) -> None:
     rows = [
         {"appointment": appointment_id, "site": site, "status": PENDING, "requested_at": now,
          "next_attempt_at": now}
-        for appointment_id in appointment_ids
+        for appointment_id in ids
     ]  # fmt: skip
     for start in range(0, len(rows), 500):
-        InvitationMail.insert_many(rows[start : start + 500]).execute()
+        # An appointment has at most one mail of each kind: asking twice queues it once.
+        kind.insert_many(rows[start : start + 500]).on_conflict_ignore().execute()
 
 
 def queue_resend(appointment: OfficeAppointment, now: datetime) -> None:
-    """A person asked for the invitation again: send it once more, whatever happened before."""
+    """A person asked for the invitation again, or the visit changed: send it once more,
+    whatever happened before."""
     if not appointment.email:
         raise InvalidInput("email", "the appointment has no e-mail address")
     if appointment.cancelled_at is not None:
@@ -416,6 +572,9 @@ class SendReport:
 
 
 class InvitationMailer:
+    """Sends the visitors' mails of every kind (QUEUES): invitations and cancellation
+    notices, each kind from its own table by the same rules."""
+
     def __init__(
         self, store: OfficeStore, settings: OfficeSettings, *, timeout: float = SMTP_TIMEOUT
     ) -> None:
@@ -424,26 +583,31 @@ class InvitationMailer:
         self.timeout = timeout
 
     def send_due(self, *, only: Iterable[int] | None = None, limit: int = 200) -> SendReport:
-        """Send the invitations that are due (those of `only`, appointment ids, if given)."""
+        """Send the mails that are due (those of `only`, appointment ids, if given), at most
+        `limit` of each kind."""
         report = SendReport()
         now = self.store.clock.now()
+        wanted = None if only is None else list(only)
+        due: list[tuple[type[VisitorMail], int]] = []
         with self.store.db.connection_context():
-            report.given_up += (
-                InvitationMail.update(status=GIVEN_UP, next_attempt_at=None, last_error=IN_DOUBT)
-                .where((InvitationMail.status == SENDING) & (InvitationMail.next_attempt_at <= now))
-                .execute()
-            )
-            query = (
-                InvitationMail.select(InvitationMail.id)
-                .where(InvitationMail.status.in_(WAITING) & (InvitationMail.next_attempt_at <= now))
-                .order_by(InvitationMail.next_attempt_at)
-                .limit(limit)
-            )
-            if only is not None:
-                query = query.where(InvitationMail.appointment.in_(list(only)))
-            due = [row.id for row in query]
-        for mail_id in due:
-            self._send_one(mail_id, report)
+            for kind in QUEUES:
+                in_doubt = IN_DOUBT if kind is InvitationMail else NOTICE_IN_DOUBT
+                report.given_up += (
+                    kind.update(status=GIVEN_UP, next_attempt_at=None, last_error=in_doubt)
+                    .where((kind.status == SENDING) & (kind.next_attempt_at <= now))
+                    .execute()
+                )
+                query = (
+                    kind.select(kind.id)
+                    .where(kind.status.in_(WAITING) & (kind.next_attempt_at <= now))
+                    .order_by(kind.next_attempt_at)
+                    .limit(limit)
+                )
+                if wanted is not None:
+                    query = query.where(kind.appointment.in_(wanted))
+                due.extend((kind, row.id) for row in query)
+        for kind, mail_id in due:
+            self._send_one(kind, mail_id, report)
         return report
 
     def run(self, stop: threading.Event, interval: float = 30.0) -> None:
@@ -452,44 +616,41 @@ class InvitationMailer:
             try:
                 report = self.send_due()
                 if report.sent or report.failed or report.given_up:
-                    log.info("invitation e-mails: %s", report)
+                    log.info("visitor e-mails: %s", report)
             except Exception:
-                log.exception("invitation e-mails: the round failed; trying again later")
+                log.exception("visitor e-mails: the round failed; trying again later")
             stop.wait(interval)
 
-    def _claim(self, mail_id: int, now: datetime) -> bool:
+    @staticmethod
+    def _claim(kind: type[VisitorMail], mail_id: int, now: datetime) -> bool:
         """Take the mail for this sender; False if another took it first."""
         claimed = (
-            InvitationMail.update(status=SENDING, next_attempt_at=now + CLAIM_LEASE)
-            .where(
-                (InvitationMail.id == mail_id)
-                & InvitationMail.status.in_(WAITING)
-                & (InvitationMail.next_attempt_at <= now)
-            )
+            kind.update(status=SENDING, next_attempt_at=now + CLAIM_LEASE)
+            .where((kind.id == mail_id) & kind.status.in_(WAITING) & (kind.next_attempt_at <= now))
             .execute()
         )
         return bool(claimed)
 
-    def _send_one(self, mail_id: int, report: SendReport) -> None:
+    def _send_one(self, kind: type[VisitorMail], mail_id: int, report: SendReport) -> None:
         now = self.store.clock.now()
         with self.store.db.connection_context():
-            if not self._claim(mail_id, now):
+            if not self._claim(kind, mail_id, now):
                 return
-            mail = InvitationMail.get_by_id(mail_id)
+            mail = kind.get_by_id(mail_id)
             appointment = OfficeAppointment.get_by_id(mail.appointment_id)
             attempts = mail.attempts + 1
-            if appointment.cancelled_at is not None or not appointment.email:
-                self._finish(mail_id, CANCELLED, attempts - 1, "")
-                report.cancelled += 1
-                return
-            if appointment.ends_at <= now:
-                self._finish(
-                    mail_id, GIVEN_UP, attempts - 1, mail.last_error or "the visit is over"
-                )
-                report.given_up += 1
+            held = _held(kind, appointment, now)
+            if held is not None:
+                status, reason, retry_at = held
+                error = "" if status == CANCELLED else mail.last_error or reason
+                self._finish(kind, mail_id, status, attempts - 1, error, retry_at)
+                if status == CANCELLED:
+                    report.cancelled += 1
+                elif status == GIVEN_UP:
+                    report.given_up += 1
                 return
             try:
-                message = self.compose(appointment, now)
+                message = self.compose(appointment, now, kind)
                 SmtpServer.from_url(self.settings.smtp_url).send(message, self.timeout)
             except (OSError, smtplib.SMTPException, ValueError, KioskError) as err:
                 # The server's answer may quote the address: the visitor's details stay in
@@ -497,61 +658,98 @@ class InvitationMailer:
                 error = _describe(err).replace(appointment.email, "<visitor>")
                 report.errors.append(f"{appointment.ref}: {error}")
                 if _is_permanent(err) or attempts >= MAX_ATTEMPTS:
-                    self._finish(mail_id, GIVEN_UP, attempts, error)
+                    self._finish(kind, mail_id, GIVEN_UP, attempts, error)
                     report.given_up += 1
                 else:
-                    self._finish(mail_id, FAILED, attempts, error, now + retry_delay(attempts))
+                    self._finish(
+                        kind, mail_id, FAILED, attempts, error, now + retry_delay(attempts)
+                    )
                     report.failed += 1
                 return
-            InvitationMail.update(
+            kind.update(
                 status=SENT, attempts=attempts, sent_at=self.store.clock.now(),
                 next_attempt_at=None, last_error="",
-            ).where(InvitationMail.id == mail_id).execute()  # fmt: skip
+            ).where(kind.id == mail_id).execute()  # fmt: skip
             report.sent += 1
 
     @staticmethod
     def _finish(
-        mail_id: int, status: str, attempts: int, error: str, retry_at: datetime | None = None
+        kind: type[VisitorMail],
+        mail_id: int,
+        status: str,
+        attempts: int,
+        error: str,
+        retry_at: datetime | None = None,
     ) -> None:
-        InvitationMail.update(
+        kind.update(
             status=status, attempts=attempts, last_error=error[:500], next_attempt_at=retry_at
-        ).where(InvitationMail.id == mail_id).execute()
+        ).where(kind.id == mail_id).execute()
 
-    def compose(self, appointment: OfficeAppointment, now: datetime) -> EmailMessage:
-        """The invitation e-mail of an appointment, its code signed now (same token id)."""
+    def compose(
+        self,
+        appointment: OfficeAppointment,
+        now: datetime,
+        kind: type[VisitorMail] = InvitationMail,
+    ) -> EmailMessage:
+        """The mail of this kind about an appointment; an invitation's code is signed now
+        (with the same token id)."""
         site = Site.get_by_id(appointment.site_id)
         settings: SiteSettings = load_site_settings(site)
         host = OfficeHost.get_or_none(OfficeHost.ref == appointment.host_ref)
+        visit = {
+            "site_name": site.name, "visitor_name": appointment.visitor_name,
+            "visitor_email": appointment.email, "host_name": host.name if host else "",
+            "starts_at": appointment.starts_at, "ends_at": appointment.ends_at,
+            "zone": settings.timezone, "address": settings.address,
+            "appointment_ref": appointment.ref, "sequence": appointment.calendar_sequence,
+        }  # fmt: skip
+        if kind is CancellationMail:
+            return compose_cancellation(
+                VisitContent(**visit), sender=self.settings.mail_from, now=now
+            )
         try:
             token = self.store.invite(appointment.ref, reuse_token=True)
         except NotFound as err:
             raise PermanentFailure(str(err)) from err
         claims, _body, _signature = parse(decode(token))
         content = InvitationContent(
-            site_name=site.name,
-            visitor_name=appointment.visitor_name,
-            visitor_email=appointment.email,
-            host_name=host.name if host else "",
-            starts_at=appointment.starts_at,
-            ends_at=appointment.ends_at,
+            **visit,
             valid_from=claims.not_before,
             valid_until=claims.not_after,
-            zone=settings.timezone,
-            address=settings.address,
             what_to_bring=settings.what_to_bring,
             purpose=appointment.purpose,
             token=token,
-            appointment_ref=appointment.ref,
         )
         return compose_invitation(content, sender=self.settings.mail_from, now=now)
 
 
-def mail_status_by_appointment(appointment_ids: list[int]) -> dict[int, InvitationMail]:
-    found: dict[int, InvitationMail] = {}
+def _held(
+    kind: type[VisitorMail], appointment: OfficeAppointment, now: datetime
+) -> tuple[str, str, datetime | None] | None:
+    """Why this mail is not to go out now, if it is not: the status to leave it in, the
+    reason, and when to look at it again. None: send it."""
+    if not appointment.email:
+        return CANCELLED, "", None
+    if kind is InvitationMail and appointment.cancelled_at is not None:
+        return CANCELLED, "", None
+    if appointment.ends_at <= now:
+        return GIVEN_UP, "the visit is over", None
+    if kind is CancellationMail:
+        invitation = InvitationMail.get_or_none(InvitationMail.appointment == appointment.id)
+        if invitation is not None and invitation.status == SENDING:
+            # Its sender may yet fail: whether there is anything to cancel is known after.
+            return PENDING, "", now + FIRST_RETRY
+        if invitation is None or not _may_have_reached(invitation):
+            return CANCELLED, "", None
+    return None
+
+
+def mail_status_by_appointment(
+    appointment_ids: list[int], kind: type[VisitorMail] = InvitationMail
+) -> dict[int, VisitorMail]:
+    found: dict[int, VisitorMail] = {}
     for start in range(0, len(appointment_ids), 500):
-        query = InvitationMail.select().where(
-            InvitationMail.appointment.in_(appointment_ids[start : start + 500])
-        )
+        query = kind.select().where(kind.appointment.in_(appointment_ids[start : start + 500]))
         found.update({mail.appointment_id: mail for mail in query})
     return found
 

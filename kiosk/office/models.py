@@ -160,6 +160,20 @@ class OfficeAppointment(OfficeModel):
     invitation_token_id = CharField(default="")
     cancelled_at = UtcTimestampField(null=True)
     updated_at = UtcTimestampField()
+    # The SEQUENCE of the visit's entry in the visitor's calendar (the .ics of the mails
+    # kiosk.office.invitations sends, whose UID is the ref): raised whenever the visit
+    # changes or is cancelled, so that the newest mail replaces the entry the older made.
+    calendar_sequence = IntegerField(default=0)
+    # A visit imported from an iCalendar event (kiosk.office.bookings): which event it came
+    # from (the SHA-256 of its UID and RECURRENCE-ID, so that importing the file again
+    # finds it), that event's SEQUENCE, and a digest of what the event said about this
+    # visitor (blanked with the visitor's details by the purge). Empty for other visits.
+    import_key = CharField(default="")
+    import_sequence = IntegerField(default=0)
+    import_digest = CharField(default="")
+
+    class Meta:
+        indexes = ((("site", "import_key"), False),)
 
 
 class OfficeWatchlistEntry(OfficeModel):
@@ -328,8 +342,9 @@ class SeriesMember(OfficeModel):
     appointment = ForeignKeyField(OfficeAppointment, unique=True, on_delete="CASCADE")
 
 
-class InvitationMail(OfficeModel):
-    """The invitation e-mail of one appointment and how sending it went. The address is the
+class VisitorMail(OfficeModel):
+    """An e-mail to the visitor of one appointment and how sending it went (the table of
+    each kind below; kiosk.office.invitations sends them all alike). The address is the
     appointment's own, read at sending time: nothing personal is copied here."""
 
     appointment = ForeignKeyField(OfficeAppointment, unique=True, on_delete="CASCADE")
@@ -341,6 +356,15 @@ class InvitationMail(OfficeModel):
     next_attempt_at = UtcTimestampField(null=True, index=True)
     sent_at = UtcTimestampField(null=True)
     last_error = TextField(default="")
+
+
+class InvitationMail(VisitorMail):
+    """The invitation: the signed QR code, the time, the address, what to bring."""
+
+
+class CancellationMail(VisitorMail):
+    """The notice that the visit is cancelled, queued only when its invitation had gone out
+    (or may have): the visitor's calendar entry is withdrawn by its .ics."""
 
 
 # ---------------------------------------------------------------- links and forwarded notifications
@@ -415,4 +439,5 @@ OFFICE_MODELS: list[type[OfficeModel]] = [
     AppointmentSeries,
     SeriesMember,
     InvitationMail,
+    CancellationMail,
 ]

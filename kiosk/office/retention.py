@@ -176,6 +176,8 @@ def _purge_appointments(
         | (OfficeAppointment.company != "")
         | (OfficeAppointment.email != "")
         | (OfficeAppointment.phone != "")
+        # A digest of what an imported calendar event said of the visitor, their name too.
+        | (OfficeAppointment.import_digest != "")
     )
     while True:
         with db.atomic():
@@ -191,9 +193,9 @@ def _purge_appointments(
             )
             if not found:
                 return
-            OfficeAppointment.update(visitor_name="", company="", email="", phone="").where(
-                OfficeAppointment.id.in_([row_id for row_id, _ in found])
-            ).execute()
+            OfficeAppointment.update(
+                visitor_name="", company="", email="", phone="", import_digest=""
+            ).where(OfficeAppointment.id.in_([row_id for row_id, _ in found])).execute()
             report.appointments_anonymised += len(found)
             report.feed_rows_anonymised += _anonymise_feed(
                 site, "appointment", [ref for _, ref in found], APPOINTMENT_FEED_FIELDS

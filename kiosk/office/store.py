@@ -75,6 +75,18 @@ VISIT_FIELDS = (
     "host_acknowledged_at", "left_at", "satisfaction", "auto_checked_out",
 )  # fmt: skip
 
+#: What an invitation's signed code says about its appointment (besides the ref): a change
+#: to one of these needs a new code.
+SIGNED_FIELDS = frozenset({"starts_at", "host_ref", "visitor_name"})
+#: What the invitation e-mail tells the visitor: a change to one of these sends it again.
+INVITATION_FIELDS = SIGNED_FIELDS | {"ends_at", "purpose"}
+#: The appointment's fields in the change feed (_appointment_data): a change to one of these
+#: is for the kiosks to learn.
+FEED_FIELDS = frozenset({
+    "host_ref", "visitor_name", "company", "email", "phone", "starts_at", "ends_at", "purpose",
+    "level", "visitor_type",
+})  # fmt: skip
+
 
 class Unauthorized(KioskError):
     """The request is not signed by a known kiosk (HTTP 401)."""
@@ -857,6 +869,9 @@ class OfficeStore:
         visitor_type: str = "visitor",
         ref: str | None = None,
         invitation_token_id: str = "",
+        import_key: str = "",
+        import_sequence: int = 0,
+        import_digest: str = "",
     ) -> OfficeAppointment:
         check_name(visitor_name, "visitor_name")
         Purpose(purpose)
@@ -878,6 +893,9 @@ class OfficeStore:
             # Chosen at booking so a cancellation revokes it even before the mail is signed.
             invitation_token_id=invitation_token_id,
             updated_at=now,
+            import_key=import_key,
+            import_sequence=import_sequence,
+            import_digest=import_digest,
         )
 
     @staticmethod
@@ -958,6 +976,7 @@ class OfficeStore:
                 raise NotFound(f"no appointment {appointment_ref}")
             with self._site_writes(appointment.site):
                 appointment.cancelled_at = appointment.updated_at = self.clock.now()
+                appointment.calendar_sequence += 1  # the cancellation notice's .ics wins
                 appointment.save()
                 self._log(
                     appointment.site,
@@ -972,6 +991,44 @@ class OfficeStore:
                         appointment.invitation_token_id,
                         {"kind": "invitation"},
                     )
+
+    def change_appointment(self, appointment_ref: str, changes: dict[str, Any]) -> bool:
+        """Change a booked visit's details (`changes`: field name to new value) and tell the
+        kiosks. If the invitation's signed code no longer matches (its time window, host or
+        visitor), the old code is revoked and a new token id chosen, so the code mailed
+        before admits nobody. Returns whether the visitor's invitation must go out again:
+        something it tells them has changed."""
+        with self.db.connection_context():
+            appointment = OfficeAppointment.get_or_none(OfficeAppointment.ref == appointment_ref)
+            if appointment is None:
+                raise NotFound(f"no appointment {appointment_ref}")
+            if appointment.cancelled_at is not None:
+                raise InvalidInput("appointment", "is cancelled")
+            changed = {
+                name for name, value in changes.items() if getattr(appointment, name) != value
+            }
+            if "visitor_name" in changed:
+                check_name(changes["visitor_name"], "visitor_name")
+            for name in changed:
+                setattr(appointment, name, changes[name])
+            told = bool(changed & INVITATION_FIELDS)
+            with self._site_writes(appointment.site):
+                previous = appointment.invitation_token_id
+                if previous and changed & SIGNED_FIELDS:
+                    self._log(appointment.site, "revoked_token", previous, {"kind": "invitation"})
+                    appointment.invitation_token_id = new_ref()
+                if told:
+                    appointment.calendar_sequence += 1  # the new invitation's .ics wins
+                appointment.updated_at = self.clock.now()
+                appointment.save()
+                if changed & FEED_FIELDS:
+                    self._log(
+                        appointment.site,
+                        "appointment",
+                        appointment.ref,
+                        self._appointment_data(appointment),
+                    )
+        return told
 
     def add_watchlist_entry(
         self, site_name: str, name: str, *, reason: str = "", document_hash: str | None = None

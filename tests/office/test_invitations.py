@@ -1,7 +1,9 @@
 """Invitation e-mails from the office, received by a real SMTP server (aiosmtpd) on loopback:
 the content, the QR code read back from the PNG with zxing-cpp and verified with the site's
 public key, a kiosk enrolled with the site admitting the visitor with it, retries while the
-mail server is down, and no second mail unless a person asks."""
+mail server is down, and no second mail unless a person asks. Then the cancellation notice:
+sent only to a visitor whose invitation went out, withdrawing its calendar entry, retried
+like an invitation."""
 
 from __future__ import annotations
 
@@ -27,14 +29,14 @@ from tests_support import MONDAY_10AM
 
 from kiosk.domain.clock import ManualClock
 from kiosk.domain.tokens import KeyRing, TokenKind, TokenVerifier
-from kiosk.office.bookings import Booking, Bookings
+from kiosk.office.bookings import Booking, Bookings, Recurrence
 from kiosk.office.invitations import (
     MAX_ATTEMPTS,
     InvitationMailer,
     SmtpServer,
     retry_delay,
 )
-from kiosk.office.models import ChangeLog, InvitationMail, SiteKey
+from kiosk.office.models import CancellationMail, ChangeLog, InvitationMail, SiteKey
 from kiosk.office.settings import OfficeSettings, SiteSettings, save_site_settings
 from kiosk.office.staff import StaffDirectory
 from kiosk.office.store import OfficeStore, open_office_database
@@ -439,3 +441,185 @@ def test_kiosk_office_send_invitations_sends_what_is_due(tmp_path: Path, mailbox
     assert '"sent": 1' in done.stdout
     [message] = mailbox.messages
     assert message["From"].addresses[0].addr_spec == "desk@tower.test"
+
+
+# ---------------------------------------------------------------- cancellation notices
+
+
+def bookings_of(store: OfficeStore) -> Bookings:
+    return Bookings(store, StaffDirectory(store.db, store.clock))
+
+
+def calendar_event(message: Message, filename: str) -> tuple[Any, Any]:
+    """The calendar and its one VEVENT attached to a received mail as `filename`."""
+    calendar = Calendar.from_ical(part(message, "text/calendar", filename).get_content())
+    [event] = calendar.walk("VEVENT")
+    return calendar, event
+
+
+def notice_rows(store: OfficeStore) -> list[CancellationMail]:
+    with store.db.connection_context():
+        return list(CancellationMail.select().order_by(CancellationMail.id))
+
+
+def test_cancelling_a_visit_after_its_invitation_went_out_mails_a_notice_that_withdraws_it(
+    store: OfficeStore, mailbox: Mailbox
+) -> None:
+    site, host_ref = prepare_site(store)
+    [appointment] = book(store, site, host_ref)
+    mailer = InvitationMailer(store, settings_for(mailbox))
+    assert mailer.send_due().sent == 1
+    [invitation] = mailbox.messages
+    _, invited = calendar_event(invitation, "invitation.ics")
+
+    with store.db.connection_context():
+        done = bookings_of(store).cancel(site, "reception1", appointment.ref)
+    assert done.refs == [appointment.ref] and done.told == [appointment.id]
+    assert mailer.send_due(only=done.told).sent == 1
+    [_, notice] = mailbox.messages
+    assert mailbox.envelopes[1] == ("reception@tower.test", ["zhang.wei@example.cn"])
+    assert notice["To"].addresses[0].display_name == "张伟"
+    # (Python's header folding may move a space next to the Chinese words: read without.)
+    subject = "".join(str(notice["Subject"]).split())
+    assert "Cancelled:yourvisittoRiversideTower,2026-11-2310:00" in subject
+    assert "来访已取消11月23日10:00" in subject
+    text = part(notice, "text/plain").get_content()
+    for expected in (
+        "your visit to Riverside Tower is cancelled.",
+        "Monday 23 November 2026, 10:00–11:00 (Asia/Shanghai, UTC+08:00)",
+        "您到访Riverside Tower的预约已取消。",
+        "2026年11月23日 星期一 10:00–11:00（Asia/Shanghai）",
+        "接待人：李娜",
+    ):
+        assert expected in text, expected
+    html = part(notice, "text/html").get_content()
+    assert "张伟" in html and "已取消" in html and "cancelled" in html
+    # Nothing to show at the door: no code travels with a cancellation.
+    assert not [p for p in notice.walk() if p.get_content_type() == "image/png"]
+
+    # The calendar entry the invitation made is withdrawn: same UID, higher SEQUENCE.
+    calendar, cancelled = calendar_event(notice, "cancellation.ics")
+    assert part(notice, "text/calendar").get_param("method") == "CANCEL"
+    assert str(calendar["METHOD"]) == "CANCEL" and str(cancelled["STATUS"]) == "CANCELLED"
+    assert str(cancelled["UID"]) == str(invited["UID"]) == f"{appointment.ref}@lobby-kiosk"
+    assert int(cancelled["SEQUENCE"]) > int(invited.get("SEQUENCE", 0))
+    assert cancelled.decoded("DTSTART") == MONDAY_10AM
+    assert str(cancelled["ATTENDEE"]) == "mailto:zhang.wei@example.cn"
+
+    [row] = notice_rows(store)
+    assert (row.status, row.attempts, row.sent_at) == ("sent", 1, store.clock.now())
+    assert mail_row(store).status == "sent"  # the invitation's own record stands
+    store.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]
+    assert mailer.send_due().sent == 0 and len(mailbox.messages) == 2
+
+
+def test_a_visit_cancelled_before_its_invitation_went_out_gets_no_mail_at_all(
+    store: OfficeStore, mailbox: Mailbox
+) -> None:
+    site, host_ref = prepare_site(store)
+    [appointment] = book(store, site, host_ref)
+    with store.db.connection_context():
+        done = bookings_of(store).cancel(site, "reception1", appointment.ref)
+    assert done.told == []
+    report = InvitationMailer(store, settings_for(mailbox)).send_due()
+    assert (report.sent, report.failed) == (0, 0)
+    assert mailbox.messages == [] and notice_rows(store) == []
+    assert mail_row(store).status == "cancelled"
+
+
+def test_a_notice_that_cannot_be_sent_is_retried_with_backoff_and_delivered_once(
+    store: OfficeStore, mailbox: Mailbox
+) -> None:
+    clock = store.clock
+    assert isinstance(clock, ManualClock)
+    site, host_ref = prepare_site(store)
+    [appointment] = book(store, site, host_ref)
+    assert InvitationMailer(store, settings_for(mailbox)).send_due().sent == 1
+    with store.db.connection_context():
+        bookings_of(store).cancel(site, "reception1", appointment.ref)
+
+    later = Mailbox(free_port())  # the mail server, down when the visit is cancelled
+    mailer = InvitationMailer(store, settings_for(later), timeout=5)
+    assert mailer.send_due().failed == 1
+    [row] = notice_rows(store)
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert row.next_attempt_at == clock.now() + retry_delay(1)
+    with store.db.connection_context():
+        [listed] = bookings_of(store).listing(site, start=clock.now())
+    assert (listed.state, listed.mail_status) == ("cancelled", "sent")
+    assert (listed.notice_status, listed.notice_attempts) == ("failed", 1)
+    assert "did not answer" in listed.notice_error or "refused" in listed.notice_error.lower()
+
+    assert mailer.send_due().failed == 0  # not due yet: nothing is tried
+    clock.advance(retry_delay(1))
+    assert mailer.send_due().failed == 1
+    assert notice_rows(store)[0].next_attempt_at == clock.now() + retry_delay(2)
+
+    later.start()  # the server is back
+    try:
+        clock.advance(retry_delay(2))
+        assert mailer.send_due().sent == 1
+        clock.advance(timedelta(hours=1))
+        assert mailer.send_due().sent == 0
+        [notice] = later.messages
+        _, event = calendar_event(notice, "cancellation.ics")
+        assert str(event["UID"]) == f"{appointment.ref}@lobby-kiosk"
+    finally:
+        later.stop()
+    [row] = notice_rows(store)
+    assert (row.status, row.attempts, row.last_error) == ("sent", 3, "")
+    assert len(mailbox.messages) == 1  # the invitation only
+
+
+def test_cancelling_a_series_tells_each_visitor_who_had_an_invitation(
+    store: OfficeStore, mailbox: Mailbox
+) -> None:
+    """One notice per visit: each invitation made its own calendar entry, which only a
+    cancellation with its own UID removes."""
+    site, host_ref = prepare_site(store)
+    bookings = bookings_of(store)
+    with store.db.connection_context():
+        first = bookings.check(site, visitor_name="张伟", email="zhang.wei@example.cn",
+                               host_ref=host_ref, starts_at=MONDAY_10AM)  # fmt: skip
+        made = bookings.book(site, "reception1", [first], recurrence=Recurrence("weekly", 3))
+    mailer = InvitationMailer(store, settings_for(mailbox))
+    # The third week's invitation has not gone out yet when the series is cancelled.
+    assert mailer.send_due(only=[made[0].id, made[1].id]).sent == 2
+    with store.db.connection_context():
+        series_ref = bookings.listing(site, start=MONDAY_10AM)[0].series_ref
+        done = bookings.cancel_series(site, "reception1", series_ref)
+    assert done.refs == [a.ref for a in made]
+    assert sorted(done.told) == sorted([made[0].id, made[1].id])
+    assert mailer.send_due().sent == 2
+    notices = mailbox.messages[2:]
+    uids = {str(calendar_event(m, "cancellation.ics")[1]["UID"]) for m in notices}
+    assert uids == {f"{made[0].ref}@lobby-kiosk", f"{made[1].ref}@lobby-kiosk"}
+    assert len(mailbox.messages) == 4  # the third visitor's invitation never went out
+    with store.db.connection_context():
+        assert InvitationMail.get(InvitationMail.appointment == made[2].id).status == "cancelled"
+
+
+def test_a_notice_waits_for_an_invitation_in_flight_and_is_dropped_if_it_never_went_out(
+    store: OfficeStore, mailbox: Mailbox
+) -> None:
+    """Cancelled while another office process was sending the invitation: whether the
+    visitor has it is known only when that sender is done."""
+    clock = store.clock
+    assert isinstance(clock, ManualClock)
+    site, host_ref = prepare_site(store)
+    [appointment] = book(store, site, host_ref)
+    with store.db.connection_context():
+        InvitationMail.update(  # claimed a moment ago: its lease has not run out
+            status="sending", next_attempt_at=clock.now() + timedelta(minutes=5)
+        ).execute()
+        assert bookings_of(store).cancel(site, "reception1", appointment.ref).told
+    mailer = InvitationMailer(store, settings_for(mailbox))
+    assert mailer.send_due().sent == 0
+    assert notice_rows(store)[0].status == "pending"  # looked at again in a minute
+    with store.db.connection_context():  # that sender failed: the visitor never had it
+        InvitationMail.update(
+            status="failed", attempts=1, next_attempt_at=clock.now() + retry_delay(1)
+        ).execute()
+    clock.advance(timedelta(minutes=1))
+    assert mailer.send_due().cancelled == 2  # the invitation, and the notice with it
+    assert notice_rows(store)[0].status == "cancelled" and mailbox.messages == []

@@ -1,7 +1,8 @@
 """The office's retention purge: personal data past its period goes (visits, their events,
 appointments, the change feed), the counts and the kiosks' chains stay, a second run
 changes nothing; old audit entries, sessions and nonces go. And the office's column
-migration, which gave the events their chain columns."""
+migration, which gave the events their chain columns and the appointments theirs for
+cancellation notices and iCalendar re-imports."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +20,9 @@ from peewee import PostgresqlDatabase, SqliteDatabase
 from tests_support import MONDAY_10AM
 
 from kiosk.cli import main
+from kiosk.domain.clock import ManualClock
 from kiosk.office import reporting
+from kiosk.office.bookings import Bookings
 from kiosk.office.models import (
     AuditEntry,
     ChangeLog,
@@ -29,7 +33,8 @@ from kiosk.office.models import (
     StaffSession,
 )
 from kiosk.office.retention import anonymise_payload, purge
-from kiosk.office.store import open_office_database
+from kiosk.office.staff import StaffDirectory
+from kiosk.office.store import OfficeStore, open_office_database
 from kiosk.services.checkin import Outcome, VisitorDetails, WalkIn
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -55,6 +60,7 @@ def _old_and_new(web_office: WebOffice) -> tuple[str, str]:
     store.add_appointment(
         SITE, visitor_name="Absent Person", host_ref=host.ref, email="a@example.com",
         phone="+86 138", company="ACME", starts_at=start, ends_at=start + timedelta(hours=1),
+        import_key="e" * 64, import_digest="d" * 64,
     )  # fmt: skip
     lobby.send(
         "notification.message_left", "msg1",
@@ -89,7 +95,9 @@ def test_personal_data_goes_and_the_counts_stay(web_office: WebOffice) -> None:
             appointment.email,
             appointment.phone,
             appointment.company,
-        ) == ("", "", "", "")
+            appointment.import_digest,
+        ) == ("", "", "", "", "")
+        assert appointment.import_key == "e" * 64  # which event it was is not personal
         assert Event.select().count() == events_before  # rows stay: counts and the chain
         payloads = " ".join(e.payload for e in Event.select())
         feed = " ".join(row.data for row in ChangeLog.select())
@@ -241,3 +249,60 @@ def test_an_office_database_from_before_the_chain_is_migrated(backend: str, tmp_
         assert "office_visit_site_log_at_id" in {i.name for i in db.get_indexes("office_visit")}
     db.close()
     open_office_database(url).close()  # a second opening has nothing to do
+
+
+#: The appointment columns of the cancellation notices and the iCalendar re-import.
+NEW_APPOINTMENT_COLUMNS = ("calendar_sequence", "import_key", "import_sequence", "import_digest")
+
+
+def test_an_office_database_from_before_calendar_imports_were_remembered_is_migrated(
+    office_db_url: str,
+) -> None:
+    """An appointments table without the new columns (as an office had it before) gets
+    them, with their index, and its visits can be cancelled and imported again."""
+    db = open_office_database(office_db_url)
+    store = OfficeStore(db, clock=ManualClock(MONDAY_10AM - timedelta(days=1)))
+    host = store.add_host(SITE, "李娜", email="li.na@tower.test")
+    old = store.add_appointment(
+        SITE, visitor_name="张伟", host_ref=host.ref, email="zhang.wei@example.cn",
+        starts_at=MONDAY_10AM,
+    )  # fmt: skip
+    index = "office_appointment_site_id_import_key"
+    with db.connection_context():
+        assert index in {i.name for i in db.get_indexes("office_appointment")}
+        db.execute_sql(f'DROP INDEX "{index}"')
+        for column in NEW_APPOINTMENT_COLUMNS:
+            db.execute_sql(f'ALTER TABLE "office_appointment" DROP COLUMN "{column}"')
+    _close(db)
+
+    db = open_office_database(office_db_url)
+    store = OfficeStore(db, clock=ManualClock(MONDAY_10AM - timedelta(days=1)))
+    try:
+        with db.connection_context():
+            columns = {column.name for column in db.get_columns("office_appointment")}
+            assert set(NEW_APPOINTMENT_COLUMNS) <= columns
+            assert index in {i.name for i in db.get_indexes("office_appointment")}
+            kept = OfficeAppointment.get(OfficeAppointment.ref == old.ref)
+            assert (kept.visitor_name, kept.calendar_sequence, kept.import_key) == ("张伟", 0, "")
+            site = store.site(SITE)
+            bookings = Bookings(store, StaffDirectory(db, store.clock))
+            bookings.cancel(site, "reception1", old.ref)
+            assert OfficeAppointment.get_by_id(kept.id).calendar_sequence == 1
+            ics = (
+                b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\nBEGIN:VEVENT\r\n"
+                b"UID:review@example.com\r\nDTSTAMP:20261120T080000Z\r\n"
+                b"DTSTART:20261124T020000Z\r\nSUMMARY:Review\r\n"
+                b"ORGANIZER:mailto:li.na@tower.test\r\nATTENDEE;CN=Anna:mailto:anna@example.se\r\n"
+                b"END:VEVENT\r\nEND:VCALENDAR\r\n"
+            )
+            for added in (1, 0):  # the second import finds the first one's visit
+                found = bookings.read_file(site, "review.ics", ics)
+                result = bookings.import_file(site, "reception1", found, source="ics")
+                assert (result.added, result.unchanged) == (added, 1 - added)
+    finally:
+        _close(db)
+    open_office_database(office_db_url).close()  # a second opening has nothing to do
+
+
+def _close(db: Any) -> None:
+    db.close_all() if hasattr(db, "close_all") else db.close()

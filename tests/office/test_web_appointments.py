@@ -1,6 +1,8 @@
 """The appointments pages: who may open them, CSRF, booking one visit or a series, imports
-from CSV and iCalendar (all or nothing), cancelling, resending, the invitation's state on the
-list, host users kept to their own visitors, and cancellations reaching kiosks."""
+from CSV and iCalendar (all or nothing; an iCalendar file imported again books nothing
+twice, and updates or cancels what changed), cancelling (and telling the visitors who had an
+invitation), resending, the e-mails' state on the list, host users kept to their own
+visitors, and cancellations reaching kiosks."""
 
 from __future__ import annotations
 
@@ -9,11 +11,13 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from conftest import SITE, KioskFactory, Office, WebOffice
+from icalendar import Calendar
 from local_servers import free_port
 from test_invitations import Mailbox, part, qr_text
 from tests_support import MONDAY_10AM, SHANGHAI
@@ -289,7 +293,9 @@ def test_a_series_is_capped_and_a_weekend_after_the_last_weekday_is_no_extra_vis
     assert [s.strftime("%H:%M %Z") for s in weekly] == ["09:00 CEST", "09:00 CET", "09:00 CET"]
 
 
-def test_cancelling_a_series_cancels_what_is_still_to_come(office_web: WebOffice) -> None:
+def test_cancelling_a_series_cancels_what_is_still_to_come(
+    office_web: WebOffice, mailbox: Mailbox
+) -> None:
     client = office_web.as_role("reception")
     client.post("/appointments/new", data=form(office_web, client, repeat="daily", count="3"))
     first, second, third = appointments(office_web)
@@ -301,7 +307,11 @@ def test_cancelling_a_series_cancels_what_is_still_to_come(office_web: WebOffice
     answer = client.post(
         f"/appointments/series/{series_ref}/cancel", data={"csrf_token": office_web.csrf(client)}
     )
-    assert answer.status_code == 303 and "n=2" in answer.headers["location"]
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/appointments?done=series_told&n=2&told=2"
+    notice = client.get(answer.headers["location"]).text
+    assert "Cancelled 2 visit(s) of the series" in notice and "2 visitor(s)" in notice
+    assert len(mailbox.messages) == 3 + 2  # the invitations, then a notice for each cancelled
     after = {a.ref: a for a in appointments(office_web)}
     assert after[first.ref].cancelled_at is None
     assert after[second.ref].cancelled_at and after[third.ref].cancelled_at
@@ -311,7 +321,9 @@ def test_cancelling_a_series_cancels_what_is_still_to_come(office_web: WebOffice
     assert audit_actions(office_web)[-1] == "series.cancel"
 
 
-def test_cancelling_one_visit_revokes_its_invitation(office_web: WebOffice) -> None:
+def test_cancelling_one_visit_revokes_its_invitation_and_tells_the_visitor(
+    office_web: WebOffice, mailbox: Mailbox
+) -> None:
     client = office_web.as_role("reception")
     client.post("/appointments/new", data=form(office_web, client))
     [booked] = appointments(office_web)
@@ -320,16 +332,40 @@ def test_cancelling_one_visit_revokes_its_invitation(office_web: WebOffice) -> N
         f"/appointments/{booked.ref}/cancel", data={"csrf_token": office_web.csrf(client)}
     )
     assert answer.status_code == 303
+    assert answer.headers["location"] == "/appointments?done=cancelled_told"
     with office_web.store.db.connection_context():
         revoked = ChangeLog.get(ChangeLog.entity == "revoked_token")
         feed = json.loads(ChangeLog.get(ChangeLog.ref == booked.ref).data)
     assert revoked.ref == booked.invitation_token_id and feed["cancelled_at"]
-    page = client.get("/appointments?day=2026-11-23").text
-    assert "cancelled" in page
+    [_, notice] = mailbox.messages  # sent right after the answer, like an invitation
+    assert part(notice, "text/calendar").get_param("method") == "CANCEL"
+    page = client.get("/appointments?day=2026-11-23&done=cancelled_told").text
+    assert "cancelled" in page and "is told by e-mail" in page
+    assert "invitation sent" in page and "cancellation notice sent" in page
     again = client.post(
         f"/appointments/{booked.ref}/cancel", data={"csrf_token": office_web.csrf(client)}
     )
     assert again.status_code == 409
+
+
+def test_a_visitor_without_an_invitation_is_not_told_and_a_failed_notice_is_shown(
+    office_web: WebOffice,
+) -> None:
+    client = office_web.as_role("reception")
+    client.post("/appointments/new", data=form(office_web, client, visitor_name="No Mail",
+                                               email=""))  # fmt: skip
+    client.post("/appointments/new", data=form(office_web, client, start="16:30"))
+    quiet, invited = appointments(office_web)
+    token = office_web.csrf(client)
+    answer = client.post(f"/appointments/{quiet.ref}/cancel", data={"csrf_token": token})
+    assert answer.headers["location"] == "/appointments?done=cancelled"
+    office_web.app.state.web.settings = OfficeSettings(  # the mail server goes away
+        smtp_url=f"smtp://127.0.0.1:{free_port()}", cookie_secure=False
+    )
+    client.post(f"/appointments/{invited.ref}/cancel", data={"csrf_token": token})
+    page = client.get("/appointments?day=2026-11-23").text
+    assert page.count("cancellation notice") == 1
+    assert "cancellation notice failed, retrying" in page and "Attempts: 1." in page
 
 
 # ---------------------------------------------------------------- host users
@@ -390,7 +426,7 @@ def test_a_good_csv_file_is_imported_in_one_go_with_or_without_bom(
 ) -> None:
     client = office_web.as_role("reception")
     answer = upload(office_web, client, "visits.csv", "\ufeff".encode() + GOOD_CSV.encode())
-    assert answer.status_code == 303 and "n=3" in answer.headers["location"]
+    assert answer.status_code == 303 and "added=3" in answer.headers["location"]
     made = {a.visitor_name: a for a in appointments(office_web)}
     assert set(made) == {"张伟", "Anna Eriksson", "歐陽娜娜"}
     assert made["张伟"].starts_at == datetime(2026, 11, 23, 15, 0, tzinfo=SHANGHAI)
@@ -526,6 +562,174 @@ def test_a_bad_icalendar_file_imports_nothing(office_web: WebOffice) -> None:
     assert appointments(office_web) == []
     garbage = upload(office_web, client, "invite.ics", b"BEGIN:VCALENDAR\r\nthis is not")
     assert garbage.status_code == 400 and "not an iCalendar file" in garbage.text
+
+
+def import_counts(answer: Any) -> dict[str, int]:
+    """What the import says it did, from the page it leads to."""
+    assert answer.status_code == 303, answer.text
+    query = parse_qs(urlparse(answer.headers["location"]).query)
+    assert query.pop("done") == ["imported"]
+    return {name: int(value) for name, [value] in query.items()}
+
+
+def by_visitor(office: WebOffice) -> dict[str, OfficeAppointment]:
+    return {a.visitor_name: a for a in appointments(office)}
+
+
+#: GOOD_ICS a week later: the review moved to Wednesday afternoon (SEQUENCE 1), Anna no
+#: longer invited and 王芳 invited instead; the interview as it was.
+CHANGED_ICS = (
+    GOOD_ICS.replace(
+        "DTSTART;TZID=Asia/Shanghai:20261124T100000\r\nDTEND;TZID=Asia/Shanghai:20261124T113000",
+        "DTSTART;TZID=Asia/Shanghai:20261125T140000\r\nDTEND;TZID=Asia/Shanghai:20261125T153000"
+        "\r\nSEQUENCE:1",
+    )
+    .replace("ATTENDEE;CN=Anna Eriksson:MAILTO:anna@example.se",
+             "ATTENDEE;CN=王芳:mailto:wang.fang@example.cn")
+)  # fmt: skip
+#: GOOD_ICS with the interview called off.
+INTERVIEW_OFF_ICS = GOOD_ICS.replace(
+    "SUMMARY:Interview\r\n", "SUMMARY:Interview\r\nSTATUS:CANCELLED\r\nSEQUENCE:1\r\n"
+)
+
+
+def test_importing_the_same_icalendar_file_twice_books_each_visit_once(
+    office_web: WebOffice, mailbox: Mailbox
+) -> None:
+    client = office_web.as_role("reception")
+    first = import_counts(upload(office_web, client, "invite.ics", GOOD_ICS.encode()))
+    assert first == {"added": 3, "updated": 0, "unchanged": 0, "cancelled": 0}
+    booked = {a.ref for a in appointments(office_web)}
+    again = upload(office_web, client, "invite.ics", GOOD_ICS.encode())
+    assert import_counts(again) == {"added": 0, "updated": 0, "unchanged": 3, "cancelled": 0}
+    assert {a.ref for a in appointments(office_web)} == booked
+    assert len(mailbox.messages) == 3  # no second invitation either
+    page = client.get(again.headers["location"]).text
+    assert "Imported: 0 visit(s) added, 0 updated, 3 unchanged, 0 cancelled." in page
+    assert audit_actions(office_web) == ["appointment.import", "appointment.import"]
+
+
+def test_a_changed_event_updates_its_visits_and_each_visitor_hears_of_it(
+    office_web: WebOffice, mailbox: Mailbox
+) -> None:
+    client = office_web.as_role("reception")
+    upload(office_web, client, "invite.ics", GOOD_ICS.encode())
+    before = by_visitor(office_web)
+    answer = upload(office_web, client, "invite.ics", CHANGED_ICS.encode())
+    assert import_counts(answer) == {"added": 1, "updated": 1, "unchanged": 1, "cancelled": 1}
+
+    after = by_visitor(office_web)
+    assert set(after) == {"张伟", "Anna Eriksson", "Carol White", "王芳"}
+    moved = after["张伟"]
+    assert moved.ref == before["张伟"].ref  # the same visit, at its new time
+    assert moved.starts_at == datetime(2026, 11, 25, 14, 0, tzinfo=SHANGHAI)
+    assert moved.ends_at == datetime(2026, 11, 25, 15, 30, tzinfo=SHANGHAI)
+    assert after["Anna Eriksson"].cancelled_at is not None
+    assert after["王芳"].starts_at == moved.starts_at and after["王芳"].cancelled_at is None
+    assert after["Carol White"].updated_at == before["Carol White"].updated_at
+
+    # The code mailed for the old time is revoked; kiosks get the visit as it is now.
+    assert moved.invitation_token_id != before["张伟"].invitation_token_id
+    with office_web.store.db.connection_context():
+        revoked = {c.ref for c in ChangeLog.select().where(ChangeLog.entity == "revoked_token")}
+        feed = json.loads(ChangeLog.get(ChangeLog.ref == moved.ref).data)
+    assert revoked == {
+        before["张伟"].invitation_token_id,
+        before["Anna Eriksson"].invitation_token_id,
+    }
+    assert datetime.fromisoformat(feed["starts_at"]) == moved.starts_at
+    assert feed["invitation_token_id"] == moved.invitation_token_id
+
+    # 张伟 gets the invitation again (a new code, replacing the calendar entry), 王芳 hers,
+    # and Anna, who had one, the cancellation.
+    assert len(mailbox.messages) == 3 + 3
+    mails = {m["To"].addresses[0].addr_spec: m for m in mailbox.messages[3:]}
+    assert set(mails) == {"zhang.wei@example.cn", "wang.fang@example.cn", "anna@example.se"}
+    renewed = mails["zhang.wei@example.cn"]
+    assert "Wednesday 25 November 2026, 14:00–15:30" in part(renewed, "text/plain").get_content()
+    token = qr_text(part(renewed, "image/png", "invitation-qr.png").get_content())
+    assert token == office_web.store.invite(moved.ref, reuse_token=True)
+    event = Calendar.from_ical(part(renewed, "text/calendar").get_content()).walk("VEVENT")[0]
+    assert str(event["UID"]) == f"{moved.ref}@lobby-kiosk" and int(event["SEQUENCE"]) == 1
+    assert part(mails["anna@example.se"], "text/calendar").get_param("method") == "CANCEL"
+
+    page = client.get(answer.headers["location"]).text
+    assert "1 visit(s) added, 1 updated, 1 unchanged, 1 cancelled" in page
+    # Importing the changed file again changes nothing more.
+    again = upload(office_web, client, "invite.ics", CHANGED_ICS.encode())
+    assert import_counts(again) == {"added": 0, "updated": 0, "unchanged": 4, "cancelled": 0}
+    assert len(mailbox.messages) == 6
+
+
+def test_a_cancelled_event_cancels_its_visits_and_an_older_version_changes_nothing(
+    office_web: WebOffice, mailbox: Mailbox
+) -> None:
+    client = office_web.as_role("reception")
+    upload(office_web, client, "invite.ics", GOOD_ICS.encode())
+    called_off = upload(office_web, client, "invite.ics", INTERVIEW_OFF_ICS.encode())
+    assert import_counts(called_off) == {"added": 0, "updated": 0, "unchanged": 2, "cancelled": 1}
+    carol = by_visitor(office_web)["Carol White"]
+    assert carol.cancelled_at is not None
+    with office_web.store.db.connection_context():
+        assert ChangeLog.get(ChangeLog.ref == carol.invitation_token_id).entity == "revoked_token"
+    assert [m["To"].addresses[0].addr_spec for m in mailbox.messages[3:]] == ["carol@example.com"]
+    # The file from before the interview was called off (SEQUENCE 0) is an older version.
+    stale = upload(office_web, client, "invite.ics", GOOD_ICS.encode())
+    assert import_counts(stale) == {"added": 0, "updated": 0, "unchanged": 3, "cancelled": 0}
+    assert by_visitor(office_web)["Carol White"].cancelled_at is not None
+    assert len(appointments(office_web)) == 3 and len(mailbox.messages) == 4
+
+
+def test_visits_that_have_begun_are_left_as_they_are_and_a_past_event_is_no_problem(
+    office_web: WebOffice,
+) -> None:
+    client = office_web.as_role("reception")
+    upload(office_web, client, "invite.ics", GOOD_ICS.encode())
+    before = by_visitor(office_web)
+    office_web.clock.set(datetime(2026, 11, 24, 10, 15, tzinfo=SHANGHAI))  # the review began
+    client = office_web.as_role("reception")  # a new day, a new session
+    moved = upload(office_web, client, "invite.ics", CHANGED_ICS.encode())
+    assert import_counts(moved) == {"added": 1, "updated": 0, "unchanged": 3, "cancelled": 0}
+    after = by_visitor(office_web)
+    for name in ("张伟", "Anna Eriksson"):
+        assert after[name].starts_at == before[name].starts_at and not after[name].cancelled_at
+    office_web.clock.set(datetime(2026, 11, 24, 12, 0, tzinfo=SHANGHAI))  # and is over
+    client = office_web.as_role("reception")
+    again = upload(office_web, client, "invite.ics", GOOD_ICS.encode())
+    # The review's three visits (王芳's too) and the interview: the review's time is past.
+    assert import_counts(again) == {"added": 0, "updated": 0, "unchanged": 4, "cancelled": 0}
+    # A past event the office has never seen is refused, as ever.
+    unknown = GOOD_ICS.replace("UID:meeting-1@example.com", "UID:meeting-9@example.com")
+    refused = upload(office_web, client, "other.ics", unknown.encode())
+    assert refused.status_code == 400
+    assert "event 1 (Quarterly review): starts_at: is in the past" in refused.text
+
+
+def test_the_same_uid_twice_in_a_file_is_refused(office_web: WebOffice) -> None:
+    twice = GOOD_ICS.replace("UID:meeting-2@example.com", "UID:meeting-1@example.com")
+    client = office_web.as_role("reception")
+    answer = upload(office_web, client, "invite.ics", twice.encode())
+    assert answer.status_code == 400
+    assert "event 2 (Interview): UID: is also the UID of event 1" in answer.text
+    assert appointments(office_web) == []
+
+
+def test_a_host_cannot_change_another_hosts_visits_by_importing_their_event(
+    office_web: WebOffice,
+) -> None:
+    reception = office_web.as_role("reception")
+    upload(office_web, reception, "invite.ics", GOOD_ICS.encode())  # 李娜's review
+    maria = office_web.as_role("host", host_ref=office_web.maria)  # type: ignore[attr-defined]
+    hijack = CHANGED_ICS.replace(
+        "ORGANIZER;CN=Li Na:mailto:li.na@tower.test", "ORGANIZER:mailto:maria@tower.test"
+    ).replace("ATTENDEE;CN=李娜:mailto:li.na@tower.test\r\n", "")
+    answer = upload(office_web, maria, "invite.ics", hijack.encode())
+    assert answer.status_code == 400
+    assert "event 1 (Quarterly review): host_email: you may only book your own visitors" in (
+        answer.text
+    )
+    assert by_visitor(office_web)["Anna Eriksson"].cancelled_at is None
+    assert len(appointments(office_web)) == 3
 
 
 # ---------------------------------------------------------------- kiosks learn of it

@@ -346,6 +346,12 @@ def test_notices_errors_and_refusals_are_translated_with_their_values(
     assert booking.status_code == 400 and "访客姓名：为必填项" in booking.text
     booked = client.get("/appointments?done=booked&n=3").text
     assert "已预约 3 个来访。" in booked
+    imported = client.get(
+        "/appointments?done=imported&added=1&updated=2&unchanged=3&cancelled=4"
+    ).text
+    assert "导入完成：新增 1 个来访，更新 2 个，未变 3 个，取消 4 个。" in imported
+    told = client.get("/appointments?done=series_told&n=3&told=2").text
+    assert "已取消此系列的 3 个来访" in told and "已收到邀请函的 2 位访客" in told
     assert "无效" in client.get("/visits?from=someday").text
     missing = client.get("/hosts/nobody")
     assert missing.status_code == 404 and "本场所没有这位受访人。" in missing.text

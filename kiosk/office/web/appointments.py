@@ -1,5 +1,6 @@
 """Appointments: today's and upcoming visits, booking one or a recurring series, importing a
-CSV or iCalendar file, cancelling, and the invitation e-mails' state.
+CSV or iCalendar file, cancelling, and the state of the e-mails to visitors (the invitation,
+and the cancellation notice).
 
 Reception and admins see and book for every host of their site; a host user sees and books
 only their own visitors, with themselves as host. The booking logic is kiosk.office.bookings;
@@ -23,8 +24,8 @@ from kiosk.office.bookings import (
     FREQUENCIES,
     MAX_IMPORT_BYTES,
     MAX_OCCURRENCES,
-    Booking,
     Bookings,
+    Cancellation,
     ImportRefused,
     Recurrence,
     local_datetime,
@@ -60,14 +61,28 @@ REPEAT_LABELS = {"": N_("Does not repeat"), "daily": N_("Every day"),
 VISITOR_TYPE_LABELS = (N_("Visitor"), N_("Contractor"), N_("Interview"), N_("Delivery"))
 DONE = {
     "booked": N_("Booked %(n)s visit(s). Invitations go out to those with an e-mail address."),
-    "imported": N_("Imported %(n)s visit(s). Invitations go out to those with an e-mail address."),
+    "imported": N_(
+        "Imported: %(added)s visit(s) added, %(updated)s updated, %(unchanged)s unchanged, "
+        "%(cancelled)s cancelled. Visitors with an e-mail address get the new or changed "
+        "invitation, or a cancellation notice if they had an invitation."
+    ),
     "cancelled": N_("The visit is cancelled; kiosks refuse its invitation from their next sync."),
+    "cancelled_told": N_(
+        "The visit is cancelled; kiosks refuse its invitation from their next sync. The "
+        "visitor had the invitation and is told by e-mail."
+    ),
     "series": N_(
         "Cancelled %(n)s visit(s) of the series; kiosks refuse their invitations from "
         "their next sync."
     ),
+    "series_told": N_(
+        "Cancelled %(n)s visit(s) of the series; kiosks refuse their invitations from "
+        "their next sync. %(told)s visitor(s) who had an invitation are told by e-mail."
+    ),
     "resent": N_("The invitation goes out again."),
 }
+#: The numbers a notice may show, from the query string of the page it leads to.
+DONE_NUMBERS = ("n", "told", "added", "updated", "unchanged", "cancelled")
 
 
 def _bookings(context: WebContext) -> Bookings:
@@ -88,7 +103,8 @@ def _mailer(context: WebContext) -> InvitationMailer:
 
 
 def _send_soon(tasks: BackgroundTasks, context: WebContext, appointment_ids: list[int]) -> None:
-    """Send after the answer has gone: the person booking never waits for the mail server."""
+    """Send the mails of these appointments (invitations, cancellation notices) after the
+    answer has gone: the person booking or cancelling never waits for the mail server."""
     if appointment_ids:
         tasks.add_task(_mailer(context).send_due, only=appointment_ids)
 
@@ -102,7 +118,6 @@ def appointments(
     day: str = "",
     host: str = "",
     done: str = "",
-    n: int = 0,
     staff: Staff = Depends(require(*MAY_BOOK)),
 ) -> Response:
     context = web(request)
@@ -133,13 +148,22 @@ def appointments(
         if not days or days[-1][0] != local_day:
             days.append((local_day, []))
         days[-1][1].append(row)
-    notice = _(DONE[done], n=n) if done in DONE else ""
+    notice = _(DONE[done], **_numbers(request)) if done in DONE else ""
     return context.page(
         request, staff, "appointments.html", days=days, count=len(rows), zone=str(zone),
         today=today, day=chosen, host=host_filter, hosts=hosts, notice=notice, error=error,
         now=context.store.clock.now(), purpose_labels=PURPOSE_LABELS, level_labels=LEVEL_LABELS,
         own=bool(_own(staff)),
     )  # fmt: skip
+
+
+def _numbers(request: Request) -> dict[str, int]:
+    """The notice's numbers; one that is not a number reads as 0."""
+    numbers = {}
+    for name in DONE_NUMBERS:
+        text = request.query_params.get(name, "")
+        numbers[name] = int(text) if text.isdigit() and len(text) < 10 else 0
+    return numbers
 
 
 # ---------------------------------------------------------------- booking
@@ -305,10 +329,11 @@ def import_file(
         site = _site(staff)
         bookings = _bookings(context)
         try:
-            found: list[Booking] = bookings.read_file(
-                site, file.filename or "", data, only_host=_own(staff)
-            )
-            made = bookings.book(site, staff.username, found, source=_kind(file.filename or ""))
+            found = bookings.read_file(site, file.filename or "", data, only_host=_own(staff))
+            result = bookings.import_file(
+                site, staff.username, found, source=_kind(file.filename or ""),
+                only_host=_own(staff),
+            )  # fmt: skip
         except ImportRefused as err:
             return context.page(
                 request, staff, "appointment_import.html", 400,
@@ -319,8 +344,11 @@ def import_file(
                 request, staff, "appointment_import.html", 400,
                 **_import_context(problems=[str(err)], filename=file.filename or ""),
             )  # fmt: skip
-    _send_soon(tasks, context, [a.id for a in made if a.email])
-    return _to_list(done="imported", n=len(made))
+    _send_soon(tasks, context, result.mail_for)
+    return _to_list(
+        done="imported", added=result.added, updated=result.updated,
+        unchanged=result.unchanged, cancelled=result.cancelled,
+    )  # fmt: skip
 
 
 def _kind(filename: str) -> str:
@@ -346,18 +374,24 @@ def cancel_form(request: Request, ref: str, staff: Staff = Depends(require(*MAY_
 
 
 @router.post("/appointments/{ref}/cancel")
-def cancel(request: Request, ref: str, staff: Staff = Depends(require(*MAY_BOOK))) -> Response:
+def cancel(
+    request: Request,
+    ref: str,
+    tasks: BackgroundTasks,
+    staff: Staff = Depends(require(*MAY_BOOK)),
+) -> Response:
     context = web(request)
     with context.db():
         try:
-            _found(
+            done: Cancellation = _found(
                 lambda: _bookings(context).cancel(
                     _site(staff), staff.username, ref, host_ref=_own(staff)
                 )
             )
         except InvalidInput as err:
             raise PageRefused(409, _say(err, words(request, staff))) from err
-    return _to_list(done="cancelled")
+    _send_soon(tasks, context, done.told)
+    return _to_list(done="cancelled_told" if done.told else "cancelled")
 
 
 @router.get("/appointments/series/{ref}/cancel")
@@ -385,16 +419,22 @@ def cancel_series_form(
 
 @router.post("/appointments/series/{ref}/cancel")
 def cancel_series(
-    request: Request, ref: str, staff: Staff = Depends(require(*MAY_BOOK))
+    request: Request,
+    ref: str,
+    tasks: BackgroundTasks,
+    staff: Staff = Depends(require(*MAY_BOOK)),
 ) -> Response:
     context = web(request)
     with context.db():
-        cancelled = _found(
+        done: Cancellation = _found(
             lambda: _bookings(context).cancel_series(
                 _site(staff), staff.username, ref, host_ref=_own(staff)
             )
         )
-    return _to_list(done="series", n=cancelled)
+    _send_soon(tasks, context, done.told)
+    if done.told:
+        return _to_list(done="series_told", n=len(done.refs), told=len(done.told))
+    return _to_list(done="series", n=len(done.refs))
 
 
 @router.post("/appointments/{ref}/resend")
