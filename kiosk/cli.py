@@ -105,20 +105,23 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """The touchscreen, in this process, and its engine in a child (`kiosk engine`): see
     kiosk.engine_link for why two. Nothing heavier than Kivy is imported here."""
-    from kiosk.engine_link import start_engine
-    from kiosk.ui.app import run_kiosk, stop_running_app
-    from kiosk.ui.services import KioskServices
+    from kiosk.engine_link import EngineLaunch
 
     engine_command = [sys.executable, "-m", "kiosk", "engine"]
     if args.config:
         engine_command += ["--config", args.config]
+    launch = EngineLaunch(engine_command)  # it starts while Kivy is imported here
+
+    from kiosk.ui.app import run_kiosk, stop_running_app
+    from kiosk.ui.services import KioskServices
+
     lost = threading.Event()
 
     def engine_lost() -> None:
         lost.set()
         stop_running_app()
 
-    services = start_engine(engine_command, on_lost=engine_lost)
+    services = launch.wait(on_lost=engine_lost)
     size = None
     if args.size:
         width, _, height = args.size.partition("x")

@@ -191,6 +191,48 @@ class RemoteServices:
             log.exception("a callback from the kiosk engine failed")
 
 
+class EngineLaunch:
+    """An engine process started, not yet ready: the touchscreen imports Kivy meanwhile
+    (the two start-ups overlap on a multi-core Pi), then `wait()`s for its services."""
+
+    def __init__(self, command: Sequence[str]) -> None:
+        ours, theirs = socket.socketpair()
+        self.process = subprocess.Popen(
+            [*command, LINK_FD_OPTION, str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self._connection = Connection(ours.detach())
+
+    def wait(
+        self, *, timeout_s: float = 180.0, on_lost: Callable[[], None] | None = None
+    ) -> RemoteServices:
+        """The engine's services once it reports ready. Raises the engine's own start-up
+        error (a ConfigError, say) or EngineGone."""
+        connection, process = self._connection, self.process
+        try:
+            if not connection.poll(timeout_s):
+                raise EngineGone(f"the kiosk engine did not start within {timeout_s:.0f} s")
+            kind, value = connection.recv()
+        except EOFError:
+            code = process.wait()
+            connection.close()
+            raise EngineGone(
+                f"the kiosk engine exited with code {code} before it was ready (see its messages)"
+            ) from None
+        except BaseException:
+            process.kill()
+            process.wait()
+            connection.close()
+            raise
+        if kind == "failed":
+            process.wait()
+            connection.close()
+            raise value
+        return RemoteServices(connection, process, value, on_lost)
+
+
 def start_engine(
     command: Sequence[str],
     *,
@@ -198,36 +240,8 @@ def start_engine(
     on_lost: Callable[[], None] | None = None,
 ) -> RemoteServices:
     """Start `command` (which must end up in `serve_engine`) with its end of a new pair,
-    and wait until its services are ready. Raises the engine's own start-up error (a
-    ConfigError, say) or EngineGone."""
-    ours, theirs = socket.socketpair()
-    process = subprocess.Popen(
-        [*command, LINK_FD_OPTION, str(theirs.fileno())],
-        pass_fds=(theirs.fileno(),),
-        stdin=subprocess.DEVNULL,
-    )
-    theirs.close()
-    connection = Connection(ours.detach())
-    try:
-        if not connection.poll(timeout_s):
-            raise EngineGone(f"the kiosk engine did not start within {timeout_s:.0f} s")
-        kind, value = connection.recv()
-    except EOFError:
-        code = process.wait()
-        connection.close()
-        raise EngineGone(
-            f"the kiosk engine exited with code {code} before it was ready (see its messages)"
-        ) from None
-    except BaseException:
-        process.kill()
-        process.wait()
-        connection.close()
-        raise
-    if kind == "failed":
-        process.wait()
-        connection.close()
-        raise value
-    return RemoteServices(connection, process, value, on_lost)
+    and wait until its services are ready (see EngineLaunch.wait)."""
+    return EngineLaunch(command).wait(timeout_s=timeout_s, on_lost=on_lost)
 
 
 def serve_engine(link_fd: int, open_services: Callable[[], AbstractContextManager[Any]]) -> int:
