@@ -936,11 +936,7 @@ class OfficeStore:
         carries the code the kiosks already know and nothing changes in the feed. A new
         token id revokes the one it replaces."""
         with self.db.connection_context():
-            appointment = OfficeAppointment.get_or_none(OfficeAppointment.ref == appointment_ref)
-            if appointment is None:
-                raise NotFound(f"no appointment {appointment_ref}")
-            if appointment.cancelled_at is not None:
-                raise InvalidInput("appointment", "is cancelled")
+            appointment = self._booked_appointment(appointment_ref)
             key = SiteKey.get((SiteKey.site == appointment.site) & (SiteKey.kind == "invitation"))
             private = load_pem_private_key(key.private_key_pem.encode(), password=None)
             assert isinstance(private, Ed25519PrivateKey)
@@ -992,6 +988,16 @@ class OfficeStore:
                         {"kind": "invitation"},
                     )
 
+    @staticmethod
+    def _booked_appointment(appointment_ref: str) -> OfficeAppointment:
+        """The appointment, still booked: NotFound or InvalidInput (cancelled) otherwise."""
+        appointment = OfficeAppointment.get_or_none(OfficeAppointment.ref == appointment_ref)
+        if appointment is None:
+            raise NotFound(f"no appointment {appointment_ref}")
+        if appointment.cancelled_at is not None:
+            raise InvalidInput("appointment", "is cancelled")
+        return appointment
+
     def change_appointment(self, appointment_ref: str, changes: dict[str, Any]) -> bool:
         """Change a booked visit's details (`changes`: field name to new value) and tell the
         kiosks. If the invitation's signed code no longer matches (its time window, host or
@@ -999,11 +1005,7 @@ class OfficeStore:
         before admits nobody. Returns whether the visitor's invitation must go out again:
         something it tells them has changed."""
         with self.db.connection_context():
-            appointment = OfficeAppointment.get_or_none(OfficeAppointment.ref == appointment_ref)
-            if appointment is None:
-                raise NotFound(f"no appointment {appointment_ref}")
-            if appointment.cancelled_at is not None:
-                raise InvalidInput("appointment", "is cancelled")
+            appointment = self._booked_appointment(appointment_ref)
             changed = {
                 name for name, value in changes.items() if getattr(appointment, name) != value
             }
