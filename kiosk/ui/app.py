@@ -352,7 +352,13 @@ def load_kv(name: str) -> None:
 
 def stop_running_app() -> None:
     """Close the kiosk window from any thread (the engine's link, when the engine dies)."""
-    Clock.schedule_once(lambda _dt: App.get_running_app() and App.get_running_app().stop())
+
+    def stop(_dt: float) -> None:
+        app = App.get_running_app()
+        if app is not None:
+            app.stop()
+
+    Clock.schedule_once(stop)
 
 
 def configure_window(size: tuple[int, int] | None, fullscreen: bool) -> None:

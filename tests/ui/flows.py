@@ -367,6 +367,17 @@ def script(
                 }
             )
 
+    def type_pin(pin: str) -> Iterator[None]:
+        for digit in [*pin, "ok"]:
+            yield from tap(find("PinKey", key=digit))
+
+    def sign_in_as_admin() -> Iterator[None]:
+        yield from press("Staff")
+        yield from on("pin")
+        yield from press("Administrator")
+        yield from type_pin(ADMIN_PIN)
+        yield from on("admin")
+
     def take_photo() -> Iterator[None]:
         yield from on("photo")
         screen().countdown_from = 1
@@ -566,14 +577,10 @@ def script(
         zhang_badge = services.badge_token("Zhang Wei")
         yield from press("Staff")
         yield from on("pin")
-        for digit in "1111":
-            yield from tap(find("PinKey", key=digit))
-        yield from tap(find("PinKey", key="ok"))
+        yield from type_pin("1111")
         report["wrong_pin"] = screen().message
         yield from shoot("pin")
-        for digit in GUARD_PIN:
-            yield from tap(find("PinKey", key=digit))
-        yield from tap(find("PinKey", key="ok"))
+        yield from type_pin(GUARD_PIN)
         yield from on("guard")
         yield from shoot("guard")
         report["guard_on_site"] = [e.visitor_name for e in screen().on_site]
@@ -603,13 +610,7 @@ def script(
 
     # ---------------------------------------------------------------- admin
     if "admin" in only:
-        yield from press("Staff")
-        yield from on("pin")
-        yield from press("Administrator")
-        for digit in ADMIN_PIN:
-            yield from tap(find("PinKey", key=digit))
-        yield from tap(find("PinKey", key="ok"))
-        yield from on("admin")
+        yield from sign_in_as_admin()
         yield from press("Test print")
         report["admin_status"] = screen().status
         report["admin_settings_masked"] = "pin_hash" in screen().settings_text and (
@@ -628,13 +629,7 @@ def script(
         yield from press("Cancel")
         yield from on("welcome")
         yield from shoot("welcome-high-contrast")
-        yield from press("Staff")
-        yield from on("pin")
-        yield from press("Administrator")
-        for digit in ADMIN_PIN:
-            yield from tap(find("PinKey", key=digit))
-        yield from tap(find("PinKey", key="ok"))
-        yield from on("admin")
+        yield from sign_in_as_admin()
         yield from press("Standard colours")
         yield from wait_for("the standard admin screen", lambda: app.theme == "standard")
         report["theme_restored"] = app.theme
