@@ -33,6 +33,7 @@ run: bootstrap  ## create the demo site and open the kiosk on it
 	$(BIN)/kiosk init --config $(DEMO_CONFIG)
 	$(BIN)/kiosk demo-seed --config $(DEMO_CONFIG)
 	@scripts/check-display.sh
+	$(BIN)/kiosk prepare-fonts
 	$(BIN)/kiosk run --config $(DEMO_CONFIG)
 
 OFFICE_DEMO := data/demo-office

@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 DRIVER = REPO / "tests" / "ui" / "driver.py"
 sys.path.insert(0, str(REPO / "tests" / "ui"))
 
-from window import start_xvfb  # noqa: E402
+from window import prepared_font_cache, start_xvfb  # noqa: E402
 
 RUNS = 5
 IDLE_SECONDS = 5.0
@@ -136,8 +136,8 @@ def run() -> list[dict[str, Any]]:
     xvfb, display = start_xvfb()
     try:
         with tempfile.TemporaryDirectory() as scratch:
-            cache, out = Path(scratch) / "cache", Path(scratch) / "out"
-            drive(display, cache, out)  # warm-up: extracts the font faces once
+            cache, out = prepared_font_cache(), Path(scratch) / "out"
+            drive(display, cache, out)  # warm-up: the files into the page cache
             startups = [drive(display, cache, out)["startup_ms"] for _ in range(RUNS)]
             idle = drive(display, cache, out, "--idle-seconds", str(IDLE_SECONDS))
             flows = run_flows(display, cache, Path(scratch) / "flows")

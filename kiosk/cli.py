@@ -142,6 +142,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare_fonts(args: argparse.Namespace) -> int:
+    """Prepare the touchscreen's font faces ahead (see kiosk.ui.fonts): once per machine,
+    and again only when the font package changes."""
+    import time
+
+    from kiosk.ui.fonts import (
+        FONTCONFIG_LANGUAGE,
+        FontNotFound,
+        default_cache_dir,
+        find_faces,
+        prepare_faces,
+    )
+
+    cache_dir = default_cache_dir()
+    started = time.monotonic()
+    try:
+        faces = find_faces(list(FONTCONFIG_LANGUAGE), args.font)
+        written = prepare_faces(faces, cache_dir)
+    except FontNotFound as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if written:
+        names = "\n".join(f"  {path}" for path in written)
+        print(f"prepared {len(written)} font faces in {time.monotonic() - started:.0f} s:\n{names}")
+    else:
+        print(f"the font faces are prepared already (in {cache_dir})")
+    return 0
+
+
 def cmd_engine(args: argparse.Namespace) -> int:
     """The engine's process of `kiosk run`: the check-in engine, the database and the
     devices, serving the touchscreen over the link it was handed."""
@@ -902,6 +931,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--size", help="window size like 1280x800 (default: full screen on a kiosk)")
     run.add_argument("--fullscreen", action="store_true")
     run.add_argument("--font", help="a CJK font file (default: found through fontconfig)")
+    prepare = command(
+        "prepare-fonts", cmd_prepare_fonts, "prepare the touchscreen's fonts (once, ~1 min)"
+    )
+    prepare.add_argument("--font", help="the CJK font file `kiosk run --font` is given")
     engine = command("engine", cmd_engine, "the engine of `kiosk run` (it starts this itself)")
     engine.add_argument("--link-fd", type=int, required=True, help="its end of the socket pair")
 

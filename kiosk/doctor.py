@@ -31,22 +31,30 @@ class Finding:
 
 
 def check_fonts() -> list[Finding]:
-    """The faces the touchscreen uses for each Chinese script (the UI's own lookup)."""
-    from kiosk.ui.fonts import FontNotFound, fc_match
+    """The faces the touchscreen uses for each Chinese script (the UI's own lookup), and
+    whether they are prepared (see kiosk.ui.fonts)."""
+    from kiosk.ui.fonts import (
+        PREPARE_ADVICE,
+        FontNotFound,
+        default_cache_dir,
+        fc_match,
+        prepared_path,
+    )
 
     findings = []
     for label, language in (("Simplified", "zh-cn"), ("Traditional", "zh-tw")):
+        name = f"CJK font ({label})"
         try:
             face = fc_match(language)
         except FontNotFound as err:
-            findings.append(
-                Finding(
-                    f"CJK font ({label})", "fail", str(err), "sudo apt-get install fonts-noto-cjk"
-                )
-            )
+            findings.append(Finding(name, "fail", str(err), "sudo apt-get install fonts-noto-cjk"))
+            continue
+        where = f"{face.path} (face {face.index})"
+        if prepared_path(face, default_cache_dir()).exists():
+            findings.append(Finding(name, "ok", f"{where}, prepared"))
         else:
             findings.append(
-                Finding(f"CJK font ({label})", "ok", f"{face.path} (face {face.index})")
+                Finding(name, "warn", f"{where}, not prepared: ~11 MB more memory", PREPARE_ADVICE)
             )
     return findings
 

@@ -10,6 +10,7 @@
 #   storage    the data partition (READ_ONLY_ROOT=yes), /etc/kiosk, /var/lib/kiosk
 #   python     /opt/kiosk/src, /opt/kiosk/venv (system site packages, for the apt picamera2),
 #              requirements/kiosk.lock installed with --require-hashes
+#   fonts      the touchscreen's CJK faces prepared once (`kiosk prepare-fonts`, ~1 min)
 #   system     udev rules, systemd units, screen blanking, journald, time, updates, Wi-Fi
 #   site       /etc/kiosk/kiosk.toml, `kiosk init` (keys and database), enrolment
 #   overlay    the read-only root (READ_ONLY_ROOT=yes)
@@ -645,6 +646,17 @@ step_init() {
     fi
 }
 
+step_fonts() {
+    # Prepared faces take ~11 MB less of the touchscreen's memory (kiosk.ui.fonts); the
+    # preparation takes about a minute, so it is done here, not at the kiosk's first start.
+    local output
+    output="$(cd "$STATE_DIR" && as_kiosk "$KIOSK_BIN" prepare-fonts)" ||
+        die "kiosk prepare-fonts failed: $output"
+    case "$output" in
+        prepared*) changed "fonts: $(printf '%s' "$output" | head -n1)" ;;
+    esac
+}
+
 step_enrol() {
     local url="${SITE[OFFICE_URL]:-}" code="${SITE[ENROLMENT_CODE]:-}"
     local done_marker="$PROVISIONING_STATE/enrolled" pending="$PROVISIONING_STATE/enrol-pending"
@@ -706,6 +718,7 @@ main() {
             step_user
             step_storage
             step_python
+            step_fonts
             step_udev
             step_units
             step_screen

@@ -31,6 +31,7 @@ from kiosk.ui import flow
 from kiosk.ui.flow import N_, Journey
 from kiosk.ui.fonts import UiFont, resolve_fonts
 from kiosk.ui.i18n import endonym
+from kiosk.ui.kivy_memory import release_text_surfaces
 from kiosk.ui.services import AppointmentView, KioskServices
 from kiosk.ui.theme import PALETTES, apply_theme
 from kiosk.watchdog import Watchdog
@@ -91,6 +92,7 @@ class KioskApp(App):
     # ----------------------------------------------------------------- building
 
     def build(self) -> ScreenManager:
+        release_text_surfaces()
         registered: set[str] = set()
         for language, font in self._fonts.items():
             # Languages sharing a face share one registration, so SDL2 opens it once.

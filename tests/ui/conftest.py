@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from window import start_xvfb
+from window import prepared_font_cache, start_xvfb
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +21,6 @@ def xvfb_display() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def font_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One font cache for the session, so faces are extracted once, not per run."""
-    return tmp_path_factory.mktemp("xdg-cache")
+def font_cache() -> Path:
+    """The XDG cache of the kiosks under test, with their font faces prepared."""
+    return prepared_font_cache()

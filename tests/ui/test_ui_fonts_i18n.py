@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,44 @@ def test_simplified_and_traditional_get_their_own_faces(tmp_path: Path) -> None:
     before = {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
     assert resolve_fonts(LANGUAGES, cache_dir=tmp_path) == found
     assert {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
+
+
+def test_prepared_faces_draw_the_same_pixels_without_subroutines(font_cache: Path) -> None:
+    from fontTools.ttLib import TTFont
+    from PIL import ImageFont
+
+    prepared_dir = font_cache / "lobby-kiosk" / "fonts"
+    text = "欢迎光临 訪客登記 刘洋 龘 Welcome, Zoë! 0123"
+    for face in set(fonts.find_faces(LANGUAGES)):
+        prepared = fonts.prepared_path(face, prepared_dir)
+        cff = TTFont(prepared)["CFF "].cff
+        assert len(cff.GlobalSubrs) == 0
+        assert all(len(getattr(fd.Private, "Subrs", [])) == 0 for fd in cff[0].FDArray)
+        for size in (18, 72):
+            original = ImageFont.truetype(str(face.path), size, index=face.index)
+            flat = ImageFont.truetype(str(prepared), size)
+            assert bytes(flat.getmask(text)) == bytes(original.getmask(text)), (face, size)
+
+
+def test_the_kiosk_opens_prepared_faces_and_says_when_there_are_none(
+    font_cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    prepared = resolve_fonts(LANGUAGES, cache_dir=font_cache / "lobby-kiosk" / "fonts")
+    assert all(f.regular.endswith("-flat.otf") for f in prepared.values())
+    assert "not prepared" not in caplog.text
+
+    unprepared = resolve_fonts(LANGUAGES, cache_dir=tmp_path)  # still usable, as they are
+    assert not any(f.regular.endswith("-flat.otf") for f in unprepared.values())
+    assert "fonts not prepared" in caplog.text and "kiosk prepare-fonts" in caplog.text
+    assert fonts.prepare_faces(fonts.find_faces(["en"]), font_cache / "lobby-kiosk" / "fonts") == []
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk", "prepare-fonts"],
+        env={**os.environ, "XDG_CACHE_HOME": str(font_cache)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "prepared already" in done.stdout
 
 
 @pytest.mark.parametrize("language", ["zh_Hans", "zh_Hant"])

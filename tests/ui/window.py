@@ -23,6 +23,20 @@ DRIVER = Path(__file__).with_name("driver.py")
 FLOWS = Path(__file__).with_name("flows.py")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 SCREEN = "1280x800x24"
+#: XDG_CACHE_HOME of the tests' and benchmarks' kiosks: their prepared font faces, kept
+#: between runs (preparing takes ~1 min; kiosk.ui.fonts keys the files to the font's
+#: size and time, so a new font package is prepared again).
+TEST_CACHE = REPO / ".cache" / "xdg"
+
+
+def prepared_font_cache() -> Path:
+    """TEST_CACHE with every UI language's faces prepared, as `kiosk prepare-fonts` leaves
+    a provisioned kiosk's cache: the windows under test use the faces a kiosk uses."""
+    from kiosk.ui.fonts import FONTCONFIG_LANGUAGE, find_faces, prepare_faces
+
+    fonts = TEST_CACHE / "lobby-kiosk" / "fonts"
+    prepare_faces(find_faces(list(FONTCONFIG_LANGUAGE)), fonts)
+    return TEST_CACHE
 
 
 def start_xvfb(screen: str = SCREEN) -> tuple[subprocess.Popen[bytes], str]:
