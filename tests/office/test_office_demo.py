@@ -29,7 +29,9 @@ def test_the_demo_office_seeds_once_and_its_admin_sees_the_reports(tmp_path: Pat
     client = TestClient(create_app(store, OfficeSettings(cookie_secure=False)))
     login = client.get("/login")
     token = login.text.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post("/login", data={"username": "admin", "password": first.password, "csrf_token": token})
+    client.post(
+        "/login", data={"username": "admin", "password": first.password, "csrf_token": token}
+    )
     report = client.get("/reports", params={"period": "month"})
     assert report.status_code == 200
     assert "报表" in report.text  # the demo admin reads Simplified Chinese

@@ -534,7 +534,9 @@ def test_a_badge_refused_at_the_door_alerts_security_once_and_names_only_genuine
     assert events("security.alert") == []
 
     forged, _ = TokenSigner(Ed25519PrivateKey.generate()).sign_badge(
-        visit_ref=result.visit_ref, not_before=MONDAY_10AM, not_after=MONDAY_10AM + timedelta(hours=4)
+        visit_ref=result.visit_ref,
+        not_before=MONDAY_10AM,
+        not_after=MONDAY_10AM + timedelta(hours=4),
     )
     for _ in range(3):  # the guard tries the forged card three times
         with pytest.raises(TokenRejected):
