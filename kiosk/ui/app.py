@@ -2,14 +2,17 @@
 
 `KioskApp` holds navigation state only: the screen shown, the language, and the current
 visitor's `Journey` (dropped at the end of a visit, on cancel and on the idle timeout).
-Start-up builds the welcome screen only; once it is drawn, the other screens are built one
-per idle turn of the event loop (`prebuild`), so a touch finds its next screen ready and
-laid out at the window's size. A screen asked for before its turn is built then and there.
-Services are given to each screen when it is built.
+Start-up builds the welcome screen only; once it is drawn, the screens on most visitors'
+way (`screens.BUILT_AHEAD`) are built one per idle turn of the event loop (`prebuild`), so
+a touch finds its next screen ready and laid out at the window's size. Any other screen,
+or one asked for before its turn, is built then and there; the ones not built ahead are
+let go again when the kiosk returns to its welcome screen (`home`). Services are given to
+each screen when it is built.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -31,7 +34,7 @@ from kiosk.ui import flow
 from kiosk.ui.flow import N_, Journey
 from kiosk.ui.fonts import UiFont, resolve_fonts
 from kiosk.ui.i18n import endonym
-from kiosk.ui.kivy_memory import release_text_surfaces
+from kiosk.ui.kivy_memory import forget_typed_text, release_text_surfaces
 from kiosk.ui.services import AppointmentView, KioskServices
 from kiosk.ui.theme import PALETTES, apply_theme
 from kiosk.watchdog import Watchdog
@@ -121,12 +124,13 @@ class KioskApp(App):
             screen.size = size
 
     def prebuild(self, *_args: object) -> None:
-        """Build the next screen not built yet; again on the next frame until all are."""
-        from kiosk.ui.screens import SCREENS
+        """Build the next screen of BUILT_AHEAD not built yet; again on the next frame
+        until all are."""
+        from kiosk.ui.screens import BUILT_AHEAD, SCREENS
         from kiosk.ui.widgets import KeyboardDock
 
         for name in SCREENS:
-            if name not in self._manager.screen_names:
+            if name in BUILT_AHEAD and name not in self._manager.screen_names:
                 self.screen(name)
                 Clock.schedule_once(self.prebuild, 0)
                 return
@@ -234,13 +238,29 @@ class KioskApp(App):
 
     def home(self) -> None:
         """Back to the welcome screen, wiping every screen's typed data, and releasing what
-        only a visit needed: the pinyin index and the badge's font faces (the services')."""
+        only a visit needed: the screens not built ahead, and the services' pinyin index
+        and badge font faces."""
+        from kiosk.ui.screens import BUILT_AHEAD
+        from kiosk.ui.widgets import KeyboardDock
+
         self.journey = Journey()
         for screen in self.root.screens:
             screen.reset()
         self.go("welcome")
+        KeyboardDock.detach_shared()  # its dock may be on a screen let go below
+        for screen in list(self.root.screens):
+            if screen.name not in BUILT_AHEAD:
+                self.root.remove_widget(screen)
+        forget_typed_text()
         self.services.release_memory()
-        Clock.schedule_once(give_back_free_memory, 1.0)
+        Clock.schedule_once(self.release_memory, 1.0)
+
+    def release_memory(self, *_args: object) -> None:
+        """After the welcome screen is drawn: collect the screens let go (kv rules bind
+        widgets in cycles, which only the cycle collector frees), then give the freed
+        pages back to the system."""
+        gc.collect()
+        give_back_free_memory()
 
     def touched(self) -> None:
         self.last_touch = time.monotonic()

@@ -1203,6 +1203,15 @@ STATE_LABELS = {
     "no_show": N_("Did not come"),
 }
 
+#: The screens on most visitors' way, built ahead while the kiosk waits (one a frame) and
+#: kept, so that a touch finds its next screen ready. The others (the staff's, and the
+#: rarer visitor paths) are built when first shown and let go at the welcome screen: a
+#: screen is some 20-70 widgets with their bindings and label textures, and a lobby
+#: kiosk spends its day between visitors, not on the guard's or admin's screens.
+BUILT_AHEAD = frozenset(
+    {"welcome", "scan", "notice", "visitor", "host", "details", "agreement", "photo", "printing"}
+)
+
 SCREENS: dict[str, type[KioskScreen]] = {
     "welcome": WelcomeScreen,
     "scan": ScanScreen,
@@ -1224,4 +1233,4 @@ SCREENS: dict[str, type[KioskScreen]] = {
     "admin": AdminScreen,
 }
 
-__all__ = ["SCREENS", "KioskServices"]
+__all__ = ["BUILT_AHEAD", "SCREENS", "KioskServices"]

@@ -73,6 +73,16 @@ class KField(TextInput):
         if focused:  # once the keyboard has opened and the form has shrunk to make room
             Clock.schedule_once(self.into_view, 0.1)
 
+    def _reset_cursor_blink(self, *args: Any) -> None:
+        # Kivy restarts the cursor's blink from a trigger that can fire just after the
+        # field has lost its focus (typed into, then the screen left): the field without
+        # focus then blinks for ever, a clock event twice a second that also keeps its
+        # screen alive after the app has let go of it.
+        if self.focus:
+            super()._reset_cursor_blink(*args)
+        else:
+            self._do_blink_cursor_ev.cancel()
+
     def into_view(self, *_args: object) -> None:
         """Scroll the form this field is in so the field shows above the keyboard."""
         holder = self.parent
@@ -257,6 +267,20 @@ class KeyboardDock(BoxLayout):
         if cls._shared is None:
             cls._shared = OnScreenKeyboard()
         return cls._shared
+
+    @classmethod
+    def detach_shared(cls) -> None:
+        """Take the keyboard off its dock, dropping any pinyin being composed (the visit is
+        over): the next form shown adopts it again, and a screen let go is not kept alive
+        by the keyboard's link to its parent."""
+        keyboard = cls._shared
+        if keyboard is None or keyboard.parent is None:
+            return
+        keyboard.reset()
+        dock = keyboard.parent
+        dock.remove_widget(keyboard)
+        if isinstance(dock, KeyboardDock):
+            dock.keyboard = None
 
     def adopt(self) -> OnScreenKeyboard:
         keyboard = KeyboardDock.shared()
