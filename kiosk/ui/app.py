@@ -2,12 +2,13 @@
 
 `KioskApp` holds navigation state only: the screen shown, the language, and the current
 visitor's `Journey` (dropped at the end of a visit, on cancel and on the idle timeout).
-Start-up builds the welcome screen only; once it is drawn, the screens on most visitors'
-way (`screens.BUILT_AHEAD`) are built one per idle turn of the event loop (`prebuild`), so
-a touch finds its next screen ready and laid out at the window's size. Any other screen,
-or one asked for before its turn, is built then and there; the ones not built ahead are
-let go again when the kiosk returns to its welcome screen (`home`). Services are given to
-each screen when it is built.
+Start-up builds the welcome screen only; once it is drawn, the screens its choices open
+(`screens.KEPT_SCREENS`) are built one per idle turn of the event loop (`prebuild`), and
+once a visitor has left the welcome screen, the further steps of a visit
+(`screens.VISIT_SCREENS`) likewise: a touch finds its next screen ready and laid out at
+the window's size. Any other screen, or one asked for before its turn, is built then and
+there. Back at the welcome screen (`home`), every screen but the kept ones is let go.
+Services are given to each screen when it is built.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ class KioskApp(App):
         self._fonts = fonts
         self.journey = Journey()
         self.last_touch = time.monotonic()
+        #: A visitor has left the welcome screen: the visit's screens are built ahead.
+        self._visiting = False
         self.language_choices = [(code, endonym(code)) for code in services.languages]
 
     # ----------------------------------------------------------------- building
@@ -124,13 +127,14 @@ class KioskApp(App):
             screen.size = size
 
     def prebuild(self, *_args: object) -> None:
-        """Build the next screen of BUILT_AHEAD not built yet; again on the next frame
-        until all are."""
-        from kiosk.ui.screens import BUILT_AHEAD, SCREENS
+        """Build the next screen not built yet of KEPT_SCREENS, and of VISIT_SCREENS while
+        a visit is on; again on the next frame until all are."""
+        from kiosk.ui.screens import KEPT_SCREENS, SCREENS, VISIT_SCREENS
         from kiosk.ui.widgets import KeyboardDock
 
+        wanted = KEPT_SCREENS | (VISIT_SCREENS if self._visiting else frozenset())
         for name in SCREENS:
-            if name in BUILT_AHEAD and name not in self._manager.screen_names:
+            if name in wanted and name not in self._manager.screen_names:
                 self.screen(name)
                 Clock.schedule_once(self.prebuild, 0)
                 return
@@ -220,6 +224,7 @@ class KioskApp(App):
     # ----------------------------------------------------------------- navigation
 
     def go(self, name: str, **properties: Any) -> KioskScreen:
+        from kiosk.ui.screens import KEPT_SCREENS, VISIT_SCREENS
         from kiosk.ui.widgets import KeyboardDock
 
         screen = self.screen(name)
@@ -230,6 +235,9 @@ class KioskApp(App):
             dock.adopt()
         self.root.current = name
         self.touched()
+        if not self._visiting and name in (KEPT_SCREENS | VISIT_SCREENS) - {"welcome"}:
+            self._visiting = True  # a visitor's way: its next steps, while they read this
+            Clock.schedule_once(self.prebuild, 0)
         return screen
 
     def begin(self) -> None:
@@ -240,7 +248,7 @@ class KioskApp(App):
         """Back to the welcome screen, wiping every screen's typed data, and releasing what
         only a visit needed: the screens not built ahead, and the services' pinyin index
         and badge font faces."""
-        from kiosk.ui.screens import BUILT_AHEAD
+        from kiosk.ui.screens import KEPT_SCREENS
         from kiosk.ui.widgets import KeyboardDock
 
         self.journey = Journey()
@@ -248,8 +256,9 @@ class KioskApp(App):
             screen.reset()
         self.go("welcome")
         KeyboardDock.detach_shared()  # its dock may be on a screen let go below
+        self._visiting = False
         for screen in list(self.root.screens):
-            if screen.name not in BUILT_AHEAD:
+            if screen.name not in KEPT_SCREENS:
                 self.root.remove_widget(screen)
         forget_typed_text()
         self.services.release_memory()

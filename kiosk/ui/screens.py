@@ -1203,14 +1203,17 @@ STATE_LABELS = {
     "no_show": N_("Did not come"),
 }
 
-#: The screens on most visitors' way, built ahead while the kiosk waits (one a frame) and
-#: kept, so that a touch finds its next screen ready. The others (the staff's, and the
-#: rarer visitor paths) are built when first shown and let go at the welcome screen: a
-#: screen is some 20-70 widgets with their bindings and label textures, and a lobby
-#: kiosk spends its day between visitors, not on the guard's or admin's screens.
-BUILT_AHEAD = frozenset(
-    {"welcome", "scan", "notice", "visitor", "host", "details", "agreement", "photo", "printing"}
-)
+#: When each screen is built. A screen is some 20-70 widgets with their bindings and label
+#: textures, and a lobby kiosk spends most of its day at rest between visitors, so only
+#: what a touch on the welcome screen opens is kept; the rest is built when needed and let
+#: go when the kiosk returns to the welcome screen (KioskApp.prebuild and home).
+#:   KEPT_SCREENS   built once the welcome screen is drawn, one a frame, and kept
+#:   VISIT_SCREENS  the steps after the first: built one a frame once a visitor has left
+#:                  the welcome screen (while they read or type on the first one), so
+#:                  that their touches still find the next screen ready
+#:   the others     the staff's and the rarer paths: built when shown
+KEPT_SCREENS = frozenset({"welcome", "scan", "visitor", "notice"})
+VISIT_SCREENS = frozenset({"host", "details", "agreement", "photo", "printing"})
 
 SCREENS: dict[str, type[KioskScreen]] = {
     "welcome": WelcomeScreen,
@@ -1233,4 +1236,4 @@ SCREENS: dict[str, type[KioskScreen]] = {
     "admin": AdminScreen,
 }
 
-__all__ = ["BUILT_AHEAD", "SCREENS", "KioskServices"]
+__all__ = ["KEPT_SCREENS", "SCREENS", "VISIT_SCREENS", "KioskServices"]

@@ -270,17 +270,17 @@ def test_the_touchscreen_process_holds_no_engine_libraries(flows: dict[str, Any]
 
 
 def test_at_rest_the_kiosk_keeps_only_the_screens_built_ahead(flows: dict[str, Any]) -> None:
-    """The staff's and the rarer screens are let go (and collected) at the welcome screen,
-    and no picture of what a visitor typed stays in Kivy's caches."""
-    from kiosk.ui.screens import BUILT_AHEAD, SCREENS
+    """The visit's, the staff's and the rarer screens are let go (and collected) at the
+    welcome screen, and no picture of what a visitor typed stays in Kivy's caches."""
+    from kiosk.ui.screens import KEPT_SCREENS, SCREENS
 
-    assert set(flows["screens_at_rest"]) == BUILT_AHEAD
+    assert set(flows["screens_at_rest"]) == KEPT_SCREENS
     # Collected, not only taken off the manager. (A screen let go may still be reachable
     # a while from this harness's own references: the staff's are checked, as they are
     # the heaviest and were last shown long before.)
     staff = {SCREENS[name].__name__ for name in ("pin", "guard", "verdict", "admin")}
     assert staff & set(flows["screens_alive_at_rest"]) == set()
-    assert {SCREENS[name].__name__ for name in BUILT_AHEAD} <= set(flows["screens_alive_at_rest"])
+    assert {SCREENS[name].__name__ for name in KEPT_SCREENS} <= set(flows["screens_alive_at_rest"])
     assert flows["typed_text_cached_at_rest"] == 0
     # The guard and the admin screens were built when first shown (their touches timed).
     assert len(flows["touch_built_ms"]) >= 2
