@@ -246,7 +246,7 @@ class KioskApp(App):
 
     def home(self) -> None:
         """Back to the welcome screen, wiping every screen's typed data, and releasing what
-        only a visit needed: the screens not built ahead, and the services' pinyin index
+        only a visit needed: every screen but KEPT_SCREENS, and the services' pinyin index
         and badge font faces."""
         from kiosk.ui.screens import KEPT_SCREENS
         from kiosk.ui.widgets import KeyboardDock

@@ -3,7 +3,6 @@
 `release_text_surfaces`: the renderer keeps a copy of every label's picture.
 `forget_typed_text`: TextInput keeps the pictures of what was typed.
 
-
 Kivy's SDL2 text provider (kivy.core.text.text_sdl2, 2.3) draws a label into an SDL
 surface, copies the pixels into the label's texture, and keeps the surface: every label
 alive holds a second, CPU-side copy of its own picture, for nothing. The next render
