@@ -131,7 +131,8 @@ def prepared_path(face: FontFace, cache_dir: Path) -> Path:
     an updated font package is prepared again)."""
     stat = face.path.stat()
     stem = f"{face.path.stem}-{face.index}-{stat.st_size}-{stat.st_mtime_ns}"
-    return cache_dir / f"{stem}-flat{face.path.suffix if face.index == 0 else '.otf'}"
+    collection = face.index > 0 or face.path.suffix.lower() == ".ttc"
+    return cache_dir / f"{stem}-flat{'.otf' if collection else face.path.suffix}"  # one face
 
 
 def prepare_faces(faces: Iterable[FontFace], cache_dir: Path) -> list[Path]:
