@@ -135,8 +135,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             font_path=args.font,
         )
     finally:
-        services.close()
-    if lost.is_set():
+        engine_exit = services.close()
+    # systemd stops the service with SIGTERM to both processes, and the engine, exiting 0,
+    # may go first: only an engine that failed or was killed makes this a failure.
+    if lost.is_set() and engine_exit != 0:
         print("error: the kiosk engine stopped; see its messages above", file=sys.stderr)
         return 1
     return 0
