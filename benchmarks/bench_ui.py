@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -40,7 +41,13 @@ REPO = Path(__file__).resolve().parents[1]
 DRIVER = REPO / "tests" / "ui" / "driver.py"
 sys.path.insert(0, str(REPO / "tests" / "ui"))
 
-from window import prepared_font_cache, start_xvfb  # noqa: E402
+from window import (  # noqa: E402
+    demo_site,
+    engine_pid,
+    prepared_font_cache,
+    start_kiosk_run,
+    start_xvfb,
+)
 
 RUNS = 5
 IDLE_SECONDS = 5.0
@@ -70,36 +77,14 @@ def run_flows(display: str, cache: Path, out: Path) -> dict[str, Any]:
 def kiosk_run_to_ready(display: str, cache: Path, site: Path) -> tuple[float, int, int]:
     """One `kiosk run` on the demo site in SITE: (ms to READY=1, touchscreen KiB, engine
     KiB at that moment)."""
-    import signal
-    import socket
-
-    kiosk = str(Path(sys.executable).with_name("kiosk"))
-    address = str(site / "notify.sock")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
-        listener.bind(address)
-        listener.settimeout(120)
-        env = {**os.environ, "DISPLAY": display, "XDG_CACHE_HOME": str(cache)}
-        env["NOTIFY_SOCKET"] = address
-        started = time.monotonic()
-        process = subprocess.Popen(
-            [kiosk, "run", "--config", str(site / "kiosk.toml"), "--size", "1280x800"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            while b"READY=1" not in listener.recv(4096):
-                pass
-            ready_ms = 1000 * (time.monotonic() - started)
-            children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
-            engine_pid = int(children.split()[0])
-            return ready_ms, _rss_kib(process.pid), _rss_kib(engine_pid)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
-            os.unlink(address)
+    started = time.monotonic()
+    process = start_kiosk_run(site, display, cache)
+    ready_ms = 1000 * (time.monotonic() - started)
+    try:
+        return ready_ms, _rss_kib(process.pid), _rss_kib(engine_pid(process))
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
 
 
 def _rss_kib(pid: int) -> int:
@@ -107,16 +92,6 @@ def _rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def demo_site(folder: Path) -> Path:
-    kiosk = str(Path(sys.executable).with_name("kiosk"))
-    config = str(folder / "kiosk.toml")
-    for command in (["init"], ["demo-seed"]):
-        subprocess.run(
-            [kiosk, *command, "--config", config], check=True, capture_output=True, timeout=120
-        )
-    return folder
 
 
 def drive(display: str, cache: Path, out: Path, *args: str) -> dict[str, Any]:

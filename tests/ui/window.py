@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,54 @@ def prepared_font_cache() -> Path:
     fonts = TEST_CACHE / "lobby-kiosk" / "fonts"
     prepare_faces(find_faces(list(FONTCONFIG_LANGUAGE)), fonts)
     return TEST_CACHE
+
+
+KIOSK = str(Path(sys.executable).with_name("kiosk"))
+
+
+def demo_site(folder: Path) -> Path:
+    """A demo site in `folder` (`kiosk init` and `kiosk demo-seed`), as `make run` makes."""
+    for command in (["init"], ["demo-seed"]):
+        subprocess.run(
+            [KIOSK, *command, "--config", str(folder / "kiosk.toml")],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    return folder
+
+
+def start_kiosk_run(
+    site: Path, display: str, font_cache: Path, *, size: str = "1280x800", output: bool = False
+) -> subprocess.Popen[str]:
+    """The real `kiosk run` on `site`, returned once it has told $NOTIFY_SOCKET it is ready
+    (as systemd sees it), in a process group of its own, as a systemd unit's. Its stdout
+    and stderr are one pipe if `output`, else discarded."""
+    address = site / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(str(address))
+        listener.settimeout(120)
+        env = {**os.environ, "DISPLAY": display, "XDG_CACHE_HOME": str(font_cache)}
+        env["NOTIFY_SOCKET"] = str(address)
+        process = subprocess.Popen(
+            [KIOSK, "run", "--config", str(site / "kiosk.toml"), "--size", size],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if output else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if output else subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        while b"READY=1" not in listener.recv(4096):
+            pass
+    address.unlink()
+    return process
+
+
+def engine_pid(kiosk_run: subprocess.Popen[str]) -> int:
+    """The pid of the engine `kiosk run` started (its only child)."""
+    children = Path(f"/proc/{kiosk_run.pid}/task/{kiosk_run.pid}/children").read_text()
+    return int(children.split()[0])
 
 
 def start_xvfb(screen: str = SCREEN) -> tuple[subprocess.Popen[bytes], str]:
