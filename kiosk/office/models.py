@@ -187,11 +187,17 @@ class OfficeWatchlistEntry(OfficeModel):
 
 
 class UsedInvitation(OfficeModel):
-    token_id = CharField(unique=True)
+    """An invitation used at a kiosk of its site. Once per site: another site's kiosk that
+    names the same token id burns nothing here."""
+
+    token_id = CharField()
     site = ForeignKeyField(Site, on_delete="CASCADE")
     kiosk = ForeignKeyField(Kiosk, on_delete="CASCADE")
     visit_ref = CharField(default="")
     used_at = UtcTimestampField()
+
+    class Meta:
+        indexes = ((("site", "token_id"), True),)
 
 
 class SiteKey(OfficeModel):

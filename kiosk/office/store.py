@@ -34,7 +34,9 @@ from kiosk.domain.errors import InvalidInput, KioskError, NotFound
 from kiosk.domain.text import check_email, check_name, check_optional
 from kiosk.domain.tokens import TokenSigner, key_id_for, new_ref, raw_public_key
 from kiosk.domain.values import Purpose, VisitorLevel
-from kiosk.office.forwarding import FORWARD_KIND, validate_forward_payload
+from kiosk.office.alerts import OfficeAlert, raise_alert
+from kiosk.office.event_schema import FINAL_STATES, STATE_RANK, validate_event
+from kiosk.office.forwarding import FORWARD_KIND
 from kiosk.office.models import (
     OFFICE_MODELS,
     ChangeLog,
@@ -55,20 +57,10 @@ from kiosk.office.models import (
 from kiosk.office.reporting import visit_name_key
 from kiosk.storage.db import PRAGMAS, insert_rows, rows_of
 from kiosk.storage.journal import canonical_json, payload_digest
-from kiosk.sync.wire import EVENT_KINDS, MAX_REQUEST_AGE_MS, signature_is_valid
+from kiosk.sync.wire import MAX_REQUEST_AGE_MS, signature_is_valid
 
 ENROLMENT_CODE_LIFETIME = timedelta(days=7)
 NONCE_LIFETIME_MS = 2 * MAX_REQUEST_AGE_MS
-#: A visit's state only moves up this ladder at the office.
-STATE_RANK = {
-    "expected": 0,
-    "checked_in": 1,
-    "awaiting_host": 2,
-    "host_acknowledged": 3,
-    "checked_out": 4,
-    "denied": 4,
-    "no_show": 4,
-}
 VISIT_FIELDS = (
     "state", "visitor_name", "company", "host_ref", "appointment_ref", "method", "purpose",
     "level", "visitor_type", "escort_required", "arrived_at", "host_notified_at",
@@ -99,7 +91,7 @@ class Forbidden(KioskError):
 @dataclass
 class EventResult:
     event_id: str
-    status: str  # stored | duplicate | rejected
+    status: str  # stored | duplicate | rejected | conflict
     error: str = ""
 
 
@@ -159,6 +151,7 @@ def open_office_database(url: str | None) -> Database:
         if isinstance(db, PostgresqlDatabase):  # offices starting together take turns
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (6_999_999,))
         added = add_missing_columns(db, OFFICE_MODELS)
+        drop_outdated_unique_indexes(db, OFFICE_MODELS)
         # After the columns: an index declared on a new column can only be made now.
         db.create_tables(OFFICE_MODELS, safe=True)
         for model, name in added:
@@ -199,6 +192,30 @@ def add_missing_columns(db: Database, models: Iterable[type[Any]]) -> list[tuple
     return added
 
 
+def drop_outdated_unique_indexes(db: Database, models: Iterable[type[Any]]) -> list[str]:
+    """The office's index migration: drop each unique index that its model no longer
+    declares (create_tables then makes the declared ones). UsedInvitation's token id, once
+    unique across the office, is unique per site now. Returns the indexes dropped."""
+    dropped = []
+    for model in models:
+        table = model._meta.table_name
+        if not db.table_exists(table):
+            continue
+        declared: set[tuple[str, ...]] = {(model._meta.primary_key.column_name,)}
+        for index_spec in model._meta.fields_to_index():
+            if index_spec._unique:
+                declared.add(
+                    tuple(getattr(part, "column_name", "") for part in index_spec._expressions)
+                )
+        for index in db.get_indexes(table):
+            if index.unique and tuple(index.columns) not in declared and index.columns:
+                if isinstance(db, PostgresqlDatabase) and index.name.endswith("_pkey"):
+                    continue
+                db.execute_sql(f'DROP INDEX "{index.name}"')
+                dropped.append(index.name)
+    return dropped
+
+
 def _backfill_visit_name_keys(db: Database) -> None:
     """Visits stored before the visit log's search keys existed get theirs."""
     from kiosk.office.reporting import visit_name_key
@@ -226,8 +243,19 @@ BACKFILLS: dict[tuple[type[Any], str], Callable[[Database], None]] = {
 }
 
 
-def _is_sha256_hex(value: str) -> bool:
-    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+def _refs_named(event: dict[str, Any]) -> list[tuple[type[Any], str]]:
+    """The (model, ref) of each visit, host and appointment an event names."""
+    payload = event["payload"]
+    named: list[tuple[type[Any], str]] = []
+    for model, ref in (
+        (OfficeVisit, payload.get("visit")),
+        (OfficeVisit, event["subject_ref"] if event["kind"] != "token.revoked" else None),
+        (OfficeHost, payload.get("host")),
+        (OfficeAppointment, payload.get("appointment")),
+    ):
+        if isinstance(ref, str) and ref:
+            named.append((model, ref))
+    return named
 
 
 def _hash_code(code: str) -> str:
@@ -440,32 +468,36 @@ class OfficeStore:
 
     def ingest(self, kiosk: Kiosk, events: Iterable[dict[str, Any]]) -> IngestReport:
         """Store a batch of a kiosk's events. Each event is judged alone: a bad one is
-        rejected with its reason and does not block the rest."""
+        rejected with its reason and does not block the rest.
+
+        A kiosk speaks only for its own site: an event about another site's visit, host or
+        appointment is rejected and raises a security alert (visit refs are in every
+        badge's QR, so anyone can learn one). An event id sent again with other content is
+        a conflict, never a kiosk's own doing, and raises one too."""
         report = IngestReport()
         valid: list[dict[str, Any]] = []
         for raw in events:
-            event_id = str(raw.get("event_id", "")) if isinstance(raw, dict) else ""
+            event_id = raw.get("event_id", "") if isinstance(raw, dict) else ""
+            event_id = event_id if isinstance(event_id, str) and event_id.isascii() else ""
             try:
-                valid.append(self._validate(kiosk, raw))
+                valid.append(validate_event(kiosk.kiosk_id, raw))
             except (InvalidInput, ValueError, TypeError, KeyError) as err:
-                report.results.append(EventResult(event_id, "rejected", str(err)))
+                report.results.append(EventResult(event_id[:64], "rejected", str(err)))
         if not valid:
             return report
         now = self.clock.now()
+        verdicts: dict[str, EventResult] = {}
         unique: dict[str, dict[str, Any]] = {}
         with self._site_writes(kiosk.site):
-            known = {
-                row[0]
-                for row in rows_of(
-                    Event.select(Event.event_id).where(
-                        Event.event_id.in_([e["event_id"] for e in valid])
-                    )
-                )
-            }
-            fresh = [e for e in valid if e["event_id"] not in known]
+            for event in valid:
+                event["digest"] = payload_digest(canonical_json(event["payload"]))
+            verdicts.update(self._judge_known(kiosk, valid, now))
+            fresh = [e for e in valid if e["event_id"] not in verdicts]
+            verdicts.update(self._refuse_foreign(kiosk, fresh, now))
             # The same event twice in one batch counts once.
             for event in fresh:
-                unique.setdefault(event["event_id"], event)
+                if event["event_id"] not in verdicts:
+                    unique.setdefault(event["event_id"], event)
             if unique:
                 insert_rows(
                     self.db,
@@ -480,7 +512,7 @@ class OfficeStore:
                             "payload": json.dumps(e["payload"], ensure_ascii=False),
                             "prev_hash": e["prev_hash"],
                             "event_hash": e["event_hash"],
-                            "payload_digest": payload_digest(canonical_json(e["payload"])),
+                            "payload_digest": e["digest"],
                             "occurred_at": e["occurred_at"],
                             "received_at": now,
                         }
@@ -494,106 +526,79 @@ class OfficeStore:
                 ).where(Kiosk.id == kiosk.id).execute()
         stored = {id(event) for event in unique.values()}
         for event in valid:
-            status = "stored" if id(event) in stored else "duplicate"
-            report.results.append(EventResult(event["event_id"], status))
+            if id(event) in stored:
+                report.results.append(EventResult(event["event_id"], "stored"))
+            else:
+                verdict = verdicts.get(event["event_id"])
+                report.results.append(verdict or EventResult(event["event_id"], "duplicate"))
         return report
 
-    @staticmethod
-    def _validate(kiosk: Kiosk, raw: Any) -> dict[str, Any]:
-        if not isinstance(raw, dict):
-            raise InvalidInput("event", "is not an object")
-        event_id = raw.get("event_id")
-        if (
-            not isinstance(event_id, str)
-            or len(event_id) != 32
-            or not all(c in "0123456789abcdef" for c in event_id)
-        ):
-            raise InvalidInput("event_id", "must be 32 lower-case hex digits")
-        seq = raw.get("seq")
-        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**62:
-            raise InvalidInput("seq", "must be a positive integer")
-        kind = raw.get("kind")
-        if kind not in EVENT_KINDS:
-            raise InvalidInput("kind", f"unknown event kind {kind!r}")
-        payload = raw.get("payload")
-        if not isinstance(payload, dict):
-            raise InvalidInput("payload", "must be an object")
-        if payload.get("kiosk") not in (None, kiosk.kiosk_id):
-            raise InvalidInput("payload.kiosk", "a kiosk may only send its own events")
-        subject = raw.get("subject_ref", "")
-        if not isinstance(subject, str) or len(subject) > 64:
-            raise InvalidInput("subject_ref", "must be text of at most 64 characters")
-        occurred = _parse_time(raw.get("occurred_at"))
-        if occurred is None:
-            raise InvalidInput("occurred_at", "is required")
-        if kind.startswith("visit."):
-            OfficeStore._validate_visit_payload(kind, payload)
-        elif kind == "token.revoked" and not isinstance(payload.get("token"), str):
-            raise InvalidInput("payload.token", "must be text")
-        elif kind == FORWARD_KIND:
-            validate_forward_payload(payload)
-        # The kiosk's hash chain, stored as sent and verified later (kiosk.office.reporting):
-        # a link that does not verify is evidence to show, not a reason to refuse the event.
-        chain = {name: raw.get(name) or "" for name in ("prev_hash", "event_hash")}
-        for name, value in chain.items():
-            if not isinstance(value, str) or (value and not _is_sha256_hex(value)):
-                raise InvalidInput(name, "must be a SHA-256 in lower-case hex")
-        return {
-            "event_id": event_id,
-            "seq": seq,
-            "kind": kind,
-            "subject_ref": subject,
-            "payload": payload,
-            "occurred_at": occurred,
-            **chain,
+    def _judge_known(
+        self, kiosk: Kiosk, events: list[dict[str, Any]], now: datetime
+    ) -> dict[str, EventResult]:
+        """Events already stored: a duplicate when sent again as they were (a retry after a
+        lost answer), a conflict when the id comes back with other content or from another
+        kiosk. The first version is kept either way."""
+        stored = {
+            event_id: (kiosk_id, digest)
+            for event_id, kiosk_id, digest in rows_of(
+                Event.select(Event.event_id, Event.kiosk, Event.payload_digest).where(
+                    Event.event_id.in_([e["event_id"] for e in events])
+                )
+            )
         }
+        verdicts: dict[str, EventResult] = {}
+        for event in events:
+            found = stored.get(event["event_id"])
+            if found is None:
+                continue
+            if found == (kiosk.id, event["digest"]) or (found[0] == kiosk.id and not found[1]):
+                verdicts[event["event_id"]] = EventResult(event["event_id"], "duplicate")
+                continue
+            reason = "this event id was stored before with other content; the first is kept"
+            verdicts[event["event_id"]] = EventResult(event["event_id"], "conflict", reason)
+            raise_alert(
+                kiosk, OfficeAlert.EVENT_CONFLICT, event["subject_ref"],
+                {"event_id": event["event_id"], "kind": event["kind"]},
+                event["occurred_at"], now,
+            )  # fmt: skip
+        return verdicts
 
-    @staticmethod
-    def _validate_visit_payload(kind: str, payload: dict[str, Any]) -> None:
-        """A visit event's payload is folded into the office's view, so every field it
-        uses must have the right type before anything is stored."""
-
-        def text(name: str, value: Any, limit: int = 200, required: bool = False) -> None:
-            if value is None and not required:
-                return
-            if not isinstance(value, str) or len(value) > limit or (required and not value):
-                raise InvalidInput(f"payload.{name}", f"must be text of at most {limit} characters")
-
-        text("visit", payload.get("visit"), 64, required=True)
-        if kind != "visit.rated":
-            state = payload.get("state")
-            if state not in STATE_RANK or kind != f"visit.{state}":
-                raise InvalidInput("payload.state", f"does not match the event kind {kind}")
-        for name in (
-            "host",
-            "appointment",
-            "method",
-            "purpose",
-            "level",
-            "visitor_type",
-            "invitation",
-        ):
-            text(name, payload.get(name), 64)
-        visitor = payload.get("visitor")
-        if visitor is not None:
-            if not isinstance(visitor, dict):
-                raise InvalidInput("payload.visitor", "must be an object")
-            text("visitor.name", visitor.get("name"))
-            text("visitor.company", visitor.get("company"))
-        for name in ("arrived_at", "host_notified_at", "host_acknowledged_at", "left_at"):
-            value = payload.get(name)
-            if value is not None:
-                if not isinstance(value, str):
-                    raise InvalidInput(f"payload.{name}", "must be an ISO 8601 time")
-                _parse_time(value)
-        for name in ("escort_required", "auto_checked_out", "after_hours", "host_absent"):
-            if payload.get(name) is not None and not isinstance(payload.get(name), bool):
-                raise InvalidInput(f"payload.{name}", "must be true or false")
-        score = payload.get("satisfaction")
-        if score is not None and (
-            not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5
-        ):
-            raise InvalidInput("payload.satisfaction", "must be a whole number from 1 to 5")
+    def _refuse_foreign(
+        self, kiosk: Kiosk, events: list[dict[str, Any]], now: datetime
+    ) -> dict[str, EventResult]:
+        """Events naming a visit, host or appointment of another site: rejected, each with
+        a security alert."""
+        wanted: dict[type[Any], set[str]] = {OfficeVisit: set(), OfficeHost: set(),
+                                             OfficeAppointment: set()}  # fmt: skip
+        for event in events:
+            for model, ref in _refs_named(event):
+                wanted[model].add(ref)
+        foreign: set[tuple[type[Any], str]] = set()
+        for model, refs in wanted.items():
+            listed = sorted(refs)
+            for start in range(0, len(listed), 500):
+                query = model.select(model.ref).where(
+                    model.ref.in_(listed[start : start + 500]) & (model.site != kiosk.site_id)
+                )
+                foreign.update((model, row[0]) for row in rows_of(query))
+        verdicts: dict[str, EventResult] = {}
+        if not foreign:
+            return verdicts
+        for event in events:
+            named = [ref for model, ref in _refs_named(event) if (model, ref) in foreign]
+            if not named:
+                continue
+            what = {OfficeVisit: "visit", OfficeHost: "host", OfficeAppointment: "appointment"}
+            model = next(m for m, ref in _refs_named(event) if (m, ref) in foreign)
+            reason = f"the {what[model]} {named[0]} is not of this kiosk's site"
+            verdicts[event["event_id"]] = EventResult(event["event_id"], "rejected", reason)
+            raise_alert(
+                kiosk, OfficeAlert.FOREIGN_SITE, named[0],
+                {"event_id": event["event_id"], "kind": event["kind"], "refs": named},
+                event["occurred_at"], now,
+            )  # fmt: skip
+        return verdicts
 
     def _project(self, kiosk: Kiosk, events: list[dict[str, Any]], now: datetime) -> None:
         """Fold visit events into the office's view of each visit, and note used invitations."""
@@ -601,7 +606,12 @@ class OfficeStore:
         refs = {e["payload"].get("visit") for e in events if e["kind"].startswith("visit.")}
         refs.discard(None)
         visits = (
-            {v.ref: v for v in OfficeVisit.select().where(OfficeVisit.ref.in_(list(refs)))}
+            {
+                v.ref: v
+                for v in OfficeVisit.select().where(
+                    OfficeVisit.ref.in_(list(refs)) & (OfficeVisit.site == site.id)
+                )
+            }
             if refs
             else {}
         )
@@ -640,6 +650,8 @@ class OfficeStore:
                 visits[ref] = visit
             elif STATE_RANK.get(payload["state"], -1) < STATE_RANK.get(found.state, -1):
                 continue  # late news: an arrival is never undone by an older "expected"
+            elif found.state in FINAL_STATES:
+                continue  # an ended visit stays as it ended: a late "denied" undoes no checkout
             elif payload["state"] == "no_show" and found.arrived_at is not None:
                 continue
             else:
@@ -713,7 +725,9 @@ class OfficeStore:
     def _use_invitation(self, kiosk: Kiosk, token_id: str, visit_ref: str, at: datetime) -> None:
         """Record an invitation as used and tell every kiosk of the site. Used at two kiosks
         while they were both offline, it is flagged as a security alert."""
-        first = UsedInvitation.get_or_none(UsedInvitation.token_id == token_id)
+        first = UsedInvitation.get_or_none(
+            (UsedInvitation.site == kiosk.site_id) & (UsedInvitation.token_id == token_id)
+        )
         if first is None:
             UsedInvitation.create(
                 token_id=token_id, site=kiosk.site, kiosk=kiosk, visit_ref=visit_ref, used_at=at
@@ -725,24 +739,12 @@ class OfficeStore:
                 {"kiosk": kiosk.kiosk_id, "visit": visit_ref},
             )
         elif first.kiosk_id != kiosk.id or first.visit_ref != visit_ref:
-            Event.create(
-                event_id=secrets.token_hex(16),
-                kiosk=kiosk,
-                seq=0,
-                kind="security.alert",
-                subject_ref=visit_ref,
-                payload=json.dumps(
-                    {
-                        "reason": "invitation_used_twice",
-                        "token": token_id,
-                        "first_visit": first.visit_ref,
-                        "first_kiosk": first.kiosk.kiosk_id,
-                        "visit": visit_ref,
-                    }
-                ),
-                occurred_at=at,
-                received_at=self.clock.now(),
-            )
+            raise_alert(
+                kiosk, OfficeAlert.INVITATION_USED_TWICE, visit_ref,
+                {"token": token_id, "first_visit": first.visit_ref,
+                 "first_kiosk": first.kiosk.kiosk_id, "visit": visit_ref},
+                at, self.clock.now(),
+            )  # fmt: skip
 
     # ------------------------------------------------------------------ the change feed
 

@@ -369,7 +369,9 @@ class SyncClient:
                     OutboxEvent.update(sent_at=now).where(OutboxEvent.id.in_(done)).execute()
                 for event in batch:
                     result = results.get(event.event_id)
-                    if result and result.get("status") == "rejected":
+                    # A conflict (this id stored before with other content) is refused
+                    # for good, like a rejection: kept here with the office's reason.
+                    if result and result.get("status") in ("rejected", "conflict"):
                         OutboxEvent.update(
                             rejected_at=now, last_error=str(result.get("error", ""))[:500]
                         ).where(OutboxEvent.id == event.id).execute()

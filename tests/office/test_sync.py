@@ -329,6 +329,7 @@ def event(kiosk_id: str, seq: int = 1, **payload: object) -> dict:
             "visit": "aaaaaaaaaaaaaaaa",
             "state": "checked_in",
             "kiosk": kiosk_id,
+            "arrived_at": MONDAY_10AM.isoformat(),
             **payload,
         },
     }
