@@ -69,6 +69,7 @@ class LinkRefusal(StrEnum):
     USED = "used"
     TOO_LATE = "too_late"  # the visit has moved on (acknowledged, decided, gone)
     NOT_YET = "not_yet"  # the office has not heard of the visit yet (its kiosk is behind)
+    FOREIGN = "foreign"  # the visit is of another site than the kiosk that signed the link
 
 
 class LinkRefused(KioskError):

@@ -695,7 +695,9 @@ class InvitationMailer:
         (with the same token id)."""
         site = Site.get_by_id(appointment.site_id)
         settings: SiteSettings = load_site_settings(site)
-        host = OfficeHost.get_or_none(OfficeHost.ref == appointment.host_ref)
+        host = OfficeHost.get_or_none(
+            (OfficeHost.ref == appointment.host_ref) & (OfficeHost.site == site)
+        )
         visit = {
             "site_name": site.name, "visitor_name": appointment.visitor_name,
             "visitor_email": appointment.email, "host_name": host.name if host else "",

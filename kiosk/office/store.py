@@ -788,7 +788,11 @@ class OfficeStore:
         site = self.site(site_name)
         now = self.clock.now()
         with self.db.connection_context(), self._site_writes(site):
-            host = OfficeHost.get_or_none(OfficeHost.ref == ref) if ref else None
+            host = (
+                OfficeHost.get_or_none((OfficeHost.ref == ref) & (OfficeHost.site == site))
+                if ref
+                else None
+            )
             host = host or OfficeHost(ref=ref or new_ref(), site=site)
             host.name, host.email, host.department, host.phone = name, email, department, phone
             host.availability = availability
@@ -1163,7 +1167,7 @@ class OfficeStore:
         would do nothing. Reads only."""
         with self.db.connection_context():
             claim, kiosk = self._verified_link(token)
-            visit = OfficeVisit.get_or_none(OfficeVisit.ref == claim.visit_ref)
+            visit = self._linked_visit(claim, kiosk)
             self._check_link_unused(claim, visit)
             return self._preview(claim, kiosk, visit)
 
@@ -1178,8 +1182,17 @@ class OfficeStore:
         with self.db.connection_context():
             claim, kiosk = self._verified_link(token)
             try:
+                self._linked_visit(claim, kiosk)
+            except LinkRefused as err:
+                if err.reason is LinkRefusal.FOREIGN:
+                    raise_alert(
+                        kiosk, OfficeAlert.FOREIGN_SITE, claim.visit_ref,
+                        {"link": claim.link_id, "action": claim.action.value}, now, now,
+                    )  # fmt: skip
+                raise
+            try:
                 with self._site_writes(kiosk.site):
-                    visit = OfficeVisit.get_or_none(OfficeVisit.ref == claim.visit_ref)
+                    visit = self._linked_visit(claim, kiosk)
                     self._check_link_unused(claim, visit)
                     assert visit is not None
                     OfficeUsedLink.create(
@@ -1229,6 +1242,19 @@ class OfficeStore:
         return claim, kiosk
 
     @staticmethod
+    def _linked_visit(claim: Any, kiosk: Kiosk) -> OfficeVisit | None:
+        """The visit a link names, looked up only among the visits of the site of the kiosk
+        that signed it; LinkRefused (FOREIGN) when the ref is another site's visit."""
+        from kiosk.notify.links import LinkRefusal, LinkRefused
+
+        visit = OfficeVisit.get_or_none(
+            (OfficeVisit.ref == claim.visit_ref) & (OfficeVisit.site == kiosk.site_id)
+        )
+        if visit is None and OfficeVisit.get_or_none(OfficeVisit.ref == claim.visit_ref):
+            raise LinkRefused(LinkRefusal.FOREIGN, "the visit is not of this kiosk's site")
+        return visit
+
+    @staticmethod
     def _check_link_unused(claim: Any, visit: OfficeVisit | None) -> None:
         from kiosk.notify.links import LinkAction, LinkRefusal, LinkRefused
         from kiosk.office.models import OfficeUsedLink
@@ -1249,7 +1275,9 @@ class OfficeStore:
         from kiosk.office.settings import load_site_settings
 
         host = (
-            OfficeHost.get_or_none(OfficeHost.ref == visit.host_ref)
+            OfficeHost.get_or_none(
+                (OfficeHost.ref == visit.host_ref) & (OfficeHost.site == visit.site_id)
+            )
             if visit is not None and visit.host_ref
             else None
         )

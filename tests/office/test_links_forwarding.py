@@ -211,6 +211,27 @@ def test_every_refusal_has_its_page(web_office, waiting) -> None:
     assert client.get(f"/l/{kiosk.link(LinkAction.ACKNOWLEDGE, 'f' * 16)}").status_code == 409
 
 
+def test_a_link_signed_at_another_site_has_its_own_page(web_office, waiting) -> None:
+    _, visit_ref = waiting
+    office = web_office.store
+    key = Ed25519PrivateKey.generate()
+    office.enrol(
+        office.enrolment_code("Other Tower"), kiosk_id="kiosk-other", name="Other lobby",
+        auth_public_key=raw_public_key(key.public_key()).hex(),
+        badge_public_key=raw_public_key(Ed25519PrivateKey.generate().public_key()).hex(),
+    )  # fmt: skip
+    intruder = SignedKiosk(web_office, "kiosk-other", key)
+    client = web_office.client()
+    for language, words in (("en", "not for this building"), ("zh-CN", "此链接不属于本大厦")):
+        for method in (client.get, client.post):
+            page = method(
+                f"/l/{intruder.link(LinkAction.DENY, visit_ref)}",
+                headers={"Accept-Language": language},
+            )
+            assert page.status_code == 403 and words in page.text
+    assert office_visit(web_office, visit_ref).state == "awaiting_host"
+
+
 def test_a_revoked_kiosks_links_are_refused(web_office, waiting) -> None:
     kiosk, visit_ref = waiting
     token = kiosk.link(LinkAction.ACKNOWLEDGE, visit_ref)

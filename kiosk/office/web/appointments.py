@@ -365,7 +365,9 @@ def cancel_form(request: Request, ref: str, staff: Staff = Depends(require(*MAY_
         site = _site(staff)
         bookings = _bookings(context)
         appointment = _found(lambda: bookings.appointment(site, ref, _own(staff)))
-        host = OfficeHost.get_or_none(OfficeHost.ref == appointment.host_ref)
+        host = OfficeHost.get_or_none(
+            (OfficeHost.ref == appointment.host_ref) & (OfficeHost.site == site)
+        )
         zone = str(bookings.zone(site))
     return context.page(
         request, staff, "appointment_cancel.html", appointment=appointment,

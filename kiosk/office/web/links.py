@@ -33,6 +33,7 @@ REFUSAL_STATUS = {
     LinkRefusal.USED: 410,
     LinkRefusal.TOO_LATE: 409,
     LinkRefusal.NOT_YET: 409,
+    LinkRefusal.FOREIGN: 403,
 }
 #: The layout's own words (base.html), translated here for the link pages.
 LAYOUT_WORDS = (N_("Lobby kiosk office"), N_("Office"))

@@ -1,0 +1,211 @@
+"""A kiosk speaks only for its own site: events and links naming another site's visit are
+refused with a reason and raise a security alert, on SQLite and PostgreSQL.
+
+Two sites share one office, a kiosk enrolled at each. The kiosk of "Other Tower" knows a
+visit ref of Riverside Tower (it is in every badge's QR) and tries every event kind and
+every link action on it; Riverside Tower's visit, feed and alerts must show nothing of it
+but the alert."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from conftest import SITE
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from tests_support import MONDAY_10AM
+
+from kiosk.domain.clock import ManualClock
+from kiosk.domain.tokens import raw_public_key
+from kiosk.notify import LinkAction, LinkSigner
+from kiosk.notify.links import LinkRefusal, LinkRefused
+from kiosk.office.models import ChangeLog, Event, OfficeVisit, UsedInvitation
+from kiosk.office.models import Kiosk as OfficeKiosk
+from kiosk.office.store import OfficeStore, open_office_database
+from kiosk.sync.wire import EVENT_KINDS
+
+OTHER_SITE = "Other Tower"
+
+
+@dataclass
+class SiteKiosk:
+    store: OfficeStore
+    kiosk_id: str
+    key: Ed25519PrivateKey
+    seq: int = 0
+
+    def send(self, kind: str, payload: dict[str, Any], subject: str = "") -> Any:
+        self.seq += 1
+        with self.store.db.connection_context():
+            kiosk = OfficeKiosk.get(OfficeKiosk.kiosk_id == self.kiosk_id)
+            event = {
+                "event_id": uuid.uuid4().hex, "seq": self.seq, "kind": kind,
+                "subject_ref": subject, "payload": {"kiosk": self.kiosk_id, **payload},
+                "occurred_at": self.store.clock.now().isoformat(),
+            }  # fmt: skip
+            return self.store.ingest(kiosk, [event]).results[0]
+
+    def link(self, action: LinkAction, visit_ref: str) -> str:
+        signer = LinkSigner(self.key, self.kiosk_id, self.store.clock.now)
+        return signer.issue(action, visit_ref, "host", timedelta(hours=2))
+
+
+def enrol_at(store: OfficeStore, site: str) -> SiteKiosk:
+    key = Ed25519PrivateKey.generate()
+    kiosk_id = f"kiosk-{uuid.uuid4().hex[:8]}"
+    store.enrol(
+        store.enrolment_code(site), kiosk_id=kiosk_id, name=f"Lobby of {site}",
+        auth_public_key=raw_public_key(key.public_key()).hex(),
+        badge_public_key=raw_public_key(Ed25519PrivateKey.generate().public_key()).hex(),
+    )  # fmt: skip
+    return SiteKiosk(store, kiosk_id, key)
+
+
+def visit_payload(state: str, visit_ref: str, host_ref: str, name: str) -> dict[str, Any]:
+    now = MONDAY_10AM.isoformat()
+    return {
+        "visit": visit_ref, "state": state, "host": host_ref, "arrived_at": now,
+        "visitor": {"name": name, "company": "Acme"}, "host_notified_at": now,
+        "left_at": now if state in ("checked_out", "denied") else None,
+    }  # fmt: skip
+
+
+@dataclass
+class TwoSites:
+    store: OfficeStore
+    home: SiteKiosk
+    intruder: SiteKiosk
+    visit_ref: str
+    host_ref: str
+
+    def visit(self) -> OfficeVisit:
+        with self.store.db.connection_context():
+            return OfficeVisit.get(OfficeVisit.ref == self.visit_ref)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        with self.store.db.connection_context():
+            rows = Event.select().where(Event.kind == "security.alert").order_by(Event.id)
+            return [json.loads(row.payload) for row in rows]
+
+    def feed_of(self, site: str) -> list[str]:
+        """Every change the kiosks of `site` would pull, as text."""
+        with self.store.db.connection_context():
+            rows = ChangeLog.select().where(ChangeLog.site == self.store.site(site))
+            return [f"{row.entity} {row.ref} {row.data}" for row in rows]
+
+
+@pytest.fixture
+def two_sites(office_db_url: str) -> Iterator[TwoSites]:
+    store = OfficeStore(open_office_database(office_db_url), clock=ManualClock(MONDAY_10AM))
+    home, intruder = enrol_at(store, SITE), enrol_at(store, OTHER_SITE)
+    host = store.add_host(SITE, "李娜", email="li.na@example.com")
+    visit_ref = uuid.uuid4().hex[:16]
+    for state in ("checked_in", "awaiting_host"):
+        result = home.send(f"visit.{state}", visit_payload(state, visit_ref, host.ref, "张伟"))
+        assert result.status == "stored", result
+    yield TwoSites(store, home, intruder, visit_ref, host.ref)
+    store.db.close()
+
+
+def foreign_event(kind: str, sites: TwoSites) -> tuple[dict[str, Any], str]:
+    """An event of `kind` that names Riverside Tower's visit (in its payload or subject)."""
+    if kind.startswith("visit.") and kind != "visit.rated":
+        state = kind.removeprefix("visit.")
+        return visit_payload(state, sites.visit_ref, "", "Mallory"), sites.visit_ref
+    if kind == "visit.rated":
+        return {"visit": sites.visit_ref, "satisfaction": 1}, sites.visit_ref
+    if kind == "token.revoked":
+        return {"token": "t" * 16, "visit": sites.visit_ref}, ""
+    if kind == "notification.forward":
+        return {"visit": sites.visit_ref}, sites.visit_ref
+    return {"visit": sites.visit_ref, "reason": "test"}, sites.visit_ref
+
+
+@pytest.mark.parametrize("kind", sorted(EVENT_KINDS))
+def test_an_event_about_another_sites_visit_is_refused_and_raises_an_alert(
+    two_sites: TwoSites, kind: str
+) -> None:
+    before = two_sites.visit()
+    payload, subject = foreign_event(kind, two_sites)
+
+    result = two_sites.intruder.send(kind, payload, subject)
+
+    assert result.status == "rejected"
+    # A malformed forward is refused by its schema before the site check: still refused.
+    if kind != "notification.forward":
+        assert "not of this kiosk's site" in result.error, result.error
+        alert = two_sites.alerts()[-1]
+        assert alert["reason"] == "foreign_site_ref"
+        assert alert["kiosk"] == two_sites.intruder.kiosk_id
+    after = two_sites.visit()
+    assert (after.state, after.visitor_name, after.satisfaction, after.left_at) == (
+        before.state, before.visitor_name, before.satisfaction, before.left_at,
+    )  # fmt: skip
+    assert not any(two_sites.visit_ref in row for row in two_sites.feed_of(OTHER_SITE))
+    assert not any("Mallory" in row for row in two_sites.feed_of(SITE))
+
+
+def test_an_event_naming_another_sites_host_is_refused(two_sites: TwoSites) -> None:
+    own_visit = uuid.uuid4().hex[:16]
+    payload = visit_payload("checked_in", own_visit, two_sites.host_ref, "Mallory")
+
+    result = two_sites.intruder.send("visit.checked_in", payload, own_visit)
+
+    assert result.status == "rejected"
+    assert f"the host {two_sites.host_ref} is not of this kiosk's site" in result.error
+    assert not any(two_sites.host_ref in row for row in two_sites.feed_of(OTHER_SITE))
+
+
+def test_an_invitation_used_at_another_site_raises_no_alert_against_this_one(
+    two_sites: TwoSites,
+) -> None:
+    token_id = uuid.uuid4().hex
+    own = uuid.uuid4().hex[:16]
+    two_sites.home.send(
+        "visit.checked_in",
+        {**visit_payload("checked_in", own, two_sites.host_ref, "王芳"), "invitation": token_id},
+    )
+    elsewhere = uuid.uuid4().hex[:16]
+    result = two_sites.intruder.send(
+        "visit.checked_in",
+        {**visit_payload("checked_in", elsewhere, "", "Mallory"), "invitation": token_id},
+    )
+
+    assert result.status == "stored"  # its own visit, its own site's invitations
+    assert not [a for a in two_sites.alerts() if a["reason"] == "invitation_used_twice"]
+    with two_sites.store.db.connection_context():
+        assert UsedInvitation.select().where(UsedInvitation.token_id == token_id).count() == 2
+
+
+@pytest.mark.parametrize("action", list(LinkAction))
+def test_a_link_for_another_sites_visit_does_nothing_and_raises_an_alert(
+    two_sites: TwoSites, action: LinkAction
+) -> None:
+    token = two_sites.intruder.link(action, two_sites.visit_ref)
+
+    with pytest.raises(LinkRefused) as preview:
+        two_sites.store.link_preview(token)
+    with pytest.raises(LinkRefused) as redeem:
+        two_sites.store.redeem_link(token)
+
+    assert preview.value.reason is redeem.value.reason is LinkRefusal.FOREIGN
+    assert two_sites.visit().state == "awaiting_host"
+    assert two_sites.visit().host_acknowledged_at is None
+    alert = two_sites.alerts()[-1]
+    assert (alert["reason"], alert["action"]) == ("foreign_site_ref", action.value)
+    assert not any(two_sites.visit_ref in row for row in two_sites.feed_of(OTHER_SITE))
+
+
+@pytest.mark.parametrize("action", list(LinkAction))
+def test_a_link_of_the_sites_own_kiosk_still_works(two_sites: TwoSites, action: LinkAction) -> None:
+    done = two_sites.store.redeem_link(two_sites.home.link(action, two_sites.visit_ref))
+
+    assert done.action == action.value
+    expected = "denied" if action is LinkAction.DENY else "host_acknowledged"
+    assert two_sites.visit().state == expected
+    assert not two_sites.alerts()
