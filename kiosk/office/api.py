@@ -5,6 +5,10 @@
     GET  /v1/changes   the site's changes after a cursor
     GET  /v1/health    liveness, and the office's clock
 
+Bodies are capped before they are read (413 above the limit), and a signed request's
+headers are checked before its body is: nobody can make the office buffer a large body
+without being an enrolled kiosk.
+
 Every answer carries the office's time (`server_time`, and the `X-Office-Time` header) so a
 kiosk can measure its clock skew. Database trouble is 503 with Retry-After, never a 500.
 """
@@ -26,8 +30,15 @@ from kiosk.office.settings import OfficeSettings
 from kiosk.office.store import Forbidden, OfficeStore, Unauthorized
 from kiosk.office.web import mount_web
 
+MIB = 1024 * 1024
 MAX_BATCH = 5000
-MAX_BODY = 16 * 1024 * 1024
+#: The most bytes of body the office reads (Starlette's body limit: 413 above it, refused on
+#: Content-Length before a byte is read, else counted as it streams in): a batch of events,
+#: an enrolment, and any other request (staff's forms and uploads: above the imports' own
+#: 2 MB limits, so that a file a little too large gets the page that says so).
+MAX_BODY = 16 * MIB
+MAX_ENROL_BODY = 8 * 1024
+MAX_FORM_BODY = 8 * MIB
 T = TypeVar("T")
 
 
@@ -97,6 +108,7 @@ SIGNED_HEADERS = [
 def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> FastAPI:
     """The office: the kiosks' API under /v1 and the staff's web pages (kiosk.office.web)."""
     app = FastAPI(
+        max_body_size=MAX_FORM_BODY,
         title="Lobby kiosk office",
         version="1",
         description="Kiosks push their events and pull what they need to decide offline.",
@@ -125,6 +137,11 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
         )
         return answer(status, {"detail": str(err)})
 
+    @app.exception_handler(RecursionError)
+    async def too_deep(_request: Request, _err: RecursionError) -> JSONResponse:
+        # JSON nested thousands deep, read by FastAPI for a typed body (/v1/enrol).
+        return answer(400, {"detail": "the body nests too deeply"})
+
     @app.exception_handler(PeeweeException)
     async def database_trouble(_request: Request, err: PeeweeException) -> JSONResponse:
         # The kiosk keeps its events and tries again; nothing is lost by waiting.
@@ -134,11 +151,12 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
         return answer(503, {"detail": reason}, {"Retry-After": "5"})
 
     async def signed(request: Request) -> tuple[Any, bytes]:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise InvalidInput("body", "too large")
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        # Who claims to send it is checked before the body is read (BodyLimit caps the
+        # read), so that an unsigned sender cannot make the office buffer anything.
         headers = {key.lower(): value for key, value in request.headers.items()}
+        await in_database(lambda: store.check_signature_headers(headers))
+        body = await request.body()
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         kiosk = await in_database(lambda: store.authenticate(request.method, path, headers, body))
         return kiosk, body
 
@@ -146,7 +164,12 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
     async def health() -> dict[str, str]:
         return {"status": "ok", "server_time": server_time()}
 
-    @app.post("/v1/enrol", response_model=EnrolResponse, responses={403: {}, 400: {}})
+    @app.post(
+        "/v1/enrol",
+        response_model=EnrolResponse,
+        responses={403: {}, 400: {}, 413: {}},
+        max_body_size=MAX_ENROL_BODY,
+    )
     async def enrol(request: EnrolRequest) -> JSONResponse:
         kiosk = await in_database(
             lambda: store.enrol(
@@ -173,7 +196,8 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
         "/v1/events",
         response_model=IngestResponse,
         openapi_extra={"requestBody": EVENT_BATCH_SCHEMA, "parameters": SIGNED_HEADERS},
-        responses={400: {}, 401: {}, 403: {}, 503: {}},
+        responses={400: {}, 401: {}, 403: {}, 413: {}, 503: {}},
+        max_body_size=MAX_BODY,
     )
     async def events(request: Request) -> JSONResponse:
         kiosk, body = await signed(request)
@@ -181,6 +205,8 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
             batch = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise InvalidInput("body", "is not JSON") from err
+        except RecursionError as err:
+            raise InvalidInput("body", "nests too deeply") from err
         if not isinstance(batch, dict) or not isinstance(batch.get("events"), list):
             raise InvalidInput("body", 'must be {"events": [...]}')
         if len(batch["events"]) > MAX_BATCH:

@@ -432,8 +432,10 @@ class OfficeStore:
                     },
                 )
 
-    def authenticate(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Kiosk:
-        """The kiosk that signed this request; Unauthorized or Forbidden otherwise."""
+    def check_signature_headers(self, headers: dict[str, str]) -> Kiosk:
+        """The kiosk a request says it comes from, if its signature headers are well formed,
+        name an enrolled kiosk and carry a time near the office's: checked before the body
+        is read. Unauthorized otherwise. The signature itself is `authenticate`'s."""
         kiosk_id = headers.get("x-kiosk-id", "")
         nonce = headers.get("x-kiosk-nonce", "")
         signature = headers.get("x-kiosk-signature", "")
@@ -444,15 +446,25 @@ class OfficeStore:
         if not (kiosk_id and signature and 16 <= len(nonce) <= 64):
             raise Unauthorized("unsigned request")
         kiosk = Kiosk.get_or_none(Kiosk.kiosk_id == kiosk_id)
-        if kiosk is None or not signature_is_valid(
+        if kiosk is None:
+            raise Unauthorized("bad signature")
+        now_ms = int(self.clock.now().timestamp() * 1000)
+        if abs(now_ms - time_ms) > MAX_REQUEST_AGE_MS:
+            raise Unauthorized("request time too far from the office's clock; resync the clock")
+        return kiosk
+
+    def authenticate(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Kiosk:
+        """The kiosk that signed this request; Unauthorized or Forbidden otherwise."""
+        kiosk = self.check_signature_headers(headers)
+        nonce = headers["x-kiosk-nonce"]
+        signature = headers["x-kiosk-signature"]
+        time_ms = int(headers["x-kiosk-time"])
+        if not signature_is_valid(
             kiosk.auth_public_key, method, path, time_ms, nonce, body, signature
         ):
             raise Unauthorized("bad signature")
         if kiosk.revoked_at is not None:
             raise Forbidden("this kiosk has been revoked")
-        now_ms = int(self.clock.now().timestamp() * 1000)
-        if abs(now_ms - time_ms) > MAX_REQUEST_AGE_MS:
-            raise Unauthorized("request time too far from the office's clock; resync the clock")
         try:
             with self._write_transaction():
                 RequestNonce.create(kiosk=kiosk, nonce=nonce, seen_at=self.clock.now())
