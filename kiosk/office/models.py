@@ -277,6 +277,16 @@ class StaffUser(OfficeModel):
     last_login_at = UtcTimestampField(null=True)
 
 
+class SignInThrottle(OfficeModel):
+    """Failed sign-ins counted by key (kiosk.office.throttle): one account from one address,
+    or one address across all accounts. A row is only a count and a lock time."""
+
+    key = CharField(unique=True)
+    failures = IntegerField(default=0)
+    locked_until = UtcTimestampField(null=True)
+    updated_at = UtcTimestampField()
+
+
 class StaffSession(OfficeModel):
     """A signed-in browser. The cookie holds a random token; only its SHA-256 is kept, so a
     copy of the database opens no session. Each session has its own CSRF token."""
@@ -437,6 +447,7 @@ OFFICE_MODELS: list[type[OfficeModel]] = [
     OfficeVisit,
     StaffUser,
     StaffSession,
+    SignInThrottle,
     AuditEntry,
     SiteSettingsRow,
     OfficeUsedLink,

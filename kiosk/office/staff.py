@@ -8,8 +8,9 @@ Roles, from most to least reach:
     security    the watchlist, the live list and roll call, the visit log and its verification
     host        their own appointments and visits
 
-Sign-in failures lock an account for LOCKOUT after MAX_FAILURES in a row; the answer to a
-wrong user name and a wrong password is the same, and costs the same time.
+Sign-in failures are counted before the password is checked, per account and address, per
+address and per account (kiosk.office.throttle), and lock for LOCKOUT; the answer to a
+wrong user name, a wrong password and a locked account is the same, and costs the same time.
 """
 
 from __future__ import annotations
@@ -28,10 +29,9 @@ from peewee import Database
 
 from kiosk.domain.clock import Clock
 from kiosk.domain.errors import InvalidInput, KioskError
+from kiosk.office import throttle
 from kiosk.office.models import AuditEntry, Site, StaffSession, StaffUser
 
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()
 # Verified against when the user name is unknown, so both answers take the same time.
@@ -135,32 +135,26 @@ class StaffDirectory:
 
     # ------------------------------------------------------------------ sessions
 
-    def sign_in(self, username: str, password: str) -> str:
-        """A new session token for the cookie; raises SignInRefused."""
+    def sign_in(self, username: str, password: str, address: str = "") -> str:
+        """A new session token for the cookie; raises SignInRefused. `address` is the
+        browser's, for the throttle (kiosk.office.throttle)."""
         now = self.clock.now()
         refused = SignInRefused("wrong user name or password, or the account is locked")
         with self.db.connection_context():
-            user = StaffUser.get_or_none(StaffUser.username == username.strip().lower())
-            if user is None or not user.active:
+            found = StaffUser.get_or_none(StaffUser.username == username.strip().lower())
+            user: StaffUser | None = found if found is not None and found.active else None
+            attempt = throttle.reserve(self.db, user.id if user else None, address, now)
+            if user is None or not attempt.allowed:
                 _verify(_DUMMY_HASH, password)
-                raise refused
-            if user.locked_until is not None and user.locked_until > now:
-                _verify(_DUMMY_HASH, password)
+                throttle.failed(self.db, attempt, now)
                 raise refused
             if not _verify(user.password_hash, password):
-                failures = user.failed_logins + 1
-                StaffUser.update(
-                    failed_logins=failures,
-                    locked_until=now + LOCKOUT if failures >= MAX_FAILURES else None,
-                ).where(StaffUser.id == user.id).execute()
+                throttle.failed(self.db, attempt, now)
                 raise refused
+            throttle.succeeded(self.db, attempt, now)
             token = secrets.token_urlsafe(32)
             with self.db.atomic():
-                updates: dict[Any, Any] = {
-                    StaffUser.failed_logins: 0,
-                    StaffUser.locked_until: None,
-                    StaffUser.last_login_at: now,
-                }
+                updates: dict[Any, Any] = {StaffUser.last_login_at: now}
                 if _hasher.check_needs_rehash(user.password_hash):
                     updates[StaffUser.password_hash] = _hasher.hash(password)
                 StaffUser.update(updates).where(StaffUser.id == user.id).execute()

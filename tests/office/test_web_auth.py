@@ -8,7 +8,7 @@ import pytest
 from conftest import WebOffice
 
 from kiosk.office.models import StaffSession, StaffUser
-from kiosk.office.staff import LOCKOUT, MAX_FAILURES
+from kiosk.office.throttle import LOCKOUT, MAX_FAILURES
 
 
 def test_a_page_sends_a_stranger_to_the_login_page_and_back_after(web_office: WebOffice) -> None:

@@ -71,7 +71,8 @@ def login(
     if not expected or csrf_token != expected:
         raise PageRefused(403, N_("The sign-in form has expired. Reload it and try again."))
     try:
-        token = context.staff.sign_in(username, password)
+        address = request.client.host if request.client else ""
+        token = context.staff.sign_in(username, password, address)
     except SignInRefused:
         _ = words(request)
         return context.page(
