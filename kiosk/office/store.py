@@ -258,6 +258,41 @@ def _refs_named(event: dict[str, Any]) -> list[tuple[type[Any], str]]:
     return named
 
 
+def key_feed_ref(kind: str, public_key_hex: str) -> str:
+    """A trusted key's row in the change feed: its kind and its whole public key, so that
+    no other key, of this kind or another, can take its place in the feed."""
+    return f"{kind}:{public_key_hex}"
+
+
+def _key_ids_in_use() -> set[str]:
+    """The token key ids of every key the office has handed out: site keys and badge keys."""
+    ids = {row[0] for row in rows_of(SiteKey.select(SiteKey.key_id))}
+    ids.update(
+        key_id_for(bytes.fromhex(row[0])) for row in rows_of(Kiosk.select(Kiosk.badge_public_key))
+    )
+    return ids
+
+
+def _refuse_known_keys(auth_public_key: str, badge_public_key: str) -> None:
+    """An enrolling kiosk brings two new keys of its own. A key the office already knows (a
+    site's invitation key, another kiosk's key) or one whose 4-byte token key id is already
+    in use is refused: tokens name their key by that id, so a second key with it could
+    shadow the first at the kiosks."""
+    if auth_public_key == badge_public_key:
+        raise InvalidInput("badge_public_key", "must differ from the auth key")
+    known = {row[0] for row in rows_of(SiteKey.select(SiteKey.public_key))}
+    for row in rows_of(Kiosk.select(Kiosk.auth_public_key, Kiosk.badge_public_key)):
+        known.update(row)
+    for label, value in (
+        ("auth_public_key", auth_public_key),
+        ("badge_public_key", badge_public_key),
+    ):
+        if value in known:
+            raise Forbidden(f"the {label} is already registered at this office")
+    if key_id_for(bytes.fromhex(badge_public_key)) in _key_ids_in_use():
+        raise Forbidden("the badge_public_key's key id is already in use; make a new key")
+
+
 def _hash_code(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
@@ -330,6 +365,9 @@ class OfficeStore:
                 site = Site.create(name=name, created_at=now)
                 key = Ed25519PrivateKey.generate()
                 public = raw_public_key(key.public_key())
+                while key_id_for(public) in _key_ids_in_use():  # one in 2**32 per key
+                    key = Ed25519PrivateKey.generate()
+                    public = raw_public_key(key.public_key())
                 SiteKey.create(
                     site=site,
                     kind="invitation",
@@ -344,7 +382,7 @@ class OfficeStore:
                 self._log(
                     site,
                     "key",
-                    key_id_for(public),
+                    key_feed_ref("invitation", public.hex()),
                     {
                         "kind": "invitation",
                         "public_key": public.hex(),
@@ -385,9 +423,17 @@ class OfficeStore:
                 raise Forbidden("the enrolment code is unknown, used or expired")
             if Kiosk.get_or_none(Kiosk.kiosk_id == kiosk_id) is not None:
                 raise Forbidden(f"a kiosk {kiosk_id} is already enrolled")
-            record.used_at = now
-            record.used_by = kiosk_id
-            record.save()
+            _refuse_known_keys(auth_public_key, badge_public_key)
+            # Taken in one UPDATE that only an unused code matches: of kiosks presenting
+            # the code at once, exactly one changes the row (PostgreSQL's row lock makes
+            # the others re-check `used_at` and match nothing).
+            taken = (
+                EnrolmentCode.update(used_at=now, used_by=kiosk_id)
+                .where((EnrolmentCode.id == record.id) & EnrolmentCode.used_at.is_null())
+                .execute()
+            )
+            if taken != 1:
+                raise Forbidden("the enrolment code is unknown, used or expired")
             kiosk = Kiosk.create(
                 kiosk_id=kiosk_id,
                 site=record.site,
@@ -400,7 +446,7 @@ class OfficeStore:
                 self._log(
                     record.site,
                     "key",
-                    key_id_for(bytes.fromhex(badge_public_key)),
+                    key_feed_ref("badge", badge_public_key),
                     {
                         "kind": "badge",
                         "public_key": badge_public_key,
@@ -423,7 +469,7 @@ class OfficeStore:
                 self._log(
                     kiosk.site,
                     "key",
-                    key_id_for(bytes.fromhex(kiosk.badge_public_key)),
+                    key_feed_ref("badge", kiosk.badge_public_key),
                     {
                         "kind": "badge",
                         "public_key": kiosk.badge_public_key,

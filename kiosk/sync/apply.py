@@ -16,6 +16,7 @@ Applying it twice, or after the visit moved on, changes nothing.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -64,6 +65,8 @@ def current_cursor() -> int:
     row = KioskState.get_or_none(KioskState.key == CURSOR_KEY)
     return int(row.value) if row else 0
 
+
+log = logging.getLogger(__name__)
 
 #: Entities in the order they are applied: hosts before the appointments that name them.
 ORDER = (
@@ -243,17 +246,20 @@ def _used(token_id: str, data: dict[str, Any], now: datetime) -> None:
     ).on_conflict_ignore().execute()
 
 
-def _key(key_id: str, data: dict[str, Any], now: datetime) -> None:
+def _key(ref: str, data: dict[str, Any], now: datetime) -> None:
+    """Trust (or revoke) the key a feed row carries. The row's ref is its kind and whole key
+    (older offices used the 4-byte key id); the key id is always worked out from the key.
+    A key of the same kind and id as one already trusted, but another key, never replaces
+    it: the office refuses such keys, so one in the feed is logged and left out."""
     public = bytes.fromhex(data["public_key"])
-    if key_id_for(public) != key_id:
-        raise ValueError(f"key {key_id} does not match its public key")
-    revoked_at = now if data.get("revoked") else None
-    updated = (
-        TrustedKey.update(revoked_at=revoked_at)
-        .where((TrustedKey.kind == data["kind"]) & (TrustedKey.key_id == key_id))
-        .execute()
+    key_id = key_id_for(public)
+    if ref not in (key_id, f"{data['kind']}:{data['public_key']}"):
+        raise ValueError(f"key row {ref} does not match its public key")
+    existing = TrustedKey.get_or_none(
+        (TrustedKey.kind == data["kind"]) & (TrustedKey.key_id == key_id)
     )
-    if updated == 0:
+    revoked_at = now if data.get("revoked") else None
+    if existing is None:
         TrustedKey.create(
             key_id=key_id,
             kind=data["kind"],
@@ -262,6 +268,11 @@ def _key(key_id: str, data: dict[str, Any], now: datetime) -> None:
             added_at=now,
             revoked_at=revoked_at,
         )
+    elif existing.public_key != data["public_key"]:
+        log.warning("key %s of kind %s: another key has that id; left out", key_id, data["kind"])
+    elif (existing.revoked_at is None) != (revoked_at is None):
+        existing.revoked_at = revoked_at
+        existing.save()
 
 
 def _visits(items: dict[str, dict[str, Any]], own_kiosk_id: str, now: datetime) -> None:

@@ -21,12 +21,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests_support import MONDAY_10AM
 
 from kiosk.domain.clock import ManualClock
+from kiosk.domain.errors import InvalidInput
 from kiosk.domain.tokens import raw_public_key
 from kiosk.notify import LinkAction, LinkSigner
 from kiosk.notify.links import LinkRefusal, LinkRefused
-from kiosk.office.models import ChangeLog, Event, OfficeVisit, UsedInvitation
+from kiosk.office.models import ChangeLog, Event, OfficeVisit, SiteKey, UsedInvitation
 from kiosk.office.models import Kiosk as OfficeKiosk
-from kiosk.office.store import OfficeStore, open_office_database
+from kiosk.office.store import Forbidden, OfficeStore, open_office_database
 from kiosk.sync.wire import EVENT_KINDS
 
 OTHER_SITE = "Other Tower"
@@ -209,3 +210,45 @@ def test_a_link_of_the_sites_own_kiosk_still_works(two_sites: TwoSites, action: 
     expected = "denied" if action is LinkAction.DENY else "host_acknowledged"
     assert two_sites.visit().state == expected
     assert not two_sites.alerts()
+
+
+# ---------------------------------------------------------------- keys
+
+
+def test_an_enrolment_with_a_key_the_office_knows_is_refused(two_sites: TwoSites) -> None:
+    store = two_sites.store
+    with store.db.connection_context():
+        site_key = SiteKey.get(SiteKey.site == store.site(SITE)).public_key
+        other = OfficeKiosk.get(OfficeKiosk.kiosk_id == two_sites.home.kiosk_id)
+    fresh = raw_public_key(Ed25519PrivateKey.generate().public_key()).hex()
+    for auth, badge in (
+        (fresh, site_key),  # the site's invitation key offered as a badge key
+        (fresh, other.badge_public_key),
+        (other.auth_public_key, raw_public_key(Ed25519PrivateKey.generate().public_key()).hex()),
+        (fresh, fresh),
+    ):
+        with pytest.raises((Forbidden, InvalidInput)):
+            store.enrol(
+                store.enrolment_code(OTHER_SITE), kiosk_id=f"kiosk-{uuid.uuid4().hex[:8]}",
+                name="", auth_public_key=auth, badge_public_key=badge,
+            )  # fmt: skip
+
+
+def test_a_badge_key_whose_id_collides_is_refused(
+    two_sites: TwoSites, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kiosk.office import store as office_store
+
+    monkeypatch.setattr(office_store, "key_id_for", lambda _public: "00c0ffee")
+    monkeypatch.setattr(office_store, "_key_ids_in_use", lambda: {"00c0ffee"})
+    with pytest.raises(Forbidden, match="key id is already in use"):
+        enrol_at(two_sites.store, SITE)
+
+
+def test_key_rows_in_the_feed_are_named_by_kind_and_whole_key(two_sites: TwoSites) -> None:
+    with two_sites.store.db.connection_context():
+        rows = ChangeLog.select().where(ChangeLog.entity == "key")
+        refs = {row.ref: json.loads(row.data) for row in rows}
+    assert refs
+    for ref, data in refs.items():
+        assert ref == f"{data['kind']}:{data['public_key']}"

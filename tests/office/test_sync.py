@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
 import pytest
 from conftest import SITE, KioskFactory, Office
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from peewee import fn
 from tests_support import MONDAY_10AM
 
 from kiosk.domain.errors import RejectReason, TokenRejected
-from kiosk.office.models import Event, OfficeVisit
+from kiosk.domain.tokens import raw_public_key
+from kiosk.office.models import Event, OfficeVisit, SiteKey
 from kiosk.office.models import Kiosk as OfficeKiosk
 from kiosk.services.checkin import Outcome, VisitorDetails, WalkIn
 from kiosk.storage.models import OutboxEvent, TrustedKey
@@ -409,3 +412,50 @@ def test_an_enrolment_code_works_once(office: Office, kiosks: KioskFactory) -> N
     first_sync.enroll(office.url, code)
     with pytest.raises(SyncError, match="unknown, used or expired"):
         second_sync.enroll(office.url, code)
+
+
+def test_an_enrolment_code_wins_once_among_parallel_tries(office: Office) -> None:
+    code = office.store.enrolment_code(SITE)
+    start = threading.Barrier(16)
+
+    def enrol(n: int) -> int:
+        body = {
+            "code": code, "kiosk_id": f"kiosk-race-{n}",
+            "auth_public_key": raw_public_key(Ed25519PrivateKey.generate().public_key()).hex(),
+            "badge_public_key": raw_public_key(Ed25519PrivateKey.generate().public_key()).hex(),
+        }  # fmt: skip
+        start.wait()
+        return httpx.post(f"{office.url}/v1/enrol", json=body, timeout=60).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = sorted(pool.map(enrol, range(16)))
+
+    # One wins; the others are refused, or on SQLite may be told to retry (503), after
+    # which they are refused.
+    assert statuses.count(200) == 1 and set(statuses) <= {200, 403, 503}, statuses
+    with office.store.db.connection_context():
+        assert (
+            OfficeKiosk.select().where(OfficeKiosk.kiosk_id.startswith("kiosk-race-")).count() == 1
+        )
+
+
+def test_the_sites_invitation_key_cannot_be_enrolled_as_a_badge_key(
+    office: Office, kiosks: KioskFactory
+) -> None:
+    _, token = book_with_invitation(office)
+    with office.store.db.connection_context():
+        site_key = SiteKey.get(SiteKey.site == office.store.site(SITE)).public_key
+    attempt = httpx.post(
+        f"{office.url}/v1/enrol",
+        json={
+            "code": office.store.enrolment_code(SITE), "kiosk_id": "kiosk-shadow",
+            "auth_public_key": raw_public_key(Ed25519PrivateKey.generate().public_key()).hex(),
+            "badge_public_key": site_key,
+        },
+    )  # fmt: skip
+    assert attempt.status_code == 403, attempt.text
+
+    kiosk, client = kiosks.new()  # enrolled afterwards: genuine invitations still work
+    client.run_once()
+    with kiosk.using():
+        assert kiosk.engine.check_in_with_invitation(token).outcome is Outcome.CHECKED_IN
