@@ -82,3 +82,30 @@ def test_every_change_without_the_csrf_token_is_refused(web_office: WebOffice) -
             answer = client.request(method, concrete(path), data=data)
             assert answer.status_code == 403, (method, path, data, answer.status_code)
     assert client.get("/").status_code == 200  # still signed in: nothing was done
+
+
+@pytest.mark.parametrize("page", ["/hosts", "/watchlist", "/users", "/settings"])
+def test_a_notice_shows_only_the_offices_own_sentences(web_office: WebOffice, page: str) -> None:
+    client = web_office.as_role("admin")
+    elsewhere = web_office.store.add_host("Other Tower", "Someone Elsewhere")
+
+    for query in (
+        "done=Your+account+is+locked%2C+call+555-0100",
+        "done=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        f"done=reactivated&ref={elsewhere.ref}",  # a name of another site
+        "done=hosts_imported&created=%3Cb%3E&updated=9999999999999",
+    ):
+        answer = client.get(f"{page}?{query}")
+        assert answer.status_code == 200
+        assert "555-0100" not in answer.text and "<script>alert" not in answer.text
+        assert "Someone Elsewhere" not in answer.text
+        assert "<b>" not in answer.text
+
+
+def test_a_notice_names_what_was_changed(web_office: WebOffice) -> None:
+    client = web_office.as_role("admin")
+    host = web_office.store.add_host("Riverside Tower", "Maria Schmidt")
+
+    answer = client.get(f"/hosts?done=deactivated&ref={host.ref}")
+
+    assert "Maria Schmidt deactivated." in answer.text

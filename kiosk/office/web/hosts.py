@@ -5,10 +5,9 @@ kiosk.office.directory; these handlers read forms and pick the page."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from kiosk.domain.errors import InvalidInput, NotFound
@@ -18,6 +17,7 @@ from kiosk.office import directory
 from kiosk.office.models import OfficeHost
 from kiosk.office.staff import Role, Staff
 from kiosk.office.web import N_, PageRefused, require, web, words
+from kiosk.office.web.notices import done, notice
 
 router = APIRouter()
 may_edit = require(Role.RECEPTION)
@@ -44,8 +44,9 @@ class HostForm(BaseModel):
     channels: str = Field("", max_length=20_000)
 
 
-def _done(path: str, message: str) -> RedirectResponse:
-    return RedirectResponse(f"{path}?done={quote(message)}", 303)
+def _notice(request: Request, staff: Staff) -> str:
+    by_ref = {host.ref: host.name for host in directory.hosts_of(staff.site_id)}
+    return notice(words(request, staff), request.query_params, by_ref.get)
 
 
 def _form_page(
@@ -91,9 +92,7 @@ def _form_page(
 
 
 @router.get("/hosts")
-def hosts_list(
-    request: Request, q: str = "", done: str = "", staff: Staff = Depends(may_edit)
-) -> Response:
+def hosts_list(request: Request, q: str = "", staff: Staff = Depends(may_edit)) -> Response:
     with web(request).db():
         hosts = directory.hosts_of(staff.site_id, q[:200])
         by_ref = {host.ref: host for host in directory.hosts_of(staff.site_id)}
@@ -104,7 +103,7 @@ def hosts_list(
             hosts=hosts,
             by_ref=by_ref,
             query=q,
-            notice=done[:200],
+            notice=_notice(request, staff),
             availabilities=AVAILABILITY_LABELS,
             channel_count=lambda host: len(directory.host_channels(host)),
         )
@@ -154,22 +153,13 @@ def import_hosts(
             filename=file.filename or "",
             error=_("Nothing was imported: correct these rows and upload the file again."),
         )
-    return _done(
-        "/hosts",
-        _(
-            "Imported %(created)s new hosts and updated %(updated)s.",
-            created=result.created,
-            updated=result.updated,
-        ),
-    )
+    return done("/hosts", "hosts_imported", created=result.created, updated=result.updated)
 
 
 @router.get("/hosts/{ref}")
-def edit_host_form(
-    request: Request, ref: str, done: str = "", staff: Staff = Depends(may_edit)
-) -> Response:
+def edit_host_form(request: Request, ref: str, staff: Staff = Depends(may_edit)) -> Response:
     with web(request).db():
-        return _form_page(request, staff, _host(staff, ref), notice=done[:200])
+        return _form_page(request, staff, _host(staff, ref), notice=_notice(request, staff))
 
 
 @router.post("/hosts/{ref}")
@@ -210,7 +200,7 @@ def _save(request: Request, staff: Staff, ref: str | None, values: dict[str, Any
             )
         except InvalidInput as err:
             return _form_page(request, staff, host, 400, values, error=_.problem(str(err)))
-    return _done(f"/hosts/{saved.ref}", _("Saved. Kiosks learn it on their next sync."))
+    return done(f"/hosts/{saved.ref}", "saved")
 
 
 @router.post("/hosts/{ref}/active")
@@ -226,9 +216,7 @@ def set_active(
             context.store, context.staff, staff.site_id, staff.username, _host(staff, ref).ref,
             active == "1",
         )  # fmt: skip
-    _ = words(request, staff)
-    done = _("%(name)s reactivated.") if host.active else _("%(name)s deactivated.")
-    return _done("/hosts", done % {"name": host.name})
+    return done("/hosts", "reactivated" if host.active else "deactivated", ref=host.ref)
 
 
 @router.post("/hosts/{ref}/test")

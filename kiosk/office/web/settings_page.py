@@ -4,10 +4,8 @@ confirmation first."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from kiosk.domain.errors import InvalidInput, NotFound
 from kiosk.office import directory
@@ -15,6 +13,7 @@ from kiosk.office.models import Kiosk, Site
 from kiosk.office.settings import SiteSettings, load_site_settings
 from kiosk.office.staff import Staff
 from kiosk.office.web import N_, PageRefused, require, web, words
+from kiosk.office.web.notices import done, notice
 
 router = APIRouter()
 admin_only = require()
@@ -48,9 +47,11 @@ def _page(
 
 
 @router.get("/settings")
-def settings_page(request: Request, done: str = "", staff: Staff = Depends(admin_only)) -> Response:
+def settings_page(request: Request, staff: Staff = Depends(admin_only)) -> Response:
     with web(request).db():
-        return _page(request, staff, notice=done[:200])
+        names = {k.kiosk_id: k.name or k.kiosk_id for k in directory.kiosks_of(staff.site_id)}
+        shown = notice(words(request, staff), request.query_params, names.get)
+        return _page(request, staff, notice=shown)
 
 
 @router.post("/settings")
@@ -86,9 +87,7 @@ def save_settings(
             )
         except InvalidInput as err:
             return _page(request, staff, 400, error=words(request, staff).problem(str(err)))
-    _ = words(request, staff)
-    done = _("Settings saved.")
-    return RedirectResponse(f"/settings?done={quote(done)}", 303)
+    return done("/settings", "settings_saved")
 
 
 @router.post("/settings/kiosks/code")
@@ -133,6 +132,4 @@ def revoke(request: Request, kiosk_id: str, staff: Staff = Depends(admin_only)) 
             )
         except InvalidInput as err:
             return _page(request, staff, 400, error=words(request, staff).problem(str(err)))
-    _ = words(request, staff)
-    done = _("Kiosk %(name)s revoked.", name=kiosk.name or kiosk.kiosk_id)
-    return RedirectResponse(f"/settings?done={quote(done)}#kiosks", 303)
+    return done("/settings", "kiosk_revoked", ref=kiosk.kiosk_id, fragment="kiosks")

@@ -3,15 +3,14 @@ password is made up here and shown once, to be passed on; only its hash is kept.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from kiosk.domain.errors import InvalidInput, NotFound
 from kiosk.office import directory
 from kiosk.office.staff import Role, Staff
 from kiosk.office.web import N_, PageRefused, require, web, words
+from kiosk.office.web.notices import done, notice
 
 router = APIRouter()
 admin_only = require()
@@ -34,9 +33,11 @@ def _page(request: Request, staff: Staff, status: int = 200, **context: object) 
 
 
 @router.get("/users")
-def users(request: Request, done: str = "", staff: Staff = Depends(admin_only)) -> Response:
+def users(request: Request, staff: Staff = Depends(admin_only)) -> Response:
     with web(request).db():
-        return _page(request, staff, notice=done[:200], values={})
+        names = {str(user.id): user.username for user in directory.users_of(staff.site_id)}
+        shown = notice(words(request, staff), request.query_params, names.get)
+        return _page(request, staff, notice=shown, values={})
 
 
 @router.post("/users")
@@ -83,9 +84,7 @@ def set_active(
             return _page(
                 request, staff, 400, error=words(request, staff).problem(str(err)), values={}
             )
-    _ = words(request, staff)
-    done = _("%(name)s reactivated.") if user.active else _("%(name)s deactivated.")
-    return RedirectResponse(f"/users?done={quote(done % {'name': user.username})}", 303)
+    return done("/users", "reactivated" if user.active else "deactivated", ref=str(user.id))
 
 
 @router.post("/users/{user_id}/password")

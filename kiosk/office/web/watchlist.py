@@ -4,15 +4,14 @@ number typed here is kept only as its salted hash (kiosk.office.directory)."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from kiosk.domain.errors import InvalidInput, NotFound
 from kiosk.office import directory
 from kiosk.office.staff import Role, Staff
 from kiosk.office.web import N_, PageRefused, require, web, words
+from kiosk.office.web.notices import done, notice
 
 router = APIRouter()
 may_see = require(Role.SECURITY)
@@ -34,9 +33,11 @@ def _page(request: Request, staff: Staff, status: int = 200, **context: object) 
 
 
 @router.get("/watchlist")
-def watchlist(request: Request, done: str = "", staff: Staff = Depends(may_see)) -> Response:
+def watchlist(request: Request, staff: Staff = Depends(may_see)) -> Response:
     with web(request).db():
-        return _page(request, staff, notice=done[:200], values={})
+        names = {entry.ref: entry.name for entry in directory.watchlist_of(staff.site_id)}
+        shown = notice(words(request, staff), request.query_params, names.get)
+        return _page(request, staff, notice=shown, values={})
 
 
 @router.post("/watchlist")
@@ -64,8 +65,7 @@ def add_entry(
                 error=_.problem(str(err)),
                 values={"name": name, "reason": reason},
             )
-    done = _("%(name)s added.", name=entry.name)
-    return RedirectResponse(f"/watchlist?done={quote(done)}", 303)
+    return done("/watchlist", "added", ref=entry.ref)
 
 
 @router.post("/watchlist/{ref}/active")
@@ -80,6 +80,4 @@ def set_active(
             )
         except NotFound as err:
             raise PageRefused(404, N_("There is no such watchlist entry at this site.")) from err
-    _ = words(request, staff)
-    done = _("%(name)s reactivated.") if entry.active else _("%(name)s deactivated.")
-    return RedirectResponse(f"/watchlist?done={quote(done % {'name': entry.name})}", 303)
+    return done("/watchlist", "reactivated" if entry.active else "deactivated", ref=entry.ref)
