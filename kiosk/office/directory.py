@@ -23,7 +23,7 @@ import io
 import json
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -45,6 +45,7 @@ from kiosk.domain.text import (
 from kiosk.domain.tokens import new_ref
 from kiosk.domain.values import HostAvailability
 from kiosk.notify.channels import Message, Sender
+from kiosk.office.channel_policy import ChannelPolicy, check_channel_target
 from kiosk.office.models import (
     AuditEntry,
     Kiosk,
@@ -126,24 +127,35 @@ def restore_masked(lines: Iterable[str], current: Iterable[str]) -> list[str]:
     return restored
 
 
-def check_channel(url: str, field_name: str = "channels") -> str:
-    """An apprise URL apprise can use; raises InvalidInput naming the URL only masked."""
+def check_channel(
+    url: str, field_name: str = "channels", policy: ChannelPolicy | None = None
+) -> str:
+    """An apprise URL apprise can use, and (given the policy of the person adding it) one
+    they may add; raises InvalidInput naming the URL only masked."""
     import apprise
 
     check_text(url, field_name, max_length=2000, required=True)
     if not apprise.Apprise().add(url):
         raise InvalidInput(field_name, f"{mask_url(url)} is not a channel URL apprise knows")
+    if policy is not None:
+        check_channel_target(url, policy, field_name, mask_url(url))
     return url
 
 
 def parse_channels(
-    lines: Iterable[str], current: Iterable[str] = (), field_name: str = "channels"
+    lines: Iterable[str],
+    current: Iterable[str] = (),
+    field_name: str = "channels",
+    policy: ChannelPolicy | None = None,
 ) -> list[str]:
-    channels = restore_masked(lines, current)
+    """The channel list a form sent, masked lines restored; the policy judges only the
+    URLs added now (those already stored stay, whoever edits the rest)."""
+    stored = set(current)
+    channels = restore_masked(lines, stored)
     if len(channels) > MAX_CHANNELS:
         raise InvalidInput(field_name, f"at most {MAX_CHANNELS} channels")
     for url in channels:
-        check_channel(url, field_name)
+        check_channel(url, field_name, None if url in stored else policy)
     return list(dict.fromkeys(channels))
 
 
@@ -339,7 +351,7 @@ class ImportResult:
         return sum(row.existing for row in self.rows)
 
 
-def check_hosts_csv(site_id: int, data: bytes) -> ImportResult:
+def check_hosts_csv(site_id: int, data: bytes, policy: ChannelPolicy | None = None) -> ImportResult:
     """Every row of a hosts CSV checked, nothing written. Columns: name, department, email,
     phone, delegate_email, channels (apprise URLs separated by spaces); UTF-8 with or
     without a BOM. A row whose e-mail is a host's already updates that host: its name,
@@ -383,7 +395,7 @@ def check_hosts_csv(site_id: int, data: bytes) -> ImportResult:
             continue
         cells = {name: (record.get(name) or "").strip() for name in HOST_CSV_COLUMNS}
         try:
-            row = _host_row(line, cells, known)
+            row = _host_row(line, cells, known, policy)
         except InvalidInput as err:
             result.errors.append(RowError(line, str(err)))
             continue
@@ -414,16 +426,19 @@ def check_hosts_csv(site_id: int, data: bytes) -> ImportResult:
     return result
 
 
-def _host_row(line: int, cells: dict[str, str], known: dict[str, OfficeHost]) -> HostRow:
+def _host_row(
+    line: int, cells: dict[str, str], known: dict[str, OfficeHost], policy: ChannelPolicy | None
+) -> HostRow:
     check_name(cells["name"])
     check_optional(cells["department"], "department", DEPARTMENT_MAX)
     check_email(cells["email"])
     check_phone(cells["phone"])
     check_email(cells["delegate_email"], "delegate_email")
     channels = [url for url in cells["channels"].split() if url]
-    for url in channels:
-        check_channel(url)
     existing = known.get(cells["email"].lower()) if cells["email"] else None
+    stored = set(host_channels(existing)) if existing else set()
+    for url in channels:
+        check_channel(url, policy=None if url in stored else policy)
     fields = HostFields(
         name=cells["name"],
         department=cells["department"],
@@ -448,12 +463,17 @@ def _host_row(line: int, cells: dict[str, str], known: dict[str, OfficeHost]) ->
 
 
 def import_hosts(
-    store: OfficeStore, staff: StaffDirectory, site_id: int, actor: str, data: bytes
+    store: OfficeStore,
+    staff: StaffDirectory,
+    site_id: int,
+    actor: str,
+    data: bytes,
+    policy: ChannelPolicy | None = None,
 ) -> ImportResult:
     """Check the whole file; if any row is wrong, write nothing and return the errors.
     Otherwise add and update every host in one transaction."""
     site = _site(site_id)
-    result = check_hosts_csv(site_id, data)
+    result = check_hosts_csv(site_id, data, policy)
     if result.errors or not result.rows:
         if not result.rows and not result.errors:
             result.errors.append(RowError(2, "the file has no hosts"))
@@ -497,9 +517,15 @@ class ChannelOutcome:
 
 
 def send_test_notification(
-    staff: StaffDirectory, site_id: int, actor: str, ref: str, sender: Sender
+    staff: StaffDirectory,
+    site_id: int,
+    actor: str,
+    ref: str,
+    sender: Sender,
+    policy: ChannelPolicy | None = None,
 ) -> list[ChannelOutcome]:
-    """A short test message to each of the host's channels, each outcome on its own."""
+    """A short test message to each of the host's channels, each outcome on its own. A
+    channel whose host now names an address the policy refuses is not sent to."""
     site = _site(site_id)
     host = host_of(site_id, ref)
     message = Message(
@@ -511,6 +537,12 @@ def send_test_notification(
     )
     outcomes = []
     for url in host_channels(host):
+        if policy is not None:
+            try:
+                check_channel_target(url, replace(policy, webhooks=True), "channel", "")
+            except InvalidInput as err:
+                outcomes.append(ChannelOutcome(mask_url(url), False, str(err)))
+                continue
         sent = sender.send(url, message)
         outcomes.append(ChannelOutcome(mask_url(url), sent.ok, mask_secrets(sent.error, url)))
     with staff.db.atomic():
@@ -758,6 +790,7 @@ def update_site_settings(
     values: dict[str, Any],
     channel_lines: dict[str, list[str]],
     clear: Iterable[str] = (),
+    policy: ChannelPolicy | None = None,
 ) -> SiteSettings:
     """Change the site's settings. A channel list sent back empty keeps its URLs (the form
     never shows them unmasked); `clear` names the lists to empty."""
@@ -783,7 +816,7 @@ def update_site_settings(
             elif not lines:
                 chosen = stored
             else:
-                chosen = parse_channels(lines, stored, name)
+                chosen = parse_channels(lines, stored, name, policy)
             data[name] = [SecretStr(url) for url in chosen]
         try:
             updated = SiteSettings.model_validate(data)

@@ -32,6 +32,9 @@ class OfficeSettings:
     mail_from: str = "reception@localhost"
     cookie_secure: bool = True
     session_hours: float = 12.0
+    # Channels on the office's own network (a mail relay, a chat server): refused unless
+    # allowed (kiosk.office.channel_policy).
+    allow_private_channels: bool = False
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> OfficeSettings:
@@ -42,6 +45,8 @@ class OfficeSettings:
             smtp_url=env.get("KIOSK_OFFICE_SMTP_URL", ""),
             mail_from=env.get("KIOSK_OFFICE_MAIL_FROM", cls.mail_from),
             cookie_secure=env.get("KIOSK_OFFICE_COOKIE_SECURE", "1") not in ("0", "false", "no"),
+            allow_private_channels=env.get("KIOSK_OFFICE_ALLOW_PRIVATE_CHANNELS", "0")
+            in ("1", "true", "yes"),
         )
 
 

@@ -86,6 +86,7 @@ def live_office(tmp_path: Path, mailbox: Mailbox) -> Iterator[Office]:
         smtp_url=f"smtp://127.0.0.1:{mailbox.port}",
         mail_from="reception@tower.test",
         cookie_secure=False,
+        allow_private_channels=True,  # the mail server is on loopback
     )
     server = uvicorn.Server(
         uvicorn.Config(

@@ -3,9 +3,11 @@ change feed with the same ref, masked channels, CSV import and the test notifica
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -131,7 +133,7 @@ def test_editing_keeps_the_ref_and_the_masked_channel_keeps_its_secret(
         SITE, "李娜", email="li.na@example.com", channels=[SECRET_MAIL]
     )
     delegate = web_office.store.add_host(SITE, "Zhang Wei", email="zhang.wei@example.com")
-    client = web_office.as_role("reception")
+    client = web_office.as_role("admin")  # webhooks are for admins to set
     form = client.get(f"/hosts/{host.ref}").text
     assert "s3cret" not in form
     masked = directory.mask_url(SECRET_MAIL)
@@ -280,7 +282,7 @@ def test_a_good_csv_with_a_bom_imports_every_row_and_updates_hosts_by_email(
         "张伟,IT,zhang.wei@example.com,,,\n"
         "Maria Schmidt,Finance,maria@example.com,+49 30 1234,,\n"
     ).encode()
-    client = web_office.as_role("reception")
+    client = web_office.as_role("admin")  # the file adds a webhook
     answer = _upload(web_office, client, content)
     assert answer.status_code == 303, answer.text
     assert "Imported 2 new hosts and updated 1" in client.get(answer.headers["location"]).text
@@ -358,6 +360,8 @@ def test_the_test_notification_reports_each_channel_masked(
     url, received = webhook
     refused = f"json://127.0.0.1:{free_port()}/hook?token=very-secret-token"
     host = web_office.store.add_host(SITE, "李娜", channels=[url, refused])
+    # The receiver is on loopback, so this office allows channels on its own network.
+    web_office.app.state.web.settings = replace(web_office.settings, allow_private_channels=True)
     client = web_office.as_role("reception")
     answer = client.post(f"/hosts/{host.ref}/test", data={"csrf_token": web_office.csrf(client)})
     assert answer.status_code == 200
@@ -372,3 +376,73 @@ def test_the_test_notification_reports_each_channel_masked(
     assert "李娜" in message["message"] and "Riverside Tower" in message["title"]
     [entry] = _audit(web_office, "host.test_notification")
     assert "very-secret-token" not in entry.detail
+
+
+@pytest.mark.parametrize(
+    ("role", "url", "refusal"),
+    [
+        ("reception", "json://hooks.example.com/notify", "only an admin may add a webhook"),
+        ("reception", "form://hooks.example.com/notify", "only an admin may add a webhook"),
+        ("admin", "json://127.0.0.1:8470/v1/events", "127.0.0.1 is not a public address"),
+        ("admin", "json://169.254.169.254/latest", "169.254.169.254 is not a public address"),
+        ("admin", "jsons://10.0.0.5/hook", "10.0.0.5 is not a public address"),
+        ("admin", "json://[::1]/hook", "::1 is not a public address"),
+        ("admin", "json://localhost/hook", "localhost is not a public address"),
+        ("reception", "mailto://user:pw@192.168.1.10", "192.168.1.10 is not a public address"),
+        ("reception", "ntfy://127.0.0.1/topic", "127.0.0.1 is not a public address"),
+    ],
+)
+def test_a_channel_the_person_may_not_add_is_refused(
+    web_office: WebOffice, role: str, url: str, refusal: str
+) -> None:
+    host = web_office.store.add_host(SITE, "Maria Schmidt", email="maria@example.com")
+    client = web_office.as_role(role)
+
+    answer = client.post(
+        f"/hosts/{host.ref}",
+        data={**_host_form(channels=url), "csrf_token": web_office.csrf(client)},
+    )
+
+    assert answer.status_code == 400 and refusal in answer.text
+    assert url not in _feed(web_office, host.ref)["channels"]
+
+
+def test_private_addresses_are_allowed_when_the_settings_say_so(web_office: WebOffice) -> None:
+    web_office.app.state.web.settings = replace(web_office.settings, allow_private_channels=True)
+    host = web_office.store.add_host(SITE, "Maria Schmidt", email="maria@example.com")
+    client = web_office.as_role("admin")
+
+    answer = client.post(
+        f"/hosts/{host.ref}",
+        data={**_host_form(channels="json://10.0.0.5/hook"), "csrf_token": web_office.csrf(client)},
+    )
+
+    assert answer.status_code == 303
+    assert "json://10.0.0.5/hook" in _feed(web_office, host.ref)["channels"]
+
+
+def test_reception_keeps_an_admins_webhook_when_editing_the_host(web_office: WebOffice) -> None:
+    webhook = "json://hooks.example.com/notify"
+    host = web_office.store.add_host(SITE, "Maria Schmidt", channels=[webhook])
+    client = web_office.as_role("reception")
+    form = client.get(f"/hosts/{host.ref}").text
+    shown = re.search(r'<textarea[^>]*name="channels"[^>]*>([^<]*)</textarea>', form)
+    assert shown is not None
+
+    answer = client.post(
+        f"/hosts/{host.ref}",
+        data={**_host_form(name="Maria S.", channels=html.unescape(shown.group(1))),
+              "csrf_token": web_office.csrf(client)},
+    )  # fmt: skip
+
+    assert answer.status_code == 303
+    assert _feed(web_office, host.ref)["channels"] == [webhook]
+
+
+def test_the_test_notification_is_not_sent_to_a_private_address(web_office: WebOffice) -> None:
+    host = web_office.store.add_host(SITE, "李娜", channels=["json://127.0.0.1:9/hook"])
+    client = web_office.as_role("reception")
+
+    answer = client.post(f"/hosts/{host.ref}/test", data={"csrf_token": web_office.csrf(client)})
+
+    assert "127.0.0.1 is not a public address" in answer.text

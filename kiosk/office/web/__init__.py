@@ -34,6 +34,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kiosk.office.channel_policy import ChannelPolicy
 from kiosk.office.settings import OfficeSettings
 from kiosk.office.staff import Role, Staff, StaffDirectory
 from kiosk.office.store import OfficeStore
@@ -160,6 +161,14 @@ def _here(request: Request) -> str:
 def web(request: Request) -> WebContext:
     context: WebContext = request.app.state.web
     return context
+
+
+def channel_policy(request: Request, staff: Staff) -> ChannelPolicy:
+    """What channels this person may add (kiosk.office.channel_policy)."""
+    return ChannelPolicy(
+        webhooks=staff.role is Role.ADMIN,
+        private_addresses=web(request).settings.allow_private_channels,
+    )
 
 
 def require(*roles: Role) -> Callable[[Request], Any]:

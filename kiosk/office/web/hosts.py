@@ -16,7 +16,7 @@ from kiosk.notify.channels import AppriseSender
 from kiosk.office import directory
 from kiosk.office.models import OfficeHost
 from kiosk.office.staff import Role, Staff
-from kiosk.office.web import N_, PageRefused, require, web, words
+from kiosk.office.web import N_, PageRefused, channel_policy, require, web, words
 from kiosk.office.web.notices import done, notice
 
 router = APIRouter()
@@ -139,8 +139,9 @@ def import_hosts(
     context = web(request)
     with context.db():
         result = directory.import_hosts(
-            context.store, context.staff, staff.site_id, staff.username, data
-        )
+            context.store, context.staff, staff.site_id, staff.username, data,
+            channel_policy(request, staff),
+        )  # fmt: skip
     _ = words(request, staff)
     if result.errors:
         return context.page(
@@ -193,6 +194,7 @@ def _save(request: Request, staff: Staff, ref: str | None, values: dict[str, Any
                 channels=directory.parse_channels(
                     values["channels"].splitlines(),
                     directory.host_channels(host) if host else (),
+                    policy=channel_policy(request, staff),
                 ),
             )
             saved = directory.save_host(
@@ -225,8 +227,9 @@ def test_notification(request: Request, ref: str, staff: Staff = Depends(may_edi
     with context.db():
         host = _host(staff, ref)
         outcomes = directory.send_test_notification(
-            context.staff, staff.site_id, staff.username, host.ref, AppriseSender()
-        )
+            context.staff, staff.site_id, staff.username, host.ref, AppriseSender(),
+            channel_policy(request, staff),
+        )  # fmt: skip
         return _form_page(request, staff, host, outcomes=outcomes)
 
 

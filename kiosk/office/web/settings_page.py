@@ -12,7 +12,7 @@ from kiosk.office import directory
 from kiosk.office.models import Kiosk, Site
 from kiosk.office.settings import SiteSettings, load_site_settings
 from kiosk.office.staff import Staff
-from kiosk.office.web import N_, PageRefused, require, web, words
+from kiosk.office.web import N_, PageRefused, channel_policy, require, web, words
 from kiosk.office.web.notices import done, notice
 
 router = APIRouter()
@@ -83,8 +83,9 @@ def save_settings(
     with context.db():
         try:
             directory.update_site_settings(
-                context.staff, staff.site_id, staff.username, values, lines, clear
-            )
+                context.staff, staff.site_id, staff.username, values, lines, clear,
+                channel_policy(request, staff),
+            )  # fmt: skip
         except InvalidInput as err:
             return _page(request, staff, 400, error=words(request, staff).problem(str(err)))
     return done("/settings", "settings_saved")
