@@ -252,3 +252,52 @@ def test_key_rows_in_the_feed_are_named_by_kind_and_whole_key(two_sites: TwoSite
     assert refs
     for ref, data in refs.items():
         assert ref == f"{data['kind']}:{data['public_key']}"
+
+
+# ---------------------------------------------------------------- one event at a time
+
+
+def test_one_bad_event_is_refused_alone_and_the_rest_of_its_batch_is_stored(
+    two_sites: TwoSites,
+) -> None:
+    home = two_sites.home
+    good = uuid.uuid4().hex[:16]
+    bad_payloads = {
+        "a NUL in a name": visit_payload("checked_in", uuid.uuid4().hex[:16], "", "Zh\x00ang"),
+        "a lone surrogate": visit_payload("checked_in", uuid.uuid4().hex[:16], "", "\ud800"),
+        "ESC in a name": visit_payload("checked_in", uuid.uuid4().hex[:16], "", "\x1b[2Jhi"),
+        "no arrival time": {
+            **visit_payload("checked_in", uuid.uuid4().hex[:16], "", "Li"),
+            "arrived_at": None,
+        },
+        "nested too deep": {"visit": "x", "state": "checked_in", "deep": [[[[[[[[[[1]]]]]]]]]]},
+    }
+    events = []
+    with two_sites.store.db.connection_context():
+        kiosk = OfficeKiosk.get(OfficeKiosk.kiosk_id == home.kiosk_id)
+    for payload in [*bad_payloads.values(), visit_payload("checked_in", good, "", "王芳")]:
+        home.seq += 1
+        events.append({
+            "event_id": uuid.uuid4().hex, "seq": home.seq, "kind": "visit.checked_in",
+            "subject_ref": payload["visit"], "payload": payload,
+            "occurred_at": MONDAY_10AM.isoformat(),
+        })  # fmt: skip
+
+    results = two_sites.store.ingest(kiosk, events).results
+
+    assert [r.status for r in results] == ["rejected"] * len(bad_payloads) + ["stored"]
+    for result, why in zip(results, bad_payloads, strict=False):
+        assert result.error, why
+    with two_sites.store.db.connection_context():
+        assert OfficeVisit.get(OfficeVisit.ref == good).visitor_name == "王芳"
+
+
+def test_a_late_denial_does_not_undo_a_checkout(two_sites: TwoSites) -> None:
+    home, ref = two_sites.home, two_sites.visit_ref
+    assert home.send("visit.checked_out", visit_payload("checked_out", ref, "", "张伟")).status == (
+        "stored"
+    )
+
+    home.send("visit.denied", visit_payload("denied", ref, "", "张伟"))
+
+    assert two_sites.visit().state == "checked_out"
