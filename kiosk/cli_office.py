@@ -53,7 +53,7 @@ def _sync_client(args: argparse.Namespace) -> Any:
 
 def cmd_enroll(args: argparse.Namespace) -> int:
     client = _sync_client(args)
-    site = client.enroll(args.url, args.code, args.name or "")
+    site = client.enroll(args.url, args.code, args.name or "", insecure_http=args.insecure_http)
     report = client.run_once(force=True)
     _emit(
         args,
@@ -321,6 +321,11 @@ def register(commands: Any, command: Command) -> None:
     enroll.add_argument("url")
     enroll.add_argument("code")
     enroll.add_argument("--name", help="how the office lists this kiosk")
+    enroll.add_argument(
+        "--insecure-http", action="store_true",
+        help="enrol over plain http to another machine (readable on the network path; the "
+        "office's answers are still signed and checked)",
+    )  # fmt: skip
 
     sync = command("sync", cmd_sync, "push events to the office and pull its changes")
     sync.add_argument("--once", action="store_true", help="one round, then exit")

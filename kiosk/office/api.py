@@ -29,6 +29,7 @@ from kiosk.domain.errors import InvalidInput, KioskError, NotFound
 from kiosk.office.settings import OfficeSettings
 from kiosk.office.store import Forbidden, OfficeStore, Unauthorized
 from kiosk.office.web import mount_web
+from kiosk.sync.wire import enrolment_mac, sign_answer
 
 MIB = 1024 * 1024
 MAX_BATCH = 5000
@@ -43,7 +44,12 @@ T = TypeVar("T")
 
 
 class EnrolRequest(BaseModel):
-    code: str = Field(max_length=64)
+    # Either the code itself (older kiosks, over TLS) or its id, a nonce and the HMAC of
+    # the request keyed with the code's key (kiosk.sync.wire): the code never crosses.
+    code: str = Field(default="", max_length=64)
+    code_id: str = Field(default="", max_length=64)
+    nonce: str = Field(default="", max_length=64)
+    proof: str = Field(default="", max_length=128)
     kiosk_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     name: str = Field(default="", max_length=200)
     auth_public_key: str = Field(min_length=64, max_length=64)
@@ -57,6 +63,10 @@ class EnrolResponse(BaseModel):
     # The site's salt for document-number hashes (hex): one salt for the office and every
     # kiosk of the site, so a watchlist entry's document hash made at the office matches.
     document_salt: str
+    # The office's public keys, which sign its answers from now on, and the HMAC of this
+    # answer keyed with the code's key (absent when the kiosk sent the code itself).
+    office_keys: list[str] = []
+    office_proof: str = ""
 
 
 class EventResultModel(BaseModel):
@@ -160,6 +170,15 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
         kiosk = await in_database(lambda: store.authenticate(request.method, path, headers, body))
         return kiosk, body
 
+    def signed_answer(request: Request, body: bytes) -> Response:
+        """A 200 answer to a kiosk's signed request, signed with the office's keys over its
+        status, the request's nonce, the office's time and the body (kiosk.sync.wire)."""
+        office_time = server_time()
+        nonce = request.headers.get("x-kiosk-nonce", "")
+        keys = store.office_keys.signing(store.clock.now())
+        headers = {"X-Office-Time": office_time, **sign_answer(keys, 200, nonce, office_time, body)}
+        return Response(body, media_type="application/json", headers=headers)
+
     @app.get("/v1/health")
     async def health() -> dict[str, str]:
         return {"status": "ok", "server_time": server_time()}
@@ -171,26 +190,34 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
         max_body_size=MAX_ENROL_BODY,
     )
     async def enrol(request: EnrolRequest) -> JSONResponse:
-        kiosk = await in_database(
-            lambda: store.enrol(
-                request.code,
-                kiosk_id=request.kiosk_id,
-                name=request.name,
-                auth_public_key=request.auth_public_key,
-                badge_public_key=request.badge_public_key,
+        fields = {
+            "kiosk_id": request.kiosk_id,
+            "name": request.name,
+            "auth_public_key": request.auth_public_key,
+            "badge_public_key": request.badge_public_key,
+        }
+        code_key: bytes | None = None
+        if request.code_id:
+            kiosk, code_key = await in_database(
+                lambda: store.enrol_with_proof(
+                    request.code_id, request.proof, request.nonce, fields
+                )
             )
-        )
+        else:
+            kiosk = await in_database(lambda: store.enrol(request.code, **fields))
         site = await in_database(lambda: kiosk.site.name)
         salt = await in_database(lambda: store.document_salt(kiosk.site).hex())
-        return answer(
-            200,
-            {
-                "kiosk_id": kiosk.kiosk_id,
-                "site": site,
-                "server_time": server_time(),
-                "document_salt": salt,
-            },
-        )
+        content: dict[str, Any] = {
+            "kiosk_id": kiosk.kiosk_id,
+            "site": site,
+            "server_time": server_time(),
+            "document_salt": salt,
+            "office_keys": store.office_keys.public(store.clock.now()),
+        }
+        if code_key is not None:
+            proven = {**content, **fields, "nonce": request.nonce}
+            content["office_proof"] = enrolment_mac(code_key, "answer", proven)
+        return answer(200, content)
 
     @app.post(
         "/v1/events",
@@ -199,7 +226,7 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
         responses={400: {}, 401: {}, 403: {}, 413: {}, 503: {}},
         max_body_size=MAX_BODY,
     )
-    async def events(request: Request) -> JSONResponse:
+    async def events(request: Request) -> Response:
         kiosk, body = await signed(request)
         try:
             batch = json.loads(body)
@@ -212,13 +239,10 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
         if len(batch["events"]) > MAX_BATCH:
             raise InvalidInput("events", f"at most {MAX_BATCH} events a batch")
         report = await in_database(lambda: store.ingest(kiosk, batch["events"]))
-        return answer(
-            200,
-            {
-                "results": [vars(result) for result in report.results],
-                "server_time": server_time(),
-            },
-        )
+        body = json.dumps(
+            {"results": [vars(result) for result in report.results], "server_time": server_time()}
+        ).encode()
+        return signed_answer(request, body)
 
     @app.get(
         "/v1/changes",
@@ -235,10 +259,8 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
         body = (
             f'{{"changes":{rows},"cursor":{next_cursor},"more":{json.dumps(more)},'
             f'"server_time":{json.dumps(server_time())}}}'
-        )
-        return Response(
-            body, media_type="application/json", headers={"X-Office-Time": server_time()}
-        )
+        ).encode()
+        return signed_answer(request, body)
 
     return app
 

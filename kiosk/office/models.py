@@ -55,11 +55,25 @@ class Site(OfficeModel):
 
 class EnrolmentCode(OfficeModel):
     code_hash = CharField(unique=True)  # SHA-256 of the code: the code itself is never stored
+    # The key both ends derive from the code (kiosk.sync.wire.enrolment_key) and the id a
+    # kiosk names the code by: enrolment proves the code without sending it.
+    code_id = CharField(null=True, unique=True)
+    proof_key = CharField(default="")
     site = ForeignKeyField(Site, on_delete="CASCADE")
     created_at = UtcTimestampField()
     expires_at = UtcTimestampField()
     used_at = UtcTimestampField(null=True)
     used_by = CharField(default="")
+
+
+class OfficeKey(OfficeModel):
+    """A key the office signs its answers to kiosks with (kiosk.sync.wire); kiosks pin the
+    public half at enrolment. Retired keys sign nothing more."""
+
+    public_key = CharField(unique=True)  # raw Ed25519, hex
+    private_key_pem = TextField()
+    created_at = UtcTimestampField()
+    retired_at = UtcTimestampField(null=True)
 
 
 class Kiosk(OfficeModel):
@@ -435,6 +449,7 @@ class ForwardedNotification(OfficeModel):
 OFFICE_MODELS: list[type[OfficeModel]] = [
     Site,
     EnrolmentCode,
+    OfficeKey,
     Kiosk,
     RequestNonce,
     Event,

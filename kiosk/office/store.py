@@ -9,6 +9,7 @@ arrival), whatever order events from several kiosks arrive in.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from collections.abc import Callable, Iterable, Iterator
@@ -54,10 +55,17 @@ from kiosk.office.models import (
     UsedInvitation,
     office_database,
 )
+from kiosk.office.office_keys import OfficeKeys
 from kiosk.office.reporting import visit_name_key
 from kiosk.storage.db import PRAGMAS, insert_rows, rows_of
 from kiosk.storage.journal import canonical_json, payload_digest
-from kiosk.sync.wire import MAX_REQUEST_AGE_MS, signature_is_valid
+from kiosk.sync.wire import (
+    MAX_REQUEST_AGE_MS,
+    enrolment_code_id,
+    enrolment_key,
+    enrolment_mac,
+    signature_is_valid,
+)
 
 ENROLMENT_CODE_LIFETIME = timedelta(days=7)
 NONCE_LIFETIME_MS = 2 * MAX_REQUEST_AGE_MS
@@ -314,6 +322,7 @@ class OfficeStore:
     def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
+        self.office_keys = OfficeKeys(db)
 
     @contextmanager
     def _site_writes(self, site: Site) -> Iterator[None]:
@@ -398,8 +407,11 @@ class OfficeStore:
         code = "-".join(secrets.token_hex(3).upper() for _ in range(3))
         now = self.clock.now()
         with self.db.connection_context():
+            proof_key = enrolment_key(code)
             EnrolmentCode.create(
                 code_hash=_hash_code(code),
+                code_id=enrolment_code_id(proof_key),
+                proof_key=proof_key.hex(),
                 site=site,
                 created_at=now,
                 expires_at=now + ENROLMENT_CODE_LIFETIME,
@@ -408,6 +420,44 @@ class OfficeStore:
 
     def enrol(
         self, code: str, *, kiosk_id: str, name: str, auth_public_key: str, badge_public_key: str
+    ) -> Kiosk:
+        """Enrol a kiosk that shows the code itself (the CLI, tests, older kiosks)."""
+        return self._enrol(
+            lambda: EnrolmentCode.get_or_none(EnrolmentCode.code_hash == _hash_code(code)),
+            kiosk_id=kiosk_id, name=name, auth_public_key=auth_public_key,
+            badge_public_key=badge_public_key,
+        )  # fmt: skip
+
+    def enrol_with_proof(
+        self, code_id: str, proof: str, nonce: str, fields: dict[str, str]
+    ) -> tuple[Kiosk, bytes]:
+        """Enrol a kiosk that proves it knows the code without sending it: `proof` is the
+        HMAC of its request (kiosk.sync.wire.enrolment_mac) keyed with the code's key.
+        Returns the kiosk and that key, which the answer is authenticated with."""
+        found: list[bytes] = []
+
+        def proven() -> EnrolmentCode | None:
+            record = EnrolmentCode.get_or_none(EnrolmentCode.code_id == code_id)
+            if record is None or not record.proof_key:
+                return None
+            key = bytes.fromhex(record.proof_key)
+            expected = enrolment_mac(key, "request", {**fields, "nonce": nonce})
+            if not hmac.compare_digest(expected, proof):
+                return None
+            found.append(key)
+            return record
+
+        kiosk = self._enrol(proven, **fields)
+        return kiosk, found[0]
+
+    def _enrol(
+        self,
+        find_code: Callable[[], EnrolmentCode | None],
+        *,
+        kiosk_id: str,
+        name: str,
+        auth_public_key: str,
+        badge_public_key: str,
     ) -> Kiosk:
         now = self.clock.now()
         for label, value in (
@@ -418,7 +468,7 @@ class OfficeStore:
                 raise InvalidInput(label, "is not a raw Ed25519 public key in hex")
         check_optional(name, "name", 200)
         with self.db.connection_context(), self.db.atomic():
-            record = EnrolmentCode.get_or_none(EnrolmentCode.code_hash == _hash_code(code))
+            record = find_code()
             if record is None or record.used_at is not None or record.expires_at < now:
                 raise Forbidden("the enrolment code is unknown, used or expired")
             if Kiosk.get_or_none(Kiosk.kiosk_id == kiosk_id) is not None:

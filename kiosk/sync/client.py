@@ -18,9 +18,11 @@ what the running sync sees.
 from __future__ import annotations
 
 import functools
+import hmac
 import json
 import logging
 import random
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -44,7 +46,15 @@ from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import append_audit
 from kiosk.storage.models import KioskState, OutboxEvent
 from kiosk.sync.apply import apply_changes, current_cursor
-from kiosk.sync.wire import sign_request
+from kiosk.sync.wire import (
+    HEADER_NONCE,
+    answer_signed_by,
+    enrolment_code_id,
+    enrolment_key,
+    enrolment_mac,
+    fingerprint,
+    sign_request,
+)
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +144,16 @@ def _state(key: str) -> str | None:
     return _get(f"sync_{key}")
 
 
+def pinned_office_keys() -> set[str]:
+    """The office's public keys (hex) this kiosk trusts its answers from."""
+    return set(json.loads(_state("office_keys") or "[]"))
+
+
+def is_loopback(url: str) -> bool:
+    host = (httpx.URL(url).host or "").strip("[]")
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
 class SyncClient:
     def __init__(
         self,
@@ -201,19 +221,67 @@ class SyncClient:
         # The skew is between the office's clock and this kiosk's, not the machine's.
         sent = self._clock.now()
         response = self._client().request(method, path, content=body, headers=headers)
+        if response.status_code == 200:
+            self._check_office_signature(response, headers[HEADER_NONCE])
         self._note_office_time(response, sent, self._clock.now())
         return response
+
+    def _check_office_signature(self, response: httpx.Response, nonce: str) -> None:
+        """Refuse an answer the office did not sign for this very request: a proxy on the
+        path could otherwise add keys, revoke genuine ones or change appointments. A kiosk
+        enrolled before answers were signed pins the office's keys once, over TLS only."""
+        pinned = pinned_office_keys()
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        if not pinned:
+            offered = [key for key in headers.get("x-office-keys", "").split(",") if key]
+            if not self.office_url.startswith("https://") or not offered:
+                raise SyncError(
+                    "the office's answers cannot be checked: this kiosk enrolled before they "
+                    "were signed. Sync once over https, or enrol again with a new code "
+                    "(kiosk enroll URL CODE)"
+                )
+            pinned = set(offered)
+            with self._kiosk.db.atomic():
+                _set(office_keys=json.dumps(sorted(pinned)))
+                append_audit(
+                    self._clock.now(), "sync", "office.keys_pinned", self._kiosk.kiosk_id,
+                    {"keys": [fingerprint(key) for key in sorted(pinned)], "over": "tls"},
+                )  # fmt: skip
+            log.warning(
+                "pinned the office's keys over TLS: %s", ", ".join(map(fingerprint, pinned))
+            )
+        if answer_signed_by(pinned, headers, response.status_code, nonce, response.content) is None:
+            with self._kiosk.db.atomic():
+                append_audit(
+                    self._clock.now(), "sync", "office.answer_forged", self._kiosk.kiosk_id,
+                    {"path": response.request.url.path},
+                )  # fmt: skip
+            raise SyncError(
+                "an answer claiming to be the office's is not signed by its key: refused "
+                "(is something between this kiosk and the office altering it?)"
+            )
 
     # ------------------------------------------------------------------ enrolment
 
     @_on_own_database
-    def enroll(self, url: str, code: str, name: str = "") -> str:
+    def enroll(self, url: str, code: str, name: str = "", *, insecure_http: bool = False) -> str:
         """Trade a one-time code for enrolment; returns the site's name.
+
+        The code never crosses the network: the kiosk proves it knows it (kiosk.sync.wire),
+        and believes the office's answer, and pins the office's keys, only when the answer
+        proves the office knows it too. Plain http to anything but this machine needs
+        `insecure_http` (the proofs and signatures still hold; what crosses is readable).
 
         The standalone invitation key is removed: from now on invitations are signed at the
         office, and the site's public key arrives with the first pull. The site's document
         salt replaces the kiosk's own."""
         url = url.rstrip("/")
+        if url.startswith("http://") and not is_loopback(url) and not insecure_http:
+            raise SyncError(
+                f"{url} is plain http: anyone on the network path can read what crosses it. "
+                "Put TLS in front of the office (https://), or pass --insecure-http to "
+                "enrol anyway (the office's answers are still signed and checked)"
+            )
         keys_dir = self._kiosk.keys.directory
         # Links sent while standalone were signed with the kiosk's link key: it becomes the
         # sync key, so the office (which learns its public half now) can verify them.
@@ -223,13 +291,18 @@ class SyncClient:
         create_private_key(keys_dir / AUTH_KEY)
         auth = load_private_key(keys_dir / AUTH_KEY)
         badge = self._kiosk.keys.badge_signer().public_key
-        body = {
-            "code": code,
+        fields = {
             "kiosk_id": self._kiosk.kiosk_id,
             "name": name or self._kiosk.config.site.kiosk_name,
             "auth_public_key": raw_public_key(auth.public_key()).hex(),
             "badge_public_key": raw_public_key(badge).hex(),
         }
+        code_key = enrolment_key(code)
+        nonce = secrets.token_hex(16)
+        body = {
+            **fields, "code_id": enrolment_code_id(code_key), "nonce": nonce,
+            "proof": enrolment_mac(code_key, "request", {**fields, "nonce": nonce}),
+        }  # fmt: skip
         with httpx.Client(transport=self._transport, timeout=self._timeout) as client:
             try:
                 response = client.post(f"{url}/v1/enrol", json=body)
@@ -237,16 +310,20 @@ class SyncClient:
                 raise SyncError(f"cannot reach the office at {url}: {err}") from err
         if response.status_code != 200:
             raise SyncError(f"the office refused enrolment: {_detail(response)}")
-        site = response.json()["site"]
-        salt = response.json().get("document_salt")
+        answer = _enrolment_answer(response, code_key, fields, nonce)
+        site = answer["site"]
+        salt = answer.get("document_salt")
         if salt:
             # One salt for the site: document numbers then hash the same here, at the other
             # kiosks and at the office (watchlist entries added there).
             replace_salt(keys_dir / DOCUMENT_SALT, bytes.fromhex(salt))
         now = self._clock.now()
         with self._kiosk.db.atomic():
-            _set(office_url=url, site=site)
-            append_audit(now, "admin", "kiosk.enrolled", self._kiosk.kiosk_id, {"site": site})
+            _set(office_url=url, site=site, office_keys=json.dumps(sorted(answer["office_keys"])))
+            append_audit(
+                now, "admin", "kiosk.enrolled", self._kiosk.kiosk_id,
+                {"site": site, "office_keys": [fingerprint(k) for k in answer["office_keys"]]},
+            )  # fmt: skip
         (keys_dir / INVITATION_KEY).unlink(missing_ok=True)
         self.close()
         return str(site)
@@ -434,6 +511,28 @@ class SyncClient:
                 log.exception("sync round failed")
                 report = RoundReport(skipped=True)
             stop.wait(idle if report.skipped or not (report.pushed or report.pulled) else 0.1)
+
+
+def _enrolment_answer(
+    response: httpx.Response, code_key: bytes, fields: dict[str, str], nonce: str
+) -> dict[str, Any]:
+    """The office's answer to an enrolment, if it proves it knows the code."""
+    try:
+        answer = response.json()
+        proof = answer.pop("office_proof", "")
+        keys = answer.get("office_keys")
+        expected = enrolment_mac(code_key, "answer", {**answer, **fields, "nonce": nonce})
+    except (ValueError, AttributeError, TypeError) as err:
+        raise SyncError("the office's answer to the enrolment is not one") from err
+    if not isinstance(proof, str) or not hmac.compare_digest(proof, expected):
+        raise SyncError(
+            "the answer to the enrolment does not prove it comes from the office that made "
+            "the code: refused, nothing was changed (is something between this kiosk and "
+            "the office answering for it?)"
+        )
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+        raise SyncError("the office's answer to the enrolment names no key of its own")
+    return dict(answer)
 
 
 def _detail(response: httpx.Response) -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import json
 import secrets
 
 from cryptography.exceptions import InvalidSignature
@@ -88,3 +90,86 @@ def signature_is_valid(
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+# ---------------------------------------------------------------- the office's side of it
+#
+# Every answer of the office to a signed request is signed too, with the office's own
+# Ed25519 key(s), which the kiosk pinned at enrolment:
+#
+#     X-Office-Keys:      the office's current public keys, hex, comma-separated
+#     X-Office-Signature: one base64 signature of answer_signing_string(...) per key
+#
+# The string covers the status, the nonce of the request answered (so an answer cannot be
+# replayed to another request), the office's time header and the SHA-256 of the body.
+#
+# Enrolment comes first and has no keys to check yet: the one-time code is the shared
+# secret. Both sides derive a key from it with scrypt; the kiosk sends an id derived from
+# that key and an HMAC over its request, never the code, and the office answers with an
+# HMAC over its answer (the office's keys included). A proxy that does not know the code
+# can neither alter the request nor substitute its own office key.
+
+HEADER_OFFICE_KEYS = "X-Office-Keys"
+HEADER_OFFICE_SIGNATURE = "X-Office-Signature"
+HEADER_OFFICE_TIME = "X-Office-Time"
+
+
+def answer_signing_string(status: int, nonce: str, office_time: str, body: bytes) -> bytes:
+    digest = hashlib.sha256(body).hexdigest()
+    return f"{status}\n{nonce}\n{office_time}\n{digest}".encode()
+
+
+def sign_answer(
+    keys: list[Ed25519PrivateKey], status: int, nonce: str, office_time: str, body: bytes
+) -> dict[str, str]:
+    """The headers that sign an answer with each of the office's current keys."""
+    message = answer_signing_string(status, nonce, office_time, body)
+    publics = [key.public_key().public_bytes_raw().hex() for key in keys]
+    signatures = [base64.b64encode(key.sign(message)).decode("ascii") for key in keys]
+    return {HEADER_OFFICE_KEYS: ",".join(publics), HEADER_OFFICE_SIGNATURE: ",".join(signatures)}
+
+
+def answer_signed_by(
+    pinned: set[str], headers: dict[str, str], status: int, nonce: str, body: bytes
+) -> str | None:
+    """The pinned office key (hex) whose signature of this answer verifies, or None."""
+    publics = headers.get(HEADER_OFFICE_KEYS.lower(), "").split(",")
+    signatures = headers.get(HEADER_OFFICE_SIGNATURE.lower(), "").split(",")
+    message = answer_signing_string(
+        status, nonce, headers.get(HEADER_OFFICE_TIME.lower(), ""), body
+    )
+    for public, signature in zip(publics, signatures, strict=False):
+        if public not in pinned:
+            continue
+        try:
+            key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public))
+            key.verify(base64.b64decode(signature, validate=True), message)
+        except (InvalidSignature, ValueError):
+            continue
+        return public
+    return None
+
+
+def enrolment_key(code: str) -> bytes:
+    """The key both ends derive from a one-time enrolment code (scrypt: slow on purpose, so
+    that the code cannot be found from what crosses the network while it is still unused)."""
+    normalised = code.strip().upper().encode()
+    return hashlib.scrypt(normalised, salt=b"lobby-kiosk enrolment", n=2**14, r=8, p=1, dklen=32)
+
+
+def enrolment_code_id(key: bytes) -> str:
+    """How the kiosk names its code to the office without sending it."""
+    return hmac.new(key, b"code id", hashlib.sha256).hexdigest()[:32]
+
+
+def enrolment_mac(key: bytes, purpose: str, fields: dict[str, object]) -> str:
+    """An HMAC over the fields of an enrolment request or answer (`purpose` tells which)."""
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(key, f"{purpose}\n{text}".encode(), hashlib.sha256).hexdigest()
+
+
+def fingerprint(public_key_hex: str) -> str:
+    """A key as a person compares it (kiosk doctor, the office's settings): the first 16
+    hex digits of the public key, in groups of four."""
+    head = public_key_hex[:16]
+    return " ".join(head[i : i + 4] for i in range(0, 16, 4))

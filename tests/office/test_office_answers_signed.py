@@ -1,0 +1,235 @@
+"""A kiosk believes only its own office: a proxy on the path between a kiosk and a real
+office (uvicorn on loopback, SQLite and PostgreSQL) alters, adds, drops and replays the
+office's answers, and the kiosk refuses each one, keeps working on what it had, and records
+it; enrolment through a proxy that substitutes the office's key fails with a clear message.
+
+The proxy is an httpx transport in front of the real HTTP transport: every byte the kiosk
+reads has crossed a real socket from the office first."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+
+import httpx
+import pytest
+from conftest import SITE, KioskFactory, Office
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from tests_support import MONDAY_10AM
+
+from kiosk.domain.errors import RejectReason, TokenRejected
+from kiosk.domain.tokens import TokenSigner, raw_public_key
+from kiosk.services.checkin import Outcome
+from kiosk.storage.models import AuditEntry, KioskState, TrustedKey
+from kiosk.sync.client import SyncClient, SyncError
+from kiosk.sync.wire import enrolment_key
+
+Alter = Callable[[httpx.Request, httpx.Response], httpx.Response]
+
+
+class Proxy(httpx.BaseTransport):
+    """Passes requests to the office and hands back what `alter` makes of each answer."""
+
+    def __init__(self) -> None:
+        self.upstream = httpx.HTTPTransport()
+        self.alter: Alter | None = None
+        self.answers: list[httpx.Response] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.upstream.handle_request(request)
+        response.read()
+        self.answers.append(response)
+        if self.alter is None:
+            return response
+        return self.alter(request, response)
+
+
+def rebuilt(
+    response: httpx.Response, *, content: bytes | None = None, **headers: str | None
+) -> httpx.Response:
+    kept = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    for name, value in headers.items():
+        name = name.replace("_", "-")
+        kept = {k: v for k, v in kept.items() if k.lower() != name.lower()}
+        if value is not None:
+            kept[name] = value
+    return httpx.Response(
+        response.status_code,
+        headers=kept,
+        content=response.content if content is None else content,
+    )
+
+
+ATTACKER = Ed25519PrivateKey.generate()
+ATTACKER_PUBLIC = raw_public_key(ATTACKER.public_key()).hex()
+
+
+def with_attackers_key(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    if not request.url.path.startswith("/v1/changes"):
+        return response
+    answer = json.loads(response.content)
+    answer["changes"].append({
+        "id": 10**9, "entity": "key", "ref": f"invitation:{ATTACKER_PUBLIC}",
+        "data": {"kind": "invitation", "public_key": ATTACKER_PUBLIC, "owner": "site",
+                 "revoked": False},
+    })  # fmt: skip
+    return rebuilt(response, content=json.dumps(answer).encode())
+
+
+def emptied_feed(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    if not request.url.path.startswith("/v1/changes"):
+        return response
+    answer = json.loads(response.content)
+    for change in answer["changes"]:
+        if change["entity"] == "appointment":
+            change["data"]["cancelled"] = True
+    return rebuilt(response, content=json.dumps(answer).encode())
+
+
+def unsigned(_request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    return rebuilt(response, x_office_signature=None, x_office_keys=None)
+
+
+def signed_by_attacker(_request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    from kiosk.sync.wire import sign_answer
+
+    nonce = _request.headers.get("x-kiosk-nonce", "")
+    office_time = response.headers.get("x-office-time", "")
+    headers = sign_answer([ATTACKER], 200, nonce, office_time, response.content)
+    return rebuilt(response, **{k.replace("-", "_"): v for k, v in headers.items()})
+
+
+def time_shifted(_request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    return rebuilt(response, x_office_time=(MONDAY_10AM + timedelta(days=30)).isoformat())
+
+
+@pytest.fixture
+def proxied(office: Office, kiosks: KioskFactory) -> tuple[Proxy, object, SyncClient, str]:
+    """An enrolled kiosk whose every request goes through the proxy, synced once, and an
+    invitation booked at the office."""
+    proxy = Proxy()
+    kiosk, client = kiosks.new(transport=proxy)
+    host = office.store.add_host(SITE, "Maria Schmidt", email="maria@example.com")
+    appointment = office.store.add_appointment(
+        SITE, visitor_name="Anna Eriksson", host_ref=host.ref, starts_at=MONDAY_10AM
+    )
+    token = office.store.invite(appointment.ref)
+    client.run_once()
+    return proxy, kiosk, client, token
+
+
+def audit_actions(kiosk: object) -> list[str]:
+    with kiosk.using():  # type: ignore[attr-defined]
+        return [row.action for row in AuditEntry.select().order_by(AuditEntry.id)]
+
+
+@pytest.mark.parametrize(
+    "alter", [with_attackers_key, emptied_feed, unsigned, signed_by_attacker, time_shifted]
+)
+def test_an_altered_answer_is_refused_and_the_kiosk_keeps_what_it_had(
+    office: Office, proxied: tuple[Proxy, object, SyncClient, str], alter: Alter
+) -> None:
+    proxy, kiosk, client, token = proxied
+    office.store.add_host(SITE, "Li Na", email="li.na@example.com")  # something to pull
+    proxy.alter = alter
+
+    with pytest.raises(SyncError, match="not signed by its key"):
+        client.run_once(force=True)
+
+    assert "office.answer_forged" in audit_actions(kiosk)
+    assert "not signed by its key" in (client.status().last_error or "")
+    with kiosk.using():  # type: ignore[attr-defined]
+        assert not TrustedKey.select().where(TrustedKey.public_key == ATTACKER_PUBLIC).exists()
+        forged = TokenSigner(ATTACKER).sign_invitation(
+            appointment_ref="ab" * 8, host_ref="cd" * 8, visitor_name="Mallory",
+            not_before=MONDAY_10AM - timedelta(hours=1), not_after=MONDAY_10AM + timedelta(hours=4),
+        )[0]  # fmt: skip
+        with pytest.raises(TokenRejected) as caught:
+            kiosk.engine.check_in_with_invitation(forged)  # type: ignore[attr-defined]
+        assert caught.value.reason is RejectReason.UNKNOWN_KEY
+        # What it had still works: the genuine invitation pulled before.
+        result = kiosk.engine.check_in_with_invitation(token)  # type: ignore[attr-defined]
+        assert result.outcome is Outcome.CHECKED_IN
+
+    proxy.alter = None  # the path is clean again: sync goes on
+    client.run_once(force=True)
+
+
+def test_a_replayed_answer_is_refused(
+    office: Office, proxied: tuple[Proxy, object, SyncClient, str]
+) -> None:
+    proxy, _kiosk, client, _token = proxied
+    earlier = next(
+        r for r in proxy.answers if r.request.url.path == "/v1/changes" and r.status_code == 200
+    )
+    proxy.alter = lambda request, response: (
+        rebuilt(earlier) if request.url.path == "/v1/changes" else response
+    )
+
+    with pytest.raises(SyncError, match="not signed by its key"):
+        client.run_once(force=True, push=False)
+
+
+def test_enrolment_through_a_proxy_that_substitutes_the_offices_key_fails(
+    office: Office, kiosks: KioskFactory
+) -> None:
+    proxy = Proxy()
+
+    def substitute(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        answer = json.loads(response.content)
+        answer["office_keys"] = [ATTACKER_PUBLIC]
+        return rebuilt(response, content=json.dumps(answer).encode())
+
+    proxy.alter = substitute
+    kiosk, client = kiosks.new(enrol=False, transport=proxy)
+
+    with pytest.raises(SyncError, match="does not prove it comes from the office"):
+        client.enroll(office.url, office.store.enrolment_code(SITE))
+
+    assert client.office_url == ""
+    with kiosk.using():  # type: ignore[attr-defined]
+        assert not KioskState.select().where(KioskState.key == "sync_office_keys").exists()
+
+
+def test_the_code_never_crosses_and_an_altered_request_is_refused(
+    office: Office, kiosks: KioskFactory
+) -> None:
+    proxy = Proxy()
+    seen: list[bytes] = []
+    upstream = proxy.upstream
+
+    class Swapping(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append(request.content)
+            body = json.loads(request.content)
+            body["auth_public_key"] = ATTACKER_PUBLIC  # the proxy's own sync key
+            request = httpx.Request(request.method, request.url, json=body)
+            return upstream.handle_request(request)
+
+    code = office.store.enrolment_code(SITE)
+    _kiosk, client = kiosks.new(enrol=False, transport=Swapping())
+
+    with pytest.raises(SyncError, match="refused enrolment"):
+        client.enroll(office.url, code)
+
+    assert code.encode() not in seen[0] and enrolment_key(code).hex().encode() not in seen[0]
+    kiosks.new(enrol=False)[1].enroll(office.url, code)  # the code is still good
+
+
+def test_plain_http_to_another_machine_needs_to_be_asked_for(kiosks: KioskFactory) -> None:
+    _kiosk, client = kiosks.new(enrol=False)
+
+    with pytest.raises(SyncError, match="--insecure-http"):
+        client.enroll("http://192.0.2.10:8470", "ABC-DEF-123")
+
+
+def test_a_kiosk_enrolled_before_answers_were_signed_is_told_what_to_do(
+    office: Office, kiosks: KioskFactory
+) -> None:
+    kiosk, client = kiosks.new()
+    with kiosk.using():  # type: ignore[attr-defined]
+        KioskState.delete().where(KioskState.key == "sync_office_keys").execute()
+
+    with pytest.raises(SyncError, match="enrolled before they were signed"):
+        client.run_once(force=True)
