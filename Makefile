@@ -40,7 +40,8 @@ OFFICE_DEMO := data/demo-office
 office: bootstrap  ## a demo office (web pages, sync API) at http://127.0.0.1:8470
 	mkdir -p $(OFFICE_DEMO)
 	$(BIN)/kiosk office demo-seed --db $(OFFICE_DEMO)/office.sqlite3
-	KIOSK_OFFICE_COOKIE_SECURE=0 $(BIN)/kiosk office serve --db $(OFFICE_DEMO)/office.sqlite3
+	KIOSK_OFFICE_COOKIE_SECURE=0 KIOSK_OFFICE_API_DOCS=1 \
+	    $(BIN)/kiosk office serve --db $(OFFICE_DEMO)/office.sqlite3
 
 # The office tests run against a real PostgreSQL server on loopback, started here.
 WITH_POSTGRES := KIOSK_TEST_POSTGRES_URL=$$(scripts/test-postgres.sh start)

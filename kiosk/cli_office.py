@@ -77,6 +77,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 f"last error: {status.last_error or '-'} {status.last_error_at or ''}",
                 f"next try:   {status.next_attempt or 'now'} ({status.failures} failures in a row)",
                 f"clock skew: {_or_dash(status.clock_skew_seconds)} s",
+                f"office key: {', '.join(status.office_keys) or '(none pinned: enrol again)'}",
             ]
             return "\n".join(lines)
 
@@ -178,6 +179,28 @@ def cmd_office_serve(args: argparse.Namespace) -> int:
 def cmd_office_code(args: argparse.Namespace) -> int:
     code = _store(args).enrolment_code(args.site)
     _emit(args, {"site": args.site, "code": code}, code)
+    return 0
+
+
+def cmd_office_rotate_key(args: argparse.Namespace) -> int:
+    from kiosk.domain.errors import NotFound
+    from kiosk.sync.wire import fingerprint
+
+    store = _store(args)
+    if args.retire:
+        matching = [k for k in store.office_keys.public(store.clock.now()) if
+                    k.startswith(args.retire.replace(" ", ""))]  # fmt: skip
+        if len(matching) != 1:
+            raise NotFound(f"no single current office key starts with {args.retire}")
+        store.retire_office_key(matching[0])
+        _emit(args, {"retired": matching[0]}, f"retired {fingerprint(matching[0])}")
+        return 0
+    public = store.rotate_office_key()
+    _emit(
+        args, {"new_key": public},
+        f"new office key {fingerprint(public)}; kiosks learn it on their next sync. Retire "
+        "the old one once all have synced: kiosk office rotate-key --retire FINGERPRINT",
+    )  # fmt: skip
     return 0
 
 
@@ -365,6 +388,10 @@ def register(commands: Any, command: Command) -> None:
     notify.add_argument("--once", action="store_true", help="one round, then exit")
     code = office_command("enrolment-code", cmd_office_code, "a one-time code to enrol a kiosk")
     code.add_argument("--site", required=True)
+    rotate = office_command(
+        "rotate-key", cmd_office_rotate_key, "a new key for the office's answers to kiosks"
+    )
+    rotate.add_argument("--retire", metavar="FINGERPRINT", help="retire this old key instead")
     visits = office_command("visits", cmd_office_visits, "visits received from the kiosks")
     visits.add_argument("--since", required=True, help="YYYY-MM-DD")
     visits.add_argument("--site")

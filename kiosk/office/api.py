@@ -117,13 +117,18 @@ SIGNED_HEADERS = [
 
 def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> FastAPI:
     """The office: the kiosks' API under /v1 and the staff's web pages (kiosk.office.web)."""
+    settings = settings or OfficeSettings.from_environment()
+    docs = settings.api_docs
     app = FastAPI(
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         max_body_size=MAX_FORM_BODY,
         title="Lobby kiosk office",
         version="1",
         description="Kiosks push their events and pull what they need to decide offline.",
     )
-    mount_web(app, store, settings or OfficeSettings.from_environment())
+    mount_web(app, store, settings)
 
     def server_time() -> str:
         return store.clock.now().isoformat()

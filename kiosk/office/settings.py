@@ -35,6 +35,9 @@ class OfficeSettings:
     # Channels on the office's own network (a mail relay, a chat server): refused unless
     # allowed (kiosk.office.channel_policy).
     allow_private_channels: bool = False
+    # The API's documentation (/docs, /openapi.json): for developers and the demo, not for
+    # a production office on the internet.
+    api_docs: bool = False
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> OfficeSettings:
@@ -47,6 +50,7 @@ class OfficeSettings:
             cookie_secure=env.get("KIOSK_OFFICE_COOKIE_SECURE", "1") not in ("0", "false", "no"),
             allow_private_channels=env.get("KIOSK_OFFICE_ALLOW_PRIVATE_CHANNELS", "0")
             in ("1", "true", "yes"),
+            api_docs=env.get("KIOSK_OFFICE_API_DOCS", "0") in ("1", "true", "yes"),
         )
 
 

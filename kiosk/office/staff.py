@@ -30,7 +30,7 @@ from peewee import Database
 from kiosk.domain.clock import Clock
 from kiosk.domain.errors import InvalidInput, KioskError
 from kiosk.office import throttle
-from kiosk.office.models import AuditEntry, Site, StaffSession, StaffUser
+from kiosk.office.models import AuditEntry, OfficeHost, Site, StaffSession, StaffUser
 
 MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()
@@ -113,6 +113,12 @@ class StaffDirectory:
         with self.db.connection_context(), self.db.atomic():
             if StaffUser.get_or_none(StaffUser.username == username) is not None:
                 raise InvalidInput("username", "is taken")
+            # Whoever adds the account (the web form, the CLI), a host account sees the
+            # visits of one host of its own site: never another site's.
+            if host_ref and not OfficeHost.get_or_none(
+                (OfficeHost.ref == host_ref) & (OfficeHost.site == site)
+            ):
+                raise InvalidInput("host", "is not a host of this site")
             return StaffUser.create(
                 site=site,
                 username=username,

@@ -506,6 +506,34 @@ class OfficeStore:
                 )
         return kiosk
 
+    def rotate_office_key(self) -> str:
+        """A new key for the office's answers, announced to every site's kiosks in the feed;
+        they accept it because the answer that brings it is signed by a key they trust."""
+        now = self.clock.now()
+        self.office_keys.signing(now)  # the first key exists before a second is made
+        public = self.office_keys.rotate(now)
+        self._announce_office_key(public, retired=False)
+        return public
+
+    def retire_office_key(self, public_key_hex: str) -> None:
+        """Stop signing with a key (once every kiosk has synced since the rotation)."""
+        now = self.clock.now()
+        if len(self.office_keys.public(now)) < 2:
+            raise InvalidInput("key", "the office's only key cannot be retired: rotate first")
+        if public_key_hex not in self.office_keys.public(now):
+            raise NotFound(f"no current office key {public_key_hex}")
+        self._announce_office_key(public_key_hex, retired=True)
+        self.office_keys.retire(public_key_hex, now)
+
+    def _announce_office_key(self, public_key_hex: str, *, retired: bool) -> None:
+        with self.db.connection_context():
+            for site in Site.select():
+                with self._site_writes(site):
+                    self._log(
+                        site, "office_key", public_key_hex,
+                        {"public_key": public_key_hex, "retired": retired},
+                    )  # fmt: skip
+
     def revoke_kiosk(self, kiosk_id: str) -> None:
         """Refuse the kiosk at once, and tell the others to stop trusting its badges."""
         now = self.clock.now()

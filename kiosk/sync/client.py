@@ -25,7 +25,7 @@ import random
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
@@ -99,6 +99,8 @@ class SyncStatus:
     failures: int
     next_attempt: str | None
     clock_skew_seconds: float | None
+    # The fingerprints of the office keys this kiosk trusts answers from (kiosk doctor).
+    office_keys: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -465,6 +467,11 @@ class SyncClient:
             response = self._call("GET", f"/v1/changes?cursor={cursor}&limit={PULL_LIMIT}")
             answer = response.json()
             changes = answer.get("changes", [])
+            office_keys = [c for c in changes if c.get("entity") == "office_key"]
+            changes = [c for c in changes if c.get("entity") != "office_key"]
+            if office_keys:
+                with storage_errors(), self._kiosk.db.atomic():
+                    self._learn_office_keys(office_keys)
             if changes:
                 with storage_errors(), self._kiosk.db.atomic():
                     applied = apply_changes(
@@ -477,6 +484,27 @@ class SyncClient:
                 report.pulled += applied.applied
             if not answer.get("more"):
                 return
+
+    def _learn_office_keys(self, changes: list[dict[str, Any]]) -> None:
+        """The office rotated its key: the new one came in an answer signed by a key this
+        kiosk already trusts, so it is trusted too; a retired one is dropped, unless it is
+        the last this kiosk has."""
+        pinned = pinned_office_keys()
+        for change in changes:
+            data = change.get("data") or {}
+            key = data.get("public_key")
+            if not isinstance(key, str) or len(key) != 64:
+                continue
+            if data.get("retired"):
+                if len(pinned - {key}) >= 1:
+                    pinned.discard(key)
+            else:
+                pinned.add(key)
+        _set(office_keys=json.dumps(sorted(pinned)))
+        append_audit(
+            self._clock.now(), "sync", "office.keys_changed", self._kiosk.kiosk_id,
+            {"keys": [fingerprint(key) for key in sorted(pinned)]},
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ status and loop
 
@@ -498,6 +526,7 @@ class SyncClient:
             failures=int(_state("failures") or 0),
             next_attempt=_state("next_attempt"),
             clock_skew_seconds=int(skew) / 1000 if skew is not None else None,
+            office_keys=sorted(fingerprint(key) for key in pinned_office_keys()),
         )
 
     def run_forever(self, stop: threading.Event, idle: float = 5.0) -> None:

@@ -23,7 +23,7 @@ from kiosk.domain.tokens import TokenSigner, raw_public_key
 from kiosk.services.checkin import Outcome
 from kiosk.storage.models import AuditEntry, KioskState, TrustedKey
 from kiosk.sync.client import SyncClient, SyncError
-from kiosk.sync.wire import enrolment_key
+from kiosk.sync.wire import enrolment_key, fingerprint
 
 Alter = Callable[[httpx.Request, httpx.Response], httpx.Response]
 
@@ -233,3 +233,21 @@ def test_a_kiosk_enrolled_before_answers_were_signed_is_told_what_to_do(
 
     with pytest.raises(SyncError, match="enrolled before they were signed"):
         client.run_once(force=True)
+
+
+def test_the_offices_key_is_rotated_through_the_feed(office: Office, kiosks: KioskFactory) -> None:
+    kiosk, client = kiosks.new()
+    client.run_once()
+    [first] = office.store.office_keys.public(office.store.clock.now())
+
+    second = office.store.rotate_office_key()
+    client.run_once(force=True)  # the answer bringing the new key is signed by the old one
+    assert client.status().office_keys == sorted([fingerprint(first), fingerprint(second)])
+
+    office.store.retire_office_key(first)
+    client.run_once(force=True)
+    assert client.status().office_keys == [fingerprint(second)]
+    assert office.store.office_keys.public(office.store.clock.now()) == [second]
+    office.store.add_host(SITE, "Li Na", email="li.na@example.com")
+    assert client.run_once(force=True).pulled >= 1  # answers signed by the new key alone
+    assert "office.keys_changed" in audit_actions(kiosk)

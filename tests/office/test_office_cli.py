@@ -16,7 +16,7 @@ import httpx
 from local_servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+ENV = {**os.environ, "PYTHONPATH": str(REPO), "KIOSK_OFFICE_API_DOCS": "1"}
 
 
 def kiosk(*args: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
@@ -122,3 +122,27 @@ def test_serve_enrol_sync_and_list_visits(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_host_account_names_a_host_of_its_own_site(tmp_path: Path) -> None:
+    db = str(tmp_path / "office.sqlite3")
+    other = json.loads(
+        kiosk("--json", "office", "host", "Someone Elsewhere", "--site", "Other Tower",
+              "--db", db, cwd=tmp_path).stdout
+    )["ref"]  # fmt: skip
+    own = json.loads(
+        kiosk("--json", "office", "host", "Maria Schmidt", "--site", "Tower", "--db", db,
+              cwd=tmp_path).stdout
+    )["ref"]  # fmt: skip
+
+    def add(username: str, host_ref: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kiosk", "office", "user", username, "--site", "Tower",
+             "--role", "host", "--host", host_ref, "--password-stdin", "--db", db],
+            input="correct horse battery\n", capture_output=True, text=True, cwd=tmp_path,
+            env=ENV, timeout=120,
+        )  # fmt: skip
+
+    refused = add("mallory", other)
+    assert refused.returncode != 0 and "is not a host of this site" in refused.stderr
+    assert add("maria", own).returncode == 0
