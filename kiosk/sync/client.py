@@ -43,7 +43,7 @@ from kiosk.services.keys import (
     replace_salt,
 )
 from kiosk.storage.db import storage_errors
-from kiosk.storage.journal import append_audit
+from kiosk.storage.journal import append_audit, enqueue_event
 from kiosk.storage.models import KioskState, OutboxEvent
 from kiosk.sync.apply import apply_changes, current_cursor
 from kiosk.sync.wire import (
@@ -65,6 +65,8 @@ BACKOFF_BASE = 2.0
 BACKOFF_MAX = 15 * 60.0
 #: After the office says this kiosk is revoked, ask again only this rarely.
 FORBIDDEN_BACKOFF = 60 * 60.0
+#: A forged answer raises a security alert at most this often.
+FORGED_ALERT_EVERY = timedelta(hours=1)
 
 
 class SyncError(KioskError):
@@ -253,11 +255,7 @@ class SyncClient:
                 "pinned the office's keys over TLS: %s", ", ".join(map(fingerprint, pinned))
             )
         if answer_signed_by(pinned, headers, response.status_code, nonce, response.content) is None:
-            with self._kiosk.db.atomic():
-                append_audit(
-                    self._clock.now(), "sync", "office.answer_forged", self._kiosk.kiosk_id,
-                    {"path": response.request.url.path},
-                )  # fmt: skip
+            self._forged(response.request.url.path)
             raise SyncError(
                 "an answer claiming to be the office's is not signed by its key: refused "
                 "(is something between this kiosk and the office altering it?)"
@@ -484,6 +482,22 @@ class SyncClient:
                 report.pulled += applied.applied
             if not answer.get("more"):
                 return
+
+    def _forged(self, path: str) -> None:
+        """Record a forged answer; and, once an hour at most (sync retries every few
+        seconds), a security alert for the guard's screen and, when the path is clean
+        again, the office."""
+        now = self._clock.now()
+        with self._kiosk.db.atomic():
+            append_audit(now, "sync", "office.answer_forged", self._kiosk.kiosk_id, {"path": path})
+            last = _state("forged_alert_at")
+            if last is None or now - datetime.fromisoformat(last) >= FORGED_ALERT_EVERY:
+                enqueue_event(
+                    now, "security.alert", "",
+                    {"reason": "office_answer_forged", "kiosk": self._kiosk.kiosk_id,
+                     "path": path},
+                )  # fmt: skip
+                _set(forged_alert_at=now.isoformat())
 
     def _learn_office_keys(self, changes: list[dict[str, Any]]) -> None:
         """The office rotated its key: the new one came in an answer signed by a key this

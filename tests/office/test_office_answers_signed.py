@@ -138,6 +138,9 @@ def test_an_altered_answer_is_refused_and_the_kiosk_keeps_what_it_had(
         client.run_once(force=True)
 
     assert "office.answer_forged" in audit_actions(kiosk)
+    with kiosk.using():  # type: ignore[attr-defined]
+        alerts = kiosk.engine.recent_alerts(MONDAY_10AM - timedelta(days=1))  # type: ignore[attr-defined]
+    assert [a["reason"] for a in alerts] == ["office_answer_forged"]  # the guard sees it
     assert "not signed by its key" in (client.status().last_error or "")
     with kiosk.using():  # type: ignore[attr-defined]
         assert not TrustedKey.select().where(TrustedKey.public_key == ATTACKER_PUBLIC).exists()
