@@ -18,15 +18,10 @@ from kiosk.office import directory
 from kiosk.office.models import OfficeHost
 from kiosk.office.staff import Role, Staff
 from kiosk.office.web import N_, PageRefused, require, web, words
+from kiosk.office.web.labels import codes
 
 router = APIRouter()
 may_edit = require(Role.RECEPTION)
-
-AVAILABILITY_LABELS = {
-    HostAvailability.IN.value: N_("In"),
-    HostAvailability.OUT.value: N_("Away"),
-    HostAvailability.IN_MEETING.value: N_("In a meeting"),
-}
 
 
 class HostForm(BaseModel):
@@ -85,7 +80,7 @@ def _form_page(
         host=host,
         values=values,
         delegates=delegates,
-        availabilities=AVAILABILITY_LABELS,
+        availabilities=codes("availability"),
         **context,
     )
 
@@ -105,7 +100,7 @@ def hosts_list(
             by_ref=by_ref,
             query=q,
             notice=done[:200],
-            availabilities=AVAILABILITY_LABELS,
+            availabilities=codes("availability"),
             channel_count=lambda host: len(directory.host_channels(host)),
         )
 
