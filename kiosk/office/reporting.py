@@ -427,7 +427,8 @@ def visit_log_csv(
 
 
 def log_choices(site_id: int) -> dict[str, list[tuple[str, str]]]:
-    """The values the log's filters offer: the site's hosts and kiosks, states, purposes."""
+    """The values the log's filters offer: the site's hosts and kiosks (the states and
+    purposes are the fixed codes, kiosk.office.web.labels)."""
     hosts = rows_of(
         OfficeHost.select(OfficeHost.ref, OfficeHost.name)
         .where(OfficeHost.site == site_id)
@@ -439,8 +440,6 @@ def log_choices(site_id: int) -> dict[str, list[tuple[str, str]]]:
     return {
         "hosts": [(ref, name) for ref, name in hosts],
         "kiosks": [(kiosk_id, name or kiosk_id) for kiosk_id, name in kiosks],
-        "states": [(state.value, state.value.replace("_", " ")) for state in VisitState],
-        "purposes": [(purpose.value, purpose.value.replace("_", " ")) for purpose in Purpose],
     }
 
 

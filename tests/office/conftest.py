@@ -124,17 +124,19 @@ def kiosks(tmp_path: Path, office: Office) -> KioskFactory:
 
 
 class WebOffice:
-    """The office app in process (Starlette's TestClient) on an SQLite file, with one site.
-    `as_role(role)` gives a client signed in as a new user of that role; `csrf(client)` is
-    the token its forms carry."""
+    """The office app in process (Starlette's TestClient) on an SQLite file, or on the
+    database `database` names, with one site. `as_role(role)` gives a client signed in as a
+    new user of that role; `csrf(client)` is the token its forms carry."""
 
     password = "correct horse battery"
 
-    def __init__(self, root: Path, clock: ManualClock) -> None:
+    def __init__(self, root: Path, clock: ManualClock, database: str = "") -> None:
         from kiosk.office.staff import StaffDirectory
 
         self.clock = clock
-        self.store = OfficeStore(open_office_database(str(root / "office.sqlite3")), clock=clock)
+        self.store = OfficeStore(
+            open_office_database(database or str(root / "office.sqlite3")), clock=clock
+        )
         self.site = self.store.site(SITE)
         self.settings = OfficeSettings(public_url="http://testserver", cookie_secure=False)
         self.app = create_app(self.store, self.settings)

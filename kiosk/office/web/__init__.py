@@ -25,7 +25,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -80,14 +80,24 @@ class LoginRequired(Exception):
 
 
 class PageRefused(Exception):
-    """A polite error page. `message` is English marked with N_ (translated when the page
-    is shown, with `values` put in), or already in the reader's language."""
+    """A polite error page. `message` is English marked with N_, translated when the page
+    is shown, with `values` put in; `PageRefused.said` makes one whose text is already in
+    the reader's language."""
 
     def __init__(self, status: int, message: str, **values: object) -> None:
         self.status = status
         self.message = message
         self.values = values
+        self.translated = False
         super().__init__(message)
+
+    @classmethod
+    def said(cls, status: int, text: str) -> PageRefused:
+        """A refusal in words already translated, with data in them (a host's name): shown
+        as they are, never looked up in the catalogue or %-formatted again."""
+        refused = cls(status, text)
+        refused.translated = True
+        return refused
 
 
 def language_of(request: Request, staff: Staff | None = None) -> str:
@@ -129,8 +139,11 @@ class WebContext:
         status: int = 200,
         **context: Any,
     ) -> HTMLResponse:
-        nav = [item for item in NAV if staff and (staff.has(*item.roles))] if staff else []
         language = language_of(request, staff)
+        # The menu's words translated here, so templates only ever translate literals.
+        say = Translator(language)
+        shown = [item for item in NAV if staff.has(*item.roles)] if staff else []
+        nav = [replace(item, label=say(item.label)) for item in shown]
         html = (
             environment(language)
             .get_template(template)
@@ -275,7 +288,7 @@ def mount_web(app: FastAPI, store: OfficeStore, settings: OfficeSettings) -> Non
             staff = await _in_thread(context, lambda: context.staff.session(token))
             if staff is not None:
                 request.state.language = staff.language
-        message = words(request)(err.message, **err.values)
+        message = err.message if err.translated else words(request)(err.message, **err.values)
         return context.page(request, None, "error.html", err.status, message=message)
 
     for router in pages.routers():

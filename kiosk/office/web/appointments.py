@@ -35,30 +35,13 @@ from kiosk.office.invitations import InvitationMailer
 from kiosk.office.models import OfficeHost, Site
 from kiosk.office.staff import Role, Staff
 from kiosk.office.web import N_, PageRefused, WebContext, require, web, words
+from kiosk.office.web.labels import codes
 from kiosk.office.web.templating import Translator
 
 router = APIRouter()
 MAY_BOOK = (Role.RECEPTION, Role.HOST)
 DURATIONS = (15, 30, 45, 60, 90, 120, 180, 240, 480)
 
-PURPOSE_LABELS = {
-    Purpose.VISIT_PERSON: N_("Visit a person"), Purpose.INQUIRY: N_("Inquiry"),
-    Purpose.ERRAND: N_("Business / errand"), Purpose.ASSISTANCE: N_("Assistance request"),
-    Purpose.PAID_SERVICE: N_("Paid service request"), Purpose.SUGGESTION: N_("Suggestion"),
-    Purpose.COMPLAINT: N_("Complaint"), Purpose.REPAIR: N_("Repair request"),
-    Purpose.MOVE_IN: N_("Move-in"), Purpose.TOUR: N_("Tour"), Purpose.DELIVERY: N_("Delivery"),
-    Purpose.INTERVIEW: N_("Interview"),
-}  # fmt: skip
-LEVEL_LABELS = {
-    VisitorLevel.ORDINARY: N_("Ordinary"),
-    VisitorLevel.SENIOR: N_("Senior"),
-    VisitorLevel.VIP: N_("VIP"),
-}
-REPEAT_LABELS = {"": N_("Does not repeat"), "daily": N_("Every day"),
-                 "weekdays": N_("Every weekday"), "weekly": N_("Every week")}  # fmt: skip
-#: The English labels of the shipped visitor types (bookings.visitor_types), translated
-#: where the form shows them.
-VISITOR_TYPE_LABELS = (N_("Visitor"), N_("Contractor"), N_("Interview"), N_("Delivery"))
 DONE = {
     "booked": N_("Booked %(n)s visit(s). Invitations go out to those with an e-mail address."),
     "imported": N_(
@@ -152,8 +135,7 @@ def appointments(
     return context.page(
         request, staff, "appointments.html", days=days, count=len(rows), zone=str(zone),
         today=today, day=chosen, host=host_filter, hosts=hosts, notice=notice, error=error,
-        now=context.store.clock.now(), purpose_labels=PURPOSE_LABELS, level_labels=LEVEL_LABELS,
-        own=bool(_own(staff)),
+        now=context.store.clock.now(), own=bool(_own(staff)),
     )  # fmt: skip
 
 
@@ -193,10 +175,10 @@ def _form_context(
         "own": bool(own),
         "zone": str(zone),
         "durations": [(m, _length(m, _)) for m in DURATIONS],
-        "purposes": PURPOSE_LABELS,
-        "levels": LEVEL_LABELS,
-        "types": visitor_types(),
-        "repeats": REPEAT_LABELS,
+        "purposes": codes("booking_purpose"),
+        "levels": codes("booking_level"),
+        "types": list(visitor_types()),
+        "repeats": codes("repeat"),
         "max_occurrences": MAX_OCCURRENCES,
     }
 
@@ -391,7 +373,7 @@ def cancel(
                 )
             )
         except InvalidInput as err:
-            raise PageRefused(409, _say(err, words(request, staff))) from err
+            raise PageRefused.said(409, _say(err, words(request, staff))) from err
     _send_soon(tasks, context, done.told)
     return _to_list(done="cancelled_told" if done.told else "cancelled")
 
@@ -454,7 +436,7 @@ def resend(
         try:
             bookings.resend(site, staff.username, ref, host_ref=_own(staff))
         except InvalidInput as err:
-            raise PageRefused(409, _say(err, words(request, staff))) from err
+            raise PageRefused.said(409, _say(err, words(request, staff))) from err
     _send_soon(tasks, context, [appointment.id])
     return _to_list(done="resent")
 

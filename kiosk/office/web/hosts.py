@@ -17,16 +17,11 @@ from kiosk.office import directory
 from kiosk.office.models import OfficeHost
 from kiosk.office.staff import Role, Staff
 from kiosk.office.web import N_, PageRefused, channel_policy, require, web, words
+from kiosk.office.web.labels import codes
 from kiosk.office.web.notices import done, notice
 
 router = APIRouter()
 may_edit = require(Role.RECEPTION)
-
-AVAILABILITY_LABELS = {
-    HostAvailability.IN.value: N_("In"),
-    HostAvailability.OUT.value: N_("Away"),
-    HostAvailability.IN_MEETING.value: N_("In a meeting"),
-}
 
 
 class HostForm(BaseModel):
@@ -86,7 +81,7 @@ def _form_page(
         host=host,
         values=values,
         delegates=delegates,
-        availabilities=AVAILABILITY_LABELS,
+        availabilities=codes("availability"),
         **context,
     )
 
@@ -104,7 +99,7 @@ def hosts_list(request: Request, q: str = "", staff: Staff = Depends(may_edit)) 
             by_ref=by_ref,
             query=q,
             notice=_notice(request, staff),
-            availabilities=AVAILABILITY_LABELS,
+            availabilities=codes("availability"),
             channel_count=lambda host: len(directory.host_channels(host)),
         )
 

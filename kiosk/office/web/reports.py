@@ -63,12 +63,19 @@ def reports(
             _("Visits per day"),
             [(day_label(d), count) for d, count in report.per_day],
         ),
-        "purpose": charts.bar_chart(_("Visits by purpose"), _labelled(report.by_purpose, _)),
-        "department": charts.bar_chart(
-            _("Visits by department"), _labelled(report.by_department, _)
+        "purpose": charts.bar_chart(
+            _("Visits by purpose"), _labelled(report.by_purpose, "purpose", _)
         ),
-        "level": charts.bar_chart(_("Visits by visitor level"), _labelled(report.by_level, _)),
-        "method": charts.bar_chart(_("Visits by check-in method"), _labelled(report.by_method, _)),
+        # Departments are names people typed: shown as they are, never translated.
+        "department": charts.bar_chart(
+            _("Visits by department"), list(report.by_department.items())
+        ),
+        "level": charts.bar_chart(
+            _("Visits by visitor level"), _labelled(report.by_level, "level", _)
+        ),
+        "method": charts.bar_chart(
+            _("Visits by check-in method"), _labelled(report.by_method, "method", _)
+        ),
         "response": charts.bar_chart(
             _("Host response time"),
             [
@@ -109,6 +116,7 @@ def reports(
     )
 
 
-def _labelled(counts: dict[str, int], _: Translator) -> list[tuple[str, float]]:
-    """Stored values (visit_person) as words (visit person), in the reader's language."""
-    return [(_(name.replace("_", " ")), count) for name, count in counts.items()]
+def _labelled(counts: dict[str, int], kind: str, _: Translator) -> list[tuple[str, float]]:
+    """Stored codes (visit_person) as words (visit person) in the reader's language; a code
+    the table does not know as it is."""
+    return [(_.label(kind, code), count) for code, count in counts.items()]

@@ -9,7 +9,11 @@ to the notification catalogue (kiosk.notify, which has the link pages' words) an
 the English source text.
 
 Words made in Python are marked with `N_` where they are defined and translated where
-they are shown. Messages that come up from the layers below (a form field refused by
+they are shown. Stored values never go through `_()`, which reads its message as a
+%-format and marks the result safe: a code is shown with `label(kind, code)`, whose words
+come from the fixed tables of kiosk.office.web.labels, and free text is shown as it is.
+
+Messages that come up from the layers below (a form field refused by
 kiosk.office.directory or kiosk.office.bookings, a CSV row's problem, a broken event chain)
 are English sentences built there; `Translator.problem` matches them against the
 templates in PROBLEMS and translates them, the reader's language or, for one it does not
@@ -32,6 +36,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kiosk.notify.i18n import LANGUAGES, N_, pick_language
 from kiosk.notify.i18n import catalogue as notify_catalogue
+from kiosk.office.web.labels import LABELS
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +52,6 @@ ENDONYMS = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English
 
 __all__ = ["LANGUAGES", "N_", "pick_language"]
 
-#: The words of stored values that pages show through `_()`: visit states, purposes
-#: (underscores read as spaces), visitor levels, check-in methods and staff roles.
-VALUE_WORDS = (
-    N_("expected"), N_("checked in"), N_("awaiting host"), N_("host acknowledged"),
-    N_("checked out"), N_("denied"), N_("no show"),
-    N_("visit person"), N_("inquiry"), N_("errand"), N_("assistance"), N_("paid service"),
-    N_("suggestion"), N_("complaint"), N_("repair"), N_("move in"), N_("tour"),
-    N_("delivery"), N_("interview"),
-    N_("ordinary"), N_("senior"), N_("vip"),
-    N_("invitation"), N_("identity"), N_("walk in"),
-    N_("admin"), N_("reception"), N_("security"), N_("host"),
-)  # fmt: skip
 WEEKDAYS = (
     N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),
     N_("Saturday"), N_("Sunday"),
@@ -237,6 +230,15 @@ class Translator:
             return self(template, **values)
         return text
 
+    def label(self, kind: str, code: object) -> str:
+        """The words for a stored code of a kind of LABELS, in this language; a code the
+        table does not know as it is (the page escapes it), and none as ""."""
+        if code is None:
+            return ""
+        text = str(code)
+        words = LABELS[kind]
+        return self(words[text]) if text in words else text
+
     def field(self, name: str) -> str:
         return self(FIELDS[name]) if name in FIELDS else name
 
@@ -301,6 +303,7 @@ def build_environment(language: str = "en") -> Environment:
     )
     env.filters["duration"] = words.duration
     env.filters["problem"] = words.problem
+    env.globals["label"] = words.label
     env.globals["local_time"] = local_time
     env.globals["long_date"] = words.long_date
     env.globals["language"] = language

@@ -13,6 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 from kiosk.office import reporting
 from kiosk.office.staff import Role, Staff
 from kiosk.office.web import N_, PageRefused, require, web
+from kiosk.office.web.labels import codes
 from kiosk.office.web.onsite import site_zone
 
 router = APIRouter()
@@ -78,6 +79,8 @@ def visits(
         total=total,
         wanted=wanted,
         choices=choices,
+        states=codes("state"),
+        purposes=codes("purpose"),
         zone=str(zone),
         first_page=not after,
         next_url="/visits?" + urlencode({**params, "after": next_cursor}) if next_cursor else "",
