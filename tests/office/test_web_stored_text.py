@@ -43,8 +43,10 @@ from kiosk.office.models import (
     Kiosk,
     OfficeAppointment,
     OfficeHost,
+    OfficeKey,
     OfficeWatchlistEntry,
     SeriesMember,
+    SignInThrottle,
     Site,
     SiteKey,
     SiteSecret,
@@ -304,7 +306,7 @@ def test_every_admin_page_is_rendered(office_web: WebOffice) -> None:
 #: What stays from one example to the next: the site, its keys and settings, the accounts
 #: signed in, and the audit.
 KEPT = {Site, SiteKey, SiteSecret, SiteSettingsRow, EnrolmentCode, StaffUser, StaffSession,
-        AuditEntry}  # fmt: skip
+        AuditEntry, SignInThrottle, OfficeKey}  # fmt: skip
 
 
 def forget_the_sites_data(office: WebOffice) -> None:
