@@ -164,6 +164,12 @@ PROBLEMS = (
     N_("its fields do not match its hash: it was changed"),
     N_("the first event does not start the chain"),
     N_("it does not follow event %(seq)s: that one was changed or replaced"),
+    N_("%(url)s: only an admin may add a webhook"),
+    N_(
+        "%(url)s: %(address)s is not a public address; the office's settings do not allow "
+        "channels on its own network"
+    ),
+    N_("is not a host of this site"),
     N_("%(field)s: %(message)s"),
 )
 #: Parts of a message that are messages themselves, or field names.
