@@ -126,12 +126,12 @@ def on_site(site_id: int) -> list[OnSiteRow]:
     return [
         OnSiteRow(
             ref=ref,
-            visitor_name=name,
-            company=company,
-            host_name=host or "",
+            visitor_name=_text_of(name),
+            company=_text_of(company),
+            host_name=_text_of(host),
             kiosk_name=kiosk_name or kiosk_id,
             state=state,
-            level=level,
+            level=_text_of(level),
             escort_required=bool(escort),
             arrived_at=arrived,
             host_notified_at=notified,
@@ -154,8 +154,14 @@ def on_site(site_id: int) -> list[OnSiteRow]:
     ]
 
 
+def _text_of(value: object) -> str:
+    """A text column as text: "" for NULL, and whatever the database holds there a str."""
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
 def roll_call(site_id: int) -> list[OnSiteRow]:
-    """The evacuation list: everyone on site, by name."""
+    """The evacuation list: everyone on site, by name. Every row is listed whatever it
+    holds (a missing name, host or arrival is shown as "–" by the page)."""
     return sorted(on_site(site_id), key=lambda row: (names.exact_key(row.visitor_name), row.ref))
 
 

@@ -1154,9 +1154,11 @@ class CheckInEngine:
                 OutboxEvent.sent_at.is_null()
             )
         }
+        # Outer joins: a visit whose visitor row is missing (mirrored without a name, or
+        # anonymised) is still someone inside, and the roll call must count them.
         visits = (
             Visit.select(Visit, Visitor, Host)
-            .join(Visitor)
+            .join(Visitor, join_type=JOIN.LEFT_OUTER)
             .switch(Visit)
             .join(Host, join_type=JOIN.LEFT_OUTER)
             .where(Visit.state.in_([s.value for s in ON_SITE_STATES]))
@@ -1173,9 +1175,9 @@ class CheckInEngine:
             entries.append(
                 OnSiteEntry(
                     visit_ref=visit.ref,
-                    visitor_name=visit.visitor.name if visit.visitor else "",
-                    company=visit.company,
-                    host_name=visit.host.name if visit.host else "",
+                    visitor_name=_text_of(visit.visitor.name if visit.visitor else None),
+                    company=_text_of(visit.company),
+                    host_name=_text_of(visit.host.name if visit.host else None),
                     arrived_at=visit.arrived_at,
                     badge_expires_at=badge.expires_at if badge else None,
                     state=VisitState(visit.state),
@@ -1219,3 +1221,8 @@ class CheckInEngine:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _text_of(value: object) -> str:
+    """A text column as text: "" for NULL, and whatever SQLite holds there made a str."""
+    return "" if value is None else value if isinstance(value, str) else str(value)
