@@ -344,10 +344,16 @@ def render_roll_call(
             x=indent,
             max_width=canvas.width - indent - canvas.margin,
         )
-        detail = f"{company} · {host} · {labels.arrived} {arrived}"
-        canvas.text(
-            detail, int(24 * unit), x=indent, max_width=canvas.width - indent - canvas.margin
-        )
+        detail_width = canvas.width - indent - canvas.margin
+        detail_size = int(24 * unit)
+        font = canvas.fonts.font(f"{company}{host}{labels.arrived}", detail_size)
+        # A runaway company or host name is cut short so that the time in is always seen.
+        time_in, separator = f"{labels.arrived} {arrived}", " · "
+        room = detail_width - font.getlength(time_in) - 2 * font.getlength(separator) - 1
+        company = ellipsize(company, font, room * 0.55)
+        host = ellipsize(host, font, room - font.getlength(company))
+        detail = separator.join((company, host, time_in))
+        canvas.text(detail, detail_size, x=indent, max_width=detail_width)
         canvas.space(int(4 * unit))
         canvas.rule(1)
     return canvas.finish()
