@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 from kiosk.devices.errors import RenderError
 from kiosk.devices.escpos_codec import strip_controls
 from kiosk.devices.fonts import FontBook
-from kiosk.domain.text import shown
+from kiosk.domain.text import shown, stored_text
 from kiosk.domain.values import BadgeContent, OnSiteEntry
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ def _roll_call_text(value: object) -> str:
     """A field of a roll-call row as it goes on paper: controls and invisible format
     characters dropped, lone surrogates replaced, runs of spaces made one; MISSING when
     nothing is left. The roll call prints every row, whatever the database holds."""
-    text = strip_controls("" if value is None else str(value))
+    text = strip_controls(stored_text(value))
     return " ".join(shown(text).split()) or MISSING
 
 

@@ -101,13 +101,17 @@ def check_email(value: str | None, field: str = "email") -> str:
     return value
 
 
+def stored_text(value: object) -> str:
+    """A text column as read back, as a str: "" for NULL, and whatever else SQLite holds
+    there (it keeps any type in any column) turned into text."""
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
 def shown(value: object, max_length: int | None = None) -> str:
     """`value` as text that is safe to write to a terminal: None is "", control characters
     (NUL, ESC, CR, DEL, C1...), lone surrogates and non-characters become U+FFFD, and text
     longer than `max_length` is cut with "…". The stored value is never changed."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
+    text = stored_text(value)
     safe = "".join(REPLACEMENT if _unshowable(char) else char for char in text)
     if max_length is not None and len(safe) > max_length:
         safe = safe[: max(0, max_length - 1)] + "…"

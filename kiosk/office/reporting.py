@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from peewee import JOIN, SQL, Case, Database, Tuple, fn
 
 from kiosk.domain import names
+from kiosk.domain.text import stored_text
 from kiosk.domain.values import (
     ATTENDED_WITHIN,
     ON_SITE_STATES,
@@ -126,12 +127,12 @@ def on_site(site_id: int) -> list[OnSiteRow]:
     return [
         OnSiteRow(
             ref=ref,
-            visitor_name=_text_of(name),
-            company=_text_of(company),
-            host_name=_text_of(host),
+            visitor_name=stored_text(name),
+            company=stored_text(company),
+            host_name=stored_text(host),
             kiosk_name=kiosk_name or kiosk_id,
             state=state,
-            level=_text_of(level),
+            level=stored_text(level),
             escort_required=bool(escort),
             arrived_at=arrived,
             host_notified_at=notified,
@@ -152,11 +153,6 @@ def on_site(site_id: int) -> list[OnSiteRow]:
             acknowledged,
         ) in rows_of(query)
     ]
-
-
-def _text_of(value: object) -> str:
-    """A text column as text: "" for NULL, and whatever the database holds there a str."""
-    return "" if value is None else value if isinstance(value, str) else str(value)
 
 
 def roll_call(site_id: int) -> list[OnSiteRow]:

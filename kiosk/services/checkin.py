@@ -47,6 +47,7 @@ from kiosk.domain.text import (
     check_optional,
     check_phone,
     check_text,
+    stored_text,
 )
 from kiosk.domain.tokens import Token, TokenKind, TokenSigner, TokenVerifier, new_ref
 from kiosk.domain.values import (
@@ -1175,9 +1176,9 @@ class CheckInEngine:
             entries.append(
                 OnSiteEntry(
                     visit_ref=visit.ref,
-                    visitor_name=_text_of(visit.visitor.name if visit.visitor else None),
-                    company=_text_of(visit.company),
-                    host_name=_text_of(visit.host.name if visit.host else None),
+                    visitor_name=stored_text(visit.visitor.name if visit.visitor else None),
+                    company=stored_text(visit.company),
+                    host_name=stored_text(visit.host.name if visit.host else None),
                     arrived_at=visit.arrived_at,
                     badge_expires_at=badge.expires_at if badge else None,
                     state=VisitState(visit.state),
@@ -1221,8 +1222,3 @@ class CheckInEngine:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _text_of(value: object) -> str:
-    """A text column as text: "" for NULL, and whatever SQLite holds there made a str."""
-    return "" if value is None else value if isinstance(value, str) else str(value)
