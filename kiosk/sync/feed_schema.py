@@ -47,6 +47,9 @@ from kiosk.domain.values import ON_SITE_STATES, HostAvailability
 KEY_MAX = 4 * NAME_MAX
 KEY_KINDS = frozenset({"invitation", "badge"})
 LINK_ACTIONS = frozenset({"ack", "approve", "deny"})
+#: A host's channel is an apprise URL; the office allows this long a one
+#: (kiosk.office.directory.check_channel).
+CHANNEL_MAX = 2000
 
 
 def validate_change(entity: str, ref: Any, data: Any) -> tuple[str, dict[str, Any]]:
@@ -93,7 +96,7 @@ def _host(ref: str, data: dict[str, Any]) -> None:
         for index, channel in enumerate(channels):
             if not isinstance(channel, str):
                 raise InvalidInput(f"data.channels[{index}]", "must be text")
-            check_text(channel, f"data.channels[{index}]", max_length=CODE_MAX)
+            check_text(channel, f"data.channels[{index}]", max_length=CHANNEL_MAX)
     availability = data.get("availability")
     if availability is not None and availability not in {a.value for a in HostAvailability}:
         raise InvalidInput("data.availability", f"is not known ({str(availability)[:40]!r})")

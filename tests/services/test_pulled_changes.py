@@ -52,7 +52,13 @@ def appointment(ref: str, **fields: Any) -> dict[str, Any]:
 
 
 GOOD = [
-    change("host", "a0000000000000a1", name="Maria Schmidt", department="Engineering"),
+    change(
+        "host",
+        "a0000000000000a1",
+        name="Maria Schmidt",
+        department="Engineering",
+        channels=["mailtos://maria:secret@mail.example.com?to=maria@example.com&from=kiosk" * 3],
+    ),
     change("key", key_id_for(PUBLIC_KEY), kind="badge", public_key=PUBLIC_KEY.hex(), owner="k2"),
     visit("1000000000000001"),
     appointment("p000000000000001"),
