@@ -16,12 +16,13 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, is_dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, cast
 
+from kiosk.domain.clock import local_time
 from kiosk.domain.errors import ConfigError, KioskError, TokenRejected
-from kiosk.domain.text import shown
+from kiosk.domain.text import MISSING, shown
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -601,10 +602,6 @@ def cmd_onsite(args: argparse.Namespace) -> int:
     return 0
 
 
-#: What a list prints for a field its record does not have.
-MISSING = "–"
-
-
 def _field(value: object) -> str:
     """A stored text as one line of a list: control characters shown as U+FFFD (tabs and
     newlines too, which would break the columns), MISSING when blank."""
@@ -614,12 +611,7 @@ def _field(value: object) -> str:
 def _arrival(kiosk: Any, moment: object) -> str:
     """The time in, in the site's zone (a naive time taken as UTC, as the kiosk stores it);
     MISSING when there is none or it cannot be shown."""
-    if not isinstance(moment, datetime):
-        return MISSING
-    try:
-        return _local(kiosk, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-    except (OverflowError, ValueError, OSError):
-        return MISSING
+    return local_time(moment, kiosk.config.site.zone, "%Y-%m-%d %H:%M") or MISSING
 
 
 def cmd_close_day(args: argparse.Namespace) -> int:

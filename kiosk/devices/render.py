@@ -13,7 +13,7 @@ import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import segno
@@ -22,7 +22,8 @@ from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 from kiosk.devices.errors import RenderError
 from kiosk.devices.escpos_codec import strip_controls
 from kiosk.devices.fonts import FontBook
-from kiosk.domain.text import shown, stored_text
+from kiosk.domain.clock import local_time
+from kiosk.domain.text import MISSING, shown, stored_text
 from kiosk.domain.values import BadgeContent, OnSiteEntry
 
 log = logging.getLogger(__name__)
@@ -201,10 +202,6 @@ def _time(moment: datetime) -> str:
     return moment.strftime("%H:%M")
 
 
-#: What the roll call prints for a field its record does not have.
-MISSING = "–"
-
-
 def _roll_call_text(value: object) -> str:
     """A field of a roll-call row as it goes on paper: controls and invisible format
     characters dropped, lone surrogates replaced, runs of spaces made one; MISSING when
@@ -216,13 +213,7 @@ def _roll_call_text(value: object) -> str:
 def _roll_call_time(moment: object, zone: tzinfo | None) -> str:
     """The time in, in the site's zone; a naive time is taken as UTC, as the kiosk stores
     times; MISSING when there is none or it cannot be shown."""
-    if not isinstance(moment, datetime):
-        return MISSING
-    try:
-        aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-        return _time(aware.astimezone(zone))
-    except (OverflowError, ValueError, OSError):
-        return MISSING
+    return local_time(moment, zone, "%H:%M") or MISSING
 
 
 def render_badge(

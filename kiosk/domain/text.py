@@ -29,6 +29,8 @@ FREE_TEXT_MAX = 1000
 _FREE_TEXT_CONTROLS = frozenset("\n\t")
 #: What `shown` puts in place of a character that must not reach a terminal.
 REPLACEMENT = "\ufffd"
+#: What a list or the roll call shows for a field its record does not have.
+MISSING = "–"
 
 
 _C0_NAMES = (

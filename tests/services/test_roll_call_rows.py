@@ -14,7 +14,8 @@ from tests_support import MONDAY_10AM, SHANGHAI
 from kiosk.app import Kiosk, KioskServices
 from kiosk.devices.commands import fonts_for
 from kiosk.devices.printers import FakePrinter
-from kiosk.devices.render import MISSING, _roll_call_text, _roll_call_time, render_roll_call
+from kiosk.devices.render import _roll_call_text, _roll_call_time, render_roll_call
+from kiosk.domain.text import MISSING
 from kiosk.domain.values import OnSiteEntry, VisitState
 from kiosk.services.checkin import Collected, VisitorDetails, WalkIn
 from kiosk.storage.models import Visit, Visitor, database
