@@ -42,9 +42,10 @@ from kiosk.domain.text import (
 from kiosk.domain.tokens import key_id_for
 from kiosk.domain.values import ON_SITE_STATES, HostAvailability
 
-#: The matching keys the office computes from a name (kiosk.domain.names) are longer than
-#: the name only by a transliteration; a generous bound still refuses a runaway value.
-KEY_MAX = 4 * NAME_MAX
+#: The matching keys the office computes from a name (kiosk.domain.names) can be far longer
+#: than the name: NFKC turns U+FDFA into 18 characters, pinyin a Han character into up to 6.
+#: The bound only refuses a runaway value.
+KEY_MAX = 20 * NAME_MAX
 KEY_KINDS = frozenset({"invitation", "badge"})
 LINK_ACTIONS = frozenset({"ack", "approve", "deny"})
 #: A host's channel is an apprise URL; the office allows this long a one

@@ -12,6 +12,7 @@ import pytest
 from tests_support import MONDAY_10AM
 
 from kiosk.app import Kiosk
+from kiosk.domain import names
 from kiosk.domain.errors import InvalidInput
 from kiosk.domain.tokens import key_id_for
 from kiosk.storage.models import Appointment, Host, TrustedKey, Visit, Visitor
@@ -188,6 +189,18 @@ def test_validate_change_names_the_field_and_the_problem(
     with pytest.raises(InvalidInput) as refused:
         validate_change(entity, bad["ref"], bad["data"])
     assert reason in str(refused.value)
+
+
+@pytest.mark.parametrize("name", ["\ufdfa" * 200, "爨" * 200, "x" * 200])
+def test_the_longest_names_the_office_accepts_pass_with_their_keys(name: str) -> None:
+    data = appointment(
+        "p000000000000002",
+        visitor_name=name,
+        exact_key=names.exact_key(name),
+        latin_key=names.latin_key(name),
+    )["data"]
+    validate_change("appointment", "p000000000000002", data)
+    validate_change("watchlist", "w000000000000002", {"name": name, **data})
 
 
 @pytest.mark.parametrize("good", GOOD)
