@@ -587,7 +587,7 @@ class KioskServices:
         return [
             replace(
                 e,
-                arrived_at=self._local(e.arrived_at),
+                arrived_at=self._local(e.arrived_at) if e.arrived_at else None,
                 badge_expires_at=self._local(e.badge_expires_at) if e.badge_expires_at else None,
             )
             for e in entries

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import csv
 import json
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +20,9 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, cast
 
+from kiosk.domain.clock import local_time
 from kiosk.domain.errors import ConfigError, KioskError, TokenRejected
+from kiosk.domain.text import MISSING, shown
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -43,11 +46,27 @@ def _plain(value: Any) -> Any:
     return value
 
 
+#: Characters json.dumps(ensure_ascii=False) leaves raw that must not reach a terminal: DEL,
+#: the C1 controls (U+009B is a CSI to many terminals) and lone surrogates (which print
+#: cannot even encode). JSON's \u escapes keep the data exact.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\ud800-\udfff]")
+
+
 def emit(args: argparse.Namespace, data: Any, text: str | Callable[[], str]) -> None:
+    """Print `data` as JSON with --json, else `text`. Either way no control character
+    from the data reaches the terminal: names come from visitors and from other machines."""
     if getattr(args, "json", False):
-        print(json.dumps(_plain(data), ensure_ascii=False, indent=2))
+        encoded = json.dumps(_plain(data), ensure_ascii=False, indent=2)
+        print(_JSON_UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", encoded))
     else:
-        print(text() if callable(text) else text)
+        print(_terminal_safe(text() if callable(text) else text))
+
+
+def _terminal_safe(text: str) -> str:
+    """`text` with its lines and tabs kept and every other control character replaced."""
+    return "\n".join(
+        "\t".join(shown(part) for part in line.split("\t")) for line in text.split("\n")
+    )
 
 
 def _local(kiosk: Any, moment: datetime | None) -> str:
@@ -572,14 +591,27 @@ def cmd_onsite(args: argparse.Namespace) -> int:
         entries,
         lambda: (
             "\n".join(
-                f"{_local(kiosk, e.arrived_at)}  {e.visitor_name:<20} {e.company:<18} "
-                f"host {e.host_name:<14} {e.state}{'' if e.synced else '  (not synced)'}"
+                f"{_arrival(kiosk, e.arrived_at):<16}  {_field(e.visitor_name):<20} "
+                f"{_field(e.company):<18} host {_field(e.host_name):<14} "
+                f"{e.state}{'' if e.synced else '  (not synced)'}"
                 for e in entries
             )
             + f"\n{len(entries)} on site"
         ),
     )
     return 0
+
+
+def _field(value: object) -> str:
+    """A stored text as one line of a list: control characters shown as U+FFFD (tabs and
+    newlines too, which would break the columns), MISSING when blank."""
+    return shown(value).strip() or MISSING
+
+
+def _arrival(kiosk: Any, moment: object) -> str:
+    """The time in, in the site's zone (a naive time taken as UTC, as the kiosk stores it);
+    MISSING when there is none or it cannot be shown."""
+    return local_time(moment, kiosk.config.site.zone, "%Y-%m-%d %H:%M") or MISSING
 
 
 def cmd_close_day(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import segno
@@ -22,6 +22,8 @@ from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 from kiosk.devices.errors import RenderError
 from kiosk.devices.escpos_codec import strip_controls
 from kiosk.devices.fonts import FontBook
+from kiosk.domain.clock import local_time
+from kiosk.domain.text import MISSING, shown, stored_text
 from kiosk.domain.values import BadgeContent, OnSiteEntry
 
 log = logging.getLogger(__name__)
@@ -200,6 +202,20 @@ def _time(moment: datetime) -> str:
     return moment.strftime("%H:%M")
 
 
+def _roll_call_text(value: object) -> str:
+    """A field of a roll-call row as it goes on paper: controls and invisible format
+    characters dropped, lone surrogates replaced, runs of spaces made one; MISSING when
+    nothing is left. The roll call prints every row, whatever the database holds."""
+    text = strip_controls(stored_text(value))
+    return " ".join(shown(text).split()) or MISSING
+
+
+def _roll_call_time(moment: object, zone: tzinfo | None) -> str:
+    """The time in, in the site's zone; a naive time is taken as UTC, as the kiosk stores
+    times; MISSING when there is none or it cannot be shown."""
+    return local_time(moment, zone, "%H:%M") or MISSING
+
+
 def render_badge(
     content: BadgeContent, width: int, fonts: FontBook, labels: BadgeLabels = BadgeLabels()
 ) -> Image.Image:
@@ -279,7 +295,9 @@ def render_roll_call(
 ) -> Image.Image:
     """Everyone on site, by name, for a fire warden's roll call: name, company, host, time in.
 
-    Times are shown in `now`'s time zone (the site's), whatever zone the entries carry.
+    Times are shown in `now`'s time zone (the site's), whatever zone the entries carry. A
+    field a row lacks (no arrival time, no host, an empty name) is printed as MISSING: in an
+    evacuation one odd row must not stop the list.
     """
     canvas = Canvas(width, fonts, max_height=200 + 110 * max(1, len(entries)))
     unit = width / 576
@@ -291,7 +309,19 @@ def render_roll_call(
     canvas.space(int(8 * unit))
     canvas.rule(max(2, int(3 * unit)))
     box = max(14, int(24 * unit))
-    for entry in sorted(entries, key=lambda e: e.visitor_name.casefold()):
+    rows = sorted(
+        (
+            (
+                _roll_call_text(entry.visitor_name),
+                _roll_call_text(entry.company),
+                _roll_call_text(entry.host_name),
+                _roll_call_time(entry.arrived_at, now.tzinfo),
+            )
+            for entry in entries
+        ),
+        key=lambda row: row[0].casefold(),
+    )
+    for name, company, host, arrived in rows:
         canvas.space(int(8 * unit))
         top = canvas.y
         canvas.draw.rectangle(
@@ -299,17 +329,22 @@ def render_roll_call(
         )
         indent = canvas.margin + box + int(12 * unit)
         canvas.text(
-            entry.visitor_name,
+            name,
             int(32 * unit),
             bold=True,
             x=indent,
             max_width=canvas.width - indent - canvas.margin,
         )
-        arrived = _time(entry.arrived_at.astimezone(now.tzinfo))
-        detail = f"{entry.company} · {entry.host_name} · {labels.arrived} {arrived}"
-        canvas.text(
-            detail, int(24 * unit), x=indent, max_width=canvas.width - indent - canvas.margin
-        )
+        detail_width = canvas.width - indent - canvas.margin
+        detail_size = int(24 * unit)
+        font = canvas.fonts.font(f"{company}{host}{labels.arrived}", detail_size)
+        # A runaway company or host name is cut short so that the time in is always seen.
+        time_in, separator = f"{labels.arrived} {arrived}", " · "
+        room = detail_width - font.getlength(time_in) - 2 * font.getlength(separator) - 1
+        company = ellipsize(company, font, room * 0.55)
+        host = ellipsize(host, font, room - font.getlength(company))
+        detail = separator.join((company, host, time_in))
+        canvas.text(detail, detail_size, x=indent, max_width=detail_width)
         canvas.space(int(4 * unit))
         canvas.rule(1)
     return canvas.finish()

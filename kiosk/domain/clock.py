@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
@@ -33,3 +33,15 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment.astimezone(UTC)
+
+
+def local_time(moment: object, zone: tzinfo | None, pattern: str) -> str | None:
+    """`moment` in `zone` as `pattern`, for a list or the roll call; None if it is not a
+    time that can be shown. A naive time is taken as UTC, the zone the kiosk stores."""
+    if not isinstance(moment, datetime):
+        return None
+    try:
+        aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        return aware.astimezone(zone).strftime(pattern)
+    except (OverflowError, ValueError, OSError):
+        return None

@@ -9,6 +9,9 @@ What is refused:
 - text longer than the field allows, or blank where a value is required.
 Emoji, right-to-left marks, any script, and text that looks like SQL are all kept as typed:
 the storage layer always binds parameters, and the printer receives pictures, not text.
+
+`shown` is the other direction: text already stored (perhaps before these rules, or written
+by another program) made safe to show on a terminal or a list, whatever it holds.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ EMAIL_MAX = 254
 FREE_TEXT_MAX = 1000
 
 _FREE_TEXT_CONTROLS = frozenset("\n\t")
+#: What `shown` puts in place of a character that must not reach a terminal.
+REPLACEMENT = "\ufffd"
+#: What a list or the roll call shows for a field its record does not have.
+MISSING = "–"
 
 
 _C0_NAMES = (
@@ -94,3 +101,27 @@ def check_email(value: str | None, field: str = "email") -> str:
     if value and ("@" not in value or value.startswith("@") or value.endswith("@") or " " in value):
         raise InvalidInput(field, "is not an e-mail address")
     return value
+
+
+def stored_text(value: object) -> str:
+    """A text column as read back, as a str: "" for NULL, and whatever else SQLite holds
+    there (it keeps any type in any column) turned into text."""
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
+def shown(value: object, max_length: int | None = None) -> str:
+    """`value` as text that is safe to write to a terminal: None is "", control characters
+    (NUL, ESC, CR, DEL, C1...), lone surrogates and non-characters become U+FFFD, and text
+    longer than `max_length` is cut with "…". The stored value is never changed."""
+    text = stored_text(value)
+    safe = "".join(REPLACEMENT if _unshowable(char) else char for char in text)
+    if max_length is not None and len(safe) > max_length:
+        safe = safe[: max(0, max_length - 1)] + "…"
+    return safe
+
+
+def _unshowable(char: str) -> bool:
+    category = unicodedata.category(char)
+    if category in ("Cc", "Cs"):
+        return True
+    return category == "Cn" and (ord(char) & 0xFFFE == 0xFFFE or 0xFDD0 <= ord(char) <= 0xFDEF)

@@ -124,7 +124,8 @@ class OnSiteEntry:
     visitor_name: str
     company: str
     host_name: str
-    arrived_at: datetime
+    #: None when the record does not say (a row mirrored before sync checked it).
+    arrived_at: datetime | None
     badge_expires_at: datetime | None
     state: VisitState
     synced: bool

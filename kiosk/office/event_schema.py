@@ -4,7 +4,8 @@
 field and the problem. Each event is judged alone, so one bad event is refused with its
 reason and the rest of its batch goes on (kiosk.office.store.OfficeStore.ingest).
 
-The rules, for every kind:
+The rules, for every kind (those a kiosk also applies to what it pulls are in
+kiosk.domain.records):
 - every text anywhere in the payload is free of lone surrogates and NUL (neither can be
   stored: SQLite's UTF-8 and PostgreSQL's text refuse them, and one such event would fail
   its batch forever), and the payload nests at most MAX_DEPTH levels;
@@ -20,87 +21,54 @@ they arrived, because the roll call and the reports are built from it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from kiosk.domain.errors import InvalidInput
+from kiosk.domain.records import (
+    ARRIVED_STATES,
+    FINAL_STATES,
+    MAX_DEPTH,
+    MAX_TIME,
+    MIN_TIME,
+    REF_MAX,
+    STATE_RANK,
+    VISIT_TIMES,
+    check_flag,
+    check_satisfaction,
+    check_storable,
+    check_text_field,
+    parse_time,
+)
 from kiosk.domain.text import check_text
 from kiosk.office.forwarding import FORWARD_KIND, validate_forward_payload
 from kiosk.sync.wire import EVENT_KINDS
 
-MAX_DEPTH = 8
-MIN_TIME = datetime(2000, 1, 1, tzinfo=UTC)
-MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
-REF_MAX = 64
+# The rules shared with the kiosk's side of sync live in kiosk.domain.records; they are
+# named here too because the office's code imports them from this module.
+__all__ = [
+    "ARRIVED_STATES",
+    "FINAL_STATES",
+    "MAX_DEPTH",
+    "MAX_TIME",
+    "MIN_TIME",
+    "REF_MAX",
+    "STATE_RANK",
+    "VISIT_TIMES",
+    "check_storable",
+    "parse_time",
+    "validate_event",
+    "validate_visit_payload",
+]
 
-#: The states of a visit in the order they happen; a visit's state at the office only moves
-#: forward (kiosk.office.store: a late "denied" never undoes a checkout).
-STATE_RANK = {
-    "expected": 0,
-    "checked_in": 1,
-    "awaiting_host": 2,
-    "host_acknowledged": 3,
-    "checked_out": 4,
-    "denied": 4,
-    "no_show": 4,
-}
-FINAL_STATES = frozenset({"checked_out", "denied", "no_show"})
-#: States whose visitor has arrived: the event must say when.
-ARRIVED_STATES = frozenset({"checked_in", "awaiting_host", "host_acknowledged", "checked_out"})
-VISIT_TIMES = ("arrived_at", "host_notified_at", "host_acknowledged_at", "left_at")
 VISIT_REFS = ("host", "appointment", "invitation")
 VISIT_CODES = ("method", "purpose", "level", "visitor_type")
 VISIT_FLAGS = ("escort_required", "auto_checked_out", "after_hours", "host_absent")
 
 
-def parse_time(value: Any, field: str) -> datetime | None:
-    """An ISO 8601 time with a zone, in UTC; None for None or ""; InvalidInput otherwise."""
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str) or len(value) > 40:
-        raise InvalidInput(field, "must be an ISO 8601 time")
-    try:
-        moment = datetime.fromisoformat(value)
-        if moment.tzinfo is None:
-            raise InvalidInput(field, "must carry its time zone")
-        moment = moment.astimezone(UTC)
-    except (ValueError, OverflowError) as err:
-        raise InvalidInput(field, f"is not a time that can be stored ({value!r})") from err
-    if not MIN_TIME <= moment < MAX_TIME:
-        raise InvalidInput(field, f"is out of range ({value!r})")
-    return moment
-
-
-def check_storable(value: Any, field: str, depth: int = 0) -> None:
-    """Every text in `value` can be stored, and it nests at most MAX_DEPTH levels."""
-    if depth > MAX_DEPTH:
-        raise InvalidInput(field, f"nests more than {MAX_DEPTH} levels")
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise InvalidInput(field, "contains a NUL character")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as err:
-            raise InvalidInput(field, "contains a broken character (lone surrogate)") from err
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_storable(key, field, depth + 1)
-            check_storable(item, f"{field}.{key}", depth + 1)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            check_storable(item, f"{field}[{index}]", depth + 1)
-
-
 def _text(
     payload: dict[str, Any], name: str, limit: int, *, required: bool = False, within: str = ""
 ) -> None:
-    field = f"payload.{within}{name}"
-    value = payload.get(name)
-    if value is None and not required:
-        return
-    if not isinstance(value, str):
-        raise InvalidInput(field, "must be text")
-    check_text(value, field, max_length=limit, required=required)
+    check_text_field(payload, name, limit, field=f"payload.{within}{name}", required=required)
 
 
 def validate_event(kiosk_id: str, raw: Any) -> dict[str, Any]:
@@ -165,9 +133,7 @@ def validate_visit_payload(kind: str, payload: dict[str, Any]) -> None:
     field it uses must have the right type before anything is stored."""
     _text(payload, "visit", REF_MAX, required=True)
     if kind == "visit.rated":
-        score = payload.get("satisfaction")
-        if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
-            raise InvalidInput("payload.satisfaction", "must be a whole number from 1 to 5")
+        check_satisfaction(payload.get("satisfaction"), "payload.satisfaction", required=True)
         return
     state = payload.get("state")
     if state not in STATE_RANK or kind != f"visit.{state}":
@@ -186,13 +152,8 @@ def validate_visit_payload(kind: str, payload: dict[str, Any]) -> None:
     if state in ARRIVED_STATES and times["arrived_at"] is None:
         raise InvalidInput("payload.arrived_at", f"is required for a visit {state}")
     for name in VISIT_FLAGS:
-        if payload.get(name) is not None and not isinstance(payload.get(name), bool):
-            raise InvalidInput(f"payload.{name}", "must be true or false")
-    score = payload.get("satisfaction")
-    if score is not None and (
-        not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5
-    ):
-        raise InvalidInput("payload.satisfaction", "must be a whole number from 1 to 5")
+        check_flag(payload, name, field=f"payload.{name}")
+    check_satisfaction(payload.get("satisfaction"), "payload.satisfaction")
 
 
 def _is_sha256_hex(value: str) -> bool:

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from peewee import JOIN, SQL, Case, Database, Tuple, fn
 
 from kiosk.domain import names
+from kiosk.domain.text import stored_text
 from kiosk.domain.values import (
     ATTENDED_WITHIN,
     ON_SITE_STATES,
@@ -126,12 +127,12 @@ def on_site(site_id: int) -> list[OnSiteRow]:
     return [
         OnSiteRow(
             ref=ref,
-            visitor_name=name,
-            company=company,
-            host_name=host or "",
+            visitor_name=stored_text(name),
+            company=stored_text(company),
+            host_name=stored_text(host),
             kiosk_name=kiosk_name or kiosk_id,
             state=state,
-            level=level,
+            level=stored_text(level),
             escort_required=bool(escort),
             arrived_at=arrived,
             host_notified_at=notified,
@@ -155,7 +156,8 @@ def on_site(site_id: int) -> list[OnSiteRow]:
 
 
 def roll_call(site_id: int) -> list[OnSiteRow]:
-    """The evacuation list: everyone on site, by name."""
+    """The evacuation list: everyone on site, by name. Every row is listed whatever it
+    holds (a missing name, host or arrival is shown as "–" by the page)."""
     return sorted(on_site(site_id), key=lambda row: (names.exact_key(row.visitor_name), row.ref))
 
 

@@ -47,6 +47,7 @@ from kiosk.domain.text import (
     check_optional,
     check_phone,
     check_text,
+    stored_text,
 )
 from kiosk.domain.tokens import Token, TokenKind, TokenSigner, TokenVerifier, new_ref
 from kiosk.domain.values import (
@@ -1154,9 +1155,11 @@ class CheckInEngine:
                 OutboxEvent.sent_at.is_null()
             )
         }
+        # Outer joins: a visit whose visitor row is missing (mirrored without a name, or
+        # anonymised) is still someone inside, and the roll call must count them.
         visits = (
             Visit.select(Visit, Visitor, Host)
-            .join(Visitor)
+            .join(Visitor, join_type=JOIN.LEFT_OUTER)
             .switch(Visit)
             .join(Host, join_type=JOIN.LEFT_OUTER)
             .where(Visit.state.in_([s.value for s in ON_SITE_STATES]))
@@ -1173,9 +1176,9 @@ class CheckInEngine:
             entries.append(
                 OnSiteEntry(
                     visit_ref=visit.ref,
-                    visitor_name=visit.visitor.name if visit.visitor else "",
-                    company=visit.company,
-                    host_name=visit.host.name if visit.host else "",
+                    visitor_name=stored_text(visit.visitor.name if visit.visitor else None),
+                    company=stored_text(visit.company),
+                    host_name=stored_text(visit.host.name if visit.host else None),
                     arrived_at=visit.arrived_at,
                     badge_expires_at=badge.expires_at if badge else None,
                     state=VisitState(visit.state),

@@ -8,6 +8,7 @@ signature) so that the purge can anonymise it while the counts stay.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -26,6 +27,8 @@ from peewee import (
     Model,
     TextField,
 )
+
+log = logging.getLogger(__name__)
 
 _bound_database: ContextVar[Database | None] = ContextVar("kiosk_database", default=None)
 
@@ -76,7 +79,14 @@ class UtcTimestampField(BigIntegerField):
     def python_value(self, value: Any) -> Any:
         if value is None:
             return None
-        return datetime.fromtimestamp(value / 1000, UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, UTC)
+        except (TypeError, ValueError, OverflowError, OSError):
+            # SQLite keeps whatever was written to a column (text, a float, a number past
+            # year 9999). Such a time is unknown, not a reason to fail every page and list
+            # (the roll call above all) that shows the row.
+            log.warning("%s: unreadable time %r, shown as unknown", self.name, value)
+            return None
 
 
 class BaseModel(Model):

@@ -11,6 +11,13 @@ kiosk's engine (CheckInEngine.acknowledge / decide_approval, `by="link:<party>"`
 time the host answered): the visitor's screen, the badge and the outbox see it as if the
 link had been used here. The link is marked used here too, so it cannot also act directly.
 Applying it twice, or after the visit moved on, changes nothing.
+
+Each change is checked before it is written (kiosk.sync.feed_schema: required fields, types,
+times with a zone, text without control characters, known states). One that fails is
+skipped with a warning naming its kind, ref and reason; the rest of the batch is applied
+and the cursor still moves past it, because pulling it again would bring the same row: a
+bad row must neither stop the site's feed nor be retried forever. The office replaces a
+feed row when its entity changes again, so a corrected entity arrives as a new change.
 """
 
 from __future__ import annotations
@@ -18,11 +25,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kiosk.domain import names
-from kiosk.domain.errors import IllegalTransition, NotFound
+from kiosk.domain.errors import IllegalTransition, InvalidInput, NotFound
+from kiosk.domain.records import FINAL_STATES, STATE_RANK, parse_time
+from kiosk.domain.text import shown
 from kiosk.domain.tokens import key_id_for
 from kiosk.domain.values import VisitState
 from kiosk.storage.db import insert_rows, rows_of
@@ -38,27 +47,31 @@ from kiosk.storage.models import (
     WatchlistEntry,
     database,
 )
+from kiosk.sync.feed_schema import validate_change
 
 if TYPE_CHECKING:
     from kiosk.services.checkin import CheckInEngine
 
+log = logging.getLogger(__name__)
+
 CURSOR_KEY = "sync_cursor"
-RANK = {"expected": 0, "checked_in": 1, "awaiting_host": 2, "host_acknowledged": 3}
-FINAL = {"checked_out", "denied", "no_show"}
 
 
 @dataclass
 class ApplyReport:
     applied: int = 0
     by_entity: dict[str, int] = field(default_factory=dict)
+    #: Changes refused by kiosk.sync.feed_schema: (entity, ref, reason), as logged.
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value).astimezone(UTC) if value else None
+def _time(value: Any) -> datetime | None:
+    """A time the change's check has already accepted, in UTC."""
+    return parse_time(value, "time")
 
 
 def _rank(state: str) -> int:
-    return 4 if state in FINAL else RANK.get(state, -1)
+    return STATE_RANK.get(state, -1)
 
 
 def current_cursor() -> int:
@@ -97,11 +110,16 @@ def apply_changes(
     report = ApplyReport()
     latest: dict[str, dict[str, dict[str, Any]]] = {entity: {} for entity in ORDER}
     for change in changes:
-        entity = change["entity"]
-        if entity not in latest:
+        entity = change.get("entity") if isinstance(change, dict) else None
+        if not isinstance(entity, str) or entity not in latest:
             continue  # a newer office may send more kinds; this kiosk does not need them
-        latest[entity].pop(change["ref"], None)
-        latest[entity][change["ref"]] = change["data"]
+        try:
+            ref, data = validate_change(entity, change.get("ref"), change.get("data"))
+        except InvalidInput as err:
+            _skip(report, entity, change.get("ref"), str(err))
+            continue
+        latest[entity].pop(ref, None)
+        latest[entity][ref] = data
         report.applied += 1
         report.by_entity[entity] = report.by_entity.get(entity, 0) + 1
     for ref, data in latest["key"].items():
@@ -127,18 +145,26 @@ def apply_changes(
     return report
 
 
+def _skip(report: ApplyReport, entity: str, ref: Any, reason: str) -> None:
+    """Log and count a change that is not applied (see the module docstring)."""
+    # The ref and the reason may quote what was sent: shown safely, never raw, in the log.
+    safe_ref, safe_reason = shown(ref, 80), shown(reason, 300)
+    log.warning("sync: skipped the office's %s %s: %s", entity, safe_ref, safe_reason)
+    report.skipped.append((entity, safe_ref, safe_reason))
+
+
 def _host(ref: str, data: dict[str, Any], now: datetime) -> None:
     values = {
         "name": data["name"],
-        "search_key": names.search_key(data["name"], data.get("department", "")),
-        "department": data.get("department", ""),
-        "email": data.get("email", ""),
-        "phone": data.get("phone", ""),
-        "channels": json.dumps(data.get("channels", [])),
-        "availability": data.get("availability", "in"),
+        "search_key": names.search_key(data["name"], data.get("department") or ""),
+        "department": data.get("department") or "",
+        "email": data.get("email") or "",
+        "phone": data.get("phone") or "",
+        "channels": json.dumps(data.get("channels") or []),
+        "availability": data.get("availability") or "in",
         "is_senior": bool(data.get("is_senior")),
         "walk_in_needs_approval": bool(data.get("walk_in_needs_approval")),
-        "active": bool(data.get("active", True)),
+        "active": data.get("active") is not False,
         "updated_at": now,
     }
     if Host.update(**values).where(Host.ref == ref).execute() == 0:
@@ -163,14 +189,14 @@ def _appointments(items: dict[str, dict[str, Any]], now: datetime) -> None:
             "visitor_name": data["visitor_name"],
             "exact_key": data.get("exact_key") or names.exact_key(data["visitor_name"]),
             "latin_key": data.get("latin_key") or names.latin_key(data["visitor_name"]),
-            "company": data.get("company", ""),
-            "email": data.get("email", ""),
-            "phone": data.get("phone", ""),
+            "company": data.get("company") or "",
+            "email": data.get("email") or "",
+            "phone": data.get("phone") or "",
             "starts_at": _time(data["starts_at"]),
             "ends_at": _time(data["ends_at"]),
-            "purpose": data.get("purpose", "visit_person"),
-            "level": data.get("level", "ordinary"),
-            "visitor_type": data.get("visitor_type", "visitor"),
+            "purpose": data.get("purpose") or "visit_person",
+            "level": data.get("level") or "ordinary",
+            "visitor_type": data.get("visitor_type") or "visitor",
             "invitation_token_id": data.get("invitation_token_id"),
             "cancelled_at": _time(data.get("cancelled_at")),
             "source": "office",
@@ -198,10 +224,10 @@ def _appointments(items: dict[str, dict[str, Any]], now: datetime) -> None:
             "appointment": ids[ref],
             "host": hosts[items[ref]["host_ref"]],
             "state": VisitState.EXPECTED.value,
-            "purpose": items[ref].get("purpose", "visit_person"),
-            "level": items[ref].get("level", "ordinary"),
-            "visitor_type": items[ref].get("visitor_type", "visitor"),
-            "company": items[ref].get("company", ""),
+            "purpose": items[ref].get("purpose") or "visit_person",
+            "level": items[ref].get("level") or "ordinary",
+            "visitor_type": items[ref].get("visitor_type") or "visitor",
+            "company": items[ref].get("company") or "",
             "created_at": now,
             "updated_at": now,
         }
@@ -227,8 +253,8 @@ def _watchlist(ref: str, data: dict[str, Any], now: datetime) -> None:
         "exact_key": data.get("exact_key") or names.exact_key(data["name"]),
         "latin_key": data.get("latin_key") or names.latin_key(data["name"]),
         "document_hash": data.get("document_hash"),
-        "reason": data.get("reason", ""),
-        "active": bool(data.get("active", True)),
+        "reason": data.get("reason") or "",
+        "active": data.get("active") is not False,
     }
     if WatchlistEntry.update(**values).where(WatchlistEntry.ref == ref).execute() == 0:
         WatchlistEntry.create(ref=ref, added_at=now, **values)
@@ -236,13 +262,16 @@ def _watchlist(ref: str, data: dict[str, Any], now: datetime) -> None:
 
 def _revoked(token_id: str, data: dict[str, Any], now: datetime) -> None:
     RevokedToken.insert(
-        token_id=token_id, kind=data.get("kind", ""), reason="revoked at the office", revoked_at=now
+        token_id=token_id,
+        kind=data.get("kind") or "",
+        reason="revoked at the office",
+        revoked_at=now,
     ).on_conflict_ignore().execute()
 
 
 def _used(token_id: str, data: dict[str, Any], now: datetime) -> None:
     UsedInvitation.insert(
-        token_id=token_id, used_at=now, kiosk_id=data.get("kiosk", "")
+        token_id=token_id, used_at=now, kiosk_id=data.get("kiosk") or ""
     ).on_conflict_ignore().execute()
 
 
@@ -251,10 +280,8 @@ def _key(ref: str, data: dict[str, Any], now: datetime) -> None:
     (older offices used the 4-byte key id); the key id is always worked out from the key.
     A key of the same kind and id as one already trusted, but another key, never replaces
     it: the office refuses such keys, so one in the feed is logged and left out."""
-    public = bytes.fromhex(data["public_key"])
-    key_id = key_id_for(public)
-    if ref not in (key_id, f"{data['kind']}:{data['public_key']}"):
-        raise ValueError(f"key row {ref} does not match its public key")
+    # feed_schema checked that the key is one and that the row's ref names it.
+    key_id = key_id_for(bytes.fromhex(data["public_key"]))
     existing = TrustedKey.get_or_none(
         (TrustedKey.kind == data["kind"]) & (TrustedKey.key_id == key_id)
     )
@@ -264,7 +291,7 @@ def _key(ref: str, data: dict[str, Any], now: datetime) -> None:
             key_id=key_id,
             kind=data["kind"],
             public_key=data["public_key"],
-            owner=data.get("owner", ""),
+            owner=data.get("owner") or "",
             added_at=now,
             revoked_at=revoked_at,
         )
@@ -284,7 +311,7 @@ def _visits(items: dict[str, dict[str, Any]], own_kiosk_id: str, now: datetime) 
     fresh = [
         (ref, data)
         for ref, data in items.items()
-        if ref not in known and data["state"] not in FINAL  # ended before we heard of it
+        if ref not in known and data["state"] not in FINAL_STATES  # ended before we heard of it
     ]
     for ref, data in items.items():
         if ref in known:
@@ -300,7 +327,7 @@ def _visits(items: dict[str, dict[str, Any]], own_kiosk_id: str, now: datetime) 
             {
                 "id": first_visitor + number,
                 "name": data.get("visitor_name") or "",
-                "company": data.get("company", ""),
+                "company": data.get("company") or "",
                 "created_at": now,
             }
             for number, (_ref, data) in enumerate(fresh)
@@ -315,8 +342,8 @@ def _visits(items: dict[str, dict[str, Any]], own_kiosk_id: str, now: datetime) 
                 "visitor": first_visitor + number,
                 "host": hosts.get(data.get("host_ref") or ""),
                 "state": data["state"],
-                "company": data.get("company", ""),
-                "kiosk_id": data.get("kiosk", ""),
+                "company": data.get("company") or "",
+                "kiosk_id": data.get("kiosk") or "",
                 "escort_required": bool(data.get("escort_required")),
                 "arrived_at": _time(data.get("arrived_at")),
                 "host_notified_at": _time(data.get("host_notified_at")),
@@ -341,12 +368,12 @@ def _visit(ref: str, data: dict[str, Any], own_kiosk_id: str, now: datetime) -> 
     host = Host.get_or_none(Host.ref == data.get("host_ref")) if data.get("host_ref") else None
     if data.get("visitor_name") and visit.visitor is None:
         visit.visitor = Visitor.create(
-            name=data["visitor_name"], company=data.get("company", ""), created_at=now
+            name=data["visitor_name"], company=data.get("company") or "", created_at=now
         )
     visit.state = data["state"]
     visit.host = host or visit.host
-    visit.company = data.get("company", "")
-    visit.kiosk_id = data.get("kiosk", "")
+    visit.company = data.get("company") or ""
+    visit.kiosk_id = data.get("kiosk") or ""
     visit.escort_required = bool(data.get("escort_required"))
     for name in ("arrived_at", "host_notified_at", "host_acknowledged_at", "left_at"):
         setattr(visit, name, _time(data.get(name)) or getattr(visit, name))
@@ -366,11 +393,11 @@ def _link_response(
 
     if data.get("kiosk") != own_kiosk_id or engine is None:
         return  # another kiosk's visit: its own engine applies it
-    visit_ref = str(data.get("visit", ""))
+    visit_ref = str(data.get("visit") or "")
     if UsedLink.get_or_none(UsedLink.link_id == link_id) is not None:
         return  # redeemed here before (directly, or an earlier pull): done once
     UsedLink.create(
-        link_id=link_id, action=str(data.get("action", "")), visit_ref=visit_ref, used_at=now
+        link_id=link_id, action=str(data.get("action") or ""), visit_ref=visit_ref, used_at=now
     )
     by = f"link:{data.get('party') or 'host'}"
     answered = _time(data.get("answered_at")) or now

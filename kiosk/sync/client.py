@@ -114,6 +114,8 @@ class RoundReport:
     duplicates: int = 0
     rejected: int = 0
     pulled: int = 0
+    #: Pulled changes that failed their check and were skipped (kiosk.sync.apply).
+    refused: int = 0
     skipped: bool = False  # backing off
 
 
@@ -480,6 +482,7 @@ class SyncClient:
                         engine=self._kiosk.engine,
                     )
                 report.pulled += applied.applied
+                report.refused += len(applied.skipped)
             if not answer.get("more"):
                 return
 

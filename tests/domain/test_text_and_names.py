@@ -8,7 +8,7 @@ import pytest
 from kiosk.domain import names
 from kiosk.domain.errors import InvalidInput
 from kiosk.domain.identity import hash_document_number, last_four
-from kiosk.domain.text import check_name, check_text
+from kiosk.domain.text import check_name, check_text, shown, stored_text
 
 KEPT_AS_TYPED = [
     "张伟",
@@ -94,3 +94,28 @@ def test_document_numbers_are_hashed_with_the_site_salt() -> None:
     assert last_four("E 1234-5678") == "5678"
     with pytest.raises(ValueError):
         hash_document_number(" - ", salt_a)
+
+
+@pytest.mark.parametrize(
+    ("stored", "safe"),
+    [
+        (None, ""),
+        (42, "42"),
+        ("Eve\x1b[2J", "Eve\ufffd[2J"),
+        ("a\x00b\rc\x7fd\u009be", "a\ufffdb\ufffdc\ufffdd\ufffde"),
+        ("lone \ud800 surrogate", "lone \ufffd surrogate"),
+        ("tab\tand\nnewline", "tab\ufffdand\ufffdnewline"),
+    ],
+)
+def test_shown_makes_any_stored_text_safe_for_a_terminal(stored: object, safe: str) -> None:
+    assert shown(stored) == safe
+
+
+def test_names_kept_as_typed_are_shown_as_typed() -> None:
+    for name in KEPT_AS_TYPED:
+        assert shown(name) == name == stored_text(name)
+
+
+def test_shown_cuts_long_text_with_an_ellipsis() -> None:
+    assert shown("x" * 10, max_length=5) == "xxxx…"
+    assert shown("short", max_length=5) == "short"

@@ -18,10 +18,11 @@ from tests_support import MONDAY_10AM
 
 from kiosk.domain.errors import RejectReason, TokenRejected
 from kiosk.domain.tokens import raw_public_key
-from kiosk.office.models import Event, OfficeVisit, SiteKey
+from kiosk.office.models import ChangeLog, Event, OfficeVisit, SiteKey
 from kiosk.office.models import Kiosk as OfficeKiosk
 from kiosk.services.checkin import Outcome, VisitorDetails, WalkIn
-from kiosk.storage.models import OutboxEvent, TrustedKey
+from kiosk.storage.models import Host, OutboxEvent, TrustedKey, Visit
+from kiosk.sync.apply import current_cursor
 from kiosk.sync.client import SyncError
 from kiosk.sync.wire import sign_request
 
@@ -459,3 +460,36 @@ def test_the_sites_invitation_key_cannot_be_enrolled_as_a_badge_key(
     client.run_once()
     with kiosk.using():
         assert kiosk.engine.check_in_with_invitation(token).outcome is Outcome.CHECKED_IN
+
+
+def test_a_malformed_feed_row_is_skipped_by_the_kiosk_and_not_pulled_again(
+    office: Office, kiosks: KioskFactory
+) -> None:
+    """A row the office's ingest would refuse today (an on-site visit without its arrival,
+    an escape sequence in the name) but that is in its feed all the same: written before the
+    checks, or by hand. The kiosk skips it, applies what follows it, and moves on."""
+    kiosk, client = kiosks.new()
+    client.run_once()
+    site = office.store.site(SITE)
+    with office.store.db.connection_context():
+        ChangeLog.create(
+            site=site,
+            entity="visit",
+            ref="badbadbadbadbad1",
+            data=json.dumps(
+                {"state": "checked_in", "visitor_name": "Eve\x1b[2J", "arrived_at": None}
+            ),
+        )
+    host = office.store.add_host(SITE, "Maria Schmidt", email="maria@example.com")
+    report = client.run_once()
+    assert (report.pulled, report.refused) == (1, 1)
+    with kiosk.using():
+        assert Host.get(Host.ref == host.ref).name == "Maria Schmidt"
+        assert not Visit.select().where(Visit.ref == "badbadbadbadbad1").exists()
+        assert kiosk.engine.on_site() == []
+        with office.store.db.connection_context():
+            newest = ChangeLog.select(fn.MAX(ChangeLog.id)).scalar()
+        assert current_cursor() == newest
+    again = client.run_once()
+    assert (again.pulled, again.refused) == (0, 0)
+    assert client.status().last_error is None
