@@ -151,7 +151,7 @@ def check_file_modes(paths: list[Path], what: str) -> list[Finding]:
                 Finding(
                     f"permissions {path.name}",
                     "fail",
-                    f"{path} is readable by others (mode {mode:o}); it holds secrets",
+                    f"{path} is open to group or others (mode {mode:o}); it holds secrets",
                     f"chmod 600 {path}",
                 )
             )
