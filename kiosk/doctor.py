@@ -6,6 +6,7 @@ to say why.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes.util
 import importlib.util
 import os
@@ -132,10 +133,20 @@ def private_files(config: object) -> list[Path]:
 
     assert isinstance(config, KioskConfig)
     paths = sqlite_files(config.database_path)
-    if config.keys_dir.is_dir():
-        paths += sorted(path for path in config.keys_dir.iterdir() if path.is_file())
-    paths += list_backups(config.backup_dir)
-    return [path for path in paths if path.is_file()]
+    # A folder this user may not list is left out here; its files then cannot be checked.
+    with contextlib.suppress(OSError):
+        paths += sorted(config.keys_dir.iterdir())
+    with contextlib.suppress(OSError):
+        paths += list_backups(config.backup_dir)
+    return [path for path in paths if _is_file_or_unknown(path)]
+
+
+def _is_file_or_unknown(path: Path) -> bool:
+    """A file, or a path this user may not look at (then reported as not checked)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return True
 
 
 def check_file_modes(paths: list[Path], what: str) -> list[Finding]:
@@ -145,7 +156,11 @@ def check_file_modes(paths: list[Path], what: str) -> list[Finding]:
 
     findings = []
     for path in paths:
-        mode = loose_mode(path)
+        try:
+            mode = loose_mode(path)
+        except OSError as err:
+            findings.append(Finding(f"permissions {path.name}", "warn", f"cannot check: {err}"))
+            continue
         if mode is not None:
             findings.append(
                 Finding(
@@ -168,11 +183,11 @@ def check_office_database(url: str) -> list[Finding]:
     if url.startswith(("postgres://", "postgresql://")):
         return [Finding("office database", "ok", "PostgreSQL: its files are the server's")]
     path = Path(url.removeprefix("sqlite:///"))
-    if not path.is_file():
+    if not _is_file_or_unknown(path):
         return [Finding("office database", "fail", f"none at {path}", "check --office-db")]
     findings = [Finding("office database", "ok", str(path))]
     return findings + check_file_modes(
-        [file for file in sqlite_files(path) if file.is_file()], "office database"
+        [file for file in sqlite_files(path) if _is_file_or_unknown(file)], "office database"
     )
 
 
