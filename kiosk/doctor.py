@@ -171,7 +171,9 @@ def check_file_modes(paths: list[Path], what: str) -> list[Finding]:
                 )
             )
     if not findings:
-        findings.append(Finding("permissions", "ok", f"{len(paths)} {what} files, all 0600"))
+        findings.append(
+            Finding("permissions", "ok", f"{len(paths)} {what} files, none open to others")
+        )
     return findings
 
 
