@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import csv
 import json
+import os
 import re
 import sys
 import threading
@@ -650,11 +651,14 @@ EXPORT_COLUMNS = [
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from kiosk.storage.private_files import open_private_text
+
     kiosk = _open(args)
     since = datetime.combine(date.fromisoformat(args.since), time.min, kiosk.config.site.zone)
     with contextlib.ExitStack() as stack:
         output = (
-            stack.enter_context(open(args.output, "w", newline="", encoding="utf-8"))
+            # Names and companies of visitors: for the owner only, whatever the umask.
+            stack.enter_context(open_private_text(args.output, newline=""))
             if args.output
             else sys.stdout
         )
@@ -785,7 +789,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from kiosk.doctor import run_checks
 
-    findings = run_checks(args.config)
+    office_db = args.office_db or os.environ.get("KIOSK_OFFICE_DB")
+    findings = run_checks(args.config, office_db)
     emit(
         args,
         findings,
@@ -1089,7 +1094,11 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     command("verify", cmd_audit_verify, "verify the hash chain", audit_commands)
 
-    command("doctor", cmd_doctor, "check fonts, libraries, devices and configuration")
+    doctor = command("doctor", cmd_doctor, "check fonts, libraries, devices and configuration")
+    doctor.add_argument(
+        "--office-db",
+        help="also check the office's database (an SQLite path; default $KIOSK_OFFICE_DB)",
+    )
 
     admin = command("admin", lambda _a: 2, "staff settings")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)

@@ -11,7 +11,8 @@
     kiosk office purge               the nightly retention purge (kiosk-office-nightly.timer)
 
 Every `kiosk office` command takes `--db URL` (or $KIOSK_OFFICE_DB); without it the office
-keeps an SQLite file, office.sqlite3, in the current folder.
+keeps an SQLite file, office.sqlite3 (mode 0600: it holds the sites' invitation keys), in
+the current folder.
 """
 
 from __future__ import annotations

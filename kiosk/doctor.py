@@ -6,11 +6,11 @@ to say why.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes.util
 import importlib.util
 import os
 import shutil
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,18 +109,8 @@ def check_keys(config: object) -> list[Finding]:
         if not path.exists():
             findings.append(Finding(f"key {name}", "fail", f"missing at {path}", "kiosk init"))
             continue
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            findings.append(
-                Finding(
-                    f"key {name}",
-                    "fail",
-                    f"readable by others (mode {mode:o})",
-                    f"chmod 600 {path}",
-                )
-            )
-        else:
-            findings.append(Finding(f"key {name}", "ok", str(path)))
+        # Its mode is checked with every other private file, in check_private_files.
+        findings.append(Finding(f"key {name}", "ok", str(path)))
     if office and (config.keys_dir / INVITATION_KEY).exists():
         findings.append(
             Finding(
@@ -131,6 +121,76 @@ def check_keys(config: object) -> list[Finding]:
             )
         )
     return findings
+
+
+def private_files(config: object) -> list[Path]:
+    """Every file the configuration names that only the kiosk user may read: the database
+    and its SQLite side files, each file in the keys folder (office-auth.key included) and
+    the backups. Only those that exist."""
+    from kiosk.config import KioskConfig
+    from kiosk.storage.backup import list_backups
+    from kiosk.storage.private_files import sqlite_files
+
+    assert isinstance(config, KioskConfig)
+    paths = sqlite_files(config.database_path)
+    # A folder this user may not list is left out here; its files then cannot be checked.
+    with contextlib.suppress(OSError):
+        paths += sorted(config.keys_dir.iterdir())
+    with contextlib.suppress(OSError):
+        paths += list_backups(config.backup_dir)
+    return [path for path in paths if _is_file_or_unknown(path)]
+
+
+def _is_file_or_unknown(path: Path) -> bool:
+    """A file, or a path this user may not look at (then reported as not checked)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return True
+
+
+def check_file_modes(paths: list[Path], what: str) -> list[Finding]:
+    """One failure, with the chmod that fixes it, for each file group or others may read
+    or write; one "ok" when there is none."""
+    from kiosk.storage.private_files import loose_mode
+
+    findings = []
+    for path in paths:
+        try:
+            mode = loose_mode(path)
+        except OSError as err:
+            findings.append(Finding(f"permissions {path.name}", "warn", f"cannot check: {err}"))
+            continue
+        if mode is not None:
+            findings.append(
+                Finding(
+                    f"permissions {path.name}",
+                    "fail",
+                    f"{path} is open to group or others (mode {mode:o}); it holds secrets",
+                    f"chmod 600 {path}",
+                )
+            )
+    if not findings:
+        findings.append(
+            Finding("permissions", "ok", f"{len(paths)} {what} files, none open to others")
+        )
+    return findings
+
+
+def check_office_database(url: str) -> list[Finding]:
+    """The office's SQLite file (it holds the sites' invitation private keys) and its side
+    files. A PostgreSQL server keeps its own files: nothing to check from here."""
+    from kiosk.storage.private_files import sqlite_files
+
+    if url.startswith(("postgres://", "postgresql://")):
+        return [Finding("office database", "ok", "PostgreSQL: its files are the server's")]
+    path = Path(url.removeprefix("sqlite:///"))
+    if not _is_file_or_unknown(path):
+        return [Finding("office database", "fail", f"none at {path}", "check --office-db")]
+    findings = [Finding("office database", "ok", str(path))]
+    return findings + check_file_modes(
+        [file for file in sqlite_files(path) if _is_file_or_unknown(file)], "office database"
+    )
 
 
 def check_database(config: object) -> list[Finding]:
@@ -300,7 +360,8 @@ def check_display() -> Finding:
     return Finding("display", "warn", "no display found; `kiosk run` needs a screen or xvfb-run")
 
 
-def run_checks(config_path: str | None) -> list[Finding]:
+def run_checks(config_path: str | None, office_db: str | None = None) -> list[Finding]:
+    """Every check; with `office_db` (an office's --db URL or SQLite path) that one too."""
     checks: list[Callable[[], Finding]] = [
         lambda: check_library("Kivy", "kivy", None, "pip install kivy"),
         lambda: check_library("OpenCV (camera)", "cv2", None, "pip install opencv-python-headless"),
@@ -315,8 +376,11 @@ def run_checks(config_path: str | None) -> list[Finding]:
     findings += config_findings
     if config is not None:
         findings += check_keys(config)
+        findings += check_file_modes(private_files(config), "key and database")
         findings += check_database(config)
         findings += _device_findings(config)
+    if office_db:
+        findings += check_office_database(office_db)
     return findings
 
 

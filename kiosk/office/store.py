@@ -59,6 +59,7 @@ from kiosk.office.office_keys import OfficeKeys
 from kiosk.office.reporting import visit_name_key
 from kiosk.storage.db import PRAGMAS, insert_rows, rows_of
 from kiosk.storage.journal import canonical_json, payload_digest
+from kiosk.storage.private_files import prepare_private_database
 from kiosk.sync.wire import (
     MAX_REQUEST_AGE_MS,
     enrolment_code_id,
@@ -152,7 +153,8 @@ def open_office_database(url: str | None) -> Database:
         )
     else:
         path = Path(url.removeprefix("sqlite:///") if url else "office.sqlite3")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # It holds the sites' invitation private keys: 0600 before SQLite makes it 0644.
+        prepare_private_database(path)
         db = SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False)
     office_database.initialize(db)
     with db.connection_context(), db.atomic():

@@ -13,7 +13,6 @@ its badge key can be revoked at the office, after which other kiosks refuse its 
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from datetime import datetime
@@ -32,22 +31,11 @@ from peewee import fn
 from kiosk.domain.errors import NotFound
 from kiosk.domain.tokens import KeyRing, TokenKind, TokenSigner, key_id_for, raw_public_key
 from kiosk.storage.models import TrustedKey
+from kiosk.storage.private_files import tighten, write_private_bytes
 
 BADGE_KEY = "badge.key"
 INVITATION_KEY = "invitation.key"
 DOCUMENT_SALT = "document-salt"
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write a secret file atomically with mode 0600 from the first byte."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 def create_private_key(path: Path) -> bool:
@@ -55,12 +43,13 @@ def create_private_key(path: Path) -> bool:
     if path.exists():
         return False
     key = Ed25519PrivateKey.generate()
-    _write_private(path, key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    write_private_bytes(path, key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
     return True
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
     try:
+        tighten(path)  # a key copied in from a shell may have come with mode 0644
         key = load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError as err:
         raise NotFound(f"no key at {path}; run `kiosk init`") from err
@@ -72,17 +61,18 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 def create_salt(path: Path) -> bool:
     if path.exists():
         return False
-    _write_private(path, secrets.token_hex(32).encode("ascii"))
+    write_private_bytes(path, secrets.token_hex(32).encode("ascii"))
     return True
 
 
 def replace_salt(path: Path, salt: bytes) -> None:
     """Put the site's salt (received at enrolment) in place of the kiosk's own."""
-    _write_private(path, salt.hex().encode("ascii"))
+    write_private_bytes(path, salt.hex().encode("ascii"))
 
 
 def load_salt(path: Path) -> bytes:
     try:
+        tighten(path)
         return bytes.fromhex(path.read_text().strip())
     except FileNotFoundError as err:
         raise NotFound(f"no document salt at {path}; run `kiosk init`") from err

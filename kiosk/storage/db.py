@@ -19,6 +19,7 @@ from peewee import CharField, Database, DatabaseError, SqliteDatabase, TextField
 from kiosk.domain.errors import StorageError
 from kiosk.storage.migrations import migrate
 from kiosk.storage.models import database
+from kiosk.storage.private_files import prepare_private_database
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -34,7 +35,8 @@ def open_database(path: Path | str) -> SqliteDatabase:
     `":memory:"` gives a private in-memory database, as the tests use.
     """
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Photos and documents: 0600 before SQLite makes it (and its -wal) 0644.
+        prepare_private_database(Path(path))
     pragmas = dict(PRAGMAS)
     if str(path) == ":memory:":
         pragmas["journal_mode"] = "memory"
