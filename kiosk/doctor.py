@@ -279,6 +279,7 @@ def _sync_findings(config: object) -> list[Finding]:
                 "see `kiosk sync --status`",
             )
         )
+    findings.append(_office_key_finding(state))
     skew_ms = state("clock_skew_ms")
     if skew_ms is not None:
         skew = int(skew_ms) / 1000
@@ -291,6 +292,45 @@ def _sync_findings(config: object) -> list[Finding]:
             )
         )
     return findings
+
+
+def _office_key_finding(state: Callable[[str], str | None]) -> Finding:
+    """The office keys this kiosk pinned, and whether an answer was forged on the way."""
+    import json
+
+    from kiosk.storage.models import AuditEntry
+    from kiosk.sync.wire import fingerprint
+
+    keys = [fingerprint(key) for key in sorted(json.loads(state("office_keys") or "[]"))]
+    if not keys:
+        return Finding(
+            "office key", "fail", "no office key pinned: the office's answers cannot be checked",
+            "sync once over https, or enrol again with a new code: kiosk enroll URL CODE",
+        )  # fmt: skip
+    forged = (
+        AuditEntry.select()
+        .where(AuditEntry.action == "office.answer_forged")
+        .order_by(AuditEntry.at.desc())
+        .first()
+    )
+    if forged is not None:
+        at = forged.at.isoformat(timespec="seconds")
+        success = state("last_success")
+        if success is None or datetime.fromisoformat(success) <= forged.at:
+            return Finding(
+                "office key", "fail",
+                f"pinned {', '.join(keys)}; an answer not signed by it was refused at {at}, "
+                "and no sync has succeeded since",
+                "something between this kiosk and the office alters its answers: check the "
+                "network path (proxy, Wi-Fi); compare the key with `kiosk office rotate-key` "
+                "at the office",
+            )  # fmt: skip
+        return Finding(
+            "office key", "warn",
+            f"pinned {', '.join(keys)}; an answer not signed by it was refused at {at} "
+            "(sync has succeeded since)",
+        )  # fmt: skip
+    return Finding("office key", "ok", f"pinned {', '.join(keys)}; every answer checked")
 
 
 def _notification_findings(config: object) -> list[Finding]:

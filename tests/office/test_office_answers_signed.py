@@ -18,6 +18,7 @@ from conftest import SITE, KioskFactory, Office
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests_support import MONDAY_10AM
 
+from kiosk.doctor import Finding, run_checks
 from kiosk.domain.errors import RejectReason, TokenRejected
 from kiosk.domain.tokens import TokenSigner, raw_public_key
 from kiosk.services.checkin import Outcome
@@ -254,3 +255,28 @@ def test_the_offices_key_is_rotated_through_the_feed(office: Office, kiosks: Kio
     office.store.add_host(SITE, "Li Na", email="li.na@example.com")
     assert client.run_once(force=True).pulled >= 1  # answers signed by the new key alone
     assert "office.keys_changed" in audit_actions(kiosk)
+
+
+def test_kiosk_doctor_shows_the_pinned_key_and_a_forged_answer(
+    office: Office, kiosks: KioskFactory, proxied: tuple[Proxy, object, SyncClient, str]
+) -> None:
+    proxy, _kiosk, client, _token = proxied
+    config = kiosks.root / "kiosk1" / "kiosk.toml"
+    [office_key] = office.store.office_keys.public(office.store.clock.now())
+
+    def office_key_line() -> Finding:
+        return next(f for f in run_checks(str(config)) if f.name == "office key")
+
+    clean = office_key_line()
+    assert clean.status == "ok" and fingerprint(office_key) in clean.detail
+
+    proxy.alter = unsigned
+    with pytest.raises(SyncError):
+        client.run_once(force=True)
+    forged = office_key_line()
+    assert forged.status == "fail" and "not signed by it was refused" in forged.detail
+
+    proxy.alter = None
+    _kiosk.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
+    client.run_once(force=True)
+    assert office_key_line().status == "warn"  # it happened; the path is clean since
