@@ -3,14 +3,16 @@ office (uvicorn on loopback, SQLite and PostgreSQL) alters, adds, drops and repl
 office's answers, and the kiosk refuses each one, keeps working on what it had, and records
 it; enrolment through a proxy that substitutes the office's key fails with a clear message.
 
-The proxy is an httpx transport in front of the real HTTP transport: every byte the kiosk
-reads has crossed a real socket from the office first."""
+The proxy is a small HTTP server on loopback that the kiosk takes for its office: every
+byte crosses two real sockets, and the kiosk's driver and the office's are the real ones."""
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -29,21 +31,58 @@ from kiosk.sync.wire import enrolment_key, fingerprint
 Alter = Callable[[httpx.Request, httpx.Response], httpx.Response]
 
 
-class Proxy(httpx.BaseTransport):
-    """Passes requests to the office and hands back what `alter` makes of each answer."""
+class Proxy:
+    """A small HTTP proxy on loopback in front of the office: the kiosk enrols with its URL
+    and so sends it every request. It forwards each one (after `alter_request`, if set) and
+    hands back what `alter` makes of the office's answer."""
 
-    def __init__(self) -> None:
-        self.upstream = httpx.HTTPTransport()
+    def __init__(self, office_url: str) -> None:
+        self.office_url = office_url
         self.alter: Alter | None = None
+        self.alter_request: Callable[[httpx.Request], httpx.Request] | None = None
         self.answers: list[httpx.Response] = []
+        self.requests: list[bytes] = []
+        self._http = httpx.Client(base_url=office_url, trust_env=False, timeout=60)
+        proxy = self
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self.upstream.handle_request(request)
-        response.read()
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                proxy._forward(self)
+
+            do_POST = do_GET
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def _forward(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("content-length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        self.requests.append(body)
+        skipped = {"host", "content-length", "connection", "transfer-encoding"}
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in skipped}
+        request = self._http.build_request(handler.command, handler.path, headers=headers,
+                                           content=body)  # fmt: skip
+        if self.alter_request is not None:
+            request = self.alter_request(request)
+        response = self._http.send(request)
         self.answers.append(response)
-        if self.alter is None:
-            return response
-        return self.alter(request, response)
+        if self.alter is not None:
+            response = self.alter(request, response)
+        handler.send_response(response.status_code)
+        for name, value in response.headers.items():
+            if name.lower() not in skipped | {"date", "server"}:
+                handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(response.content)))
+        handler.end_headers()
+        handler.wfile.write(response.content)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._http.close()
 
 
 def rebuilt(
@@ -106,11 +145,15 @@ def time_shifted(_request: httpx.Request, response: httpx.Response) -> httpx.Res
 
 
 @pytest.fixture
-def proxied(office: Office, kiosks: KioskFactory) -> tuple[Proxy, object, SyncClient, str]:
+def proxied(
+    request: pytest.FixtureRequest, office: Office, kiosks: KioskFactory
+) -> tuple[Proxy, object, SyncClient, str]:
     """An enrolled kiosk whose every request goes through the proxy, synced once, and an
     invitation booked at the office."""
-    proxy = Proxy()
-    kiosk, client = kiosks.new(transport=proxy)
+    proxy = Proxy(office.url)
+    request.addfinalizer(proxy.close)
+    kiosk, client = kiosks.new(enrol=False)
+    client.enroll(proxy.url, office.store.enrolment_code(SITE))
     host = office.store.add_host(SITE, "Maria Schmidt", email="maria@example.com")
     appointment = office.store.add_appointment(
         SITE, visitor_name="Anna Eriksson", host_ref=host.ref, starts_at=MONDAY_10AM
@@ -178,7 +221,7 @@ def test_a_replayed_answer_is_refused(
 def test_enrolment_through_a_proxy_that_substitutes_the_offices_key_fails(
     office: Office, kiosks: KioskFactory
 ) -> None:
-    proxy = Proxy()
+    proxy = Proxy(office.url)
 
     def substitute(request: httpx.Request, response: httpx.Response) -> httpx.Response:
         answer = json.loads(response.content)
@@ -186,10 +229,11 @@ def test_enrolment_through_a_proxy_that_substitutes_the_offices_key_fails(
         return rebuilt(response, content=json.dumps(answer).encode())
 
     proxy.alter = substitute
-    kiosk, client = kiosks.new(enrol=False, transport=proxy)
+    kiosk, client = kiosks.new(enrol=False)
 
     with pytest.raises(SyncError, match="does not prove it comes from the office"):
-        client.enroll(office.url, office.store.enrolment_code(SITE))
+        client.enroll(proxy.url, office.store.enrolment_code(SITE))
+    proxy.close()
 
     assert client.office_url == ""
     with kiosk.using():  # type: ignore[attr-defined]
@@ -199,24 +243,22 @@ def test_enrolment_through_a_proxy_that_substitutes_the_offices_key_fails(
 def test_the_code_never_crosses_and_an_altered_request_is_refused(
     office: Office, kiosks: KioskFactory
 ) -> None:
-    proxy = Proxy()
-    seen: list[bytes] = []
-    upstream = proxy.upstream
+    proxy = Proxy(office.url)
 
-    class Swapping(httpx.BaseTransport):
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            seen.append(request.content)
-            body = json.loads(request.content)
-            body["auth_public_key"] = ATTACKER_PUBLIC  # the proxy's own sync key
-            request = httpx.Request(request.method, request.url, json=body)
-            return upstream.handle_request(request)
+    def swap(request: httpx.Request) -> httpx.Request:
+        body = json.loads(request.content)
+        body["auth_public_key"] = ATTACKER_PUBLIC  # the proxy's own sync key
+        return httpx.Request(request.method, request.url, json=body)
 
+    proxy.alter_request = swap
     code = office.store.enrolment_code(SITE)
-    _kiosk, client = kiosks.new(enrol=False, transport=Swapping())
+    _kiosk, client = kiosks.new(enrol=False)
 
     with pytest.raises(SyncError, match="refused enrolment"):
-        client.enroll(office.url, code)
+        client.enroll(proxy.url, code)
 
+    proxy.close()
+    seen = proxy.requests
     assert code.encode() not in seen[0] and enrolment_key(code).hex().encode() not in seen[0]
     kiosks.new(enrol=False)[1].enroll(office.url, code)  # the code is still good
 
