@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from kiosk.notify.models import channel_hash
-from kiosk.office.models import Event, ForwardedNotification, Kiosk
+from kiosk.office.models import Event, ForwardedNotification, Kiosk, Site
 from kiosk.office.settings import load_site_settings
 
 
@@ -47,9 +47,10 @@ TITLES = {
 
 def raise_alert(
     kiosk: Kiosk, reason: OfficeAlert, subject_ref: str, details: dict[str, Any], at: datetime,
-    now: datetime,
+    now: datetime, *, also: Site | None = None,
 ) -> None:  # fmt: skip
-    """Record the alert and queue it for the site's security channels."""
+    """Record the alert and queue it for the security channels of the kiosk's site, and of
+    `also` (the site whose data the kiosk reached for), so both sites' guards hear of it."""
     event_id = secrets.token_hex(16)
     payload = {"reason": reason.value, "kiosk": kiosk.kiosk_id, **details}
     Event.create(
@@ -57,10 +58,12 @@ def raise_alert(
         payload=json.dumps(payload, ensure_ascii=False), occurred_at=at, received_at=now,
     )  # fmt: skip
     body = "\n".join(f"{name}: {value}" for name, value in payload.items())
-    for url in load_site_settings(kiosk.site).security:
+    sites = [kiosk.site] + ([also] if also is not None and also.id != kiosk.site_id else [])
+    channels = [(site, url) for site in sites for url in load_site_settings(site).security]
+    for site, url in channels:
         digest = channel_hash(url.get_secret_value())
         ForwardedNotification.insert(
-            site=kiosk.site_id, kiosk=kiosk.id, event_id=event_id,
+            site=site.id, kiosk=kiosk.id, event_id=event_id,
             delivery_key=f"office-alert:{event_id}", kind="security.alert",
             audience="security", channel_hash=digest, title=TITLES[reason], body=body,
             next_attempt_at=now, created_at=now,

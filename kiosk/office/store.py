@@ -713,13 +713,16 @@ class OfficeStore:
             for model, ref in _refs_named(event):
                 wanted[model].add(ref)
         foreign: set[tuple[type[Any], str]] = set()
+        owner: dict[tuple[type[Any], str], int] = {}
         for model, refs in wanted.items():
             listed = sorted(refs)
             for start in range(0, len(listed), 500):
-                query = model.select(model.ref).where(
+                query = model.select(model.ref, model.site).where(
                     model.ref.in_(listed[start : start + 500]) & (model.site != kiosk.site_id)
                 )
-                foreign.update((model, row[0]) for row in rows_of(query))
+                for ref, site_id in rows_of(query):
+                    foreign.add((model, ref))
+                    owner[(model, ref)] = site_id
         verdicts: dict[str, EventResult] = {}
         if not foreign:
             return verdicts
@@ -734,7 +737,7 @@ class OfficeStore:
             raise_alert(
                 kiosk, OfficeAlert.FOREIGN_SITE, named[0],
                 {"event_id": event["event_id"], "kind": event["kind"], "refs": named},
-                event["occurred_at"], now,
+                event["occurred_at"], now, also=Site.get_by_id(owner[(model, named[0])]),
             )  # fmt: skip
         return verdicts
 
@@ -1323,9 +1326,11 @@ class OfficeStore:
                 self._linked_visit(claim, kiosk)
             except LinkRefused as err:
                 if err.reason is LinkRefusal.FOREIGN:
+                    target = OfficeVisit.get(OfficeVisit.ref == claim.visit_ref)
                     raise_alert(
                         kiosk, OfficeAlert.FOREIGN_SITE, claim.visit_ref,
                         {"link": claim.link_id, "action": claim.action.value}, now, now,
+                        also=target.site,
                     )  # fmt: skip
                 raise
             try:

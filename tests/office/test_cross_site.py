@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from conftest import SITE
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import SecretStr
 from tests_support import MONDAY_10AM
 
 from kiosk.domain.clock import ManualClock
@@ -25,8 +26,16 @@ from kiosk.domain.errors import InvalidInput
 from kiosk.domain.tokens import raw_public_key
 from kiosk.notify import LinkAction, LinkSigner
 from kiosk.notify.links import LinkRefusal, LinkRefused
-from kiosk.office.models import ChangeLog, Event, OfficeVisit, SiteKey, UsedInvitation
+from kiosk.office.models import (
+    ChangeLog,
+    Event,
+    ForwardedNotification,
+    OfficeVisit,
+    SiteKey,
+    UsedInvitation,
+)
 from kiosk.office.models import Kiosk as OfficeKiosk
+from kiosk.office.settings import load_site_settings, save_site_settings
 from kiosk.office.store import Forbidden, OfficeStore, open_office_database
 from kiosk.sync.wire import EVENT_KINDS
 
@@ -301,3 +310,31 @@ def test_a_late_denial_does_not_undo_a_checkout(two_sites: TwoSites) -> None:
     home.send("visit.denied", visit_payload("denied", ref, "", "张伟"))
 
     assert two_sites.visit().state == "checked_out"
+
+
+def test_both_sites_security_channels_hear_of_an_intrusion(two_sites: TwoSites) -> None:
+    store = two_sites.store
+    with store.db.connection_context():
+        for site, url in ((SITE, "mailto://guard@riverside.example"),
+                          (OTHER_SITE, "mailto://guard@other.example")):  # fmt: skip
+            row = store.site(site)
+            settings = load_site_settings(row)
+            save_site_settings(
+                row, settings.model_copy(update={"security": [SecretStr(url)]}), MONDAY_10AM
+            )
+
+    two_sites.intruder.send(
+        "visit.checked_out", visit_payload("checked_out", two_sites.visit_ref, "", "Mallory")
+    )
+    with pytest.raises(LinkRefused):
+        store.redeem_link(two_sites.intruder.link(LinkAction.DENY, two_sites.visit_ref))
+
+    with store.db.connection_context():
+        told = [
+            (row.site.name, row.title)
+            for row in ForwardedNotification.select().where(
+                ForwardedNotification.kind == "security.alert"
+            )
+        ]
+    assert sorted(site for site, _ in told) == [OTHER_SITE, OTHER_SITE, SITE, SITE]
+    assert all("another site" in title for _, title in told)
