@@ -10,6 +10,7 @@ import email
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,20 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def wait_for_office(url: str, seconds: float = 30) -> None:
+    """Return once the office process at `url` answers its health check."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{url}/v1/health").status_code == 200:
+                return
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, f"the office at {url} did not start"
+            time.sleep(0.2)
 
 
 @dataclass

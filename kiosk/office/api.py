@@ -217,7 +217,7 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
             "site": site,
             "server_time": server_time(),
             "document_salt": salt,
-            "office_keys": store.office_keys.public(store.clock.now()),
+            "office_keys": await in_database(lambda: store.office_keys.public(store.clock.now())),
         }
         if code_key is not None:
             proven = {**content, **fields, "nonce": request.nonce}

@@ -467,13 +467,14 @@ class SyncClient:
             response = self._call("GET", f"/v1/changes?cursor={cursor}&limit={PULL_LIMIT}")
             answer = response.json()
             changes = answer.get("changes", [])
-            office_keys = [c for c in changes if c.get("entity") == "office_key"]
-            changes = [c for c in changes if c.get("entity") != "office_key"]
-            if office_keys:
-                with storage_errors(), self._kiosk.db.atomic():
-                    self._learn_office_keys(office_keys)
             if changes:
+                # The office's own keys are the sync's business, not the engine's; they are
+                # learnt in the transaction that moves the cursor past them.
+                office_keys = [c for c in changes if c.get("entity") == "office_key"]
+                changes = [c for c in changes if c.get("entity") != "office_key"]
                 with storage_errors(), self._kiosk.db.atomic():
+                    if office_keys:
+                        self._learn_office_keys(office_keys)
                     applied = apply_changes(
                         changes,
                         int(answer["cursor"]),

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from local_servers import free_port
+from local_servers import free_port, wait_for_office
 
 from kiosk.domain.tokens import raw_public_key
 from kiosk.office.api import MAX_BODY
@@ -37,14 +37,7 @@ def served_office(tmp_path: Path) -> Iterator[tuple[str, int, int]]:
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/v1/health").status_code == 200:
-                break
-        except httpx.HTTPError:
-            assert time.monotonic() < deadline, "the office did not start"
-            time.sleep(0.2)
+    wait_for_office(url)
     try:
         yield url, port, server.pid
     finally:

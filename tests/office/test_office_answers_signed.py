@@ -297,6 +297,9 @@ def test_the_offices_key_is_rotated_through_the_feed(office: Office, kiosks: Kio
     office.store.add_host(SITE, "Li Na", email="li.na@example.com")
     assert client.run_once(force=True).pulled >= 1  # answers signed by the new key alone
     assert "office.keys_changed" in audit_actions(kiosk)
+    learnt = audit_actions(kiosk).count("office.keys_changed")
+    client.run_once(force=True)  # the cursor moved past the key rows: nothing learnt again
+    assert audit_actions(kiosk).count("office.keys_changed") == learnt
 
 
 def test_kiosk_doctor_shows_the_pinned_key_and_a_forged_answer(

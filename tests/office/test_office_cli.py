@@ -7,13 +7,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-from local_servers import free_port
+from local_servers import free_port, wait_for_office
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "KIOSK_OFFICE_API_DOCS": "1"}
@@ -42,14 +41,7 @@ def test_serve_enrol_sync_and_list_visits(tmp_path: Path) -> None:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/v1/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "office did not start"
-                time.sleep(0.2)
+        wait_for_office(url)
         assert "openapi" in httpx.get(f"{url}/openapi.json").json()
 
         host_ref = json.loads(
