@@ -27,19 +27,22 @@ CHUNK = b"x" * (1024 * 1024)
 HUNDRED_MIB = 100 * 1024 * 1024
 
 
-@pytest.fixture
-def served_office(tmp_path: Path) -> Iterator[tuple[str, int, int]]:
-    """The office's URL, port and server process id."""
+@pytest.fixture(scope="module")
+def served_office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, int, str]]:
+    """The office's URL, port and server process id: one process for the module (each test
+    measures the memory it adds from where it finds it)."""
+    tmp_path = tmp_path_factory.mktemp("limits")
+    db = str(tmp_path / "office.sqlite3")
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "office", "serve", "--db",
-         str(tmp_path / "office.sqlite3"), "--port", str(port), "--no-notify"],
+        [sys.executable, "-m", "kiosk", "office", "serve", "--db", db, "--port", str(port),
+         "--no-notify"],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     wait_for_office(url)
     try:
-        yield url, port, server.pid
+        yield url, port, server.pid, db
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -106,10 +109,10 @@ SIGNED_LOOKING = {
     ],
 )
 def test_a_huge_body_is_refused_without_being_read(
-    served_office: tuple[str, int, int], path: str, headers: dict[str, str], chunked: bool,
+    served_office: tuple[str, int, int, str], path: str, headers: dict[str, str], chunked: bool,
     expected: int,
 ) -> None:  # fmt: skip
-    _, port, pid = served_office
+    _, port, pid, _ = served_office
     before = rss_kib(pid)
 
     status = send_raw(port, path, headers, chunked)
@@ -118,8 +121,8 @@ def test_a_huge_body_is_refused_without_being_read(
     assert rss_kib(pid) - before < 20 * 1024
 
 
-def test_a_batch_just_under_the_limit_is_read(served_office: tuple[str, int, int]) -> None:
-    url, _, _ = served_office
+def test_a_batch_just_under_the_limit_is_read(served_office: tuple[str, int, int, str]) -> None:
+    url, _, _, _ = served_office
     body = b'{"events": []}' + b" " * (MAX_BODY - 20)
 
     answer = httpx.post(f"{url}/v1/events", content=body, headers=SIGNED_LOOKING)
@@ -127,8 +130,8 @@ def test_a_batch_just_under_the_limit_is_read(served_office: tuple[str, int, int
     assert answer.status_code == 401  # read whole, then judged: no such kiosk
 
 
-def test_deeply_nested_json_is_a_bad_request(served_office: tuple[str, int, int]) -> None:
-    url, _, _ = served_office
+def test_deeply_nested_json_is_a_bad_request(served_office: tuple[str, int, int, str]) -> None:
+    url, _, _, _ = served_office
     nested = "[" * 3000 + "]" * 3000  # within the enrolment's 8 KiB
 
     enrol = httpx.post(
@@ -139,10 +142,10 @@ def test_deeply_nested_json_is_a_bad_request(served_office: tuple[str, int, int]
 
 
 def test_a_signed_batch_nested_too_deeply_is_a_bad_request(
-    served_office: tuple[str, int, int], tmp_path: Path
+    served_office: tuple[str, int, int, str],
 ) -> None:
-    url, _, _ = served_office
-    store = OfficeStore(open_office_database(str(tmp_path / "office.sqlite3")))
+    url, _, _, _ = served_office
+    store = OfficeStore(open_office_database(served_office[3]))
     key = Ed25519PrivateKey.generate()
     enrolled = httpx.post(
         f"{url}/v1/enrol",
