@@ -65,22 +65,38 @@ def parse_time(value: Any, field: str) -> datetime | None:
 
 def check_storable(value: Any, field: str, depth: int = 0) -> None:
     """Every text in `value` can be stored, and it nests at most MAX_DEPTH levels."""
+    problem = _unstorable(value, depth)
+    if problem is not None:
+        path, reason = problem
+        raise InvalidInput(field + path, reason)
+
+
+def _unstorable(value: Any, depth: int) -> tuple[str, str] | None:
+    """Where in `value` (a path such as ".visitor.name") and why it cannot be stored; None
+    when it can. The path is only built for the one that fails: this runs for every event."""
     if depth > MAX_DEPTH:
-        raise InvalidInput(field, f"nests more than {MAX_DEPTH} levels")
+        return "", f"nests more than {MAX_DEPTH} levels"
     if isinstance(value, str):
+        if value.isprintable():  # neither NUL nor a lone surrogate is printable
+            return None
         if "\x00" in value:
-            raise InvalidInput(field, "contains a NUL character")
+            return "", "contains a NUL character"
         try:
             value.encode("utf-8")
-        except UnicodeEncodeError as err:
-            raise InvalidInput(field, "contains a broken character (lone surrogate)") from err
-    elif isinstance(value, dict):
+        except UnicodeEncodeError:
+            return "", "contains a broken character (lone surrogate)"
+        return None
+    if isinstance(value, dict):
         for key, item in value.items():
-            check_storable(key, field, depth + 1)
-            check_storable(item, f"{field}.{key}", depth + 1)
+            found = _unstorable(key, depth + 1) or _unstorable(item, depth + 1)
+            if found is not None:
+                return f".{key}{found[0]}", found[1]
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            check_storable(item, f"{field}[{index}]", depth + 1)
+            found = _unstorable(item, depth + 1)
+            if found is not None:
+                return f"[{index}]{found[0]}", found[1]
+    return None
 
 
 def check_text_field(

@@ -63,6 +63,10 @@ def check_text(
         raise InvalidInput(field, "is required")
     if len(value) > max_length:
         raise InvalidInput(field, f"is {len(value)} characters long; at most {max_length} fit")
+    if value.isprintable():
+        # No character of the categories refused below is printable (str.isprintable: none
+        # of Cc, Cs, Cn and the like), and this one pass runs in C: most text stops here.
+        return value
     allowed = _FREE_TEXT_CONTROLS if multiline else frozenset()
     for position, char in enumerate(value):
         category = unicodedata.category(char)
