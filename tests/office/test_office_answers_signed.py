@@ -127,6 +127,29 @@ def emptied_feed(request: httpx.Request, response: httpx.Response) -> httpx.Resp
     return rebuilt(response, content=json.dumps(answer).encode())
 
 
+def revoking_the_site_key(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    """Adds a revocation of every key the feed names (the site's invitation key with them)."""
+    if not request.url.path.startswith("/v1/changes"):
+        return response
+    answer = json.loads(response.content)
+    answer["changes"].append({
+        "id": 10**9, "entity": "revoked_token", "ref": "ab" * 8, "data": {"kind": "invitation"},
+    })  # fmt: skip
+    for change in answer["changes"]:
+        if change["entity"] == "key":
+            change["data"]["revoked"] = True
+    return rebuilt(response, content=json.dumps(answer).encode())
+
+
+def dropping_a_change(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    """Takes the newest change out of the page (a revocation, say, that should arrive)."""
+    if not request.url.path.startswith("/v1/changes"):
+        return response
+    answer = json.loads(response.content)
+    answer["changes"] = answer["changes"][:-1]
+    return rebuilt(response, content=json.dumps(answer).encode())
+
+
 def unsigned(_request: httpx.Request, response: httpx.Response) -> httpx.Response:
     return rebuilt(response, x_office_signature=None, x_office_keys=None)
 
@@ -169,7 +192,16 @@ def audit_actions(kiosk: object) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "alter", [with_attackers_key, emptied_feed, unsigned, signed_by_attacker, time_shifted]
+    "alter",
+    [
+        with_attackers_key,
+        revoking_the_site_key,
+        dropping_a_change,
+        emptied_feed,
+        unsigned,
+        signed_by_attacker,
+        time_shifted,
+    ],
 )
 def test_an_altered_answer_is_refused_and_the_kiosk_keeps_what_it_had(
     office: Office, proxied: tuple[Proxy, object, SyncClient, str], alter: Alter
