@@ -408,7 +408,7 @@ def test_every_page_shows_any_stored_text_escaped(office_web: WebOffice, languag
 
     @given(stored=STORED)
     @settings(
-        max_examples=20,
+        max_examples=12,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
