@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
@@ -105,49 +106,53 @@ ATTACKER = Ed25519PrivateKey.generate()
 ATTACKER_PUBLIC = raw_public_key(ATTACKER.public_key()).hex()
 
 
-def with_attackers_key(request: httpx.Request, response: httpx.Response) -> httpx.Response:
-    if not request.url.path.startswith("/v1/changes"):
-        return response
-    answer = json.loads(response.content)
-    answer["changes"].append({
+def feed_altered(change_page: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> Alter:
+    """An Alter that rewrites the changes of each pulled page and leaves the rest alone."""
+
+    def alter(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if not request.url.path.startswith("/v1/changes"):
+            return response
+        answer = json.loads(response.content)
+        answer["changes"] = change_page(answer["changes"])
+        return rebuilt(response, content=json.dumps(answer).encode())
+
+    alter.__name__ = change_page.__name__  # the test's id
+    return alter
+
+
+@feed_altered
+def with_attackers_key(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [*changes, {
         "id": 10**9, "entity": "key", "ref": f"invitation:{ATTACKER_PUBLIC}",
         "data": {"kind": "invitation", "public_key": ATTACKER_PUBLIC, "owner": "site",
                  "revoked": False},
-    })  # fmt: skip
-    return rebuilt(response, content=json.dumps(answer).encode())
+    }]  # fmt: skip
 
 
-def emptied_feed(request: httpx.Request, response: httpx.Response) -> httpx.Response:
-    if not request.url.path.startswith("/v1/changes"):
-        return response
-    answer = json.loads(response.content)
-    for change in answer["changes"]:
+@feed_altered
+def emptied_feed(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cancels every appointment."""
+    for change in changes:
         if change["entity"] == "appointment":
             change["data"]["cancelled"] = True
-    return rebuilt(response, content=json.dumps(answer).encode())
+    return changes
 
 
-def revoking_the_site_key(request: httpx.Request, response: httpx.Response) -> httpx.Response:
-    """Adds a revocation of every key the feed names (the site's invitation key with them)."""
-    if not request.url.path.startswith("/v1/changes"):
-        return response
-    answer = json.loads(response.content)
-    answer["changes"].append({
-        "id": 10**9, "entity": "revoked_token", "ref": "ab" * 8, "data": {"kind": "invitation"},
-    })  # fmt: skip
-    for change in answer["changes"]:
+@feed_altered
+def revoking_the_site_key(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Revokes every key the feed names (the site's invitation key with them)."""
+    for change in changes:
         if change["entity"] == "key":
             change["data"]["revoked"] = True
-    return rebuilt(response, content=json.dumps(answer).encode())
+    return [*changes, {
+        "id": 10**9, "entity": "revoked_token", "ref": "ab" * 8, "data": {"kind": "invitation"},
+    }]  # fmt: skip
 
 
-def dropping_a_change(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+@feed_altered
+def dropping_a_change(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Takes the newest change out of the page (a revocation, say, that should arrive)."""
-    if not request.url.path.startswith("/v1/changes"):
-        return response
-    answer = json.loads(response.content)
-    answer["changes"] = answer["changes"][:-1]
-    return rebuilt(response, content=json.dumps(answer).encode())
+    return changes[:-1]
 
 
 def unsigned(_request: httpx.Request, response: httpx.Response) -> httpx.Response:
