@@ -169,10 +169,12 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
         # Who claims to send it is checked before the body is read (BodyLimit caps the
         # read), so that an unsigned sender cannot make the office buffer anything.
         headers = {key.lower(): value for key, value in request.headers.items()}
-        await in_database(lambda: store.check_signature_headers(headers))
+        claimed = await in_database(lambda: store.check_signature_headers(headers))
         body = await request.body()
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        kiosk = await in_database(lambda: store.authenticate(request.method, path, headers, body))
+        kiosk = await in_database(
+            lambda: store.authenticate(request.method, path, headers, body, claimed)
+        )
         return kiosk, body
 
     def signed_answer(request: Request, body: bytes) -> Response:
