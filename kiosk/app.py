@@ -6,7 +6,6 @@ signer; the UI gets services; tests build their own with in-memory databases and
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -17,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, cast
 
-from peewee import SqliteDatabase
+from peewee import JOIN, SqliteDatabase
 
 from kiosk.config import KioskConfig, config_path, load_config
 from kiosk.devices.commands import badge_job, open_printer
@@ -26,8 +25,9 @@ from kiosk.devices.print_queue import JobState, PrintJob, PrintQueue
 from kiosk.devices.protocols import DecodedCode, DeviceEvent, DeviceEventKind, Printer
 from kiosk.domain.clock import Clock, SystemClock
 from kiosk.domain.errors import NotFound
+from kiosk.domain.text import stored_text
 from kiosk.domain.tokens import TokenVerifier
-from kiosk.domain.values import HostAvailability, OnSiteEntry, Purpose, TodaySummary
+from kiosk.domain.values import OnSiteEntry, Purpose, TodaySummary
 from kiosk.heap import give_back_free_memory
 from kiosk.services.checkin import (
     CheckInEngine,
@@ -39,7 +39,16 @@ from kiosk.services.checkin import (
 from kiosk.services.directory import Directory
 from kiosk.services.keys import DatabaseKeyRing, KeyStore
 from kiosk.storage.db import open_database
-from kiosk.storage.models import Appointment, Badge, KioskState, Visit, database
+from kiosk.storage.models import (
+    Appointment,
+    Badge,
+    Host,
+    KioskState,
+    OutboxEvent,
+    Visit,
+    Visitor,
+    database,
+)
 from kiosk.ui import services as ui
 
 log = logging.getLogger(__name__)
@@ -233,6 +242,7 @@ class KioskServices:
         self.languages: list[str] = [str(site.default_language)] + [
             str(code) for code in site.languages if code != site.default_language
         ]
+        self.common_purposes = [p.value for p in site.common_purposes]
         self.after_hours = site.after_hours
         self.idle_timeout_s = self.IDLE_TIMEOUT_S
         self.printing = BadgePrinting(kiosk, printer)
@@ -370,6 +380,7 @@ class KioskServices:
         return ui.InvitationView(
             visitor_name=preview.visitor_name,
             host_name=preview.host_name,
+            host_ref=preview.token.host_ref or "",
             starts_at=self._local(preview.token.not_before + early),
             host_available=preview.host_available,
             steps=self._steps(preview.requirements.visitor_type),
@@ -457,7 +468,7 @@ class KioskServices:
 
     def search_hosts(self, query: str) -> list[ui.HostChoice]:
         return [
-            ui.HostChoice(h.ref, h.name, h.department, h.availability == HostAvailability.IN)
+            ui.HostChoice(h.ref, h.name, h.department, available=not h.absent)
             for h in self._kiosk.engine.search_hosts(query, limit=6)
         ]
 
@@ -483,7 +494,8 @@ class KioskServices:
             host_ref=form.host_ref,
             purpose=form.purpose,
             visitor_type=self.visitor_type_for(form.purpose),
-            level=form.level,
+            # A walk-in is an ordinary visitor: the level is staff's to raise, never the
+            # visitor's to choose (an appointment's level comes with it).
         )
         result = self._kiosk.engine.check_in_walk_in(
             walk_in,
@@ -649,15 +661,84 @@ class KioskServices:
     def on_site(self) -> list[OnSiteEntry]:
         return self._local_entries(self._kiosk.engine.on_site())
 
+    def host_notice(self, visit_ref: str) -> ui.HostNotice:
+        from kiosk.notify.models import NotificationDelivery, NotificationEvent, channel_hash
+        from kiosk.services.recipients import audience_urls, channel_kind, host_urls
+
+        visit = Visit.get_or_none(Visit.ref == visit_ref)
+        if visit is None:
+            return ui.HostNotice("nobody")
+        config = self._kiosk.config
+
+        def told(audience: str) -> tuple[ui.NoticeParty, str, list[str]]:
+            """(party, name, channels) of a delivery's audience."""
+            if audience == "reception":
+                return "reception", "", audience_urls(config, "reception")
+            host = Host.get_or_none(Host.ref == audience.removeprefix("host:"))
+            is_host = host is not None and host == visit.host
+            return ("host" if is_host else "delegate"), host.name if host else "", host_urls(host)
+
+        def kind_of(urls: list[str], hashed: str = "") -> ui.ChannelKind:
+            chosen = [u for u in urls if not hashed or channel_hash(u) == hashed] or urls
+            return channel_kind(chosen[0]) if chosen else ""
+
+        deliveries = list(
+            NotificationDelivery.select()
+            .where(
+                (NotificationDelivery.subject_ref == visit_ref)
+                & NotificationDelivery.kind.in_(["arrived", "approval", "escalation"])
+            )
+            .order_by(NotificationDelivery.id)
+        )
+        for delivery in deliveries:
+            if delivery.sent_at is not None:
+                party, name, urls = told(delivery.audience)
+                return ui.HostNotice("sent", party, name, kind_of(urls, delivery.channel_hash))
+        if deliveries:
+            first = deliveries[0]
+            party, name, urls = told(first.audience)
+            failed = any(d.last_error for d in deliveries)
+            state: ui.NoticeState = "retrying" if failed else "sending"
+            return ui.HostNotice(state, party, name, kind_of(urls, first.channel_hash))
+        event = (
+            OutboxEvent.select(OutboxEvent.event_id)
+            .where(
+                (OutboxEvent.subject_ref == visit_ref)
+                & OutboxEvent.kind.in_(
+                    ["notification.visitor_arrived", "notification.approval_request"]
+                )
+            )
+            .first()
+        )
+        if event is not None and NotificationEvent.get_or_none(key=event.event_id) is not None:
+            return ui.HostNotice("nobody")  # planned, and nobody had a channel
+        # Not planned yet (the notifier has not come round): who it will be, as it will choose.
+        recipient = visit.host
+        if visit.notified_party == "delegate" and visit.host is not None:
+            recipient = visit.host.delegate
+        if recipient is not None and host_urls(recipient):
+            party, name, urls = told(f"host:{recipient.ref}")
+            return ui.HostNotice("sending", party, name, kind_of(urls))
+        if audience_urls(config, "reception"):
+            return ui.HostNotice(
+                "sending", "reception", "", kind_of(audience_urls(config, "reception"))
+            )
+        return ui.HostNotice("nobody")
+
+    def syncs_with_office(self) -> bool:
+        return KioskState.get_or_none(KioskState.key == "sync_office_url") is not None
+
     def recent_alerts(self) -> list[ui.Alert]:
         start, _end = self._kiosk.engine.calendar.day_bounds(self._kiosk.clock.now())
+        rows = self._kiosk.engine.recent_alerts(start)[:50]
+        names = _visitor_names({str(row.get("visit") or "") for row in rows} - {""})
         alerts = []
-        for row in self._kiosk.engine.recent_alerts(start)[:50]:
-            if row["kind"] == "security.alert":
-                kind = "watchlist" if row.get("reason") == "watchlist" else "other"
-            else:
-                kind = "camera" if row.get("device") == "camera" else "printer"
-            alerts.append(ui.Alert(kind, self._local(row["at"]), str(row.get("visit") or "")))  # type: ignore[arg-type]
+        for row in rows:
+            kind = _alert_kind(row)
+            subject = names.get(str(row.get("visit") or ""), "")
+            if kind == "printer" and subject:
+                kind = "badge_not_printed"
+            alerts.append(ui.Alert(kind, self._local(row["at"]), subject))
         return alerts
 
     def device_status(self) -> ui.DeviceStatus:
@@ -670,6 +751,7 @@ class KioskServices:
             printer_detail=status.detail,
             paper_low=status.paper_low,
             unsent_events=sync.backlog,
+            office=self.syncs_with_office(),
             failed_jobs=len(self.printing.queue.failed()),
             sync_last_success=(
                 self._local(last_success).strftime("%Y-%m-%d %H:%M") if last_success else ""
@@ -700,25 +782,44 @@ class KioskServices:
             for v in visits
         ]
 
-    def settings_in_force(self) -> list[tuple[str, str]]:
-        from kiosk.config import masked_dict
+    def settings_summary(self) -> list[ui.Setting]:
+        """The settings a site's admin checks, as data the screen words: never a secret."""
+        from urllib.parse import urlsplit
 
-        lines: list[tuple[str, str]] = []
+        from kiosk.services.pins import stored_pin_hash
+        from kiosk.services.recipients import audience_urls, channel_kind
 
-        def walk(prefix: str, value: Any) -> None:
-            if isinstance(value, dict) and value:
-                for key, item in value.items():
-                    walk(f"{prefix}.{key}" if prefix else str(key), item)
-            else:
-                lines.append((prefix, json.dumps(value, ensure_ascii=False, default=str)))
+        config = self._kiosk.config
+        site, devices = config.site, config.devices
+        office_url = config.office.url or (
+            str(row.value)
+            if (row := KioskState.get_or_none(KioskState.key == "sync_office_url"))
+            else ""
+        )
 
-        walk("", masked_dict(self._kiosk.config))
-        return lines
+        def channels(audience: str) -> str:
+            kinds = {channel_kind(url) or "webhook" for url in audience_urls(config, audience)}
+            return ", ".join(CHANNEL_NAMES[kind] for kind in sorted(kinds))
 
+        return [
+            ui.Setting("site", site.name),
+            ui.Setting("timezone", site.timezone),
+            ui.Setting("hours", f"{', '.join(site.open_days)} · {', '.join(site.opening_hours)}"),
+            ui.Setting("after_hours", site.after_hours),
+            ui.Setting("office", urlsplit(office_url).netloc or office_url),
+            ui.Setting("printer", f"{devices.printer.kind} · {devices.printer.profile}"),
+            ui.Setting("camera", str(devices.camera.kind)),
+            ui.Setting("reception", channels("reception")),
+            ui.Setting("security", channels("security")),
+            ui.Setting("visitor_details_days", str(config.retention.visitor_details_days)),
+            ui.Setting("photos_days", str(config.retention.photos_days)),
+            ui.Setting("guard_pin", "set" if stored_pin_hash("guard", config) else ""),
+            ui.Setting("admin_pin", "set" if stored_pin_hash("admin", config) else ""),
+        ]
 
 #: The visitor type a walk-in's purpose implies (when the site defines that type).
 PURPOSE_VISITOR_TYPES = {
-    Purpose.REPAIR: "contractor",
+    Purpose.WORKS: "contractor",
     Purpose.INTERVIEW: "interview",
     Purpose.DELIVERY: "delivery",
 }
@@ -745,6 +846,51 @@ def _sync_status() -> _SyncStatus:
         .count()
     )
     return _SyncStatus(backlog, state("last_success"), state("last_error"))
+
+
+#: Channels by the names their makers give them (the same in every language).
+CHANNEL_NAMES = {
+    "email": "E-mail",
+    "wecom": "WeCom",
+    "dingtalk": "DingTalk",
+    "feishu": "Feishu",
+    "sms": "SMS",
+    "chat": "Chat",
+    "webhook": "Webhook",
+}
+
+
+#: What a security alert's reason tells the guard (kiosk.ui.services.Alert's kind).
+ALERT_KINDS: dict[str, ui.AlertKind] = {
+    "watchlist": "watchlist",
+    "invitation_used_twice": "invitation_used_twice",
+    "nobody_to_notify": "nobody_to_notify",
+    "office_answer_forged": "office_forged",
+}
+
+
+def _alert_kind(row: Mapping[str, Any]) -> ui.AlertKind:
+    """The kind of one row of the engine's `recent_alerts`, as the guard's screen names it."""
+    if row["kind"] == "device.problem":
+        return "camera" if row.get("device") == "camera" else "printer"
+    reason = str(row.get("reason") or "")
+    if reason == "badge_rejected":
+        forged = row.get("detail") in ("bad_signature", "unknown_key")
+        return "badge_forged" if forged else "badge_refused"
+    return ALERT_KINDS.get(reason, "other")
+
+
+def _visitor_names(visit_refs: set[str]) -> dict[str, str]:
+    """{visit ref: the visitor's name} for the visits the guard's alerts name."""
+    if not visit_refs:
+        return {}
+    rows: Any = (
+        Visit.select(Visit.ref, Visitor.name)
+        .join(Visitor, join_type=JOIN.LEFT_OUTER)
+        .where(Visit.ref.in_(sorted(visit_refs)))
+        .tuples()
+    )
+    return {str(ref): stored_text(name) for ref, name in rows if name}
 
 
 def _in_language(words: Mapping[Any, str], language: str) -> str:

@@ -56,7 +56,13 @@ log = logging.getLogger(__name__)
 
 #: The attributes a screen reads without calling: sent once, when the engine is ready.
 #: The touchscreen may change its own copy (the idle timeout in tests, for instance).
-SNAPSHOT_ATTRIBUTES = ("site_name", "languages", "after_hours", "idle_timeout_s")
+SNAPSHOT_ATTRIBUTES = (
+    "site_name",
+    "languages",
+    "common_purposes",
+    "after_hours",
+    "idle_timeout_s",
+)
 
 #: The command line option that hands the engine its end of the pair.
 LINK_FD_OPTION = "--link-fd"
@@ -82,6 +88,7 @@ class RemoteServices:
 
     site_name: str
     languages: list[str]
+    common_purposes: list[str]
     after_hours: AfterHours
     idle_timeout_s: float
 

@@ -63,7 +63,14 @@ class Mailbox:
 
 @contextmanager
 def smtp_server(sender: str = "kiosk@tower.test") -> Iterator[Mailbox]:
-    box = Mailbox(free_port(), sender)
+    with smtp_server_on(free_port(), sender) as box:
+        yield box
+
+
+@contextmanager
+def smtp_server_on(port: int, sender: str = "kiosk@tower.test") -> Iterator[Mailbox]:
+    """An SMTP server on a port chosen earlier (by another process, say)."""
+    box = Mailbox(port, sender)
     controller = Controller(box, hostname="127.0.0.1", port=box.port)
     controller.start()
     try:

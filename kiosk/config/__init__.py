@@ -28,6 +28,7 @@ from pydantic import (
 
 from kiosk.devices.config import DevicesConfig
 from kiosk.domain.errors import ConfigError
+from kiosk.domain.values import VISIT_PURPOSES, Purpose
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
@@ -57,6 +58,18 @@ class SiteConfig(_Section):
     end_of_day: str
     greeting: Translations
     closed_message: Translations
+    #: The visit purposes offered first; the others are under "More".
+    common_purposes: list[Purpose] = Field(min_length=1, max_length=6)
+
+    @field_validator("common_purposes")
+    @classmethod
+    def _visit_purposes(cls, value: list[Purpose]) -> list[Purpose]:
+        issues = [p.value for p in value if p not in VISIT_PURPOSES]
+        if issues:
+            raise ValueError(
+                f"{', '.join(issues)} belong to the 'Report an issue' path, not to a visit"
+            )
+        return list(dict.fromkeys(value))
 
     @field_validator("timezone")
     @classmethod

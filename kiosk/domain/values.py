@@ -66,6 +66,20 @@ class Purpose(StrEnum):
     TOUR = "tour"  # 参观
     DELIVERY = "delivery"  # 送货/来函
     INTERVIEW = "interview"
+    WORKS = "works"  # 施工/维修作业: a contractor come to work (not 报修, reporting a repair)
+
+
+#: What a visitor reports rather than whom they visit: the kiosk's "Report an issue" path.
+ISSUE_PURPOSES = (
+    Purpose.COMPLAINT,
+    Purpose.REPAIR,
+    Purpose.SUGGESTION,
+    Purpose.ASSISTANCE,
+    Purpose.INQUIRY,
+    Purpose.PAID_SERVICE,
+)
+#: The purposes of a visit, in the order offered when the visitor asks for more.
+VISIT_PURPOSES = tuple(p for p in Purpose if p not in ISSUE_PURPOSES)
 
 
 class SalesClass(StrEnum):

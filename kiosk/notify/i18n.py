@@ -42,6 +42,7 @@ PURPOSES = {
     "tour": N_("Tour"),
     "delivery": N_("Delivery"),
     "interview": N_("Interview"),
+    "works": N_("Building or repair work"),
 }
 #: Why security is told.
 ALERT_REASONS = {

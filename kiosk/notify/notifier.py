@@ -101,6 +101,7 @@ from kiosk.notify.models import (
     ensure_tables,
 )
 from kiosk.services.checkin import CheckInEngine
+from kiosk.services.recipients import audience_urls, host_urls
 from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import enqueue_event
 from kiosk.storage.models import Host, HostMessage, KioskState, OutboxEvent, Visit, VisitPhoto
@@ -247,16 +248,8 @@ class Notifier:
     def _urls(self, audience: str) -> list[str]:
         """The recipient URLs of an audience now (host:<ref>, reception, security, vip)."""
         if audience.startswith("host:"):
-            host = Host.get_or_none(Host.ref == audience[5:])
-            if host is None or not host.active:
-                return []
-            try:
-                urls = json.loads(host.channels or "[]")
-            except ValueError:
-                return []
-            return [str(url) for url in urls if str(url).strip()]
-        secrets_ = getattr(self._config.notifications, audience, [])
-        return [secret.get_secret_value() for secret in secrets_ if secret.get_secret_value()]
+            return host_urls(Host.get_or_none(Host.ref == audience[5:]))
+        return audience_urls(self._config, audience)
 
     def _plan(
         self, key: str, kind: str, subject_ref: str, payload: dict[str, Any], audiences: list[str]

@@ -98,6 +98,7 @@ PURPOSE_LABELS = {
     Purpose.TOUR: ("Tour", "参观"),
     Purpose.DELIVERY: ("Delivery", "送货/来函"),
     Purpose.INTERVIEW: ("Interview", "面试"),
+    Purpose.WORKS: ("Works", "施工"),
 }
 
 

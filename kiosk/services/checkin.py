@@ -63,6 +63,7 @@ from kiosk.domain.values import (
     VisitState,
     can_transition,
 )
+from kiosk.services.recipients import audience_urls, host_urls
 from kiosk.services.schedule import SiteCalendar
 from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import append_audit, enqueue_event
@@ -192,6 +193,8 @@ class HostSummary:
     name: str
     department: str
     availability: HostAvailability
+    #: Nobody would be told of a visitor now: neither the host nor their delegate is in.
+    absent: bool = False
 
 
 @dataclass(frozen=True)
@@ -303,7 +306,13 @@ class CheckInEngine:
 
         ranked = sorted(candidates, key=rank)[:limit]
         return [
-            HostSummary(h.ref, h.name, h.department, HostAvailability(h.availability))
+            HostSummary(
+                h.ref,
+                h.name,
+                h.department,
+                HostAvailability(h.availability),
+                absent=self._recipient(h)[1] == "absent",
+            )
             for h in ranked
         ]
 
@@ -384,12 +393,40 @@ class CheckInEngine:
         token = self._invitations.verify(text, TokenKind.INVITATION)
         if RevokedToken.get_or_none(RevokedToken.token_id == token.token_id):
             raise TokenRejected(RejectReason.REVOKED, "cancelled")
-        if UsedInvitation.get_or_none(UsedInvitation.token_id == token.token_id):
+        used = UsedInvitation.get_or_none(UsedInvitation.token_id == token.token_id)
+        if used is not None:
+            self._alert_invitation_used_twice(token.token_id, used)
             raise TokenRejected(RejectReason.REPLAYED, "already used")
         appointment = Appointment.get_or_none(Appointment.ref == token.subject_ref)
         if appointment is not None and appointment.cancelled_at is not None:
             raise TokenRejected(RejectReason.REVOKED, "appointment cancelled")
         return token, appointment
+
+    def _alert_invitation_used_twice(self, token_id: str, used: UsedInvitation) -> None:
+        """Someone shows an invitation that already admitted a visitor: the guard's screen
+        and the security channel are told, once per invitation within BADGE_ALERT_QUIET
+        (a visitor trying it three times raises one alert)."""
+        now = self._clock.now()
+        with storage_errors(), self._db.atomic():
+            recent = (
+                OutboxEvent.select(OutboxEvent.payload)
+                .where(
+                    (OutboxEvent.kind == "security.alert")
+                    & (OutboxEvent.occurred_at >= now - BADGE_ALERT_QUIET)
+                )
+                .order_by(OutboxEvent.id.desc())
+                .limit(200)
+            )
+            if any(json.loads(row.payload).get("invitation") == token_id for row in recent):
+                return
+            visit_ref = used.visit.ref if used.visit else ""
+            payload = {
+                "reason": "invitation_used_twice",
+                "invitation": token_id,
+                "visit": visit_ref,
+                "kiosk": self.kiosk_id,
+            }
+            enqueue_event(now, "security.alert", visit_ref, payload)
 
     def preview_invitation(self, text: str) -> InvitationPreview:
         """Verify an invitation without using it up: what the kiosk shows before signing."""
@@ -686,6 +723,15 @@ class CheckInEngine:
         )
         if visit.level == VisitorLevel.VIP:
             enqueue_event(now, "notification.vip_arrived", visit.ref, {"visit": visit.ref})
+        if not host_urls(recipient) and not audience_urls(self._config, "reception"):
+            # Neither the host nor reception has a channel: the guard's screen is told, so
+            # that someone really knows a visitor is waiting (and the visitor is told so).
+            enqueue_event(
+                now,
+                "security.alert",
+                visit.ref,
+                {"visit": visit.ref, "reason": "nobody_to_notify", "kiosk": self.kiosk_id},
+            )
         self._move(
             visit,
             VisitState.AWAITING_HOST,

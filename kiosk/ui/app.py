@@ -330,6 +330,29 @@ class KioskApp(App):
         else:
             self.go(step)
 
+    def offer_absent_host(self, then: Callable[[], None]) -> None:
+        """The host is not in (nor their delegate): say so now, and offer to leave a message
+        or to go on with reception looking after the visitor (`then` goes on)."""
+
+        def with_reception() -> None:
+            self.journey.proceed_if_absent = True
+            then()
+
+        def leave_message() -> None:
+            self.go("message")
+
+        self.notice(
+            "info",
+            N_("{host} is not available right now"),
+            N_(
+                "You can leave a message with your contact details, and {host} will get back "
+                "to you. Or reception can look after you."
+            ),
+            args={"host": self.journey.host_name},
+            primary=(N_("Leave a message"), leave_message),
+            secondary=(N_("See reception"), with_reception),
+        )
+
     def find_appointment(self) -> None:
         """Match the visitor's name (and document) to today's appointments."""
         form = self.journey.form

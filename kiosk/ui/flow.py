@@ -11,17 +11,26 @@ names an internal: no reason code, key id or stack trace reaches the screen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kiosk.domain import values
 from kiosk.domain.errors import RefusalReason, RejectReason
-from kiosk.domain.values import Purpose, VisitorLevel
-from kiosk.ui.services import Captured, Steps, VisitorForm
+from kiosk.domain.values import Purpose
+from kiosk.ui.services import Captured, HostNotice, Setting, Steps, VisitorForm
 
 
 def N_(message: str) -> str:
     """Marks a string for extraction; it is translated where it is shown."""
     return message
+
+
+class Phrase(str):
+    """An argument of a sentence that is itself UI text, translated with it ("by e-mail");
+    a plain str argument (a name) is shown as it is."""
+
+    __slots__ = ()
 
 
 Way = Literal["invitation", "appointment", "walk_in"]
@@ -55,14 +64,9 @@ class Journey:
 
 
 #: Purposes offered when a visitor reports an issue rather than visits someone.
-ISSUE_PURPOSES = (
-    Purpose.COMPLAINT,
-    Purpose.REPAIR,
-    Purpose.SUGGESTION,
-    Purpose.ASSISTANCE,
-    Purpose.INQUIRY,
-    Purpose.PAID_SERVICE,
-)
+ISSUE_PURPOSES = values.ISSUE_PURPOSES
+#: Every purpose of a visit: the site's common ones first, these under "More".
+VISIT_PURPOSES = values.VISIT_PURPOSES
 
 PURPOSE_LABELS = {
     Purpose.VISIT_PERSON: N_("Visit a person"),
@@ -77,15 +81,101 @@ PURPOSE_LABELS = {
     Purpose.TOUR: N_("Tour"),
     Purpose.DELIVERY: N_("Delivery"),
     Purpose.INTERVIEW: N_("Interview"),
-}
-
-LEVEL_LABELS = {
-    VisitorLevel.ORDINARY: N_("Ordinary"),
-    VisitorLevel.SENIOR: N_("Senior"),
-    VisitorLevel.VIP: N_("VIP"),
+    Purpose.WORKS: N_("Building or repair work"),
 }
 
 SEE_RECEPTION = N_("Please see reception")
+
+#: How someone was told, as the middle of a sentence ("Li Na has been told by e-mail").
+CHANNEL_WORDS = {
+    "email": N_("by e-mail"),
+    "wecom": N_("on WeCom"),
+    "dingtalk": N_("on DingTalk"),
+    "feishu": N_("on Feishu"),
+    "sms": N_("by text message"),
+    "chat": N_("by chat message"),
+    "webhook": N_("by message"),
+    "": N_("by message"),
+}
+
+#: A sentence of the done screen: (tone, title, body, args). Args of `N_` strings are
+#: translated where shown (NoticeScreen.on_language), like the sentence itself.
+Words = tuple[str, str, str, dict[str, str]]
+
+_TAKE_A_SEAT = N_("Please take your badge and take a seat.")
+
+
+def arrival_words(notice: HostNotice, host_name: str) -> Words:
+    """What the done screen says about who was told of a visitor's arrival: only what
+    happened (HostNotice), never "notified" before anything was sent."""
+    channel = Phrase(CHANNEL_WORDS[notice.channel])
+    reception = notice.party == "reception"
+    args = {"who": notice.name or host_name, "host": host_name, "channel": channel}
+    if notice.state == "nobody":
+        return (
+            "warn",
+            N_("We could not reach {host}"),
+            N_("The guard has been alerted and will look after you. Please take your badge."),
+            {"host": host_name or Phrase(N_("reception"))},
+        )
+    if notice.state == "sent":
+        if reception:
+            return "ok", N_("Reception has been told {channel}"), _TAKE_A_SEAT, args
+        if notice.party == "delegate":
+            return (
+                "ok",
+                N_("{who} has been told {channel}"),
+                N_(
+                    "{who} looks after visitors for {host}. Please take your badge and take "
+                    "a seat."
+                ),
+                args,
+            )
+        return "ok", N_("{who} has been told {channel}"), _TAKE_A_SEAT, args
+    if notice.state == "retrying":
+        return (
+            "info",
+            N_("Reception will be told {channel} once the network is back")
+            if reception
+            else N_("{who} will be told {channel} once the network is back"),
+            N_("Please take your badge and take a seat. Reception can help you meanwhile."),
+            args,
+        )
+    return (
+        "info",
+        N_("Telling reception {channel}…") if reception else N_("Telling {who} {channel}…"),
+        _TAKE_A_SEAT,
+        args,
+    )
+
+
+def approval_words(notice: HostNotice, host_name: str) -> Words:
+    """What a walk-in waiting for approval is told about the request."""
+    channel = Phrase(CHANNEL_WORDS[notice.channel])
+    who = notice.name or (Phrase(N_("reception")) if notice.party == "reception" else host_name)
+    args = {"who": who, "host": host_name, "channel": channel}
+    if notice.state == "nobody":
+        return (
+            "warn",
+            SEE_RECEPTION,
+            N_("We could not reach {host} to confirm your visit. The guard has been alerted."),
+            args,
+        )
+    body = {
+        "sent": N_(
+            "We have asked {who} {channel} to confirm your visit. Reception will call you "
+            "and hand you your badge."
+        ),
+        "retrying": N_(
+            "{who} will be asked to confirm your visit once the network is back. Reception "
+            "will call you and hand you your badge."
+        ),
+        "sending": N_(
+            "We are asking {who} {channel} to confirm your visit. Reception will call you "
+            "and hand you your badge."
+        ),
+    }[notice.state]
+    return "info", N_("Please take a seat"), body, args
 
 #: (title, body) for an invitation that cannot be used.
 INVITATION_REJECTED: dict[RejectReason, tuple[str, str]] = {
@@ -190,6 +280,46 @@ BADGE_INVALID: dict[RejectReason, str] = {
     RejectReason.UNSUPPORTED_VERSION: N_("Not a badge"),
     RejectReason.REPLAYED: N_("Badge revoked"),
 }
+
+#: The admin's summary of the settings: each line's label, and the words for values that
+#: are the UI's own rather than the site's.
+SETTING_LABELS = {
+    "site": N_("Site"),
+    "timezone": N_("Time zone"),
+    "hours": N_("Opening hours"),
+    "after_hours": N_("Outside opening hours"),
+    "office": N_("Office"),
+    "printer": N_("Printer"),
+    "camera": N_("Camera"),
+    "reception": N_("Reception is told by"),
+    "security": N_("Security is told by"),
+    "visitor_details_days": N_("Visitor details kept"),
+    "photos_days": N_("Photos kept"),
+    "guard_pin": N_("Guard PIN"),
+    "admin_pin": N_("Administrator PIN"),
+}
+AFTER_HOURS_WORDS = {
+    "closed": N_("nobody checks in"),
+    "appointments_only": N_("invitations and appointments only"),
+    "open": N_("everyone checks in"),
+}
+
+
+def setting_words(setting: Setting, translate: Callable[[str], str]) -> str:
+    """One line of the admin's summary, in the screen's language."""
+    label, value = translate(SETTING_LABELS.get(setting.key, setting.key)), setting.value
+    if setting.key == "after_hours":
+        value = translate(AFTER_HOURS_WORDS.get(value, value))
+    elif setting.key == "office" and not value:
+        value = translate(N_("none (this kiosk works on its own)"))
+    elif setting.key in ("reception", "security") and not value:
+        value = translate(N_("no channel"))
+    elif setting.key.endswith("_days"):
+        value = translate(N_("{count} days")).format(count=value)
+    elif setting.key.endswith("_pin"):
+        value = translate(N_("set") if value else N_("not set"))
+    return f"{label}: {value}"
+
 
 #: Which field a visitor should look at again, by the engine's field name.
 FIELD_LABELS = {

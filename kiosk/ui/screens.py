@@ -35,13 +35,14 @@ from kiosk.domain.errors import (
     RejectReason,
     TokenRejected,
 )
-from kiosk.domain.values import Purpose, VisitorLevel
+from kiosk.domain.values import Purpose
 from kiosk.ui import flow
 from kiosk.ui.flow import N_, Journey
 from kiosk.ui.i18n import translate
 from kiosk.ui.services import (
     AppointmentView,
     CheckInDone,
+    HostNotice,
     KioskServices,
     ScannedCode,
     VisitorForm,
@@ -57,7 +58,11 @@ PREVIEW_FPS = 12.0
 HOST_POLL_SECONDS = 2.0
 #: How long a walk-in waits on the screen for the host's approval before it goes home.
 APPROVAL_WAIT_SECONDS = 120.0
+#: How often the guard's on-site list is read again while it is shown, in seconds.
+GUARD_REFRESH_SECONDS = 3.0
 NO_FIGURE = "–"
+#: Notices about who was told that will not change any more.
+FINAL_NOTICES = frozenset({"sent", "nobody"})
 
 
 def make(kind: str, **properties: Any) -> Any:
@@ -231,10 +236,15 @@ class ScanScreen(KioskScreen):
             return
         journey = self.journey
         journey.way, journey.token = "invitation", code.text
-        journey.form = VisitorForm(name=preview.visitor_name, host_name=preview.host_name)
+        journey.form = VisitorForm(
+            name=preview.visitor_name, host_name=preview.host_name, host_ref=preview.host_ref
+        )
         journey.steps = preview.steps
         journey.host_name = preview.host_name
         journey.plan()
+        if not preview.host_available:
+            self.app.offer_absent_host(self.app.advance)
+            return
         self.app.notice(
             "ok",
             N_("Welcome, {name}"),
@@ -323,6 +333,8 @@ class NoticeScreen(KioskScreen):
     waiting_ref = ""
     waiting_for = ""
     _poll: Any = None
+    _told_ref = ""
+    _told_words: Callable[[HostNotice], flow.Words] | None = None
 
     def show(
         self,
@@ -346,6 +358,38 @@ class NoticeScreen(KioskScreen):
         self.stop_waiting()
         if wait_for_host is not None:
             self.waiting_for, self.waiting_ref = wait_for_host
+            self._start_polling()
+
+    def show_told(
+        self,
+        visit_ref: str,
+        words: Callable[[HostNotice], flow.Words],
+        *,
+        home: bool = True,
+        timeout: float = -1,
+        wait_for_host: tuple[str, str] | None = None,
+    ) -> None:
+        """A notice about who was told of the visit, in `words`; re-read every poll until
+        it is final (sent, or nobody to tell), so "told" appears only once it is true."""
+        notice = self._read_notice(visit_ref)
+        tone, title, body, args = words(notice)
+        self.show(
+            tone, title, body, args=args, home=home, timeout=timeout, wait_for_host=wait_for_host
+        )
+        if notice.state not in FINAL_NOTICES:
+            self._told_ref, self._told_words = visit_ref, words
+            self._start_polling()
+
+    def _read_notice(self, visit_ref: str) -> HostNotice:
+        try:
+            notice: HostNotice = self.services.host_notice(visit_ref)
+        except KioskError:
+            log.exception("reading how the host was told failed")
+            return HostNotice("sending")
+        return notice
+
+    def _start_polling(self) -> None:
+        if self._poll is None:
             self._poll = Clock.schedule_interval(self.poll_host, HOST_POLL_SECONDS)
 
     def on_leave(self, *_args: object) -> None:
@@ -359,10 +403,22 @@ class NoticeScreen(KioskScreen):
             self._poll.cancel()
             self._poll = None
         self.waiting_for = self.waiting_ref = ""
+        self._told_ref, self._told_words = "", None
 
     def poll_host(self, *_args: object) -> None:
-        """Has the host answered? A quick read of the kiosk's database, every 2 s."""
+        """Has the host been told, and have they answered? Quick reads, every 2 s."""
+        if self._told_ref and self._told_words is not None:
+            notice = self._read_notice(self._told_ref)
+            tone, title, body, args = self._told_words(notice)
+            if (tone, title, body, args) != (self.tone, self.title_id, self.body_id, self.args):
+                self.tone, self.title_id, self.body_id, self.args = tone, title, body, dict(args)
+                self.on_language(self.app.language)
+            if notice.state in FINAL_NOTICES:
+                self._told_ref, self._told_words = "", None
         if not self.waiting_ref:
+            if not self._told_ref and self._poll is not None:
+                self._poll.cancel()
+                self._poll = None
             return
         try:
             answer = self.services.host_response(self.waiting_ref)
@@ -389,8 +445,12 @@ class NoticeScreen(KioskScreen):
             )
 
     def on_language(self, language: str) -> None:
-        self.title = translate(self.title_id, language).format(**self.args) if self.title_id else ""
-        self.body = translate(self.body_id, language).format(**self.args) if self.body_id else ""
+        args = {
+            key: translate(value, language) if isinstance(value, flow.Phrase) else value
+            for key, value in self.args.items()
+        }
+        self.title = translate(self.title_id, language).format(**args) if self.title_id else ""
+        self.body = translate(self.body_id, language).format(**args) if self.body_id else ""
 
     def press(self, which: str) -> None:
         action = self.primary_action if which == "primary" else self.secondary_action
@@ -516,30 +576,47 @@ class HostScreen(SearchScreen):
 
     def choose(self, index: int) -> None:
         host = self.results[index]
-        form = self.journey.form
-        form.host_ref, form.host_name = host.ref, host.name
-        self.journey.host_name = host.name
-        self.app.go("details")
+        journey = self.journey
+        journey.form.host_ref, journey.form.host_name = host.ref, host.name
+        journey.host_name = host.name
+        journey.proceed_if_absent = False
+        if host.available:
+            self.app.go("details")
+        else:  # said now, before the visitor fills in anything else
+            self.app.offer_absent_host(lambda: self.app.go("details"))
 
 
 class DetailsScreen(FormScreen):
-    """Purpose, visitor level, companions and items declared."""
+    """Purpose (the site's common ones, the rest under "More"), companions and items
+    declared. No visitor level: that is the appointment's, the host's or staff's."""
 
     purposes = ListProperty([])
     purpose = StringProperty(Purpose.VISIT_PERSON.value)
-    level = StringProperty(VisitorLevel.ORDINARY.value)
     companions = NumericProperty(0)
+    #: The visitor asked for every purpose, not only the common ones.
+    showing_all = BooleanProperty(False)
 
     def on_pre_enter(self, *_args: object) -> None:
         journey = self.journey
-        self.purposes = [p.value for p in (flow.ISSUE_PURPOSES if journey.issue else list(Purpose))]
         form = journey.form
-        self.purpose = (
-            form.purpose.value if form.purpose.value in self.purposes else self.purposes[0]
-        )
-        self.level, self.companions = form.level.value, form.companions
+        if journey.issue:
+            offered = list(flow.ISSUE_PURPOSES)
+        else:
+            common = [Purpose(p) for p in self.services.common_purposes]
+            rest = [p for p in flow.VISIT_PURPOSES if p not in common]
+            chosen_elsewhere = form.purpose in rest
+            offered = [*common, *rest] if self.showing_all or chosen_elsewhere else common
+            self.showing_all = self.showing_all or chosen_elsewhere
+        self.purposes = [p.value for p in offered]
+        wanted = form.purpose.value
+        self.purpose = wanted if wanted in self.purposes else self.purposes[0]
+        self.companions = form.companions
         self.ids.declared.text = form.items_declared
         self.say("")
+
+    def show_all(self) -> None:
+        self.showing_all = True
+        self.on_pre_enter()
 
     def on_purposes(self, *_args: object) -> None:
         grid = self.ids.purposes
@@ -550,20 +627,26 @@ class DetailsScreen(FormScreen):
             choice.chosen = purpose == self.purpose
             choice.bind(on_release=lambda button: setattr(self, "purpose", button.purpose))
             grid.add_widget(choice)
+        if not self.journey.issue and not self.showing_all:
+            more = Factory.Choice(text=self.t(N_("More…")))
+            more.purpose = ""
+            more.bind(on_release=lambda _button: self.show_all())
+            grid.add_widget(more)
 
     def on_purpose(self, *_args: object) -> None:
         for choice in self.ids.purposes.children:
-            choice.chosen = choice.purpose == self.purpose
+            choice.chosen = bool(choice.purpose) and choice.purpose == self.purpose
 
     def on_language(self, language: str) -> None:
         super().on_language(language)
         for choice in self.ids.purposes.children:
-            choice.text = translate(flow.PURPOSE_LABELS[Purpose(choice.purpose)], language)
+            label = flow.PURPOSE_LABELS[Purpose(choice.purpose)] if choice.purpose else N_("More…")
+            choice.text = translate(label, language)
 
     def next(self) -> None:
         journey = self.journey
         form = journey.form
-        form.purpose, form.level = Purpose(self.purpose), VisitorLevel(self.level)
+        form.purpose = Purpose(self.purpose)
         form.companions = int(self.companions)
         form.items_declared = self.ids.declared.text.strip()
         journey.way = "appointment" if journey.appointment_ref else "walk_in"
@@ -574,7 +657,7 @@ class DetailsScreen(FormScreen):
     def reset(self) -> None:
         super().reset()
         self.companions = 0
-        self.level = VisitorLevel.ORDINARY.value
+        self.showing_all = False
 
 
 class IdNumberScreen(FormScreen):
@@ -810,34 +893,20 @@ class PrintingScreen(KioskScreen):
     def outcome(self, done: CheckInDone) -> None:
         app, journey = self.app, self.journey
         journey.host_name = done.host_name or journey.host_name
-        host = {"host": journey.host_name}
-        if done.outcome == "host_absent":
-            app.notice(
-                "info",
-                N_("{host} is not available right now"),
-                N_(
-                    "You can leave a message with your contact details, and {host} will get back "
-                    "to you. Or reception can look after you."
-                ),
-                args=host,
-                primary=(N_("Leave a message"), lambda: app.go("message")),
-                secondary=(N_("See reception"), self.proceed_without_host),
-            )
+        if done.outcome == "host_absent":  # gone out since they were chosen
+            app.offer_absent_host(lambda: app.go("printing"))
             return
         if done.outcome == "awaiting_approval":
             journey.visit_ref = done.visit_ref or ""
-            app.notice(
-                "info",
-                N_("Please take a seat"),
-                N_(
-                    "We have asked {host} to confirm your visit. Reception will call you "
-                    "and hand you your badge."
-                ),
-                args=host,
+            host_name = journey.host_name
+            app.screen("notice").show_told(
+                journey.visit_ref,
+                lambda notice: flow.approval_words(notice, host_name),
                 home=True,
                 timeout=APPROVAL_WAIT_SECONDS,
                 wait_for_host=("approval", journey.visit_ref) if journey.visit_ref else None,
             )
+            app.go("notice")
             return
         journey.visit_ref = done.visit_ref or ""
         self.print_badge()
@@ -848,26 +917,30 @@ class PrintingScreen(KioskScreen):
             self.journey.visit_ref, lambda printed: later(lambda: self.printed(printed))
         )
 
-    def proceed_without_host(self) -> None:
-        self.journey.proceed_if_absent = True
-        self.app.go("printing")
-
     def printed(self, printed: bool) -> None:
         app, journey = self.app, self.journey
         if self.manager is None or self.manager.current != self.name:
             return
         approved, self._approved = self._approved, False
-        if printed:
+        if printed and approved:  # the host has answered already
             app.notice(
                 "ok",
-                N_("{host} has been notified"),
+                N_("{host} has approved your visit"),
                 N_("Please take your badge and take a seat."),
                 args={"host": journey.host_name or self.t(N_("Reception"))},
                 home=True,
                 timeout=15,
-                # An approved walk-in's host has answered already.
-                wait_for_host=None if approved else ("arrival", journey.visit_ref),
             )
+        elif printed:
+            host_name = journey.host_name
+            app.screen("notice").show_told(
+                journey.visit_ref,
+                lambda notice: flow.arrival_words(notice, host_name),
+                home=True,
+                timeout=15,
+                wait_for_host=("arrival", journey.visit_ref),
+            )
+            app.go("notice")
         else:
             app.notice(
                 "warn",
@@ -906,7 +979,7 @@ class MessageScreen(FormScreen):
             return
         self.app.notice(
             "ok",
-            N_("Your message has been left"),
+            N_("Your message is on its way"),
             N_("{host} will contact you. Thank you for your visit."),
             args={"host": self.host_name},
             home=True,
@@ -1031,32 +1104,55 @@ class PinScreen(KioskScreen):
 
 
 class GuardScreen(KioskScreen):
-    """Guard mode: scan badges, everyone on site (synced or not), roll call, alerts."""
+    """Guard mode: scan badges, everyone on site (synced or not), roll call, alerts.
 
-    on_site = ListProperty([])
+    The list is the one `kiosk onsite` prints and the roll call prints (the engine's
+    `on_site`), read again every GUARD_REFRESH_SECONDS while the screen is shown: a
+    check-in or check-out here or at another kiosk shows without a touch.
+    """
+
+    # Not `on_site`: Kivy takes a name starting with "on_" for an event, and a property
+    # of that name never dispatches (the list was drawn only when something else redrew).
+    visitors = ListProperty([])
     alerts = ListProperty([])
     status_id = StringProperty("")
     status = StringProperty("")
+    _refreshing: Any = None
 
     def on_pre_enter(self, *_args: object) -> None:
         self.refresh()
+        self._refreshing = Clock.schedule_interval(self.refresh, GUARD_REFRESH_SECONDS)
 
-    def refresh(self) -> None:
-        self.on_site = self.services.on_site()
-        self.alerts = self.services.recent_alerts()[:20]
+    def on_leave(self, *_args: object) -> None:
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+            self._refreshing = None
 
-    def on_on_site(self, *_args: object) -> None:
-        box = self.ids.on_site
+    def refresh(self, *_args: object) -> None:
+        try:
+            visitors, alerts = self.services.on_site(), self.services.recent_alerts()[:20]
+        except KioskError:  # keep what is shown; the next round tries again
+            log.exception("reading who is on site failed")
+            return
+        if visitors != self.visitors:
+            self.visitors = visitors
+        if alerts != self.alerts:
+            self.alerts = alerts
+
+    def on_visitors(self, *_args: object) -> None:
+        box = self.ids.visitors
         box.clear_widgets()
-        for entry in self.on_site:
+        standalone = not self.services.syncs_with_office
+        for entry in self.visitors:
             row = Factory.Row()
-            row.add_widget(Factory.Cell(text=entry.visitor_name))
-            row.add_widget(Factory.Cell(text=entry.host_name))
+            row.add_widget(Factory.Cell(text=entry.visitor_name or NO_FIGURE))
+            row.add_widget(Factory.Cell(text=entry.host_name or NO_FIGURE))
             row.add_widget(Factory.Cell(text=clock_time(entry.arrived_at), size_hint_x=0.4))
-            flag = Factory.Cell(text="" if entry.synced else self.t(N_("not synced")))
-            flag.size_hint_x, flag.color = 0.6, global_idmap["WARN"]
-            flag.synced_flag = True
-            row.add_widget(flag)
+            if not standalone:  # a kiosk without an office has nothing to sync
+                flag = Factory.Cell(text="" if entry.synced else self.t(N_("not synced")))
+                flag.size_hint_x, flag.color = 0.6, global_idmap["MUTED"]
+                flag.synced_flag = True
+                row.add_widget(flag)
             box.add_widget(row)
 
     def on_alerts(self, *_args: object) -> None:
@@ -1065,23 +1161,24 @@ class GuardScreen(KioskScreen):
         for alert in self.alerts:
             row = Factory.Row()
             row.add_widget(Factory.Cell(text=clock_time(alert.at), size_hint_x=0.3))
-            row.add_widget(Factory.Cell(text=self.t(ALERT_LABELS[alert.kind])))
+            label = self.t(ALERT_LABELS.get(alert.kind, ALERT_LABELS["other"]))
+            row.add_widget(Factory.Cell(text=label.format(subject=alert.subject or NO_FIGURE)))
             box.add_widget(row)
 
     def roll_call(self) -> None:
         printed = self.services.print_roll_call()
         self.status_id = N_("Roll call printed.") if printed else N_("The printer is not working.")
         self.on_language(self.app.language)
-        self.alerts = self.services.recent_alerts()[:20]
+        self.refresh()
 
     def on_language(self, language: str) -> None:
         self.status = translate(self.status_id, language) if self.status_id else ""
-        self.on_on_site()
+        self.on_visitors()
         self.on_alerts()
 
     def reset(self) -> None:
         self.status_id = self.status = ""
-        self.on_site, self.alerts = [], []
+        self.visitors, self.alerts = [], []
 
 
 class VerdictScreen(KioskScreen):
@@ -1119,7 +1216,7 @@ class AdminScreen(KioskScreen):
 
     device = ObjectProperty(None, allownone=True)
     visits = ListProperty([])
-    settings_text = StringProperty("")
+    settings = ListProperty([])
     status_id = StringProperty("")
     status = StringProperty("")
 
@@ -1129,10 +1226,55 @@ class AdminScreen(KioskScreen):
     def refresh(self) -> None:
         self.device = self.services.device_status()
         self.visits = self.services.todays_visits()[:30]
-        self.settings_text = "\n".join(f"{k} = {v}" for k, v in self.services.settings_in_force())
+        self.settings = self.services.settings_summary()
 
-    def on_settings_text(self, _screen: object, text: str) -> None:
-        self.ids.settings.data = [{"text": line} for line in text.splitlines()]
+    def on_settings(self, *_args: object) -> None:
+        self.ids.settings.data = [{"text": flow.setting_words(s, self.t)} for s in self.settings]
+
+    def on_device(self, *_args: object) -> None:
+        """The devices' and the office link's state, one line each; a kiosk without an
+        office has no link to report (the settings say it works on its own)."""
+        grid, device = self.ids.device, self.device
+        grid.clear_widgets()
+        if device is None:
+            return
+        camera = {"ok": N_("working"), "lost": N_("not connected")}.get(device.camera, N_("idle"))
+        printer = self.t(N_("ready") if device.printer == "ok" else N_("problem"))
+        if device.paper_low:
+            printer += " · " + self.t(N_("paper low"))
+        lines = [
+            (self.t(N_("Camera: {state}")).format(state=self.t(camera)), False),
+            (self.t(N_("Printer: {state}")).format(state=printer), device.printer != "ok"),
+            (self.t(N_("Failed prints: {count}")).format(count=device.failed_jobs), False),
+        ]
+        if device.office:
+            link = (
+                self.t(N_("error")) + " · " + device.sync_last_error
+                if device.sync_last_error
+                else self.t(N_("no errors"))
+            )
+            lines += [
+                (
+                    self.t(N_("Not yet sent to the office: {count}")).format(
+                        count=device.unsent_events
+                    ),
+                    False,
+                ),
+                (
+                    self.t(N_("Last sync with the office: {when}")).format(
+                        when=device.sync_last_success or self.t(N_("not yet"))
+                    ),
+                    False,
+                ),
+                (
+                    self.t(N_("Office link: {state}")).format(state=link),
+                    bool(device.sync_last_error),
+                ),
+            ]
+        for text, warn in lines:
+            grid.add_widget(
+                Factory.FieldLabel(text=text, color=global_idmap["WARN" if warn else "INK"])
+            )
 
     def on_visits(self, *_args: object) -> None:
         box = self.ids.visits
@@ -1179,15 +1321,23 @@ class AdminScreen(KioskScreen):
     def on_language(self, language: str) -> None:
         self.status = translate(self.status_id, language) if self.status_id else ""
         self.on_visits()
+        self.on_device()
+        self.on_settings()
 
     def reset(self) -> None:
         self.status_id = self.status = ""
-        self.settings_text = ""
+        self.settings = []
         self.visits = []
 
 
 ALERT_LABELS = {
-    "watchlist": N_("Watchlist match: visitor sent to reception"),
+    "watchlist": N_("Watchlist match: {subject}, sent to reception"),
+    "badge_forged": N_("Forged badge refused at the door"),
+    "badge_refused": N_("Badge refused at the door: {subject}"),
+    "invitation_used_twice": N_("Invitation used twice: {subject}"),
+    "nobody_to_notify": N_("Nobody could be told of {subject}'s arrival"),
+    "office_forged": N_("Forged answer on the office's network"),
+    "badge_not_printed": N_("Badge not printed: {subject}"),
     "printer": N_("Printer problem"),
     "camera": N_("Camera problem"),
     "other": N_("Security alert"),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from kiosk.domain.values import OnSiteEntry, Purpose, TodaySummary, VisitorLevel
+from kiosk.domain.values import OnSiteEntry, Purpose, TodaySummary
 
 CodeKind = Literal["invitation", "badge", "document", "unreadable_document", "other"]
 CheckInOutcome = Literal["checked_in", "awaiting_approval", "host_absent"]
@@ -69,6 +69,7 @@ class InvitationView:
     starts_at: datetime | None  # local time at the site
     host_available: bool
     steps: Steps
+    host_ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,6 @@ class VisitorForm:
     host_ref: str = ""
     host_name: str = ""
     purpose: Purpose = Purpose.VISIT_PERSON
-    level: VisitorLevel = VisitorLevel.ORDINARY
     companions: int = 0
     items_declared: str = ""
     document_hash: str | None = None
@@ -121,6 +121,27 @@ class CheckInDone:
     escort: bool = False
 
 
+NoticeState = Literal["sending", "sent", "retrying", "nobody"]
+NoticeParty = Literal["host", "delegate", "reception", ""]
+ChannelKind = Literal["email", "wecom", "dingtalk", "feishu", "sms", "chat", "webhook", ""]
+
+
+@dataclass(frozen=True)
+class HostNotice:
+    """How the person told of a visitor's arrival was told, as far as the kiosk knows.
+
+    state: "sending" (queued, not sent yet), "sent", "retrying" (a send failed: kept and
+    retried, e.g. until the network is back) or "nobody" (no channel for the host nor for
+    reception: the guard's screen has an alert instead). party: who is (being) told;
+    name: the host's or delegate's name ("" for reception); channel: how, by kind.
+    """
+
+    state: NoticeState
+    party: NoticeParty = ""
+    name: str = ""
+    channel: ChannelKind = ""
+
+
 @dataclass(frozen=True)
 class BadgeView:
     """What a guard sees for a valid badge (times local to the site)."""
@@ -134,9 +155,26 @@ class BadgeView:
     photo_jpeg: bytes | None
 
 
+AlertKind = Literal[
+    "watchlist",
+    "badge_forged",
+    "badge_refused",
+    "invitation_used_twice",
+    "nobody_to_notify",
+    "office_forged",
+    "badge_not_printed",
+    "printer",
+    "camera",
+    "other",
+]
+
+
 @dataclass(frozen=True)
 class Alert:
-    kind: Literal["watchlist", "printer", "camera", "other"]
+    """One line of the guard's alerts: what happened, when (local), and whom or what it
+    concerns (the visitor's name; a device's problem)."""
+
+    kind: AlertKind
     at: datetime  # local
     subject: str = ""
 
@@ -149,8 +187,19 @@ class DeviceStatus:
     paper_low: bool
     unsent_events: int
     failed_jobs: int
+    office: bool = False  # enrolled with an office (else nothing is "not synced")
     sync_last_success: str = ""  # local time, or "" when never
     sync_last_error: str = ""  # the office link's last error, "" when none
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One line of the admin's summary of the settings, as data the screen puts in words
+    (kiosk.ui.flow.setting_words): `key` says which, `value` is the site's own text ("" for
+    none: no office, no channel, no PIN)."""
+
+    key: str
+    value: str
 
 
 @dataclass(frozen=True)
@@ -193,6 +242,8 @@ class WelcomeServices(Protocol):
 
     site_name: str
     languages: list[str]
+    #: The visit purposes offered first (Purpose values); the others are under "More".
+    common_purposes: list[str]
 
     def greeting(self, language: str) -> str: ...
 
@@ -222,6 +273,11 @@ class KioskServices(WelcomeServices, Protocol):
 
     def host_response(self, visit_ref: str) -> HostResponse | None:
         """None until the host (or reception) answers; a quick read, polled by the screen."""
+        ...
+
+    def host_notice(self, visit_ref: str) -> HostNotice:
+        """Whether and how the host (or whoever stands in) has been told of the visit; a
+        quick read, polled by the done screen until it is "sent" or "nobody"."""
         ...
 
     # -- the camera: a code callback runs on the camera's thread
@@ -299,10 +355,14 @@ class KioskServices(WelcomeServices, Protocol):
 
     def recent_alerts(self) -> list[Alert]: ...
 
+    def syncs_with_office(self) -> bool:
+        """Enrolled with an office: only then is a visit "not synced" worth a word."""
+        ...
+
     def device_status(self) -> DeviceStatus: ...
 
     def print_test_page(self) -> bool: ...
 
     def todays_visits(self) -> list[VisitLine]: ...
 
-    def settings_in_force(self) -> list[tuple[str, str]]: ...
+    def settings_summary(self) -> list[Setting]: ...

@@ -65,23 +65,45 @@ def test_every_flow_ran_to_its_end(flows: dict[str, Any]) -> None:
 
 def test_outcomes_on_screen_and_in_the_database(flows: dict[str, Any]) -> None:
     assert flows["invitation_welcome"] == "Welcome, Zhang Wei | Maria Schmidt expects you at 10:30."
-    assert flows["invitation_done"].startswith("Maria Schmidt has been notified")
+    # "Told" only once the notifier has sent it (to the SMTP server on loopback).
+    assert flows["invitation_first_said"] in (
+        "Telling Maria Schmidt by e-mail…", "Maria Schmidt has been told by e-mail"
+    )  # fmt: skip
+    assert flows["invitation_done"] == (
+        "Maria Schmidt has been told by e-mail | Please take your badge and take a seat."
+    )
+    assert "maria@example.com" in flows["mail_to"]
     assert flows["typed_name"] == "刘洋" and "刘" in flows["candidates_liu"][:5]
     assert flows["approval_done"].startswith("请稍坐等候")
     # The host's answers, polled by the screen: "on my way", then an approval (badge printed).
     assert flows["host_on_the_way"] == (
         "Maria Schmidt is on the way | Please take a seat. You will be met here."
     )
-    assert flows["approval_approved"].startswith("已通知Maria Schmidt")
+    assert flows["approval_approved"].startswith("Maria Schmidt已批准您的来访")
     assert flows["absent_offer"] == "James O'Connor is not available right now"
     assert flows["watchlist_shown"] == "Please see reception | A member of staff will help you."
     assert "could not be printed" in flows["printer_failed"]
     assert flows["wrong_pin"] == "Wrong PIN. 4 tries left."
-    assert flows["guard_alerts"] == ["printer", "watchlist"]
+    # The guard's list as drawn, before any other touch: the rows and the count agree with
+    # the engine's on_site (what `kiosk onsite` prints); a check-out shows by itself.
+    assert flows["guard_untouched"] == ["On site now: 3", ["Li Lei", "Zhang Wei", "刘洋"]]
+    assert flows["guard_after_checkout"] == ["On site now: 2", ["Li Lei", "Zhang Wei"]]
+    assert flows["guard_alerts"] == [["badge_not_printed", "Li Lei"], ["watchlist", "mallory bad"]]
+    assert flows["guard_alert_lines"] == [
+        "Badge not printed: Li Lei", "Watchlist match: mallory bad, sent to reception"
+    ]  # fmt: skip
     assert flows["roll_call_status"] == "Roll call printed."
     assert flows["verdict_forged"] == [False, "Forged or altered badge"]
     assert flows["verdict_valid"][:2] == ["Li Lei", "Maria Schmidt"]
-    assert flows["admin_status"] == "Test page printed." and flows["admin_settings_masked"]
+    assert flows["admin_status"] == "Test page printed."
+    # A summary in words, never a secret nor a raw dump; a standalone kiosk says so once.
+    settings = flows["admin_settings"]
+    assert "Site: Riverside Tower" in settings and "Administrator PIN: set" in settings
+    assert "Office: none (this kiosk works on its own)" in settings
+    assert "Outside opening hours: invitations and appointments only" in settings
+    assert not [line for line in settings if "argon2" in line or "_hash" in line or "=" in line]
+    assert flows["admin_device"][0] == "Camera: working"
+    assert not [line for line in flows["admin_device"] if "never" in line or "office" in line]
     assert flows["identity_match"].endswith("李娜 expects you at 14:00.")
     assert flows["identity_prefilled"] == "peter pan"
     assert flows["idle_wiped"]
@@ -90,8 +112,8 @@ def test_outcomes_on_screen_and_in_the_database(flows: dict[str, Any]) -> None:
         "state": "checked_out", "satisfaction": 4, "needs_approval": False, "escort": False
     }  # fmt: skip
     assert visits["Li Lei"]["state"] == "checked_out"  # printer failed: still recorded
-    assert visits["刘洋"] == {
-        "state": "host_acknowledged", "satisfaction": None, "needs_approval": True, "escort": True
+    assert visits["刘洋"] == {  # checked out while the guard's list was shown
+        "state": "checked_out", "satisfaction": None, "needs_approval": True, "escort": True
     }  # fmt: skip
     assert visits["mallory bad"]["state"] == "denied"
     assert flows["db"]["messages"] == 1

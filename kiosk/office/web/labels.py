@@ -49,6 +49,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         Purpose.TOUR: N_("tour"),
         Purpose.DELIVERY: N_("delivery"),
         Purpose.INTERVIEW: N_("interview"),
+        Purpose.WORKS: N_("works"),
     },
     "level": {
         VisitorLevel.ORDINARY: N_("ordinary"),
@@ -84,6 +85,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         Purpose.TOUR: N_("Tour"),
         Purpose.DELIVERY: N_("Delivery"),
         Purpose.INTERVIEW: N_("Interview"),
+        Purpose.WORKS: N_("Building or repair work"),
     },
     "booking_level": {
         VisitorLevel.ORDINARY: N_("Ordinary"),
