@@ -318,7 +318,7 @@ def setting_words(setting: Setting, translate: Callable[[str], str]) -> str:
         value = translate(N_("{count} days")).format(count=value)
     elif setting.key.endswith("_pin"):
         value = translate(N_("set") if value else N_("not set"))
-    return f"{label}: {value}"
+    return translate(N_("{label}: {value}")).format(label=label, value=value)
 
 
 #: Which field a visitor should look at again, by the engine's field name.

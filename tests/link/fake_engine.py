@@ -20,6 +20,7 @@ from kiosk.engine_link import serve_engine
 class Services:
     site_name = "Test Tower"
     after_hours = "open"
+    common_purposes = ["visit_person", "delivery"]
     idle_timeout_s = 60.0
 
     def __init__(self) -> None:
