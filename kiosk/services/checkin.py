@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, cast
@@ -105,6 +105,8 @@ class VisitorDetails:
     document_expired: bool = False
 
     def validated(self) -> VisitorDetails:
+        """These details checked, with the name as people read it (`names.display_name`:
+        "carol white" is stored, printed and shown as "Carol White")."""
         check_name(self.name)
         check_optional(self.company, "company", COMPANY_MAX)
         check_phone(self.phone)
@@ -112,7 +114,7 @@ class VisitorDetails:
         check_optional(self.document_last4, "document_last4", 4)
         if self.document_hash is not None and len(self.document_hash) != 64:
             raise InvalidInput("document_hash", "is not a salted document hash")
-        return self
+        return replace(self, name=names.display_name(self.name))
 
 
 @dataclass(frozen=True)

@@ -300,13 +300,34 @@ def test_a_walk_in_checks_in(kiosk: Kiosk, hosts) -> None:
         "😀 Smiley 👩🏽‍💻",
         "\u200fשרה כהן",
         "محمد",
-        "x" * 200,
+        "X" * 200,
     ],
 )
 def test_odd_names_are_stored_exactly(kiosk: Kiosk, hosts, name: str) -> None:
     result = kiosk.engine.check_in_walk_in(walk_in(hosts, name=name), PHOTO)
     assert visit(result.visit_ref).visitor.name == name
     assert result.badge is not None and result.badge.visitor_name == name
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [("carol white", "Carol White"), ("sean o'connor", "Sean O'Connor"), ("张伟", "张伟")],
+)
+def test_a_name_typed_in_lower_case_is_stored_and_printed_capitalised(
+    kiosk: Kiosk, hosts, typed: str, shown: str
+) -> None:
+    result = kiosk.engine.check_in_walk_in(walk_in(hosts, name=typed), PHOTO)
+    assert visit(result.visit_ref).visitor.name == shown
+    assert result.badge is not None and result.badge.visitor_name == shown
+    assert [e.visitor_name for e in kiosk.engine.on_site()] == [shown]
+    assert [e.visitor_name for e in kiosk.engine.find_on_site(typed)] == [shown]
+
+
+def test_an_appointment_booked_in_lower_case_is_shown_capitalised(kiosk: Kiosk, hosts) -> None:
+    token = invite(kiosk, visitor="bob stone")
+    preview = kiosk.engine.preview_invitation(token)
+    assert preview.visitor_name == "Bob Stone"
+    assert [m.visitor_name for m in kiosk.engine.match_identity("bob stone")] == ["Bob Stone"]
 
 
 def test_a_photo_or_signature_of_the_wrong_kind_is_refused(kiosk: Kiosk, hosts) -> None:
