@@ -6,11 +6,12 @@ signer; the UI gets services; tests build their own with in-memory databases and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ from kiosk.devices.config import PrinterConfig
 from kiosk.devices.print_queue import JobState, PrintJob, PrintQueue
 from kiosk.devices.protocols import DecodedCode, DeviceEvent, DeviceEventKind, Printer
 from kiosk.domain.clock import Clock, SystemClock
-from kiosk.domain.errors import NotFound
+from kiosk.domain.errors import AlreadyCheckedOut, NotFound
 from kiosk.domain.text import stored_text
 from kiosk.domain.tokens import TokenVerifier
 from kiosk.domain.values import OnSiteEntry, Purpose, TodaySummary
@@ -593,7 +594,18 @@ class KioskServices:
     # ----------------------------------------------------------------- checking out
 
     def check_out_with_badge(self, text: str) -> str:
-        return self._kiosk.engine.check_out_with_badge(text)
+        with self._checked_out_in_site_time():
+            return self._kiosk.engine.check_out_with_badge(text)
+
+    @contextlib.contextmanager
+    def _checked_out_in_site_time(self) -> Iterator[None]:
+        """AlreadyCheckedOut with its time in the site's zone, as every time the screens
+        get (they show it as it is: "already checked out at 10:42")."""
+        try:
+            yield
+        except AlreadyCheckedOut as err:
+            when = self._local(err.checked_out_at) if err.checked_out_at else None
+            raise AlreadyCheckedOut(err.visit_ref, when) from err
 
     def _local_entries(self, entries: list[OnSiteEntry]) -> list[OnSiteEntry]:
         return [
@@ -609,7 +621,8 @@ class KioskServices:
         return self._local_entries(self._kiosk.engine.find_on_site(name))
 
     def check_out(self, visit_ref: str) -> None:
-        self._kiosk.engine.check_out(visit_ref)
+        with self._checked_out_in_site_time():
+            self._kiosk.engine.check_out(visit_ref)
 
     def rate_visit(self, visit_ref: str, score: int, comment: str) -> None:
         self._kiosk.engine.rate_visit(visit_ref, score, comment.strip())

@@ -17,12 +17,12 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, is_dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any, cast
 
 from kiosk.domain.clock import local_time
-from kiosk.domain.errors import ConfigError, KioskError, TokenRejected
+from kiosk.domain.errors import AlreadyCheckedOut, ConfigError, KioskError, TokenRejected
 from kiosk.domain.text import MISSING, shown
 
 Handler = Callable[[argparse.Namespace], int]
@@ -32,19 +32,28 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _plain(value: Any) -> Any:
+    """`value` as JSON's types, but for times, left as they are for `site_time` (in emit)."""
     if is_dataclass(value) and not isinstance(value, type):
         return _plain(asdict(value))
     if isinstance(value, dict):
         return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
-    if isinstance(value, datetime | date | time):
+    if isinstance(value, date | time) and not isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, bytes):
         return f"<{len(value)} bytes>"
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def site_time(moment: datetime, zone: tzinfo | None) -> str:
+    """A moment as JSON shows it, in every command: ISO 8601 with the site's own offset,
+    "2026-12-07T10:42:00+08:00" (a naive time is taken as UTC, as the kiosk stores it).
+    Without a site (a command that opens none) it keeps its own offset."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return (aware.astimezone(zone) if zone is not None else aware).isoformat()
 
 
 #: Characters json.dumps(ensure_ascii=False) leaves raw that must not reach a terminal: DEL,
@@ -55,9 +64,18 @@ _JSON_UNSAFE = re.compile("[\x7f-\x9f\ud800-\udfff]")
 
 def emit(args: argparse.Namespace, data: Any, text: str | Callable[[], str]) -> None:
     """Print `data` as JSON with --json, else `text`. Either way no control character
-    from the data reaches the terminal: names come from visitors and from other machines."""
+    from the data reaches the terminal: names come from visitors and from other machines.
+
+    Times in `data` are written by `site_time` in the zone of the site `_open` opened."""
     if getattr(args, "json", False):
-        encoded = json.dumps(_plain(data), ensure_ascii=False, indent=2)
+        zone = getattr(args, "site_zone", None)
+
+        def encode_time(value: object) -> str:
+            if isinstance(value, datetime):
+                return site_time(value, zone)
+            raise TypeError(f"{type(value).__name__} is not JSON")
+
+        encoded = json.dumps(_plain(data), ensure_ascii=False, indent=2, default=encode_time)
         print(_JSON_UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", encoded))
     else:
         print(_terminal_safe(text() if callable(text) else text))
@@ -77,9 +95,12 @@ def _local(kiosk: Any, moment: datetime | None) -> str:
 
 
 def _open(args: argparse.Namespace) -> Any:
+    """The kiosk of --config; its site's zone is then the one every JSON time is in."""
     from kiosk.app import open_kiosk
 
-    return open_kiosk(args.config)
+    kiosk = open_kiosk(args.config)
+    args.site_zone = kiosk.config.site.zone
+    return kiosk
 
 
 def _parse_local_time(kiosk: Any, text: str) -> datetime:
@@ -559,12 +580,43 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 def cmd_checkout(args: argparse.Namespace) -> int:
     kiosk = _open(args)
+    try:
+        visit_ref = _check_out(args, kiosk)
+    except AlreadyCheckedOut as err:
+        # A visit ends once: the second time nothing is recorded, the rating included.
+        emit(
+            args,
+            {"visit": err.visit_ref, "checked_out": False, "checked_out_at": err.checked_out_at},
+            f"already checked out at {_time_of_day(kiosk, err.checked_out_at)}",
+        )
+        return 1
+    if visit_ref is None:
+        return 1
+    if args.rating:
+        kiosk.engine.rate_visit(visit_ref, args.rating, args.comment or "")
+    emit(args, {"visit": visit_ref, "checked_out": True}, f"checked out {visit_ref}. Thank you!")
+    return 0
+
+
+def _time_of_day(kiosk: Any, moment: datetime | None) -> str:
+    """HH:MM in the site's zone for a time today there, else the date too; MISSING if none."""
+    zone = kiosk.config.site.zone
+    if moment is None:
+        return MISSING
+    today = kiosk.clock.now().astimezone(zone).date()
+    pattern = "%H:%M" if moment.astimezone(zone).date() == today else "%Y-%m-%d %H:%M"
+    return local_time(moment, zone, pattern) or MISSING
+
+
+def _check_out(args: argparse.Namespace, kiosk: Any) -> str | None:
+    """Check out the visit the options name; its ref, or None when --name matched no one
+    or several (the matches are listed)."""
     if args.badge:
-        visit_ref = kiosk.engine.check_out_with_badge(args.badge)
-    elif args.visit:
+        return cast(str, kiosk.engine.check_out_with_badge(args.badge))
+    if args.visit:
         kiosk.engine.check_out(args.visit)
-        visit_ref = args.visit
-    elif args.name:
+        return cast(str, args.visit)
+    if args.name:
         found = kiosk.engine.find_on_site(args.name)
         if len(found) != 1:
             listing = "\n".join(f"  {e.visit_ref}  {e.visitor_name} ({e.host_name})" for e in found)
@@ -573,15 +625,10 @@ def cmd_checkout(args: argparse.Namespace) -> int:
                 {"matches": _plain(found)},
                 f"{len(found)} visitors on site match; use --visit REF\n{listing}",
             )
-            return 1
-        visit_ref = found[0].visit_ref
-        kiosk.engine.check_out(visit_ref)
-    else:
-        raise KioskError("say how: --badge T, --visit REF or --name N")
-    if args.rating:
-        kiosk.engine.rate_visit(visit_ref, args.rating, args.comment or "")
-    emit(args, {"visit": visit_ref, "checked_out": True}, f"checked out {visit_ref}. Thank you!")
-    return 0
+            return None
+        kiosk.engine.check_out(found[0].visit_ref)
+        return cast(str, found[0].visit_ref)
+    raise KioskError("say how: --badge T, --visit REF or --name N")
 
 
 def cmd_onsite(args: argparse.Namespace) -> int:
@@ -662,11 +709,11 @@ def cmd_export(args: argparse.Namespace) -> int:
             if args.output
             else sys.stdout
         )
-        _write_visits_csv(output, since)
+        _write_visits_csv(output, since, kiosk.config.site.zone)
     return 0
 
 
-def _write_visits_csv(output: Any, since: datetime) -> None:
+def _write_visits_csv(output: Any, since: datetime, zone: tzinfo) -> None:
     from peewee import JOIN
 
     from kiosk.storage.models import Host, Visit, Visitor
@@ -690,8 +737,11 @@ def _write_visits_csv(output: Any, since: datetime) -> None:
                 _csv_safe(visit.host.name if visit.host else ""),
                 _csv_safe(visit.host.department if visit.host else ""),
                 visit.purpose, visit.level, visit.visitor_type, visit.method,
-                _plain(visit.arrived_at), _plain(visit.host_acknowledged_at),
-                _plain(visit.left_at), visit.response_seconds,
+                *(
+                    site_time(moment, zone) if moment else None
+                    for moment in (visit.arrived_at, visit.host_acknowledged_at, visit.left_at)
+                ),
+                visit.response_seconds,
                 int(visit.auto_checked_out), visit.satisfaction,
             ]
         )  # fmt: skip

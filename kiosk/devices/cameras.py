@@ -7,8 +7,16 @@
     FakeCamera       plays a folder/video or shows codes pushed by a test; `lose()` unplugs it
     Scanner          the `Camera`: one thread captures (only the latest frame is kept), one
                      decodes; codes go to a callback, device trouble to an event callback. A
-                     lost camera is reopened with exponential backoff, never a crash. The same
-                     code is reported once until it has been out of sight for `quiet_time_s`.
+                     lost camera is reopened with exponential backoff, never a crash.
+    CodeDebouncer    codes are acted on once per appearance (below)
+
+A code is reported once per appearance. It is in view from the frame it is first read in
+until it has been missing from `LEAVE_FRAMES` frames in a row and for `quiet_time_s`; only
+then can it be reported again. A frame that is not new (the camera handing back its last
+frame, as a stalled driver does) is not decoded again: it shows what it showed, so a code
+in it stays in view and nothing is reported twice. Time alone proves nothing: a code read
+in slow frames, or through a camera outage, is still the same appearance until frames
+show it gone. Frames captured before `start` are never decoded (the last screen's card).
 
 Callbacks run on the scanner's threads; a Kivy UI hands them over with Clock.schedule_once.
 """
@@ -309,23 +317,41 @@ class FakeCamera:
             self._pushed.clear()
 
 
+#: Frames in a row a code must be missing from (and `quiet_time_s` pass) to have left view:
+#: more than one, as the decoder misses a held card now and then (glare, a moving hand).
+LEAVE_FRAMES = 3
+
+
 class CodeDebouncer:
-    """Reports a code once; again only after it has been unseen for `quiet_time_s`."""
+    """Which codes of a frame are new to view: see the module's docstring."""
 
-    def __init__(self, quiet_time_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        quiet_time_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        leave_frames: int = LEAVE_FRAMES,
+    ) -> None:
         self.quiet_time_s = quiet_time_s
+        self.leave_frames = leave_frames
         self._clock = clock
-        self._last_seen: dict[tuple[str, bytes], float] = {}
+        #: Codes in view: when each was last read, and how many frames since lacked it.
+        self._in_view: dict[tuple[str, bytes], tuple[float, int]] = {}
 
-    def fresh(self, code: DecodedCode) -> bool:
+    def new_in_view(self, codes: list[DecodedCode]) -> list[DecodedCode]:
+        """The codes of this frame that were not in view, once each; call once per frame."""
         now = self._clock()
-        key = (code.format, code.raw)
-        last = self._last_seen.get(key)
-        self._last_seen[key] = now
-        if len(self._last_seen) > 256:  # forget codes long gone
-            horizon = now - self.quiet_time_s
-            self._last_seen = {k: t for k, t in self._last_seen.items() if t >= horizon}
-        return last is None or now - last > self.quiet_time_s
+        present = {(code.format, code.raw): code for code in codes}
+        for key, (last_seen, missed) in list(self._in_view.items()):
+            if key in present:
+                continue
+            if missed + 1 >= self.leave_frames and now - last_seen >= self.quiet_time_s:
+                del self._in_view[key]  # it has left: the next sighting is a new appearance
+            else:
+                self._in_view[key] = (last_seen, missed + 1)
+        arrived = [code for key, code in present.items() if key not in self._in_view]
+        for key in present:
+            self._in_view[key] = (now, 0)
+        return arrived
 
 
 @dataclass
@@ -379,9 +405,16 @@ class Scanner:
         self._on_code, self._on_event = on_code, on_event
         self._stopping.clear()
         self._ended = False
+        with self._cond:
+            # The last frame of the previous run is not this run's: it may hold the card
+            # of the screen before, which must not act here.
+            self._latest = None
+            first_sequence = self._sequence
         self._threads = [
             threading.Thread(target=self._capture_loop, name="camera-capture", daemon=True),
-            threading.Thread(target=self._decode_loop, name="camera-decode", daemon=True),
+            threading.Thread(
+                target=self._decode_loop, args=(first_sequence,), name="camera-decode", daemon=True
+            ),
         ]
         for thread in self._threads:
             thread.start()
@@ -455,8 +488,9 @@ class Scanner:
     def _has_news(self, seen: int) -> bool:
         return self._sequence != seen or self._ended or self._stopping.is_set()
 
-    def _decode_loop(self) -> None:
-        seen = 0
+    def _decode_loop(self, seen: int) -> None:
+        previous: Frame | None = None
+        previous_codes: list[DecodedCode] = []
         while True:
             with self._cond:
                 self._cond.wait_for(partial(self._has_news, seen))
@@ -465,18 +499,32 @@ class Scanner:
                 frame, seen = self._latest, self._sequence
             if frame is None:
                 continue
-            try:
-                codes = self.reader.decode(frame)
-            except Exception:
-                log.exception("decoder %s failed on a frame", getattr(self.reader, "name", "?"))
-                continue
-            self.frames_decoded += 1
-            for code in codes:
-                if self.debouncer.fresh(code) and self._on_code is not None:
+            if _same_frame(frame, previous):
+                codes = previous_codes  # not new: it shows what it showed
+            else:
+                try:
+                    codes = self.reader.decode(frame)
+                except Exception:
+                    log.exception("decoder %s failed on a frame", getattr(self.reader, "name", "?"))
+                    continue
+                self.frames_decoded += 1
+                previous, previous_codes = frame, codes
+            for code in self.debouncer.new_in_view(codes):
+                if self._on_code is not None:
                     try:
                         self._on_code(code)
                     except Exception:
                         log.exception("code callback failed")
+
+
+def _same_frame(frame: Frame, previous: Frame | None) -> bool:
+    """Whether `frame` is `previous` again, the same array or the same pixels (a driver may
+    copy its last buffer): a real sensor's noise makes two new frames differ."""
+    if previous is None:
+        return False
+    return frame is previous or (
+        frame.shape == previous.shape and bool(np.array_equal(frame, previous))
+    )
 
 
 def open_source(config: CameraConfig) -> FrameSource:

@@ -43,7 +43,8 @@ class CameraConfig(BaseModel):
     loop: bool = True
     #: "auto" means the measured default (`fast`: zxing-cpp restricted to QR + PDF417).
     decoder: DecoderName = "auto"
-    #: The same code seen again within this many seconds is not reported again.
+    #: A code read leaves view once missing this long (and from a few frames in a row);
+    #: only then is it reported again (kiosk.devices.cameras).
     quiet_time_s: float = Field(default=3.0, ge=0)
     reopen_initial_s: float = Field(default=0.5, gt=0)
     reopen_max_s: float = Field(default=30.0, gt=0)

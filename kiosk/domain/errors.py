@@ -7,6 +7,8 @@
     ├── CheckInRefused       the engine will not check this visitor in (with a reason)
     ├── NotFound             a host, visit, appointment or key does not exist
     ├── IllegalTransition    a visit cannot move from its state to the requested one
+    │   ├── AlreadyCheckedOut    checked out before (`checked_out_at`): nothing recorded
+    │   └── AlreadyRated         rated before (`satisfaction`): the first rating stands
     └── StorageError         the database could not commit (disk full, read-only, corrupt)
 
 Third-party errors are re-raised at the boundary as one of these, `raise ... from err`,
@@ -19,6 +21,7 @@ differs from Exception's says which they are in `__reduce__`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -107,6 +110,34 @@ class NotFound(KioskError):
 
 class IllegalTransition(KioskError):
     pass
+
+
+class AlreadyCheckedOut(IllegalTransition):
+    """The visit was checked out before (a badge scanned twice, a second tap); nothing was
+    recorded. `checked_out_at` is when, an aware datetime (in the site's zone once it has
+    passed the touchscreen's adapter); None only when the record has lost its time."""
+
+    def __init__(self, visit_ref: str, checked_out_at: datetime | None) -> None:
+        self.visit_ref = visit_ref
+        self.checked_out_at = checked_out_at
+        when = f" at {checked_out_at.isoformat()}" if checked_out_at else ""
+        super().__init__(f"visit {visit_ref} was already checked out{when}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.visit_ref, self.checked_out_at)
+
+
+class AlreadyRated(IllegalTransition):
+    """The visit has its rating (`satisfaction`, 1 to 5): a visit is rated once, and the
+    first rating stands; nothing was stored."""
+
+    def __init__(self, visit_ref: str, satisfaction: int) -> None:
+        self.visit_ref = visit_ref
+        self.satisfaction = satisfaction
+        super().__init__(f"visit {visit_ref} was already rated {satisfaction}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.visit_ref, self.satisfaction)
 
 
 class StorageError(KioskError):

@@ -7,6 +7,13 @@ Three keys, from strict to loose:
   characters become pinyin (张伟 -> "wei zhang"), so 张伟, "Zhang Wei" and "WEI, Zhang"
   share one key.
 - fuzzy similarity between latin keys (rapidfuzz), for typos and missing middle names.
+
+And one form for people to read: `display_name` capitalises a Latin name typed all in
+lower case ("carol white" -> "Carol White", "o'connor" -> "O'Connor", "jan van der berg"
+-> "Jan van der Berg"). A name with any capital letter is the visitor's own spelling and is
+kept exactly; scripts without case (Chinese, Arabic) are untouched. The check-in engine
+applies it where a visitor's details enter (`VisitorDetails.validated`), so the stored
+name, the badge and the screens show one spelling.
 """
 
 from __future__ import annotations
@@ -38,6 +45,51 @@ def exact_key(name: str) -> str:
 
 def has_han(text: str) -> bool:
     return bool(_HAN.search(text))
+
+
+#: Words that stay lower case inside a name typed in lower case (not first, not last):
+#: Dutch, German, French, Spanish, Portuguese and Italian particles, "bin" and "ibn".
+#: "le" and "la" are not among them: French "Le Pen", Vietnamese "Le" are capitalised;
+#: "la" after "de" is ("de la Cruz").
+NAME_PARTICLES = frozenset({
+    "van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "des", "dos", "das",
+    "do", "ten", "ter", "zu", "y", "e", "bin", "binti", "ibn",
+})  # fmt: skip
+_AFTER_DE = frozenset({"la", "las", "los"})
+_SPACED = re.compile(r"(\s+)")
+_ELIDED = re.compile(r"^([^\W\d_])(['’])([^\W\d_])")  # o'connor, d'angelo, n'golo
+
+
+def display_name(name: str) -> str:
+    """`name` as it is shown and printed: see the module's docstring."""
+    if any(char.isupper() for char in name):
+        return name  # the visitor capitalised it: their spelling
+    pieces = _SPACED.split(name)
+    words = [index for index, piece in enumerate(pieces) if piece and not piece.isspace()]
+    for position, index in enumerate(words):
+        word = pieces[index]
+        inside = 0 < position < len(words) - 1
+        previous = pieces[words[position - 1]] if position else ""
+        if inside and (word in NAME_PARTICLES or (word in _AFTER_DE and previous == "de")):
+            continue
+        pieces[index] = "-".join(_capitalised(part) for part in word.split("-"))
+    return "".join(pieces)
+
+
+def _capitalised(part: str) -> str:
+    """One lower-case Latin word (or part of a hyphenated one) with its capitals."""
+    if not part or not _is_latin(part[0]):
+        return part
+    elided = _ELIDED.match(part)
+    if elided and len(part) > 2:
+        return part[0].upper() + part[1] + part[2].upper() + part[3:]
+    if part.startswith("mc") and len(part) > 3 and part[2].isalpha():
+        return "Mc" + part[2].upper() + part[3:]
+    return part[0].title() + part[1:]
+
+
+def _is_latin(char: str) -> bool:
+    return char.isalpha() and unicodedata.name(char, "").startswith(("LATIN", "FULLWIDTH LATIN"))
 
 
 class PackedPhrases(dict[str, Any]):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, cast
@@ -31,6 +31,8 @@ from kiosk.config import AgreementConfig, KioskConfig, VisitorTypeConfig
 from kiosk.domain import names
 from kiosk.domain.clock import Clock
 from kiosk.domain.errors import (
+    AlreadyCheckedOut,
+    AlreadyRated,
     CheckInRefused,
     IllegalTransition,
     InvalidInput,
@@ -104,6 +106,8 @@ class VisitorDetails:
     document_expired: bool = False
 
     def validated(self) -> VisitorDetails:
+        """These details checked, with the name as people read it (`names.display_name`:
+        "carol white" is stored, printed and shown as "Carol White")."""
         check_name(self.name)
         check_optional(self.company, "company", COMPANY_MAX)
         check_phone(self.phone)
@@ -111,7 +115,7 @@ class VisitorDetails:
         check_optional(self.document_last4, "document_last4", 4)
         if self.document_hash is not None and len(self.document_hash) != 64:
             raise InvalidInput("document_hash", "is not a salted document hash")
-        return self
+        return replace(self, name=names.display_name(self.name))
 
 
 @dataclass(frozen=True)
@@ -1086,23 +1090,28 @@ class CheckInEngine:
             append_audit(now, by, "badge.refused", payload["visit"], {"reason": err.reason.value})
 
     def check_out_with_badge(self, text: str) -> str:
-        """Check out by scanning the badge; an expired badge still checks its visitor out."""
+        """Check out by scanning the badge; an expired badge still checks its visitor out.
+        Raises AlreadyCheckedOut (see check_out) for a badge whose visit has ended."""
         token = self._badges.verify(text, TokenKind.BADGE, allow_expired=True)
         self.check_out(token.subject_ref)
         return token.subject_ref
 
     def check_out(self, visit_ref: str, *, automatic: bool = False, by: str = "kiosk") -> None:
+        """End the visit. A visit is checked out once: a second time (the badge scanned
+        again at the door) records nothing and raises AlreadyCheckedOut with the time of
+        the first, so the visitor is told, not asked to rate the visit again."""
         now = self._clock.now()
         with storage_errors(), self._db.atomic():
             visit = self._visit(visit_ref)
             if visit.state == VisitState.CHECKED_OUT:
-                return  # scanning the badge twice at the door is not an error
+                raise AlreadyCheckedOut(visit.ref, visit.left_at)
             self._move(
                 visit, VisitState.CHECKED_OUT, now, by, left_at=now, auto_checked_out=automatic
             )
 
     def rate_visit(self, visit_ref: str, score: int, comment: str = "") -> None:
-        """Satisfaction, 1 to 5, with an optional comment (the procedures' 满意度)."""
+        """Satisfaction, 1 to 5, with an optional comment (the procedures' 满意度), once per
+        visit: a second rating stores nothing and raises AlreadyRated (the first stands)."""
         if not 1 <= score <= 5:
             raise InvalidInput("satisfaction", "must be from 1 to 5")
         check_text(comment, "comment", max_length=FREE_TEXT_MAX, multiline=True)
@@ -1111,6 +1120,8 @@ class CheckInEngine:
             visit = self._visit(visit_ref)
             if visit.state != VisitState.CHECKED_OUT:
                 raise IllegalTransition("a visit is rated at check-out")
+            if visit.satisfaction is not None:
+                raise AlreadyRated(visit.ref, visit.satisfaction)
             visit.satisfaction = score
             visit.feedback = comment
             visit.updated_at = now

@@ -192,6 +192,7 @@ class Directory:
     ) -> Appointment:
         """Book a visit; its visit is created as `expected` in the same transaction."""
         check_name(visitor_name, "visitor_name")
+        visitor_name = names.display_name(visitor_name)  # as the visitor's own check-in shows it
         check_optional(company, "company", COMPANY_MAX)
         check_email(email)
         check_phone(phone)
@@ -379,7 +380,7 @@ class Directory:
         text, token = signer.sign_invitation(
             appointment_ref=appointment.ref,
             host_ref=appointment.host.ref,
-            visitor_name=visitor_name,
+            visitor_name=appointment.visitor_name,
             not_before=not_before,
             not_after=not_after,
         )

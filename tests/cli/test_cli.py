@@ -149,6 +149,46 @@ def test_walk_in_and_check_out_by_name(kiosk: Kiosk) -> None:
     assert kiosk.json("checkout", "--name", "Zhang Wei")["checked_out"]
 
 
+def visit_record(kiosk: Kiosk, ref: str) -> tuple[int | None, int, int]:
+    """A visit's satisfaction and how many outbox events and audit entries name it."""
+    from kiosk.storage.db import open_database
+    from kiosk.storage.models import AuditEntry, OutboxEvent, Visit, database
+
+    open_database(kiosk.config.parent / "data" / "kiosk.sqlite3")
+    try:
+        return (
+            Visit.get(Visit.ref == ref).satisfaction,
+            OutboxEvent.select().where(OutboxEvent.subject_ref == ref).count(),
+            AuditEntry.select().where(AuditEntry.subject == ref).count(),
+        )
+    finally:
+        database.close()
+
+
+def test_a_badge_checks_out_once_and_a_second_scan_says_when(kiosk: Kiosk) -> None:
+    checked_in = kiosk.json(
+        "checkin", "--walk-in", "--name", "Rita Twice", "--host", "Maria Schmidt"
+    )
+    badge, ref = checked_in["badge"]["token"], checked_in["visit_ref"]
+    before = datetime.now(SHANGHAI).strftime("%H:%M")
+    kiosk("checkout", "--badge", badge, "--rating", "5")
+    after = datetime.now(SHANGHAI).strftime("%H:%M")
+    first = visit_record(kiosk, ref)
+    assert first[0] == 5
+
+    again = kiosk("checkout", "--badge", badge, "--rating", "1", ok=False)
+    assert again.returncode == 1
+    said = again.stdout.strip()
+    assert said in (f"already checked out at {before}", f"already checked out at {after}")
+    as_json = kiosk("--json", "checkout", "--visit", ref, "--rating", "2", ok=False)
+    assert as_json.returncode == 1
+    answer = json.loads(as_json.stdout)
+    assert (answer["visit"], answer["checked_out"]) == (ref, False)
+    assert answer["checked_out_at"].endswith("+08:00")
+    assert answer["checked_out_at"][11:16] == said[-5:]
+    assert visit_record(kiosk, ref) == first  # nothing recorded, the rating still 5
+
+
 def test_a_control_character_is_refused_with_a_clear_message(kiosk: Kiosk) -> None:
     result = kiosk(
         "checkin", "--walk-in", "--name", "Evil\x1b[2J", "--host", "Maria Schmidt", ok=False

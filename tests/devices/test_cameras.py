@@ -23,7 +23,7 @@ from kiosk.devices.config import CameraConfig
 from kiosk.devices.decoders import FastReader
 from kiosk.devices.errors import CameraLost
 from kiosk.devices.protocols import DecodedCode, DeviceEvent, DeviceEventKind
-from kiosk.devices.synthetic import render_code, synth_frame
+from kiosk.devices.synthetic import empty_frame, render_code, synth_frame
 
 
 class Collector:
@@ -66,17 +66,125 @@ def test_pushed_code_is_reported_once_while_held() -> None:
     assert seen.events == []
 
 
-def test_debouncer_reports_again_after_quiet_time() -> None:
+def test_a_code_is_new_once_per_appearance() -> None:
     now = [0.0]
-    debouncer = CodeDebouncer(2.0, clock=lambda: now[0])
+    debouncer = CodeDebouncer(2.0, clock=lambda: now[0], leave_frames=3)
     code = DecodedCode(b"X", "qr")
-    assert debouncer.fresh(code)
-    for t in (0.5, 1.5, 3.0, 4.9):  # seen continuously: never fresh
+    assert debouncer.new_in_view([code]) == [code]
+    for t in (0.5, 10.0, 30.0):  # in view, however long, with frames far apart
         now[0] = t
-        assert not debouncer.fresh(code)
-    now[0] = 7.0  # out of sight for 2.1 s
-    assert debouncer.fresh(code)
-    assert debouncer.fresh(DecodedCode(b"X", "pdf417"))  # same bytes, other format
+        assert debouncer.new_in_view([code]) == []
+    now[0] = 30.05
+    for _missed in range(5):  # missed by the decoder in a few frames, for 0.05 s: not gone
+        assert debouncer.new_in_view([]) == []
+    now[0] = 30.1
+    assert debouncer.new_in_view([code]) == []
+    for _missed in range(2):
+        now[0] += 5.0
+        assert debouncer.new_in_view([]) == []  # two frames: not yet three
+    now[0] += 5.0
+    assert debouncer.new_in_view([]) == []  # three frames and 15 s: it has left
+    assert debouncer.new_in_view([code]) == [code]  # back: a new appearance
+    other = DecodedCode(b"X", "pdf417")  # same bytes, other format
+    assert debouncer.new_in_view([code, other]) == [other]
+
+
+class CountingReader:
+    """FastReader, counting the frames it is asked to decode."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.reader = FastReader()
+        self.decoded = 0
+
+    def decode(self, frame: np.ndarray) -> list[DecodedCode]:
+        self.decoded += 1
+        return self.reader.decode(frame)
+
+
+def until(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def code_frame(payload: str, seed: int = 1) -> np.ndarray:
+    return synth_frame(render_code(payload), seed=seed)
+
+
+def test_the_same_frame_again_is_neither_decoded_nor_reported_again() -> None:
+    # A camera handing back its last frame, slower than the quiet time: once, decoded once.
+    camera = FakeCamera(fps=10)
+    reader = CountingReader()
+    scanner = Scanner(camera, reader, quiet_time_s=0.05)
+    seen = Collector()
+    camera.push_frame(code_frame("STALE"), hold_frames=12)
+    scanner.start(seen.code, seen.event)
+    try:
+        assert until(lambda: scanner.frames_captured >= 12)
+        camera.push_frame(code_frame("STALE").copy(), hold_frames=3)  # the same pixels, copied
+        assert until(lambda: scanner.frames_captured >= 15)
+    finally:
+        scanner.stop()
+    assert [c.raw for c in seen.codes] == [b"STALE"]
+    assert reader.decoded <= 3  # the code, the empty scene after it: not once a frame
+
+
+def test_a_code_in_view_for_long_is_reported_once_and_again_after_it_left() -> None:
+    camera = FakeCamera(fps=60)
+    scanner = Scanner(camera, FastReader(), quiet_time_s=0)
+    seen = Collector()
+    # New frames, each showing the card (held for 40 frames), but for one the decoder missed
+    # it in; made first, as drawing them is slower than the camera.
+    held = [code_frame("BADGE", seed) for seed in range(1, 41)]
+    held[20] = empty_frame(camera.size)
+    scanner.start(seen.code, seen.event)
+    try:
+        for frame in held:
+            camera.push_frame(frame)
+        assert until(lambda: scanner.frames_captured > 44)
+        assert [c.raw for c in seen.codes] == [b"BADGE"]
+        taken_away = scanner.frames_captured  # the fake shows an empty scene once codes end
+        assert until(lambda: scanner.frames_captured > taken_away + 5)
+        camera.push_code("BADGE", hold_frames=3)
+        assert seen.wait(lambda: len(seen.codes) >= 2)
+    finally:
+        scanner.stop()
+    assert [c.raw for c in seen.codes] == [b"BADGE", b"BADGE"]
+
+
+class SlowToOpen(FakeCamera):
+    """A camera that takes a while to open again, as a real one does."""
+
+    def open(self) -> None:
+        if self.opens:
+            time.sleep(0.3)
+        super().open()
+
+
+def test_the_last_runs_frame_does_not_act_on_the_next_screen() -> None:
+    camera = SlowToOpen(fps=60)
+    scanner = Scanner(camera, FastReader(), quiet_time_s=0.05)
+    seen = Collector()
+    camera.push_code("LAST SCREEN", hold_frames=1000)
+    scanner.start(seen.code, seen.event)
+    try:
+        assert seen.wait(lambda: len(seen.codes) == 1)
+    finally:
+        scanner.stop()  # the card still in view: the last frame captured shows it
+    time.sleep(0.1)  # longer than the quiet time
+    again = Collector()
+    scanner.start(again.code, again.event)
+    try:
+        assert until(lambda: camera.opens == 2)
+        time.sleep(0.2)
+    finally:
+        scanner.stop()
+    assert again.codes == []
 
 
 def test_backoff_doubles_to_a_maximum() -> None:

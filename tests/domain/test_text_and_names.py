@@ -119,3 +119,44 @@ def test_names_kept_as_typed_are_shown_as_typed() -> None:
 def test_shown_cuts_long_text_with_an_ellipsis() -> None:
     assert shown("x" * 10, max_length=5) == "xxxx…"
     assert shown("short", max_length=5) == "short"
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("carol white", "Carol White"),
+        ("bob", "Bob"),
+        ("  carol   white ", "  Carol   White "),  # the spacing is the visitor's
+        ("james o'connor", "James O'Connor"),
+        ("sinéad o’brien", "Sinéad O’Brien"),  # a typographic apostrophe
+        ("n'golo kanté", "N'Golo Kanté"),
+        ("ronald mcdonald", "Ronald McDonald"),
+        ("mary-jane watson", "Mary-Jane Watson"),
+        ("josé garcía-márquez", "José García-Márquez"),
+        ("élodie durand", "Élodie Durand"),
+        ("jan van der berg", "Jan van der Berg"),
+        ("ludwig van beethoven", "Ludwig van Beethoven"),
+        ("leonardo da vinci", "Leonardo da Vinci"),
+        ("maría de la cruz", "María de la Cruz"),
+        ("jean le pen", "Jean Le Pen"),
+        ("van morrison", "Van Morrison"),  # first: a name, not a particle
+        ("dick van dyke", "Dick van Dyke"),
+        ("mohammed bin salman", "Mohammed bin Salman"),
+        ("nguyễn thị minh khai", "Nguyễn Thị Minh Khai"),
+        ("zhang wei", "Zhang Wei"),
+        ("张伟", "张伟"),
+        ("陳美玲", "陳美玲"),
+        ("张 wei", "张 Wei"),
+        ("محمد عبد الله", "محمد عبد الله"),
+    ],
+)
+def test_a_latin_name_typed_in_lower_case_is_shown_capitalised(typed: str, shown: str) -> None:
+    assert names.display_name(typed) == shown
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["Carol white", "carol White", "CAROL WHITE", "danah boyd Smith", "bell hooks-X", "DeShawn"],
+)
+def test_a_name_with_a_capital_is_the_visitors_own_spelling(typed: str) -> None:
+    assert names.display_name(typed) == typed

@@ -12,19 +12,27 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from kiosk.domain.errors import ConfigError, RejectReason, TokenRejected
+from kiosk.domain.errors import (
+    AlreadyCheckedOut,
+    AlreadyRated,
+    ConfigError,
+    RejectReason,
+    TokenRejected,
+)
 from kiosk.engine_link import serve_engine
 
 
 class Services:
     site_name = "Test Tower"
     after_hours = "open"
-    common_purposes = ["visit_person", "delivery"]
     idle_timeout_s = 60.0
 
     def __init__(self) -> None:
         self.languages = ["en", "zh_Hans"]
+        self.common_purposes = ["visit_person", "delivery"]
         self.closed = False
         self.held: list[Callable[..., None]] = []
 
@@ -33,6 +41,13 @@ class Services:
 
     def reject(self) -> None:
         raise TokenRejected(RejectReason.EXPIRED, "yesterday")
+
+    def check_out_again(self) -> None:
+        left = datetime(2026, 12, 7, 10, 42, tzinfo=ZoneInfo("Asia/Shanghai"))
+        raise AlreadyCheckedOut("V-1", left)
+
+    def rate_again(self) -> None:
+        raise AlreadyRated("V-1", 5)
 
     def unpicklable(self) -> object:
         return threading.Lock()

@@ -10,11 +10,19 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.domain.errors import ConfigError, RejectReason, TokenRejected
+from kiosk.domain.errors import (
+    AlreadyCheckedOut,
+    AlreadyRated,
+    ConfigError,
+    RejectReason,
+    TokenRejected,
+)
 from kiosk.engine_link import EngineGone, RemoteServices, start_engine
 
 ENGINE = [sys.executable, str(Path(__file__).with_name("fake_engine.py"))]
@@ -44,6 +52,20 @@ def test_domain_errors_arrive_whole(engine: RemoteServices) -> None:
     assert caught.value.reason is RejectReason.EXPIRED
     assert caught.value.detail == "yesterday"
     assert engine.add(1) == 1  # the link goes on after an error
+
+
+def test_a_second_check_out_or_rating_arrives_with_its_time_and_score(
+    engine: RemoteServices,
+) -> None:
+    with pytest.raises(AlreadyCheckedOut) as checked_out:
+        engine.check_out_again()
+    left = datetime(2026, 12, 7, 10, 42, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert checked_out.value.visit_ref == "V-1"
+    assert checked_out.value.checked_out_at == left
+    assert checked_out.value.checked_out_at.utcoffset() == left.utcoffset()  # still site time
+    with pytest.raises(AlreadyRated) as rated:
+        engine.rate_again()
+    assert (rated.value.visit_ref, rated.value.satisfaction) == ("V-1", 5)
 
 
 def test_a_value_that_cannot_be_sent_is_an_error_not_a_hang(engine: RemoteServices) -> None:

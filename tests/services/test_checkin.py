@@ -8,9 +8,12 @@ from datetime import datetime, timedelta
 import pytest
 from tests_support import MONDAY_10AM, SHANGHAI
 
-from kiosk.app import Kiosk
+from kiosk.app import Kiosk, KioskServices
+from kiosk.devices.printers import FakePrinter
 from kiosk.domain.clock import ManualClock
 from kiosk.domain.errors import (
+    AlreadyCheckedOut,
+    AlreadyRated,
     CheckInRefused,
     IllegalTransition,
     InvalidInput,
@@ -26,6 +29,7 @@ from kiosk.services.checkin import Collected, Outcome, VisitorDetails, WalkIn
 from kiosk.storage.journal import verify_audit_chain
 from kiosk.storage.models import (
     AgreementSignature,
+    AuditEntry,
     HostMessage,
     OutboxEvent,
     UsedInvitation,
@@ -296,13 +300,34 @@ def test_a_walk_in_checks_in(kiosk: Kiosk, hosts) -> None:
         "😀 Smiley 👩🏽‍💻",
         "\u200fשרה כהן",
         "محمد",
-        "x" * 200,
+        "X" * 200,
     ],
 )
 def test_odd_names_are_stored_exactly(kiosk: Kiosk, hosts, name: str) -> None:
     result = kiosk.engine.check_in_walk_in(walk_in(hosts, name=name), PHOTO)
     assert visit(result.visit_ref).visitor.name == name
     assert result.badge is not None and result.badge.visitor_name == name
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [("carol white", "Carol White"), ("sean o'connor", "Sean O'Connor"), ("张伟", "张伟")],
+)
+def test_a_name_typed_in_lower_case_is_stored_and_printed_capitalised(
+    kiosk: Kiosk, hosts, typed: str, shown: str
+) -> None:
+    result = kiosk.engine.check_in_walk_in(walk_in(hosts, name=typed), PHOTO)
+    assert visit(result.visit_ref).visitor.name == shown
+    assert result.badge is not None and result.badge.visitor_name == shown
+    assert [e.visitor_name for e in kiosk.engine.on_site()] == [shown]
+    assert [e.visitor_name for e in kiosk.engine.find_on_site(typed)] == [shown]
+
+
+def test_an_appointment_booked_in_lower_case_is_shown_capitalised(kiosk: Kiosk, hosts) -> None:
+    token = invite(kiosk, visitor="bob stone")
+    preview = kiosk.engine.preview_invitation(token)
+    assert preview.visitor_name == "Bob Stone"
+    assert [m.visitor_name for m in kiosk.engine.match_identity("bob stone")] == ["Bob Stone"]
 
 
 def test_a_photo_or_signature_of_the_wrong_kind_is_refused(kiosk: Kiosk, hosts) -> None:
@@ -472,7 +497,6 @@ def test_check_out_by_badge_then_rate(kiosk: Kiosk, hosts, clock: ManualClock) -
     assert result.badge is not None
     clock.advance(timedelta(hours=1))
     assert kiosk.engine.check_out_with_badge(result.badge.token) == result.visit_ref
-    kiosk.engine.check_out_with_badge(result.badge.token)  # twice at the door: harmless
     kiosk.engine.rate_visit(result.visit_ref, 5, "很好，谢谢！\nThanks.")
     record = visit(result.visit_ref)
     assert (record.state, record.satisfaction, record.left_at) == (
@@ -485,6 +509,68 @@ def test_check_out_by_badge_then_rate(kiosk: Kiosk, hosts, clock: ManualClock) -
     assert caught.value.reason is RejectReason.CHECKED_OUT
     with pytest.raises(InvalidInput):
         kiosk.engine.rate_visit(result.visit_ref, 6)
+
+
+def recorded() -> tuple[int, int]:
+    """How many outbox events and audit entries there are: what a refused call must not add."""
+    return OutboxEvent.select().count(), AuditEntry.select().count()
+
+
+def test_a_visit_is_checked_out_once_and_a_second_scan_says_when(
+    kiosk: Kiosk, hosts, clock: ManualClock
+) -> None:
+    result = kiosk.engine.check_in_walk_in(walk_in(hosts), PHOTO)
+    assert result.badge is not None
+    clock.advance(timedelta(minutes=42))
+    left = clock.now()
+    kiosk.engine.check_out_with_badge(result.badge.token)
+    before = recorded()
+    clock.advance(timedelta(minutes=5))
+    with pytest.raises(AlreadyCheckedOut) as by_badge:
+        kiosk.engine.check_out_with_badge(result.badge.token)
+    with pytest.raises(AlreadyCheckedOut) as by_ref:
+        kiosk.engine.check_out(result.visit_ref)
+    for caught in (by_badge, by_ref):
+        assert caught.value.visit_ref == result.visit_ref
+        assert caught.value.checked_out_at == left
+        assert isinstance(caught.value, IllegalTransition)  # what callers already catch
+    assert recorded() == before
+    assert visit(result.visit_ref).left_at == left
+
+
+def test_the_touchscreen_is_told_the_first_check_out_in_site_time(
+    kiosk: Kiosk, hosts, clock: ManualClock
+) -> None:
+    result = kiosk.engine.check_in_walk_in(walk_in(hosts), PHOTO)
+    assert result.badge is not None
+    clock.set(datetime(2026, 11, 23, 10, 42, tzinfo=SHANGHAI))
+    services = KioskServices(kiosk, printer=FakePrinter())
+    try:
+        services.check_out_with_badge(result.badge.token)
+        for again in (
+            lambda: services.check_out_with_badge(result.badge.token),
+            lambda: services.check_out(result.visit_ref),
+        ):
+            with pytest.raises(AlreadyCheckedOut) as caught:
+                again()
+            assert caught.value.checked_out_at is not None
+            assert caught.value.checked_out_at.strftime("%H:%M %z") == "10:42 +0800"
+    finally:
+        services.close()
+
+
+def test_a_visit_is_rated_once_and_the_first_rating_stands(kiosk: Kiosk, hosts) -> None:
+    result = kiosk.engine.check_in_walk_in(walk_in(hosts), PHOTO)
+    kiosk.engine.check_out(result.visit_ref)
+    kiosk.engine.rate_visit(result.visit_ref, 5, "great")
+    before = recorded()
+    with pytest.raises(AlreadyRated) as caught:
+        kiosk.engine.rate_visit(result.visit_ref, 1, "awful")
+    assert (caught.value.visit_ref, caught.value.satisfaction) == (result.visit_ref, 5)
+    assert recorded() == before
+    assert len(events("visit.rated")) == 1
+    record = visit(result.visit_ref)
+    assert (record.satisfaction, record.feedback) == (5, "great")
 
 
 def test_an_expired_badge_still_checks_out(kiosk: Kiosk, hosts, clock: ManualClock) -> None:
