@@ -29,7 +29,7 @@ from kivy.lang import Builder
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from kiosk.domain.errors import InvalidInput, KioskError
+from kiosk.domain.errors import AlreadyCheckedOut, InvalidInput, KioskError
 from kiosk.heap import give_back_free_memory
 from kiosk.ui import flow
 from kiosk.ui.flow import N_, Journey
@@ -329,6 +329,19 @@ class KioskApp(App):
             )
         else:
             self.go(step)
+
+    def already_checked_out(self, err: AlreadyCheckedOut) -> None:
+        """A badge shown again after its visitor checked out: said, with when, and nothing
+        more (no check-out recorded, no second rating)."""
+        when = err.checked_out_at.strftime("%H:%M") if err.checked_out_at else ""
+        self.notice(
+            "info",
+            N_("You checked out at {time}") if when else N_("You have already checked out"),
+            N_("Thank you for your visit. Please leave your badge in the box."),
+            args={"time": when},
+            home=True,
+            timeout=10,
+        )
 
     def offer_absent_host(self, then: Callable[[], None]) -> None:
         """The host is not in (nor their delegate): say so now, and offer to leave a message

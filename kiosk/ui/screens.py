@@ -27,6 +27,8 @@ from kivy.properties import (
 from kivy.uix.screenmanager import Screen
 
 from kiosk.domain.errors import (
+    AlreadyCheckedOut,
+    AlreadyRated,
     CheckInRefused,
     InvalidInput,
     KioskError,
@@ -288,6 +290,9 @@ class ScanScreen(KioskScreen):
             return
         try:
             visit_ref = self.services.check_out_with_badge(code.text)
+        except AlreadyCheckedOut as err:  # nothing recorded, and no second rating
+            self.app.already_checked_out(err)
+            return
         except TokenRejected as err:
             if err.reason is RejectReason.WRONG_KIND:
                 self._problem(N_("This is an invitation"), N_("Please show your visitor badge."))
@@ -1008,7 +1013,11 @@ class CheckoutScreen(SearchScreen):
 
     def choose(self, index: int) -> None:
         entry = self.results[index]
-        self.services.check_out(entry.visit_ref)
+        try:
+            self.services.check_out(entry.visit_ref)
+        except AlreadyCheckedOut as err:  # checked out meanwhile (a badge, another kiosk)
+            self.app.already_checked_out(err)
+            return
         self.journey.visit_ref = entry.visit_ref
         self.app.go("rating")
 
@@ -1032,6 +1041,8 @@ class RatingScreen(FormScreen):
             except InvalidInput as err:
                 self.field_problem(err)
                 return
+            except AlreadyRated:  # the first rating stands; thank them all the same
+                log.info("visit already rated; the second rating was not stored")
             except KioskError:
                 log.exception("the rating could not be recorded")
         self.thank()

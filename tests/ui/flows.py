@@ -746,6 +746,15 @@ def script(
         report["checkout_visit"] = zhang_ref
         yield from press("Back to the start")
         yield from on("welcome")
+        # The same badge again: said, with when; nothing recorded, no second rating.
+        yield from press("Check out")
+        yield from on("scan")
+        services.push_code(badge)
+        yield from wait_for("the second scan's answer", lambda: screen().name == "notice", 400)
+        report["checkout_again"] = screen().title
+        yield from shoot("checked-out-already")
+        yield from press("Back to the start")
+        yield from on("welcome")
         # Check-out by name: Carol left a message, so only Li Lei (badge not printed) is on site.
         yield from press("Check out")
         yield from on("scan")

@@ -88,9 +88,9 @@ def test_outcomes_on_screen_and_in_the_database(flows: dict[str, Any]) -> None:
     # the engine's on_site (what `kiosk onsite` prints); a check-out shows by itself.
     assert flows["guard_untouched"] == ["On site now: 3", ["Li Lei", "Zhang Wei", "刘洋"]]
     assert flows["guard_after_checkout"] == ["On site now: 2", ["Li Lei", "Zhang Wei"]]
-    assert flows["guard_alerts"] == [["badge_not_printed", "Li Lei"], ["watchlist", "mallory bad"]]
+    assert flows["guard_alerts"] == [["badge_not_printed", "Li Lei"], ["watchlist", "Mallory Bad"]]
     assert flows["guard_alert_lines"] == [
-        "Badge not printed: Li Lei", "Watchlist match: mallory bad, sent to reception"
+        "Badge not printed: Li Lei", "Watchlist match: Mallory Bad, sent to reception"
     ]  # fmt: skip
     assert flows["roll_call_status"] == "Roll call printed."
     assert flows["verdict_forged"] == [False, "Forged or altered badge"]
@@ -107,6 +107,7 @@ def test_outcomes_on_screen_and_in_the_database(flows: dict[str, Any]) -> None:
     assert flows["identity_match"].endswith("李娜 expects you at 14:00.")
     assert flows["identity_prefilled"] == "peter pan"
     assert flows["idle_wiped"]
+    assert flows["checkout_again"] == "You checked out at 10:00"  # and the rating stays 4
     visits = flows["db"]["visits"]
     assert visits["Zhang Wei"] == {
         "state": "checked_out", "satisfaction": 4, "needs_approval": False, "escort": False
@@ -115,7 +116,7 @@ def test_outcomes_on_screen_and_in_the_database(flows: dict[str, Any]) -> None:
     assert visits["刘洋"] == {  # checked out while the guard's list was shown
         "state": "checked_out", "satisfaction": None, "needs_approval": True, "escort": True
     }  # fmt: skip
-    assert visits["mallory bad"]["state"] == "denied"
+    assert visits["Mallory Bad"]["state"] == "denied"
     assert flows["db"]["messages"] == 1
 
 
