@@ -412,16 +412,7 @@ class CheckInEngine:
         (a visitor trying it three times raises one alert)."""
         now = self._clock.now()
         with storage_errors(), self._db.atomic():
-            recent = (
-                OutboxEvent.select(OutboxEvent.payload)
-                .where(
-                    (OutboxEvent.kind == "security.alert")
-                    & (OutboxEvent.occurred_at >= now - BADGE_ALERT_QUIET)
-                )
-                .order_by(OutboxEvent.id.desc())
-                .limit(200)
-            )
-            if any(json.loads(row.payload).get("invitation") == token_id for row in recent):
+            if _alerted_lately(now, "invitation", token_id):
                 return
             visit_ref = used.visit.ref if used.visit else ""
             payload = {
@@ -1060,16 +1051,7 @@ class CheckInEngine:
         # The badge's own text is not kept (it could be replayed); its digest tells repeats.
         digest = hashlib.sha256(text.strip().encode("utf-8", "replace")).hexdigest()[:32]
         with storage_errors(), self._db.atomic():
-            recent = (
-                OutboxEvent.select(OutboxEvent.payload)
-                .where(
-                    (OutboxEvent.kind == "security.alert")
-                    & (OutboxEvent.occurred_at >= now - BADGE_ALERT_QUIET)
-                )
-                .order_by(OutboxEvent.id.desc())
-                .limit(200)
-            )
-            if any(json.loads(row.payload).get("badge") == digest for row in recent):
+            if _alerted_lately(now, "badge", digest):
                 return
             # Name the visit only when the badge is genuine (expired, checked out...): a forged
             # one could name anybody's visit.
@@ -1279,3 +1261,18 @@ class CheckInEngine:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _alerted_lately(now: datetime, key: str, value: str) -> bool:
+    """A security alert whose payload has `key` = `value` was raised within
+    BADGE_ALERT_QUIET: the same badge or invitation shown again raises no second one."""
+    recent = (
+        OutboxEvent.select(OutboxEvent.payload)
+        .where(
+            (OutboxEvent.kind == "security.alert")
+            & (OutboxEvent.occurred_at >= now - BADGE_ALERT_QUIET)
+        )
+        .order_by(OutboxEvent.id.desc())
+        .limit(200)
+    )
+    return any(json.loads(row.payload).get(key) == value for row in recent)
