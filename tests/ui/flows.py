@@ -558,8 +558,16 @@ def script(
     if "absent" in only:
         # Said as soon as the host is chosen: no purpose, agreement or photo before it.
         yield from timed_press("I don't have an appointment", "visitor")
+        # Next with no name: asked for it, and the form does not move when it is said...
+        field_at = screen().ids.name.to_window(*screen().ids.name.pos)
+        yield from press("Next")
+        asked = [screen().error, screen().ids.name.to_window(*screen().ids.name.pos) == field_at]
         yield from tap(screen().ids.name)
         yield from type_keys("carol white")
+        # ...nor when it goes, as soon as a name is typed.
+        report["name_asked"] = [
+            *asked, screen().error, screen().ids.name.to_window(*screen().ids.name.pos) == field_at
+        ]
         yield from press("Next")
         yield from on("host")
         yield from type_keys("james")

@@ -80,6 +80,7 @@ def test_outcomes_on_screen_and_in_the_database(flows: dict[str, Any]) -> None:
         "Maria Schmidt is on the way | Please take a seat. You will be met here."
     )
     assert flows["approval_approved"].startswith("Maria Schmidt已批准您的来访")
+    assert flows["name_asked"] == ["Please type your name.", True, "", True]
     assert flows["absent_offer"] == "James O'Connor is not available right now"
     assert flows["watchlist_shown"] == "Please see reception | A member of staff will help you."
     assert "could not be printed" in flows["printer_failed"]
