@@ -90,6 +90,15 @@ def _parse_local_time(kiosk: Any, text: str) -> datetime:
     return naive.replace(tzinfo=kiosk.config.site.zone)
 
 
+def _window_size(text: str) -> tuple[int, int]:
+    from kiosk.ui.window_size import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
 def _read_bytes(path: str | None) -> bytes | None:
     return Path(path).read_bytes() if path else None
 
@@ -139,6 +148,7 @@ def cmd_demo_mail(args: argparse.Namespace) -> int:
     folder = Path(args.folder) if args.folder else mail_folder_for(config_path(args.config))
     port = args.port or DEMO_MAIL_PORT
     logging.basicConfig(level=logging.INFO, format="kiosk demo-mail: %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's every SMTP step
     mailbox = start_demo_mail(folder, port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -170,15 +180,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop_running_app()
 
     services = launch.wait(on_lost=engine_lost)
-    size = None
-    if args.size:
-        width, _, height = args.size.partition("x")
-        size = (int(width), int(height))
     try:
         # RemoteServices forwards every method of the protocol by name (see engine_link).
         run_kiosk(
             cast("KioskServices", services),
-            size=size,
+            size=args.size,
             fullscreen=args.fullscreen,
             font_path=args.font,
         )
@@ -1005,7 +1011,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo_mail.add_argument("--port", type=int, help="on 127.0.0.1 (default 8025)")
     demo_mail.add_argument("--folder", help="default: mail/ beside the kiosk.toml")
     run = command("run", cmd_run, "start the touchscreen kiosk")
-    run.add_argument("--size", help="window size like 1280x800 (default: full screen on a kiosk)")
+    run.add_argument(
+        "--size",
+        type=_window_size,
+        help="window size like 800x480 (default: the screen's size)",
+    )
     run.add_argument("--fullscreen", action="store_true")
     run.add_argument("--font", help="a CJK font file (default: found through fontconfig)")
     prepare = command(
