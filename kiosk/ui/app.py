@@ -403,7 +403,7 @@ def configure_window(size: tuple[int, int] | None, fullscreen: bool) -> tuple[in
         Config.set("graphics", "width", str(chosen[0]))
         Config.set("graphics", "height", str(chosen[1]))
         how = "as asked" if size is not None else "the screen's size"
-        log.info("window %dx%d (%s)%s", *chosen, how, ", full screen" if fullscreen else "")
+        log.info("Kiosk: window %dx%d (%s)%s", *chosen, how, ", full screen" if fullscreen else "")
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
     return chosen
