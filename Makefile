@@ -38,7 +38,7 @@ run: bootstrap  ## create the demo site and open the kiosk on it; its mail lands
 	$(BIN)/kiosk prepare-fonts
 	$(BIN)/kiosk demo-mail --config $(DEMO_CONFIG) & mailbox=$$!; \
 	$(BIN)/kiosk notify --config $(DEMO_CONFIG) & notifier=$$!; \
-	trap 'kill $$mailbox $$notifier 2>/dev/null; wait' EXIT; \
+	trap 'kill $$mailbox $$notifier 2>/dev/null || true; wait' EXIT; \
 	$(BIN)/kiosk run --config $(DEMO_CONFIG)
 
 OFFICE_DEMO := data/demo-office
