@@ -1014,7 +1014,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--size",
         type=_window_size,
-        help="window size like 800x480 (default: the screen's size)",
+        help="window size like 800x480 (default, and with --fullscreen: the screen's size)",
     )
     run.add_argument("--fullscreen", action="store_true")
     run.add_argument("--font", help="a CJK font file (default: found through fontconfig)")

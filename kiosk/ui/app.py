@@ -397,12 +397,13 @@ def stop_running_app() -> None:
 
 def configure_window(size: tuple[int, int] | None, fullscreen: bool) -> tuple[int, int] | None:
     """Window settings Kivy reads when it creates the window (so before `App.run`): `size`,
-    else the X screen's (kiosk.ui.window_size). Returns the size set, if any."""
-    chosen = window_size(size)
+    else, and always in full screen, the X screen's (kiosk.ui.window_size). Returns the
+    size set, if any."""
+    chosen = window_size(size, fullscreen)
     if chosen is not None:
         Config.set("graphics", "width", str(chosen[0]))
         Config.set("graphics", "height", str(chosen[1]))
-        how = "as asked" if size is not None else "the screen's size"
+        how = "as asked" if chosen == size else "the screen's size"
         log.info("Kiosk: window %dx%d (%s)%s", *chosen, how, ", full screen" if fullscreen else "")
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
@@ -417,7 +418,8 @@ def run_kiosk(
     font_path: str | Path | None = None,
 ) -> None:
     """Open the kiosk window on `services` and run until the window is closed: `size`
-    (width, height) if given, else the X screen's size (kiosk.ui.window_size).
+    (width, height) if given, else, and always in full screen, the X screen's size
+    (kiosk.ui.window_size).
 
     `font_path` replaces the font search (see `kiosk.ui.fonts`); FontNotFound, naming the
     Debian package to install, is raised before any window opens.

@@ -74,11 +74,12 @@ def test_full_screen_without_a_size_fills_the_x_screen_and_a_size_is_kept(
     assert (right - left, bottom - top) == (800, 480), output[-3000:]
 
 
-def test_without_a_size_the_window_takes_the_x_screens_and_without_x_kivys_choice(
+def test_the_window_takes_the_x_screens_size_without_a_size_and_in_full_screen(
     small_screen: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DISPLAY", small_screen)
-    assert window_size(None) == SCREEN
-    assert window_size((800, 480)) == (800, 480)
+    assert window_size(None, fullscreen=False) == SCREEN
+    assert window_size((800, 480), fullscreen=False) == (800, 480)
+    assert window_size((800, 480), fullscreen=True) == SCREEN  # else laid out for SCREEN
     monkeypatch.delenv("DISPLAY")
-    assert window_size(None) is None  # the Pi's console: SDL's KMS mode, as before
+    assert window_size(None, fullscreen=True) is None  # the Pi's console: KMS, as before
