@@ -29,11 +29,16 @@ help:  ## list the targets
 bootstrap:  ## install Debian packages, create .venv and install the locked dependencies
 	@scripts/bootstrap.sh
 
-run: bootstrap  ## create the demo site and open the kiosk on it
-	$(BIN)/kiosk init --config $(DEMO_CONFIG)
+# The demo's mailbox and notifier run in the background while the kiosk window is open,
+# and stop with it (on a Pi, systemd runs the notifier: kiosk-sync.service).
+run: bootstrap  ## create the demo site and open the kiosk on it; its mail lands in data/demo/mail/
+	$(BIN)/kiosk init --demo --config $(DEMO_CONFIG)
 	$(BIN)/kiosk demo-seed --config $(DEMO_CONFIG)
 	@scripts/check-display.sh
 	$(BIN)/kiosk prepare-fonts
+	$(BIN)/kiosk demo-mail --config $(DEMO_CONFIG) & mailbox=$$!; \
+	$(BIN)/kiosk notify --config $(DEMO_CONFIG) & notifier=$$!; \
+	trap 'kill $$mailbox $$notifier 2>/dev/null || true; wait' EXIT; \
 	$(BIN)/kiosk run --config $(DEMO_CONFIG)
 
 OFFICE_DEMO := data/demo-office

@@ -61,7 +61,7 @@ CONFIG_TEMPLATE = """\
 [site]
 name = "{site_name}"
 kiosk_name = "Lobby kiosk"
-
+{site_settings}
 [storage]
 data_dir = "{data_dir}"
 
@@ -71,7 +71,7 @@ dir = "{keys_dir}"
 [office]
 # The office server; empty for a standalone kiosk (which then signs its own invitations).
 url = ""
-"""
+{tables}"""
 
 
 @dataclass
@@ -79,6 +79,8 @@ class InitResult:
     config_path: Path
     created: list[str] = field(default_factory=list)
     kiosk_id: str = ""
+    #: Files written over: only a demo's config that was still exactly as `init` wrote it.
+    updated: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -109,22 +111,38 @@ def init_kiosk(
     data_dir: str = "data",
     keys_dir: str = "keys",
     clock: Clock | None = None,
+    demo: bool = False,
 ) -> InitResult:
-    """Create the config (if missing), keys and database. Running it again changes nothing."""
+    """Create the config (if missing), keys and database. Running it again changes nothing.
+
+    `demo` writes the demo site's settings into the config (kiosk.demo.DEMO_SITE_SETTINGS:
+    open at any hour, notifications to the demo's mailbox); a config that is still exactly
+    what `init` without `demo` wrote (a demo made before those settings) gets them too."""
     target = config_path(path)
     result = InitResult(config_path=target)
+
+    def config_text(*, demo: bool) -> str:
+        site_settings, tables = "", ""
+        if demo:
+            from kiosk.demo import DEMO_CONFIG_TABLES, DEMO_SITE_SETTINGS
+
+            site_settings, tables = DEMO_SITE_SETTINGS, DEMO_CONFIG_TABLES
+        return CONFIG_TEMPLATE.format(
+            defaults=Path(__file__).parent / "config" / "defaults.toml",
+            site_name=site_name.replace('"', "'"),
+            data_dir=data_dir,
+            keys_dir=keys_dir,
+            site_settings=site_settings,
+            tables=tables,
+        )
+
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(
-            CONFIG_TEMPLATE.format(
-                defaults=Path(__file__).parent / "config" / "defaults.toml",
-                site_name=site_name.replace('"', "'"),
-                data_dir=data_dir,
-                keys_dir=keys_dir,
-            ),
-            encoding="utf-8",
-        )
+        target.write_text(config_text(demo=demo), encoding="utf-8")
         result.created.append(str(target))
+    elif demo and target.read_text(encoding="utf-8") == config_text(demo=False):
+        target.write_text(config_text(demo=True), encoding="utf-8")
+        result.updated.append(str(target))
     config = load_config(target)
     keys = KeyStore(config.keys_dir)
     result.created += [

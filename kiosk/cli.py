@@ -111,6 +111,15 @@ def _parse_local_time(kiosk: Any, text: str) -> datetime:
     return naive.replace(tzinfo=kiosk.config.site.zone)
 
 
+def _window_size(text: str) -> tuple[int, int]:
+    from kiosk.ui.window_size import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
 def _read_bytes(path: str | None) -> bytes | None:
     return Path(path).read_bytes() if path else None
 
@@ -122,9 +131,15 @@ def cmd_init(args: argparse.Namespace) -> int:
     from kiosk.app import init_kiosk
 
     result = init_kiosk(
-        args.config, site_name=args.site_name, data_dir=args.data_dir, keys_dir=args.keys_dir
+        args.config,
+        site_name=args.site_name,
+        data_dir=args.data_dir,
+        keys_dir=args.keys_dir,
+        demo=args.demo,
     )
-    created = "\n".join(f"  created {item}" for item in result.created) or "  nothing to do"
+    done = [f"  created {item}" for item in result.created]
+    done += [f"  updated {item} with the demo's settings" for item in result.updated]
+    created = "\n".join(done) or "  nothing to do"
     emit(args, result, f"Kiosk {result.kiosk_id} at {result.config_path}\n{created}")
     return 0
 
@@ -140,6 +155,29 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
     lines.append(f"staff PINs: guard {DEMO_PINS['guard']}, admin {DEMO_PINS['admin']}")
     lines += [f"  invitation for {name}: {token}" for name, token in result.invitations]
     emit(args, result, "\n".join(lines))
+    return 0
+
+
+def cmd_demo_mail(args: argparse.Namespace) -> int:
+    """The demo's mailbox (kiosk.demo_mail) until SIGTERM or Ctrl+C."""
+    import logging
+    import signal
+
+    from kiosk.config import config_path
+    from kiosk.demo_mail import DEMO_MAIL_PORT, mail_folder_for, start_demo_mail
+
+    folder = Path(args.folder) if args.folder else mail_folder_for(config_path(args.config))
+    port = args.port or DEMO_MAIL_PORT
+    logging.basicConfig(level=logging.INFO, format="kiosk demo-mail: %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's every SMTP step
+    mailbox = start_demo_mail(folder, port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print(f"kiosk demo-mail: every message to {mailbox.hostname}:{port} lands in {folder}/")
+    sys.stdout.flush()
+    stop.wait()
+    mailbox.stop()
     return 0
 
 
@@ -163,15 +201,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop_running_app()
 
     services = launch.wait(on_lost=engine_lost)
-    size = None
-    if args.size:
-        width, _, height = args.size.partition("x")
-        size = (int(width), int(height))
     try:
         # RemoteServices forwards every method of the protocol by name (see engine_link).
         run_kiosk(
             cast("KioskServices", services),
-            size=size,
+            size=args.size,
             fullscreen=args.fullscreen,
             font_path=args.font,
         )
@@ -1014,10 +1048,24 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--site-name", default="International Tower")
     init.add_argument("--data-dir", default="data", help="relative to the config file's folder")
     init.add_argument("--keys-dir", default="keys", help="relative to the config file's folder")
+    init.add_argument(
+        "--demo",
+        action="store_true",
+        help="the demo site's settings (`make run`): open at any hour, mail to `kiosk demo-mail`",
+    )
 
     command("demo-seed", cmd_demo_seed, "add demo hosts and today's appointments")
+    demo_mail = command(
+        "demo-mail", cmd_demo_mail, "the demo's local mailbox: each message as an .eml file"
+    )
+    demo_mail.add_argument("--port", type=int, help="on 127.0.0.1 (default 8025)")
+    demo_mail.add_argument("--folder", help="default: mail/ beside the kiosk.toml")
     run = command("run", cmd_run, "start the touchscreen kiosk")
-    run.add_argument("--size", help="window size like 1280x800 (default: full screen on a kiosk)")
+    run.add_argument(
+        "--size",
+        type=_window_size,
+        help="window size like 800x480 (default, and with --fullscreen: the screen's size)",
+    )
     run.add_argument("--fullscreen", action="store_true")
     run.add_argument("--font", help="a CJK font file (default: found through fontconfig)")
     prepare = command(

@@ -1,7 +1,13 @@
-"""Demo data for `make run`: a small company directory and today's appointments.
+"""Demo data for `make run`: a small company directory, today's appointments, and the demo
+site's settings (`kiosk init --demo` writes them into its kiosk.toml).
 
 Safe to run again: hosts are upserted by e-mail and appointments are added only when today
 has none, so the demo stays the same size however often it is started.
+
+Every notification of the demo goes to the demo's mailbox (kiosk.demo_mail), which `make
+run` starts with the notifier: the hosts' channels, and reception's and security's in the
+config, are mailto:// URLs to it, so the messages land in data/demo/mail/ and nothing
+needs the network.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from kiosk.app import Kiosk
+from kiosk.demo_mail import demo_mail_url
 from kiosk.domain.values import HostAvailability, Purpose, VisitorLevel
 from kiosk.storage.models import Appointment, WatchlistEntry
 
@@ -105,6 +112,29 @@ APPOINTMENTS = [
 ]
 
 
+DEMO_RECEPTION = "reception@example.com"
+DEMO_SECURITY = "security@example.com"
+
+#: The demo's [site] settings, after its name: a demo is tried at any hour.
+DEMO_SITE_SETTINGS = """\
+# The demo admits every visitor at any hour, every day, so that `make run` works in the
+# evening and at weekends too. A real site lists its reception hours and days, and chooses
+# who may check in outside them: after_hours = "closed" (nobody), "appointments_only"
+# (the default: invitations and appointments) or "open" (everyone, walk-ins included).
+opening_hours = ["00:00-24:00"]
+open_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+after_hours = "open"
+"""
+
+#: The demo's tables after [office]: reception and security read the demo's mailbox.
+DEMO_CONFIG_TABLES = f"""
+[notifications]
+# The demo's mailbox (`kiosk demo-mail`, started by `make run`) keeps every message as an
+# .eml file in mail/ beside this file. A real site lists its own apprise URLs here.
+reception = ["{demo_mail_url(DEMO_RECEPTION)}"]
+security = ["{demo_mail_url(DEMO_SECURITY)}"]
+"""
+
 #: The demo's staff PINs: demo data, printed by `kiosk demo-seed`; a real site sets its own
 #: with `kiosk admin set-pin`.
 DEMO_PINS = {"guard": "2468", "admin": "1357"}
@@ -126,10 +156,11 @@ def seed_demo(kiosk: Kiosk) -> SeedResult:
             department=department,
             is_senior=senior,
             walk_in_needs_approval=approval,
+            channels=[demo_mail_url(email)],
         )
         directory.set_availability(email, availability)
     for name, email, department, _availability, senior, approval, delegate in HOSTS:
-        if delegate:
+        if delegate:  # once every host exists: a delegate must be a host already
             directory.add_host(
                 name,
                 email=email,
@@ -137,6 +168,7 @@ def seed_demo(kiosk: Kiosk) -> SeedResult:
                 is_senior=senior,
                 walk_in_needs_approval=approval,
                 delegate=delegate,
+                channels=[demo_mail_url(email)],
             )
     from kiosk.services.pins import set_pin, stored_pin_hash
 

@@ -38,6 +38,7 @@ from kiosk.ui.i18n import endonym
 from kiosk.ui.kivy_memory import forget_typed_text, release_text_surfaces
 from kiosk.ui.services import AppointmentView, KioskServices
 from kiosk.ui.theme import PALETTES, apply_theme
+from kiosk.ui.window_size import window_size
 from kiosk.watchdog import Watchdog
 
 if TYPE_CHECKING:
@@ -430,13 +431,19 @@ def stop_running_app() -> None:
     Clock.schedule_once(stop)
 
 
-def configure_window(size: tuple[int, int] | None, fullscreen: bool) -> None:
-    """Window settings Kivy reads when it creates the window (so before `App.run`)."""
-    if size is not None:
-        Config.set("graphics", "width", str(size[0]))
-        Config.set("graphics", "height", str(size[1]))
+def configure_window(size: tuple[int, int] | None, fullscreen: bool) -> tuple[int, int] | None:
+    """Window settings Kivy reads when it creates the window (so before `App.run`): `size`,
+    else, and always in full screen, the X screen's (kiosk.ui.window_size). Returns the
+    size set, if any."""
+    chosen = window_size(size, fullscreen)
+    if chosen is not None:
+        Config.set("graphics", "width", str(chosen[0]))
+        Config.set("graphics", "height", str(chosen[1]))
+        how = "as asked" if chosen == size else "the screen's size"
+        log.info("Kiosk: window %dx%d (%s)%s", *chosen, how, ", full screen" if fullscreen else "")
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
+    return chosen
 
 
 def run_kiosk(
@@ -446,7 +453,9 @@ def run_kiosk(
     fullscreen: bool = False,
     font_path: str | Path | None = None,
 ) -> None:
-    """Open the kiosk window on `services` and run until the window is closed.
+    """Open the kiosk window on `services` and run until the window is closed: `size`
+    (width, height) if given, else, and always in full screen, the X screen's size
+    (kiosk.ui.window_size).
 
     `font_path` replaces the font search (see `kiosk.ui.fonts`); FontNotFound, naming the
     Debian package to install, is raised before any window opens.

@@ -44,8 +44,9 @@ KIOSK = str(Path(sys.executable).with_name("kiosk"))
 
 
 def demo_site(folder: Path) -> Path:
-    """A demo site in `folder` (`kiosk init` and `kiosk demo-seed`), as `make run` makes."""
-    for command in (["init"], ["demo-seed"]):
+    """A demo site in `folder` (`kiosk init --demo` and `kiosk demo-seed`), as `make run`
+    makes."""
+    for command in (["init", "--demo"], ["demo-seed"]):
         subprocess.run(
             [KIOSK, *command, "--config", str(folder / "kiosk.toml")],
             check=True,
@@ -56,11 +57,18 @@ def demo_site(folder: Path) -> Path:
 
 
 def start_kiosk_run(
-    site: Path, display: str, font_cache: Path, *, size: str = "1280x800", output: bool = False
+    site: Path,
+    display: str,
+    font_cache: Path,
+    *,
+    size: str = "1280x800",
+    output: bool = False,
+    options: tuple[str, ...] = (),
 ) -> subprocess.Popen[str]:
-    """The real `kiosk run` on `site`, returned once it has told $NOTIFY_SOCKET it is ready
-    (as systemd sees it), in a process group of its own, as a systemd unit's. Its stdout
-    and stderr are one pipe if `output`, else discarded."""
+    """The real `kiosk run` on `site` with `--size SIZE` (none if SIZE is empty) and
+    `options`, returned once it has told $NOTIFY_SOCKET it is ready (as systemd sees it),
+    in a process group of its own, as a systemd unit's. Its stdout and stderr are one pipe
+    if `output`, else discarded."""
     address = site / "notify.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
         listener.bind(str(address))
@@ -68,7 +76,11 @@ def start_kiosk_run(
         env = {**os.environ, "DISPLAY": display, "XDG_CACHE_HOME": str(font_cache)}
         env["NOTIFY_SOCKET"] = str(address)
         process = subprocess.Popen(
-            [KIOSK, "run", "--config", str(site / "kiosk.toml"), "--size", size],
+            [
+                *(KIOSK, "run", "--config", str(site / "kiosk.toml")),
+                *(("--size", size) if size else ()),
+                *options,
+            ],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if output else subprocess.DEVNULL,
