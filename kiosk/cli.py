@@ -3,6 +3,10 @@
 Every command takes `--config PATH` (else $KIOSK_CONFIG, else /etc/kiosk/kiosk.toml), and
 every command that prints data takes `--json`. Exit status: 0 done, 1 refused or invalid
 (the reason is printed), 2 a usage or configuration error.
+
+Every time in `--json` output is ISO 8601 with the site's own offset, whichever command
+prints it ("2026-12-07T10:42:00+08:00", `site_time`), and tables line up by the cells a
+terminal gives each character (`kiosk.domain.text.padded`: 张 takes two).
 """
 
 from __future__ import annotations
