@@ -3,6 +3,10 @@
 Every command takes `--config PATH` (else $KIOSK_CONFIG, else /etc/kiosk/kiosk.toml), and
 every command that prints data takes `--json`. Exit status: 0 done, 1 refused or invalid
 (the reason is printed), 2 a usage or configuration error.
+
+Every time in `--json` output is ISO 8601 with the site's own offset, whichever command
+prints it ("2026-12-07T10:42:00+08:00", `site_time`), and tables line up by the cells a
+terminal gives each character (`kiosk.domain.text.padded`: 张 takes two).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any, cast
 
 from kiosk.domain.clock import local_time
 from kiosk.domain.errors import AlreadyCheckedOut, ConfigError, KioskError, TokenRejected
-from kiosk.domain.text import MISSING, shown
+from kiosk.domain.text import MISSING, padded, shown
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -335,7 +339,9 @@ def cmd_hosts_list(args: argparse.Namespace) -> int:
         args,
         hosts,
         lambda: "\n".join(
-            f"{h['ref']}  {h['name']:<20} {h['department']:<16} {h['availability']}" for h in hosts
+            f"{h['ref']}  {padded(_field(h['name']), 20)} {padded(_field(h['department']), 16)} "
+            f"{h['availability']}"
+            for h in hosts
         ),
     )
     return 0
@@ -382,8 +388,8 @@ def cmd_appointments_list(args: argparse.Namespace) -> int:
         rows,
         lambda: (
             "\n".join(
-                f"{_local(kiosk, r['starts_at'])}  {r['visitor']:<20} "
-                f"-> {r['host']:<16} {r['state']}"
+                f"{_local(kiosk, r['starts_at'])}  {padded(_field(r['visitor']), 20)} "
+                f"-> {padded(_field(r['host']), 16)} {r['state']}"
                 for r in rows
             )
             or "no appointments"
@@ -673,8 +679,8 @@ def cmd_onsite(args: argparse.Namespace) -> int:
         entries,
         lambda: (
             "\n".join(
-                f"{_arrival(kiosk, e.arrived_at):<16}  {_field(e.visitor_name):<20} "
-                f"{_field(e.company):<18} host {_field(e.host_name):<14} "
+                f"{_arrival(kiosk, e.arrived_at):<16}  {padded(_field(e.visitor_name), 20)} "
+                f"{padded(_field(e.company), 18)} host {padded(_field(e.host_name), 14)} "
                 f"{e.state}{'' if e.synced else '  (not synced)'}"
                 for e in entries
             )

@@ -22,7 +22,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 Command = Callable[..., argparse.ArgumentParser]
@@ -32,6 +32,17 @@ def _emit(args: argparse.Namespace, data: Any, text: str | Callable[[], str]) ->
     from kiosk.cli import emit
 
     emit(args, data, text)
+
+
+def _moment(stamp: str | None) -> datetime | None:
+    """A time some record keeps as ISO text, as a datetime for `kiosk.cli.site_time`."""
+    return datetime.fromisoformat(stamp) if stamp else None
+
+
+def _shown_time(args: argparse.Namespace, moment: datetime | None, missing: str) -> str:
+    from kiosk.cli import site_time
+
+    return site_time(moment, getattr(args, "site_zone", None)) if moment else missing
 
 
 def _or_dash(value: object) -> str:
@@ -69,20 +80,26 @@ def cmd_sync(args: argparse.Namespace) -> int:
     client = _sync_client(args)
     if args.status:
         status = client.status()
+        data = status.as_dict()
+        # Kept as ISO text in UTC: shown, like every time, in the site's zone.
+        for name in ("last_success", "last_error_at", "next_attempt"):
+            data[name] = _moment(data[name])
 
         def describe() -> str:
             lines = [
                 f"office:     {status.office_url or '(not enrolled)'} {status.site}",
                 f"backlog:    {status.backlog} events waiting, {status.rejected} rejected",
-                f"last sync:  {status.last_success or 'never'}",
-                f"last error: {status.last_error or '-'} {status.last_error_at or ''}",
-                f"next try:   {status.next_attempt or 'now'} ({status.failures} failures in a row)",
+                f"last sync:  {_shown_time(args, data['last_success'], 'never')}",
+                f"last error: {status.last_error or '-'} "
+                f"{_shown_time(args, data['last_error_at'], '')}",
+                f"next try:   {_shown_time(args, data['next_attempt'], 'now')} "
+                f"({status.failures} failures in a row)",
                 f"clock skew: {_or_dash(status.clock_skew_seconds)} s",
                 f"office key: {', '.join(status.office_keys) or '(none pinned: enrol again)'}",
             ]
             return "\n".join(lines)
 
-        _emit(args, status.as_dict(), describe)
+        _emit(args, data, describe)
         return 0
     if args.once:
         report = client.run_once(force=True)
@@ -208,21 +225,49 @@ def cmd_office_rotate_key(args: argparse.Namespace) -> int:
 def cmd_office_visits(args: argparse.Namespace) -> int:
     from datetime import UTC
 
+    from kiosk.domain.text import padded, shown
+
+    store = _store(args)
     since = datetime.combine(date.fromisoformat(args.since), time.min, UTC)
-    visits = _store(args).visits(since, args.site)
+    visits = store.visits(since, args.site)
+    zones = _kiosk_zones(store)
+    for visit in visits:  # each in its own site's zone, as that site's kiosk prints it
+        zone = zones.get(visit["kiosk"], UTC)
+        for name in OFFICE_VISIT_TIMES:
+            moment = _moment(visit[name])
+            visit[name] = moment.astimezone(zone) if moment else None
     _emit(
         args,
         visits,
         lambda: (
             "\n".join(
-                f"{v['arrived_at'] or '-':<32} {v['visitor_name']:<20} "
-                f"{v['state']:<18} {v['kiosk']}"
+                f"{padded(_shown_time(args, v['arrived_at'], '-'), 25)} "
+                f"{padded(shown(v['visitor_name']), 20)} {padded(v['state'], 18)} {v['kiosk']}"
                 for v in visits
             )
             or "no visits"
         ),
     )
     return 0
+
+
+#: The times of a visit as the office store lists them (ISO text in UTC).
+OFFICE_VISIT_TIMES = ("arrived_at", "host_notified_at", "host_acknowledged_at", "left_at")
+
+
+def _kiosk_zones(store: Any) -> dict[str, tzinfo]:
+    """Each enrolled kiosk's site's time zone (its settings; UTC when it has none)."""
+    from kiosk.office.bookings import Bookings
+    from kiosk.office.models import Kiosk, Site
+
+    with store.db.connection_context():
+        zones: dict[int, tzinfo] = {}
+        found: dict[str, tzinfo] = {}
+        for kiosk in Kiosk.select(Kiosk, Site).join(Site):
+            if kiosk.site_id not in zones:
+                zones[kiosk.site_id] = Bookings.zone(kiosk.site)
+            found[kiosk.kiosk_id] = zones[kiosk.site_id]
+        return found
 
 
 def cmd_office_purge(args: argparse.Namespace) -> int:

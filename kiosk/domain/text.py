@@ -1,7 +1,9 @@
 """Checks on text typed or scanned by a person.
 
 The rule is: store exactly what was given, or refuse it with a message that names the
-field and the problem. Nothing is silently rewritten, because a name is a person's own.
+field and the problem. Nothing is silently rewritten, because a name is a person's own
+(the one exception, a Latin name typed all in lower case, is capitalised where check-in
+takes it: `kiosk.domain.names.display_name`).
 What is refused:
 - control characters (Unicode category Cc: C0, DEL and C1), which could drive a terminal or
   a printer, except newline and tab in free-text fields;
@@ -11,12 +13,15 @@ Emoji, right-to-left marks, any script, and text that looks like SQL are all kep
 the storage layer always binds parameters, and the printer receives pictures, not text.
 
 `shown` is the other direction: text already stored (perhaps before these rules, or written
-by another program) made safe to show on a terminal or a list, whatever it holds.
+by another program) made safe to show on a terminal or a list, whatever it holds; `padded`
+lines it up in a column by the cells a terminal gives it (张 takes two), not by characters.
 """
 
 from __future__ import annotations
 
 import unicodedata
+
+from wcwidth import wcswidth, wcwidth
 
 from kiosk.domain.errors import InvalidInput
 
@@ -122,6 +127,23 @@ def shown(value: object, max_length: int | None = None) -> str:
     if max_length is not None and len(safe) > max_length:
         safe = safe[: max(0, max_length - 1)] + "…"
     return safe
+
+
+def cells(text: str) -> int:
+    """How many terminal cells `text` takes: two for an East Asian wide or fullwidth
+    character (张, Ａ), none for a combining mark or a zero-width joiner, one otherwise."""
+    width = wcswidth(text)
+    if width >= 0:
+        return width
+    # A character wcwidth calls unprintable (a control, which `shown` has replaced already
+    # in what a list prints): count it as one cell rather than fail the whole text.
+    return sum(1 if width < 0 else width for width in map(wcwidth, text))
+
+
+def padded(text: str, width: int) -> str:
+    """`text` followed by spaces up to `width` cells, so that columns line up whatever
+    script a name is in; longer text is left whole."""
+    return text + " " * max(0, width - cells(text))
 
 
 def _unshowable(char: str) -> bool:

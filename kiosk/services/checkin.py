@@ -11,6 +11,10 @@ Three ways in:
   document or a typed name, matched against today's appointments;
 - `check_in_walk_in(...)`: no appointment; the host is chosen with `search_hosts`.
 
+A visit is checked out once and rated once: a second check-out (a badge scanned again)
+raises AlreadyCheckedOut, carrying when the first was, and a second rating AlreadyRated;
+neither records anything (kiosk.domain.errors).
+
 Nothing here imports a UI or a device: the kiosk screens, the CLI and the tests all drive
 the same engine.
 """

@@ -14,8 +14,12 @@ No word list of our own is invented.
 
 Ranking: a character in the national standard's "frequently used" level (GB 2312
 level 1 for simplified, Big5 level 1 for traditional, tested through Python's own
-codecs) comes first; then one for which the syllable is its first reading (张 before 长
-for "zhang"); then the more frequent. Words come before characters.
+codecs) comes first; among those, the common surnames (`COMMON_SURNAMES`, by population:
+the keyboard types people's names, and a name starts with one, so "chen" offers 陈 before
+臣, "liu" 刘 before 流); then one for which the syllable is its first reading (张 before 长
+for "zhang"); then the more frequent in jieba's corpus. Words come before characters.
+Neither pypinyin nor jieba ranks surnames (jieba counts words in text, where 臣 is more
+frequent than 陈), hence the list.
 
     ime = PinyinIme()
     ime.candidates("zhangwei")   # [Candidate("张伟", 8), ..., Candidate("张", 5), ...]
@@ -57,9 +61,10 @@ class Candidate:
 
 
 def toneless(reading: str) -> str:
-    """'zhāng' -> 'zhang', 'lǜ' -> 'lv' (the keyboard's spelling of ü)."""
-    decomposed = unicodedata.normalize("NFKD", reading.replace("ü", "v").replace("Ü", "v"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    """'zhāng' -> 'zhang', 'lǜ' and 'lǚ' -> 'lv' (the keyboard's spelling of ü)."""
+    # Decomposed first: ǚ (ü with a tone mark) is one code point that is not "ü".
+    decomposed = unicodedata.normalize("NFKD", reading.lower()).replace("u\u0308", "v")
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _frequent(char: str, script: Script) -> bool:
@@ -74,8 +79,30 @@ def _frequent(char: str, script: Script) -> bool:
         return False
 
 
+#: The 100 most common Chinese surnames by registered population, most common first, from
+#: the Ministry of Public Security's household-registration report for 2020
+#: (公安部户政管理研究中心《二〇二〇年全国姓名报告》, published 2021-02). The traditional
+#: forms follow in the same order (肖 as 蕭, 闫 as 閆, as Hong Kong and Taiwan write them).
+COMMON_SURNAMES: dict[Script, str] = {
+    "simplified": (
+        "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩邓冯曹彭曾肖田董潘袁蔡蒋余"
+        "于杜叶程魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛闫段雷"
+        "龙黎史陶贺毛郝顾龚邵万覃武钱戴严莫孔向常"
+    ),
+    "traditional": (
+        "王李張劉陳楊黃趙吳周徐孫馬朱胡郭何林羅高鄭梁謝宋唐許韓鄧馮曹彭曾蕭田董潘袁蔡蔣余"
+        "于杜葉程魏蘇呂丁任盧姚沈鍾姜崔譚陸范汪廖石金韋賈夏付方鄒熊白孟秦邱侯江尹薛閆段雷"
+        "龍黎史陶賀毛郝顧龔邵萬覃武錢戴嚴莫孔向常"
+    ),
+}
+_SURNAME_RANK: dict[Script, dict[str, int]] = {
+    script: {char: rank for rank, char in enumerate(chars)}
+    for script, chars in COMMON_SURNAMES.items()
+}
+
+
 #: Bump when the index's layout changes: the cached file's name carries it.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: ü with a tone mark spelled v (吕 is lv)
 
 
 class _Index:
@@ -244,10 +271,14 @@ class PinyinIme:
 
     def _rank_chars(self, chars: list[tuple[str, bool]]) -> list[str]:
         frequency = self.index().frequency
+        surnames = _SURNAME_RANK[self.script]
+        not_a_surname = len(surnames)
         ranked = sorted(
             chars,
             key=lambda cp: (
                 not _frequent(cp[0], self.script),
+                # A surname by its own reading: 沈 is read "chen" too, but as a surname "shen".
+                surnames.get(cp[0], not_a_surname) if cp[1] else not_a_surname,
                 not cp[1],
                 -frequency.get(cp[0], 0),
                 cp[0],

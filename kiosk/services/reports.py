@@ -16,6 +16,7 @@ from typing import Any, Literal, cast
 
 from peewee import JOIN
 
+from kiosk.domain.text import padded
 from kiosk.domain.values import ATTENDED_WITHIN, VisitState
 from kiosk.services.schedule import SiteCalendar
 from kiosk.storage.models import Appointment, Host, HostMessage, Visit
@@ -171,8 +172,8 @@ def format_report(report: Report) -> str:
 
     def table(title: str, counts: dict[str, int]) -> list[str]:
         lines = [f"{title}:"]
-        lines += [f"  {name:<30} {count:>6}" for name, count in counts.items()] or ["  (none)"]
-        return lines
+        rows = [f"  {padded(name, 30)} {count:>6}" for name, count in counts.items()]
+        return lines + (rows or ["  (none)"])
 
     r = report.response
     share = "-" if r.within_standard is None else f"{r.within_standard:.0%}"

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -187,6 +188,59 @@ def test_a_badge_checks_out_once_and_a_second_scan_says_when(kiosk: Kiosk) -> No
     assert answer["checked_out_at"].endswith("+08:00")
     assert answer["checked_out_at"][11:16] == said[-5:]
     assert visit_record(kiosk, ref) == first  # nothing recorded, the rating still 5
+
+
+def test_tables_line_up_chinese_and_latin_names_by_display_cells(kiosk: Kiosk) -> None:
+    from kiosk.domain.text import cells
+
+    people = [("陳美玲", "长江实业"), ("Tim Kuo", "Acme"), ("欧阳娜娜", "Initech")]
+    for name, company in people:
+        kiosk("checkin", "--walk-in", "--name", name, "--host", "李娜", "--company", company)
+    lines = kiosk("onsite").stdout.splitlines()
+    for column in ("company", "host"):
+        starts = set()
+        for name, company in people:
+            [line] = [line for line in lines if f" {name} " in line]
+            text = company if column == "company" else "host 李娜"
+            starts.add(cells(line[: line.index(text)]))
+        assert len(starts) == 1, (column, starts, lines)
+
+
+#: An ISO 8601 time as JSON carries it; each must end with the site's offset.
+ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
+def json_times(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [time for item in value.values() for time in json_times(item)]
+    if isinstance(value, list):
+        return [time for item in value for time in json_times(item)]
+    return [value] if isinstance(value, str) and ISO_TIME.match(value) else []
+
+
+def test_every_json_time_carries_the_sites_offset(kiosk: Kiosk) -> None:
+    invitation = kiosk.json(
+        "invite", "--visitor", "Olga Offset", "--host", "Maria Schmidt", "--at", now_text()
+    )
+    verified = kiosk.json("verify", invitation["token"])  # before it is used
+    checked_in = kiosk.json("checkin", "--token", invitation["token"])
+    badge = checked_in["badge"]["token"]
+    day = datetime.now(SHANGHAI).date().isoformat()
+    answers = [
+        invitation,
+        checked_in,
+        verified,
+        kiosk.json("verify", badge),
+        kiosk.json("onsite"),
+        kiosk.json("appointments", "list", "--date", day),
+        kiosk.json("report", "daily"),
+    ]
+    kiosk("checkout", "--badge", badge)
+    again = kiosk("--json", "checkout", "--badge", badge, ok=False)
+    answers.append(json.loads(again.stdout))
+    times = [time for answer in answers for time in json_times(answer)]
+    assert len(times) >= 8
+    assert all(time.endswith("+08:00") for time in times), times
 
 
 def test_a_control_character_is_refused_with_a_clear_message(kiosk: Kiosk) -> None:

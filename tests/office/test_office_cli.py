@@ -32,6 +32,25 @@ def kiosk(*args: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess
     return done
 
 
+def set_site_timezone(db: str, site: str, zone: str, *, cwd: Path) -> None:
+    """What the office web's site settings page saves, done in a process of its own."""
+    script = (
+        "import sys\n"
+        "from kiosk.domain.clock import SystemClock\n"
+        "from kiosk.office.models import Site\n"
+        "from kiosk.office.settings import load_site_settings, save_site_settings\n"
+        "from kiosk.office.store import open_office_database\n"
+        "db = open_office_database(sys.argv[1])\n"
+        "with db.connection_context():\n"
+        "    site = Site.get(Site.name == sys.argv[2])\n"
+        "    changed = load_site_settings(site).model_copy(update={'timezone': sys.argv[3]})\n"
+        "    save_site_settings(site, changed, SystemClock().now())\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, db, site, zone], cwd=cwd, env=ENV, check=True, timeout=60
+    )
+
+
 def test_serve_enrol_sync_and_list_visits(tmp_path: Path) -> None:
     port = free_port()
     db = str(tmp_path / "office.sqlite3")
@@ -102,6 +121,9 @@ def test_serve_enrol_sync_and_list_visits(tmp_path: Path) -> None:
         kiosk(*config, "sync", "--once", cwd=tmp_path)
         status = json.loads(kiosk(*config, "--json", "sync", "--status", cwd=tmp_path).stdout)
         assert status["backlog"] == 0 and status["enrolled"] and status["last_error"] is None
+        assert status["last_success"].endswith("+08:00")  # the kiosk's site, Asia/Shanghai
+
+        set_site_timezone(db, "Tower", "Asia/Kolkata", cwd=tmp_path)
 
         visits = json.loads(
             kiosk(
@@ -111,6 +133,7 @@ def test_serve_enrol_sync_and_list_visits(tmp_path: Path) -> None:
         assert [(v["visitor_name"], v["state"]) for v in visits] == [
             ("Anna Eriksson", "awaiting_host")
         ]
+        assert visits[0]["arrived_at"].endswith("+05:30")  # in the office's settings for Tower
     finally:
         server.terminate()
         server.wait(timeout=30)
