@@ -416,6 +416,8 @@ class Bookings:
         check_optional(company, "company", COMPANY_MAX)
         check_email(email)
         check_phone(phone)
+        if not host_ref:
+            raise InvalidInput("host", "is required")
         known = hosts if hosts is not None else {h.ref: h for h in self.active_hosts(site)}
         if host_ref not in known:
             raise InvalidInput("host", "is not an active host of this site")

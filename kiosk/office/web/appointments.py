@@ -276,8 +276,14 @@ FIELD_NAMES = {
 }  # fmt: skip
 
 
+#: What the form asks for when a choice was left unmade, instead of "Host: is required".
+UNCHOSEN = {"host": N_("Choose a host")}
+
+
 def _say(err: InvalidInput, _: Translator) -> str:
     """The field as the form names it, and what is wrong with it, in the reader's words."""
+    if err.message == "is required" and err.field in UNCHOSEN:
+        return _(UNCHOSEN[err.field])
     field = _(FIELD_NAMES[err.field]) if err.field in FIELD_NAMES else err.field
     return _("%(field)s: %(message)s", field=field, message=_.problem(err.message))
 
