@@ -59,6 +59,7 @@ from kiosk.office.models import (
 from kiosk.office.settings import load_site_settings
 from kiosk.office.staff import StaffDirectory
 from kiosk.office.store import OfficeStore
+from kiosk.office.typed_dates import typed_date, typed_time
 from kiosk.services.directory import calendar_address, event_times, read_csv
 from kiosk.storage.db import rows_of
 
@@ -922,6 +923,6 @@ def _host_by_email(
 def local_datetime(day: str, clock: str, zone: ZoneInfo) -> datetime:
     """A date and time typed in a form, in the site's zone."""
     try:
-        return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), zone)
+        return datetime.combine(typed_date(day), typed_time(clock), zone)
     except ValueError as err:
         raise InvalidInput("starts_at", "needs a date and a time") from err

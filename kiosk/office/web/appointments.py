@@ -34,6 +34,7 @@ from kiosk.office.bookings import (
 from kiosk.office.invitations import InvitationMailer
 from kiosk.office.models import OfficeHost, Site
 from kiosk.office.staff import Role, Staff
+from kiosk.office.typed_dates import typed_date
 from kiosk.office.web import N_, PageRefused, WebContext, require, web, words
 from kiosk.office.web.labels import codes
 from kiosk.office.web.templating import Translator
@@ -114,7 +115,7 @@ def appointments(
         error = ""
         if day:
             try:
-                chosen = date.fromisoformat(day)
+                chosen = typed_date(day)
             except ValueError:
                 error = _("That is not a date.")
         if chosen is not None:
@@ -260,7 +261,7 @@ def _recurrence(repeat: str, count: str, until: str) -> Recurrence | None:
     except ValueError as err:
         raise InvalidInput("count", "must be a whole number") from err
     try:
-        last = date.fromisoformat(until) if until.strip() else None
+        last = typed_date(until) if until.strip() else None
     except ValueError as err:
         raise InvalidInput("until", "is not a date") from err
     return Recurrence(repeat, count=number, until=last)
