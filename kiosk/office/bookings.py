@@ -59,6 +59,7 @@ from kiosk.office.models import (
 from kiosk.office.settings import load_site_settings
 from kiosk.office.staff import StaffDirectory
 from kiosk.office.store import OfficeStore
+from kiosk.office.typed_dates import typed_date, typed_time
 from kiosk.services.directory import calendar_address, event_times, read_csv
 from kiosk.storage.db import rows_of
 
@@ -416,6 +417,8 @@ class Bookings:
         check_optional(company, "company", COMPANY_MAX)
         check_email(email)
         check_phone(phone)
+        if not host_ref:
+            raise InvalidInput("host", "is required")
         known = hosts if hosts is not None else {h.ref: h for h in self.active_hosts(site)}
         if host_ref not in known:
             raise InvalidInput("host", "is not an active host of this site")
@@ -920,6 +923,6 @@ def _host_by_email(
 def local_datetime(day: str, clock: str, zone: ZoneInfo) -> datetime:
     """A date and time typed in a form, in the site's zone."""
     try:
-        return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), zone)
+        return datetime.combine(typed_date(day), typed_time(clock), zone)
     except ValueError as err:
         raise InvalidInput("starts_at", "needs a date and a time") from err

@@ -16,7 +16,7 @@ import io
 import json
 import random
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
@@ -814,11 +814,15 @@ def seed_year(
     kiosks: int = 3,
     hosts: int = 200,
     seed: int = 6,
+    host_refs: Sequence[str] = (),
+    visitors: Sequence[tuple[str, str]] = (),
 ) -> int:
     """Fill the site with a year of visits ending at `end` (for benchmarks and tests):
     hosts in departments, kiosks, office appointments (some never kept), visits with
     response times and ratings, in bulk (insert_rows), within a few seconds for 100,000.
-    Returns the number of visits written."""
+    `host_refs` gives the site's own hosts instead of `hosts` made-up ones, and `visitors`
+    the (name, company) pairs visitors are drawn from instead of "Visitor n, Example Ltd"
+    (the demo office). Returns the number of visits written."""
     rng = random.Random(seed)
     now = end
     kiosk_ids = []
@@ -835,22 +839,23 @@ def seed_year(
                     enrolled_at=now,
                 ).id
             )
-        departments = ["Sales", "Finance", "行政部", "Engineering", "Legal", "Facilities"]
-        host_refs = [secrets.token_hex(8) for _ in range(hosts)]
-        insert_rows(
-            db,
-            OfficeHost,
-            [
-                {
-                    "ref": ref,
-                    "site": site.id,
-                    "name": f"Host {n}",
-                    "department": departments[n % len(departments)],
-                    "updated_at": now,
-                }
-                for n, ref in enumerate(host_refs)
-            ],
-        )
+        if not host_refs:
+            departments = ["Sales", "Finance", "行政部", "Engineering", "Legal", "Facilities"]
+            host_refs = [secrets.token_hex(8) for _ in range(hosts)]
+            insert_rows(
+                db,
+                OfficeHost,
+                [
+                    {
+                        "ref": ref,
+                        "site": site.id,
+                        "name": f"Host {n}",
+                        "department": departments[n % len(departments)],
+                        "updated_at": now,
+                    }
+                    for n, ref in enumerate(host_refs)
+                ],
+            )
         purposes = [p.value for p in Purpose]
         levels = (
             [VisitorLevel.ORDINARY.value] * 8
@@ -870,6 +875,7 @@ def seed_year(
                 arrived -= timedelta(days=365)
             ref = secrets.token_hex(8)
             host = rng.choice(host_refs)
+            name, company = rng.choice(visitors) if visitors else (f"Visitor {n}", "Example Ltd")
             roll = rng.random()
             state = "checked_out" if roll < 0.93 else ("denied" if roll < 0.95 else "no_show")
             acknowledged = (
@@ -886,9 +892,9 @@ def seed_year(
                     "site": site.id,
                     "kiosk": rng.choice(kiosk_ids),
                     "state": state,
-                    "visitor_name": f"Visitor {n}",
-                    "company": "Example Ltd",
-                    "name_key": visit_name_key(f"Visitor {n}"),
+                    "visitor_name": name,
+                    "company": company,
+                    "name_key": visit_name_key(name),
                     "host_ref": host,
                     "appointment_ref": appointment_ref,
                     "method": method,
@@ -912,7 +918,7 @@ def seed_year(
                         "site": site.id,
                         "visit_ref": ref,
                         "host_ref": host,
-                        "visitor_name": f"Visitor {n}",
+                        "visitor_name": name,
                         "starts_at": arrived,
                         "ends_at": arrived + timedelta(hours=1),
                         "updated_at": now,

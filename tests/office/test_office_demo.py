@@ -1,4 +1,5 @@
-"""`make office`: the demo office seeds once, and its admin can sign in and see the reports."""
+"""`make office`: the demo office seeds once, and its admin can sign in and see the reports,
+visitors on site now, and a visit log of real-looking people."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from kiosk.domain.clock import SystemClock
 from kiosk.office.api import create_app
-from kiosk.office.demo import PAST_VISITS, seed_office_demo
+from kiosk.office.demo import ON_SITE_NOW, PAST_VISITS, seed_office_demo
 from kiosk.office.models import OfficeAppointment, OfficeHost, OfficeVisit
 from kiosk.office.settings import OfficeSettings
 from kiosk.office.store import OfficeStore, open_office_database
@@ -24,7 +25,14 @@ def test_the_demo_office_seeds_once_and_its_admin_sees_the_reports(tmp_path: Pat
     with store.db.connection_context():
         assert OfficeHost.select().where(OfficeHost.email == "li.na@example.com").count() == 1
         assert OfficeAppointment.select().count() >= first.appointments > 0
-        assert OfficeVisit.select().count() == PAST_VISITS
+        assert OfficeVisit.select().count() == PAST_VISITS + len(ON_SITE_NOW)
+        names = {visit.visitor_name for visit in OfficeVisit.select()}
+        hosts = {host.name for host in OfficeHost.select()}
+    assert first.on_site == len(ON_SITE_NOW) and again.on_site == 0
+    assert hosts == {"李娜", "王强", "陳美玲", "Maria Schmidt", "James O'Connor", "张伟"}
+    chinese = {name for name in names if "\u4e00" <= name[0] <= "\u9fff"}
+    assert len(names) > 100 and len(names) / 3 < len(chinese) < len(names)  # a mix
+    assert not any(name.startswith("Visitor ") for name in names)
 
     client = TestClient(create_app(store, OfficeSettings(cookie_secure=False)))
     login = client.get("/login")
@@ -35,3 +43,7 @@ def test_the_demo_office_seeds_once_and_its_admin_sees_the_reports(tmp_path: Pat
     report = client.get("/reports", params={"period": "month"})
     assert report.status_code == 200
     assert "报表" in report.text  # the demo admin reads Simplified Chinese
+    onsite = client.get("/onsite").text
+    assert all(person.visitor in onsite for person in ON_SITE_NOW)
+    visits = client.get("/visits").text
+    assert "Example Ltd" not in visits and "Host 0" not in visits and "Visitor 1" not in visits

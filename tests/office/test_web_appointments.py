@@ -177,6 +177,22 @@ def test_a_host_is_chosen_from_the_sites_active_hosts(office_web: WebOffice) -> 
     assert appointments(office_web) == []
 
 
+@pytest.mark.parametrize(("language", "words"), [("en", "Choose a host"), ("zh_Hans", "请选择受访人")])
+def test_a_visit_booked_without_a_host_asks_for_one(
+    office_web: WebOffice, language: str, words: str
+) -> None:
+    client = office_web.as_role("reception")
+    client.post(
+        "/account/language",
+        data={"csrf_token": office_web.csrf(client), "language": language, "next": "/"},
+    )
+    answer = client.post("/appointments/new", data=form(office_web, client, host_ref=""))
+    assert answer.status_code == 400
+    error = re.search(r'<p class="error" role="alert">([^<]*)</p>', answer.text)
+    assert error and error.group(1) == words
+    assert appointments(office_web) == []
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [

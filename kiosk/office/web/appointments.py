@@ -34,6 +34,7 @@ from kiosk.office.bookings import (
 from kiosk.office.invitations import InvitationMailer
 from kiosk.office.models import OfficeHost, Site
 from kiosk.office.staff import Role, Staff
+from kiosk.office.typed_dates import typed_date
 from kiosk.office.web import N_, PageRefused, WebContext, require, web, words
 from kiosk.office.web.labels import codes
 from kiosk.office.web.templating import Translator
@@ -114,7 +115,7 @@ def appointments(
         error = ""
         if day:
             try:
-                chosen = date.fromisoformat(day)
+                chosen = typed_date(day)
             except ValueError:
                 error = _("That is not a date.")
         if chosen is not None:
@@ -260,7 +261,7 @@ def _recurrence(repeat: str, count: str, until: str) -> Recurrence | None:
     except ValueError as err:
         raise InvalidInput("count", "must be a whole number") from err
     try:
-        last = date.fromisoformat(until) if until.strip() else None
+        last = typed_date(until) if until.strip() else None
     except ValueError as err:
         raise InvalidInput("until", "is not a date") from err
     return Recurrence(repeat, count=number, until=last)
@@ -276,8 +277,14 @@ FIELD_NAMES = {
 }  # fmt: skip
 
 
+#: What the form asks for when a choice was left unmade, instead of "Host: is required".
+UNCHOSEN = {"host": N_("Choose a host")}
+
+
 def _say(err: InvalidInput, _: Translator) -> str:
     """The field as the form names it, and what is wrong with it, in the reader's words."""
+    if err.message == "is required" and err.field in UNCHOSEN:
+        return _(UNCHOSEN[err.field])
     field = _(FIELD_NAMES[err.field]) if err.field in FIELD_NAMES else err.field
     return _("%(field)s: %(message)s", field=field, message=_.problem(err.message))
 

@@ -15,6 +15,7 @@ from kiosk.domain.values import ATTENDED_WITHIN
 from kiosk.office import charts, reporting
 from kiosk.office.models import Site
 from kiosk.office.staff import Role, Staff
+from kiosk.office.typed_dates import typed_date
 from kiosk.office.web import N_, PageRefused, require, web, words
 from kiosk.office.web.onsite import site_zone
 from kiosk.office.web.templating import Translator
@@ -36,7 +37,7 @@ def _shift(period: reporting.Period, day: date, steps: int) -> date:
 def reports(
     request: Request,
     period: str = Query("week", max_length=8),
-    day: str = Query("", max_length=10),
+    day: str = Query("", max_length=20),
     staff: Staff = Depends(may_see),
 ) -> Response:
     if period not in reporting.PERIODS:
@@ -47,7 +48,7 @@ def reports(
     with context.db():
         zone = site_zone(staff.site_id)
         try:
-            when = date.fromisoformat(day) if day else now.astimezone(zone).date()
+            when = typed_date(day) if day else now.astimezone(zone).date()
         except ValueError as err:
             raise PageRefused(400, N_("The day is not a date (YYYY-MM-DD).")) from err
         report = reporting.build_report(Site.get_by_id(staff.site_id), chosen, when, zone, now)

@@ -12,6 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from kiosk.office import reporting
 from kiosk.office.staff import Role, Staff
+from kiosk.office.typed_dates import typed_date
 from kiosk.office.web import N_, PageRefused, require, web
 from kiosk.office.web.labels import codes
 from kiosk.office.web.onsite import site_zone
@@ -32,15 +33,15 @@ def _day(value: str, label: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        return typed_date(value)
     except ValueError as err:
         raise PageRefused(400, BAD_DATE[label]) from err
 
 
 def _filter(
     q: str = Query("", max_length=100),
-    date_from: str = Query("", alias="from", max_length=10),
-    date_to: str = Query("", alias="to", max_length=10),
+    date_from: str = Query("", alias="from", max_length=20),
+    date_to: str = Query("", alias="to", max_length=20),
     host: str = Query("", max_length=64),
     kiosk: str = Query("", max_length=64),
     state: str = Query("", max_length=32),
