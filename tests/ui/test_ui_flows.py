@@ -121,6 +121,18 @@ def test_outcomes_on_screen_and_in_the_database(flows: dict[str, Any]) -> None:
     assert flows["db"]["messages"] == 1
 
 
+def test_the_visitor_is_not_offered_a_level(flows: dict[str, Any]) -> None:
+    """The level comes from the appointment, the host or staff: the visitor's screens
+    offer none (a walk-in is recorded as ordinary)."""
+    levels = {"Visitor level", "VIP", "Senior", "访客级别", "特级", "高级", "訪客級別"}
+    shown = {
+        label["text"] for shot in flows["shots"] if shot["screen"] == "details"
+        for label in shot["labels"]
+    }  # fmt: skip
+    assert shown and not shown & levels
+    assert {"Visit a person", "More…"} <= shown
+
+
 def test_every_screen_was_shot_in_every_language(flows: dict[str, Any]) -> None:
     shots: dict[str, set[str]] = {}
     for shot in flows["shots"]:
