@@ -186,6 +186,9 @@ def flows_engine_class() -> type:
         def push_code(self, text: str) -> None:
             self.scanner.source.push_code(text)
 
+        def frames_captured(self) -> int:
+            return int(self.scanner.frames_captured)
+
         def printer_fault(self, name: str) -> None:
             self.fake_printer.fault(name)
 
@@ -559,7 +562,11 @@ def script(
         # Said as soon as the host is chosen: no purpose, agreement or photo before it.
         yield from timed_press("I don't have an appointment", "visitor")
         # Next with no name: asked for it, and the form does not move when it is said...
-        yield from settle(3)  # the keyboard opened under the focused name field
+        # The name field is focused, the keyboard open under it and the field scrolled
+        # into view above it (KField.into_view, 0.1 s later): the form as it rests.
+        yield from wait_for("the keyboard", lambda: screen().ids.keyboard.height > 0)
+        rested = time.monotonic() + 0.3
+        yield from wait_for("the form to rest", lambda: time.monotonic() > rested)
         field_at = screen().ids.name.to_window(*screen().ids.name.pos)
         yield from press("Next")
         asked = [screen().error, screen().ids.name.to_window(*screen().ids.name.pos) == field_at]
@@ -756,9 +763,15 @@ def script(
         report["checkout_visit"] = zhang_ref
         yield from press("Back to the start")
         yield from on("welcome")
-        # The same badge again: said, with when; nothing recorded, no second rating.
+        # The same badge again: said, with when; nothing recorded, no second rating. It is
+        # raised once the camera is on (as a visitor does): the camera sees it leave first,
+        # so this is a new appearance, not the last one still in view.
         yield from press("Check out")
         yield from on("scan")
+        started = services.frames_captured()
+        yield from wait_for(
+            "the camera's empty frames", lambda: services.frames_captured() > started + 4
+        )
         services.push_code(badge)
         yield from wait_for("the second scan's answer", lambda: screen().name == "notice", 400)
         report["checkout_again"] = screen().title
