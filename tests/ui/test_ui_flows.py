@@ -53,7 +53,7 @@ def templates(language: str) -> list[re.Pattern[str]]:
 
 @pytest.fixture(scope="module")
 def flows(xvfb_display: str, font_cache: Path) -> dict[str, Any]:
-    return run_flows(xvfb_display, font_cache, SCREENSHOTS / "flows")
+    return run_flows(xvfb_display, font_cache, SCREENSHOTS / "flows", "--details-keyboard")
 
 
 def test_every_flow_ran_to_its_end(flows: dict[str, Any]) -> None:
@@ -234,7 +234,8 @@ def test_high_contrast_theme_switches_on_and_off(flows: dict[str, Any]) -> None:
     assert min(corner_colour(shots["scan-id", "en"])) > 230
 
 
-SIZES = ["800x480", "1024x600", "1280x800", "1920x1080", "600x1024"]
+#: 1280x800 is the main run's own size (test_the_main_run_fits_its_window), not run twice.
+SIZES = ["800x480", "1024x600", "1920x1080", "600x1024"]
 
 
 def outside_or_clipped(shot: dict[str, Any], width: int, height: int) -> list[str]:
@@ -252,6 +253,16 @@ def outside_or_clipped(shot: dict[str, Any], width: int, height: int) -> list[st
         if outside and not label["scrolled"]:
             problems.append(f"{shot['name']}: {label['text']!r} outside the window at {x},{y}")
     return problems
+
+
+def test_the_main_run_fits_its_window(flows: dict[str, Any]) -> None:
+    """Every screen of every flow, in every language, at 1280x800: nothing clipped, and
+    nothing outside the window (the details form shot with its keyboard open too)."""
+    width, height = flows["window_size"]
+    assert (width, height) == (1280, 800)
+    assert "details-keyboard" in {shot["name"] for shot in flows["shots"]}
+    problems = [p for shot in flows["shots"] for p in outside_or_clipped(shot, width, height)]
+    assert problems == []
 
 
 @pytest.mark.parametrize("size", SIZES)
