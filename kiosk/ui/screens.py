@@ -1153,7 +1153,7 @@ class GuardScreen(KioskScreen):
     def on_visitors(self, *_args: object) -> None:
         box = self.ids.visitors
         box.clear_widgets()
-        standalone = not self.services.syncs_with_office
+        standalone = not self.services.syncs_with_office()
         for entry in self.visitors:
             row = Factory.Row()
             row.add_widget(Factory.Cell(text=entry.visitor_name or NO_FIGURE))

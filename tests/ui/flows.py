@@ -648,6 +648,9 @@ def script(
 
         # Untouched: no language switch or other redraw before looking.
         report["guard_untouched"] = [screen().ids.count.text, drawn_on_site()]
+        report["guard_cells"] = sorted(
+            {cell.text for row in screen().ids.visitors.children for cell in row.children}
+        )
         report["guard_alerts"] = [[a.kind, a.subject] for a in screen().alerts]
         report["guard_alert_lines"] = [
             row.children[0].text for row in reversed(screen().ids.alerts.children)

@@ -89,6 +89,8 @@ def test_outcomes_on_screen_and_in_the_database(flows: dict[str, Any]) -> None:
     # the engine's on_site (what `kiosk onsite` prints); a check-out shows by itself.
     assert flows["guard_untouched"] == ["On site now: 3", ["Li Lei", "Zhang Wei", "刘洋"]]
     assert flows["guard_after_checkout"] == ["On site now: 2", ["Li Lei", "Zhang Wei"]]
+    # A kiosk without an office has nothing to sync: no row says "not synced".
+    assert flows["guard_cells"] == ["10:00", "Li Lei", "Maria Schmidt", "Zhang Wei", "刘洋"]
     assert flows["guard_alerts"] == [["badge_not_printed", "Li Lei"], ["watchlist", "Mallory Bad"]]
     assert flows["guard_alert_lines"] == [
         "Badge not printed: Li Lei", "Watchlist match: Mallory Bad, sent to reception"
