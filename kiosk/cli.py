@@ -507,7 +507,9 @@ def _describe_result(kiosk: Any, result: Any) -> str:
     badge = result.badge
     escort = "  ESCORT REQUIRED" if badge.escort_required else ""
     return (
-        f"Checked in {badge.visitor_name} ({result.visit_ref}); {result.notified} notified.\n"
+        # Queued, not sent: the notifier (`kiosk notify`) sends it, and retries until it can.
+        f"Checked in {badge.visitor_name} ({result.visit_ref}); a message to the "
+        f"{result.notified} is queued for the notifier.\n"
         f"Badge valid until {badge.expires_at:%H:%M}{escort}\n{badge.token}"
     )
 
