@@ -27,6 +27,25 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextmanager
+def served(app: Any, port: int) -> Iterator[str]:
+    """An ASGI app (the office) served by uvicorn on loopback in a thread: its URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the office did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 def wait_for_office(url: str, seconds: float = 30) -> None:
     """Return once the office process at `url` answers its health check."""
     import httpx

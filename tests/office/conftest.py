@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from local_servers import free_port
+from local_servers import free_port, served
 from tests_support import MONDAY_10AM
 
 from kiosk.app import Kiosk, build_kiosk, init_kiosk
@@ -67,20 +64,8 @@ def office(office_db_url: str) -> Iterator[Office]:
     store = OfficeStore(open_office_database(office_db_url))
     port = free_port()
     settings = OfficeSettings(public_url=f"http://127.0.0.1:{port}", cookie_secure=False)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(store, settings), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the office did not start"
-        time.sleep(0.02)
-    yield Office(store, f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(store, settings), port) as url:
+        yield Office(store, url)
     store.db.close_all() if hasattr(store.db, "close_all") else store.db.close()
 
 

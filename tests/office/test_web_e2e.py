@@ -13,7 +13,6 @@ import io
 import os
 import re
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -22,10 +21,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import uvicorn
 import zxingcpp
 from conftest import SITE, KioskFactory, Office
-from local_servers import free_port
+from local_servers import free_port, served
 from PIL import Image
 from test_invitations import Mailbox
 
@@ -88,32 +86,20 @@ def live_office(tmp_path: Path, mailbox: Mailbox) -> Iterator[Office]:
         cookie_secure=False,
         allow_private_channels=True,  # the mail server is on loopback
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(store, settings), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the office did not start"
-        time.sleep(0.02)
-    site = store.site(SITE)
-    with store.db.connection_context():
-        save_site_settings(
-            site,
-            SiteSettings(timezone="Asia/Shanghai", address="1 Riverside Road, 18th floor"),
-            store.clock.now(),
-        )
-        StaffDirectory(store.db, store.clock).add_user(
-            site, "wang.fang", PASSWORD, "reception", display_name="Wang Fang"
-        )
-    office = Office(store, settings.public_url)
-    office.settings = settings  # type: ignore[attr-defined]
-    yield office
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(store, settings), port):
+        site = store.site(SITE)
+        with store.db.connection_context():
+            save_site_settings(
+                site,
+                SiteSettings(timezone="Asia/Shanghai", address="1 Riverside Road, 18th floor"),
+                store.clock.now(),
+            )
+            StaffDirectory(store.db, store.clock).add_user(
+                site, "wang.fang", PASSWORD, "reception", display_name="Wang Fang"
+            )
+        office = Office(store, settings.public_url)
+        office.settings = settings  # type: ignore[attr-defined]
+        yield office
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ test-artifacts/screenshots/office-i22/.
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,8 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import uvicorn
-from local_servers import free_port
+from local_servers import free_port, served
 
 from kiosk.domain.clock import SystemClock
 from kiosk.office.api import create_app
@@ -81,21 +78,10 @@ def demo_office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoOffice
             store.site(demo.site), READERS["en"], PASSWORD, Role.ADMIN,
             display_name="Front desk", language="en",
         )  # fmt: skip
-    port = free_port()
-    app = create_app(store, OfficeSettings(cookie_secure=False))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the office did not start"
-        time.sleep(0.02)
-    yield DemoOffice(
-        f"http://127.0.0.1:{port}", store,
-        {READERS["zh_Hans"]: demo.password, READERS["en"]: PASSWORD},
-    )  # fmt: skip
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(store, OfficeSettings(cookie_secure=False)), free_port()) as url:
+        yield DemoOffice(
+            url, store, {READERS["zh_Hans"]: demo.password, READERS["en"]: PASSWORD}
+        )
     store.db.close()
 
 
