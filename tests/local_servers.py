@@ -46,6 +46,24 @@ def served(app: Any, port: int) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+@contextmanager
+def chromium_browser() -> Iterator[Any]:
+    """The machine's Chromium driven by Playwright, for the office's pages."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(
+            executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def wait_for_office(url: str, seconds: float = 30) -> None:
     """Return once the office process at `url` answers its health check."""
     import httpx

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import zxingcpp
 from conftest import SITE, KioskFactory, Office
-from local_servers import free_port, served
+from local_servers import chromium_browser, free_port, served
 from PIL import Image
 from test_invitations import Mailbox
 
@@ -104,13 +104,8 @@ def live_office(tmp_path: Path, mailbox: Mailbox) -> Iterator[Office]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    with playwright.sync_playwright() as driver:
-        chromium = driver.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        )
+    with chromium_browser() as chromium:
         yield chromium
-        chromium.close()
 
 
 def shot(page: Any, name: str) -> None:

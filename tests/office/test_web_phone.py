@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from local_servers import free_port, served
+from local_servers import chromium_browser, free_port, served
 
 from kiosk.domain.clock import SystemClock
 from kiosk.office.api import create_app
@@ -87,13 +87,8 @@ def demo_office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoOffice
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with playwright.sync_playwright() as driver:
-        chromium = driver.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        )
+    with chromium_browser() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
