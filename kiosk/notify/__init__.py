@@ -8,7 +8,7 @@
     AppriseSender       the channels: e-mail, SMS gateways, chat apps, webhooks
 
 `build_notifier(kiosk)` wires one over a kiosk (the composition root may call it).
-Its tables are created by `ensure_tables` (`NOTIFY_DDL` for a migration).
+Its tables are created by the kiosk's versioned migrations (kiosk/storage/migrations.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from kiosk.notify.links import (
     read_link,
     verify_link,
 )
-from kiosk.notify.models import NOTIFY_DDL, ensure_tables
 from kiosk.notify.notifier import Notifier, RedeemedLink, TickReport
 from kiosk.notify.responses import HostResponse, host_response
 
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
     from kiosk.app import Kiosk
 
 __all__ = [
-    "NOTIFY_DDL",
     "AppriseSender",
     "Attachment",
     "HostResponse",
@@ -52,7 +50,6 @@ __all__ = [
     "TickReport",
     "build_notifier",
     "default_link_base",
-    "ensure_tables",
     "host_response",
     "link_signer",
     "load_link_key",

@@ -1,13 +1,13 @@
 """The notifier's own tables: what it planned, what it delivered, which links were used.
 
-They live in the kiosk's database but belong to this package: `ensure_tables` creates them
-(`CREATE TABLE IF NOT EXISTS`), and `NOTIFY_DDL` is the same schema as frozen SQL for a
-versioned migration. No personal data is copied here: messages are rendered from the
-visit rows at send time, so the retention purge of those rows covers notifications too,
-and recipient URLs (which hold passwords and webhook secrets) are stored only as hashes.
+They live in the kiosk's database but belong to this package. Like every other table they
+are created only by the kiosk's versioned migrations (kiosk/storage/migrations.py, versions
+3 and 5), so the schema is the same whichever command opened the database first;
+tests/storage/test_storage.py checks the migrated schema against these models.
 
-`notification_forward` came after migration 3 (kiosk/storage/migrations.py): until a
-migration adds it, `ensure_tables` (run by every Notifier) creates it.
+No personal data is copied here: messages are rendered from the visit rows at send time, so
+the retention purge of those rows covers notifications too, and recipient URLs (which hold
+passwords and webhook secrets) are stored only as hashes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from peewee import AutoField, CharField, Database, IntegerField, TextField
+from peewee import AutoField, CharField, IntegerField, TextField
 
 from kiosk.storage.models import BaseModel, UtcTimestampField
 
@@ -94,22 +94,6 @@ NOTIFY_MODELS: list[type[BaseModel]] = [
     UsedLink,
     NotificationForward,
 ]
-
-#: The schema above as SQL, for a versioned migration in kiosk/storage/migrations.py.
-NOTIFY_DDL = """\
-CREATE TABLE IF NOT EXISTS "notification_event" ("key" VARCHAR(255) NOT NULL PRIMARY KEY, "kind" VARCHAR(255) NOT NULL, "planned_at" INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS "notification_delivery" ("id" INTEGER NOT NULL PRIMARY KEY, "key" VARCHAR(255) NOT NULL, "kind" VARCHAR(255) NOT NULL, "subject_ref" VARCHAR(255) NOT NULL, "payload" TEXT NOT NULL, "audience" VARCHAR(255) NOT NULL, "channel_hash" VARCHAR(255) NOT NULL, "attempts" INTEGER NOT NULL, "next_attempt_at" INTEGER NOT NULL, "claimed_at" INTEGER, "sent_at" INTEGER, "gave_up_at" INTEGER, "last_error" TEXT NOT NULL, "created_at" INTEGER NOT NULL);
-CREATE UNIQUE INDEX IF NOT EXISTS "notification_delivery_key_channel_hash" ON "notification_delivery" ("key", "channel_hash");
-CREATE INDEX IF NOT EXISTS "notification_delivery_sent_at_gave_up_at_next_attempt_at" ON "notification_delivery" ("sent_at", "gave_up_at", "next_attempt_at");
-CREATE TABLE IF NOT EXISTS "notification_used_link" ("link_id" VARCHAR(255) NOT NULL PRIMARY KEY, "action" VARCHAR(255) NOT NULL, "visit_ref" VARCHAR(255) NOT NULL, "used_at" INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS "notification_forward" ("delivery_id" INTEGER NOT NULL PRIMARY KEY, "event_id" VARCHAR(255) NOT NULL, "forwarded_at" INTEGER NOT NULL);
-"""  # noqa: E501
-
-
-def ensure_tables(db: Database) -> None:
-    """Create the notifier's tables if they are missing (safe to call every start)."""
-    with db.bind_ctx(NOTIFY_MODELS):
-        db.create_tables(NOTIFY_MODELS, safe=True)
 
 
 def channel_hash(url: str) -> str:

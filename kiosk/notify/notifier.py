@@ -98,7 +98,6 @@ from kiosk.notify.models import (
     NotificationForward,
     UsedLink,
     channel_hash,
-    ensure_tables,
 )
 from kiosk.services.checkin import CheckInEngine
 from kiosk.services.recipients import audience_urls, host_urls
@@ -203,7 +202,6 @@ class Notifier:
         self.language = language or notifications.language or str(config.site.default_language)
         self._forward_after_failures = notifications.forward_after_failures
         self._forward_after = timedelta(seconds=notifications.forward_after_seconds)
-        ensure_tables(db)
 
     # ----------------------------------------------------------------- one round
 

@@ -153,11 +153,24 @@ def _v4(database: Database) -> None:
         )
 
 
+# Version 5: deliveries the kiosk handed to the office (kiosk.notify.models.NotificationForward).
+# Until this version the notifier created the table on the side; `IF NOT EXISTS` keeps a
+# database that already has it from that time.
+_V5_NOTIFICATION_FORWARD = """
+CREATE TABLE IF NOT EXISTS "notification_forward" ("delivery_id" INTEGER NOT NULL PRIMARY KEY, "event_id" VARCHAR(255) NOT NULL, "forwarded_at" INTEGER NOT NULL);
+"""
+
+
+def _v5(database: Database) -> None:
+    _run_script(database, _V5_NOTIFICATION_FORWARD)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
     (1, _v1),
     (2, _v2),
     (3, _v3),
     (4, _v4),
+    (5, _v5),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -391,3 +391,33 @@ def _catches(pid: int, signum: int) -> bool:
     status = Path(f"/proc/{pid}/status").read_text()
     caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
     return bool(int(caught.split()[1], 16) & (1 << (signum - 1)))
+
+
+def test_a_fresh_kiosk_passes_the_doctor_but_for_the_expected_warnings(tmp_path: Path) -> None:
+    """`kiosk init` then `kiosk doctor`: nothing fails, and the only warnings are the ones a
+    new standalone kiosk without a screen should get. (A table made outside the migrations
+    once showed up here as "cannot read the queue: no such table".)"""
+    fresh = Kiosk(tmp_path)
+    fresh.config.parent.mkdir()
+    fresh.config.write_text(SITE, encoding="utf-8")
+    fresh("init")
+    environment = {key: value for key, value in os.environ.items() if key != "DISPLAY"}
+    environment["XDG_CACHE_HOME"] = str(tmp_path / "cache")  # the fonts not prepared yet
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk", "--config", str(fresh.config), "--json", "doctor"],
+        capture_output=True,
+        text=True,
+        env={**environment, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
+    findings = json.loads(done.stdout)
+    assert findings and done.returncode == 0, done.stderr
+    expected = ("display", "office", "ocr ", "CJK font (")
+    unexpected = [
+        f"{f['name']}: {f['status']} {f['detail']}"
+        for f in findings
+        if f["status"] != "ok" and not f["name"].startswith(expected)
+    ]
+    assert unexpected == []
+    assert all(f["status"] in ("ok", "warn") for f in findings)
+    assert {f["name"] for f in findings} >= {"database", "notifications", "audit chain"}

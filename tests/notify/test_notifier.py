@@ -17,7 +17,7 @@ from kiosk.domain.clock import ManualClock
 from kiosk.domain.errors import CheckInRefused, TokenRejected
 from kiosk.domain.values import Purpose, VisitorLevel, VisitState
 from kiosk.notify import LinkAction, LinkRefusal, LinkRefused, LinkSigner, Notifier, build_notifier
-from kiosk.notify.models import NOTIFY_DDL, NotificationDelivery, UsedLink, ensure_tables
+from kiosk.notify.models import NotificationDelivery, UsedLink
 from kiosk.services.checkin import Collected, VisitorDetails, WalkIn
 from kiosk.storage.models import Visit
 
@@ -406,21 +406,3 @@ def test_a_host_without_channels_falls_back_to_reception(
     [mail] = smtp.messages
     assert mail["To"] == "reception@tower.test"
     assert notifier.redeem_link(links_in(text_of(mail))["I'm on my way"]).party == "reception"
-
-
-def test_the_ddl_creates_the_same_schema_as_the_models(tmp_path) -> None:
-    from peewee import SqliteDatabase
-
-    by_models, by_ddl = SqliteDatabase(":memory:"), SqliteDatabase(":memory:")
-    ensure_tables(by_models)
-    for statement in NOTIFY_DDL.strip().split(";\n"):
-        by_ddl.execute_sql(statement)
-    ensure_tables(by_ddl)  # nothing left to create
-
-    def schema(db: SqliteDatabase) -> list[tuple[str, str]]:
-        rows = db.execute_sql(
-            "SELECT name, replace(sql, ' IF NOT EXISTS', '') FROM sqlite_master ORDER BY name"
-        ).fetchall()
-        return [(name, " ".join((sql or "").split())) for name, sql in rows]
-
-    assert schema(by_models) == schema(by_ddl)
