@@ -357,8 +357,15 @@ def cmd_hosts_availability(args: argparse.Namespace) -> int:
 
 
 def cmd_appointments_import(args: argparse.Namespace) -> int:
-    report = _open(args).directory.import_appointments(Path(args.file))
-    return _import_report(args, report, f"{report.added} appointments added")
+    from kiosk.services.appointment_import import AppointmentImport
+
+    kiosk = _open(args)
+    report = AppointmentImport(kiosk.directory, kiosk.db, kiosk.clock).run(Path(args.file))
+    summary = (
+        f"{report.added} new, {report.updated} changed, {report.unchanged} unchanged, "
+        f"{report.cancelled} cancelled"
+    )
+    return _import_report(args, report, summary)
 
 
 def cmd_appointments_list(args: argparse.Namespace) -> int:

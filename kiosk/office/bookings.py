@@ -15,17 +15,17 @@ Cancelling a visit whose invitation had gone out queues a cancellation notice to
 in the same transaction (one per visit, also for each visit of a series: each invitation
 made its own calendar entry, which its own notice withdraws).
 
-An iCalendar event is remembered by its UID and RECURRENCE-ID, so importing a file again
-books nothing twice: each visitor of an event already imported is matched by address, left
-as it is when the event says the same, updated when it says something new (still to come
-and not arrived), and cancelled when the event is, or no longer names them. A CSV row has
-no such identity: it is booked each time it is imported.
+Importing a file again books nothing twice (kiosk.domain.import_identity says how a booking
+is recognised). An iCalendar event is remembered by its UID and RECURRENCE-ID: each visitor
+of an event already imported is matched by address, left as it is when the event says the
+same, updated when it says something new (still to come and not arrived), and cancelled when
+the event is, or no longer names them. A CSV row is remembered by the key it carries (a
+`key` or `uid` column: then it is updated like an event, and cancelled by `status` =
+`cancelled`), or else by who visits whom and when, so the same row twice books one visit.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -37,6 +37,7 @@ from peewee import JOIN, fn
 
 from kiosk.config import DEFAULTS_FILE
 from kiosk.domain.errors import InvalidInput, KioskError, NotFound
+from kiosk.domain.import_identity import carried_csv_key, content_digest, csv_row_key, event_key
 from kiosk.domain.text import COMPANY_MAX, check_email, check_name, check_optional, check_phone
 from kiosk.domain.tokens import new_ref
 from kiosk.domain.values import ON_SITE_STATES, Purpose, VisitorLevel
@@ -608,7 +609,7 @@ class Bookings:
         if is_calendar:
             found = self._read_calendar(site, data, by_email, allowed, problems)
         else:
-            found = ImportFile(bookings=self._read_csv(site, data, by_email, allowed, problems))
+            found = self._read_csv(site, data, by_email, allowed, problems)
         if not problems and not found.bookings and not found.events:
             problems.append("the file has no visits")
         if found.visit_count() > MAX_IMPORT_ROWS:
@@ -730,39 +731,56 @@ class Bookings:
         by_email: dict[str, OfficeHost],
         allowed: dict[str, OfficeHost],
         problems: list[str],
-    ) -> list[Booking]:
+    ) -> ImportFile:
+        """Each row as a remembered event of one visit (see the module's docstring)."""
         try:
             rows = read_csv(data)
         except InvalidInput as err:
             problems.append(str(err))
-            return []
+            return ImportFile()
         missing = [c for c in REQUIRED_CSV_COLUMNS if rows and c not in rows[0]]
         if missing:
             problems.append(
                 f"missing column(s): {', '.join(missing)} (expected: {', '.join(CSV_COLUMNS)})"
             )
-            return []
+            return ImportFile()
         zone = self.zone(site)
-        bookings = []
+        found = ImportFile()
+        lines: dict[str, int] = {}  # row key -> the line that has it
         for line, row in enumerate(rows[: MAX_IMPORT_ROWS + 1], start=2):
+            where = f"line {line}"
             try:
+                carried = carried_csv_key(row)
+                if carried and row.get("status", "").strip().lower() == "cancelled":
+                    found.events.append(CalendarEvent(carried, 0, where, cancelled=True))
+                    continue
                 starts_at = _local_datetime(row.get("starts_at", ""), zone, "starts_at")
                 end_text = row.get("ends_at", "").strip()
                 ends_at = _end_time(end_text, starts_at, zone) if end_text else None
-                host = _host_by_email(row.get("host_email", ""), by_email, allowed)
-                bookings.append(
-                    self.check(
-                        site, visitor_name=row.get("visitor_name", ""), host_ref=host.ref,
-                        starts_at=starts_at, ends_at=ends_at, company=row.get("company", ""),
-                        email=row.get("email", ""), phone=row.get("phone", ""),
-                        purpose=row.get("purpose", ""), level=row.get("level", ""),
-                        visitor_type=row.get("visitor_type", "").strip() or "visitor",
-                        hosts=allowed,
-                    )
+                key = carried or csv_row_key(
+                    row.get("visitor_name", ""), row.get("host_email", ""), starts_at,
+                    row.get("email", ""),
                 )  # fmt: skip
+                if key in lines:
+                    raise InvalidInput("row", f"books the same visit as line {lines[key]}")
+                lines[key] = line
+                if (ends_at or starts_at + DEFAULT_LENGTH) <= self.store.clock.now():
+                    found.events.append(CalendarEvent(key, 0, where, over=True))
+                    continue
+                host = _host_by_email(row.get("host_email", ""), by_email, allowed)
+                booking = self.check(
+                    site, visitor_name=row.get("visitor_name", ""), host_ref=host.ref,
+                    starts_at=starts_at, ends_at=ends_at, company=row.get("company", ""),
+                    email=row.get("email", ""), phone=row.get("phone", ""),
+                    purpose=row.get("purpose", ""), level=row.get("level", ""),
+                    visitor_type=row.get("visitor_type", "").strip() or "visitor",
+                    hosts=allowed,
+                )  # fmt: skip
+                booked = replace(booking, import_key=key, import_digest=_visit_digest(booking, ""))
+                found.events.append(CalendarEvent(key, 0, where, (booked,)))
             except InvalidInput as err:
-                problems.append(f"line {line}: {err}")
-        return bookings
+                problems.append(f"{where}: {err}")
+        return found
 
     def _read_calendar(
         self,
@@ -789,7 +807,7 @@ class Bookings:
             summary = str(event.get("SUMMARY") or "")
             where = f"event {number}" + (f" ({summary})" if summary else "")
             try:
-                key = _event_key(event)
+                key = event_key(event)
                 if key in numbers:
                     raise InvalidInput("UID", f"is also the UID of event {numbers[key]}")
                 if key:
@@ -829,8 +847,14 @@ class Bookings:
                     )  # fmt: skip
                     # Named twice, invited once.
                     visits.setdefault(_visitor(booking.email, booking.visitor_name), booking)
-                if not key:  # nothing to know it by again: booked like a CSV row
-                    found.bookings.extend(visits.values())
+                if not key:  # no UID (which RFC 5545 requires): each visit known like a CSV row
+                    for booking in visits.values():
+                        row_key = csv_row_key(
+                            booking.visitor_name, host.email, booking.starts_at, booking.email
+                        )
+                        digest = _visit_digest(booking, summary)
+                        booked = replace(booking, import_key=row_key, import_digest=digest)
+                        found.events.append(CalendarEvent(row_key, 0, where, (booked,)))
                     continue
                 found.events.append(
                     CalendarEvent(
@@ -847,22 +871,6 @@ class Bookings:
         return found
 
 
-def _event_key(event: Any) -> str:
-    """OfficeAppointment.import_key of a VEVENT: its UID, and RECURRENCE-ID for one changed
-    occurrence of a repeating event, as the same instant however it is written. A hash
-    keeps the column short whatever the calendar's UIDs look like. "" without a UID."""
-    uid = str(event.get("UID") or "").strip()
-    if not uid:
-        return ""
-    occurrence = ""
-    if event.get("RECURRENCE-ID"):
-        moment = event.decoded("RECURRENCE-ID")
-        if isinstance(moment, datetime) and moment.tzinfo is not None:
-            moment = moment.astimezone(ZoneInfo("UTC"))
-        occurrence = moment.isoformat()
-    return hashlib.sha256(f"{uid}\n{occurrence}".encode()).hexdigest()
-
-
 def _event_sequence(event: Any) -> int:
     try:
         return int(event.get("SEQUENCE") or 0)
@@ -877,11 +885,10 @@ def _visitor(email: str, name: str) -> str:
 
 def _visit_digest(booking: Booking, summary: str) -> str:
     """What an event says about one of its visits: unchanged while this is."""
-    said = [
-        summary, booking.starts_at.timestamp(), booking.ends_at.timestamp(), booking.host_ref,
-        booking.visitor_name, booking.email.lower(), booking.company, booking.purpose,
-    ]  # fmt: skip
-    return hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()
+    return content_digest(
+        summary, booking.starts_at, booking.ends_at, booking.host_ref, booking.visitor_name,
+        booking.email.lower(), booking.company, booking.purpose,
+    )  # fmt: skip
 
 
 def _local_datetime(text: str, zone: ZoneInfo, field: str) -> datetime:

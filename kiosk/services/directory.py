@@ -11,11 +11,11 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from peewee import SqliteDatabase
+from peewee import SqliteDatabase, fn
 
 from kiosk.config import KioskConfig
 from kiosk.domain import names
@@ -42,8 +42,12 @@ DEFAULT_APPOINTMENT_LENGTH = timedelta(hours=1)
 
 @dataclass
 class ImportReport:
+    """What an import did: rows booked, changed, found as they were, cancelled, refused."""
+
     added: int = 0
     updated: int = 0
+    unchanged: int = 0
+    cancelled: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -70,10 +74,14 @@ class Directory:
     # ----------------------------------------------------------------- hosts
 
     def find_host(self, wanted: str) -> Host:
-        """A host by ref, e-mail or name (exact, then a unique search hit)."""
+        """A host by ref, e-mail (in any case) or name (exact, then a unique search hit)."""
         host = (
             Host.select()
-            .where((Host.ref == wanted) | (Host.email == wanted) | (Host.name == wanted))
+            .where(
+                (Host.ref == wanted)
+                | ((Host.email != "") & (fn.LOWER(Host.email) == wanted.strip().lower()))
+                | (Host.name == wanted)
+            )
             .first()
         )
         if host is not None:
@@ -189,40 +197,26 @@ class Directory:
         document_hash: str | None = None,
         ref: str | None = None,
         source: str = "local",
+        import_key: str = "",
+        import_digest: str = "",
     ) -> Appointment:
-        """Book a visit; its visit is created as `expected` in the same transaction."""
-        check_name(visitor_name, "visitor_name")
-        visitor_name = names.display_name(visitor_name)  # as the visitor's own check-in shows it
-        check_optional(company, "company", COMPANY_MAX)
-        check_email(email)
-        check_phone(phone)
-        if visitor_type not in self._config.visitor_types:
-            known = ", ".join(sorted(self._config.visitor_types))
-            raise InvalidInput("visitor_type", f"{visitor_type!r} is not one of {known}")
-        if starts_at.tzinfo is None:
-            raise InvalidInput("starts_at", "needs a time zone")
-        ends_at = ends_at or starts_at + DEFAULT_APPOINTMENT_LENGTH
-        if ends_at <= starts_at:
-            raise InvalidInput("ends_at", "must be after the start")
-        host_record = self.find_host(host)
+        """Book a visit; its visit is created as `expected` in the same transaction.
+        `import_key` and `import_digest`: see kiosk.services.appointment_import."""
+        fields = self.checked_appointment(
+            visitor_name=visitor_name, host=host, starts_at=starts_at, ends_at=ends_at,
+            company=company, email=email, phone=phone, purpose=purpose, level=level,
+            visitor_type=visitor_type,
+        )  # fmt: skip
+        host_record = fields["host"]
         now = self._clock.now()
         with storage_errors(), self._db.atomic():
             appointment = Appointment.create(
                 ref=ref or new_ref(),
-                host=host_record,
-                visitor_name=visitor_name,
-                exact_key=names.exact_key(visitor_name),
-                latin_key=names.latin_key(visitor_name),
-                company=company,
-                email=email,
-                phone=phone,
+                **fields,
                 document_hash=document_hash,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                purpose=Purpose(purpose),
-                level=VisitorLevel(level),
-                visitor_type=visitor_type,
                 source=source,
+                import_key=import_key,
+                import_digest=import_digest,
                 updated_at=now,
             )
             visit = Visit.create(
@@ -245,11 +239,55 @@ class Directory:
                     "visit": visit.ref,
                     "appointment": appointment.ref,
                     "host": host_record.ref,
-                    "starts_at": starts_at.isoformat(),
+                    "starts_at": fields["starts_at"].isoformat(),
                 },
             )
             append_audit(now, "admin", "appointment.created", appointment.ref, {"visit": visit.ref})
         return appointment
+
+    def checked_appointment(
+        self,
+        *,
+        visitor_name: str,
+        host: str,
+        starts_at: datetime,
+        ends_at: datetime | None = None,
+        company: str = "",
+        email: str = "",
+        phone: str = "",
+        purpose: Purpose = Purpose.VISIT_PERSON,
+        level: VisitorLevel = VisitorLevel.ORDINARY,
+        visitor_type: str = "visitor",
+    ) -> dict[str, Any]:
+        """An appointment's fields, checked like a visitor's input, as Appointment columns
+        (the host found, the name as the visitor's own check-in shows it, its match keys)."""
+        check_name(visitor_name, "visitor_name")
+        visitor_name = names.display_name(visitor_name)
+        check_optional(company, "company", COMPANY_MAX)
+        check_email(email)
+        check_phone(phone)
+        if visitor_type not in self._config.visitor_types:
+            known = ", ".join(sorted(self._config.visitor_types))
+            raise InvalidInput("visitor_type", f"{visitor_type!r} is not one of {known}")
+        if starts_at.tzinfo is None:
+            raise InvalidInput("starts_at", "needs a time zone")
+        ends_at = ends_at or starts_at + DEFAULT_APPOINTMENT_LENGTH
+        if ends_at <= starts_at:
+            raise InvalidInput("ends_at", "must be after the start")
+        return {
+            "host": self.find_host(host),
+            "visitor_name": visitor_name,
+            "exact_key": names.exact_key(visitor_name),
+            "latin_key": names.latin_key(visitor_name),
+            "company": company,
+            "email": email,
+            "phone": phone,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "purpose": Purpose(purpose),
+            "level": VisitorLevel(level),
+            "visitor_type": visitor_type,
+        }
 
     def cancel_appointment(self, appointment_ref: str) -> None:
         """Cancel a booking; its invitation is revoked on this kiosk at once."""
@@ -280,73 +318,6 @@ class Directory:
             now, "token.revoked", token_id, {"token": token_id, "kind": kind.name.lower()}
         )
         append_audit(now, "admin", "token.revoked", token_id, {"reason": reason})
-
-    def import_appointments(self, path: Path) -> ImportReport:
-        """A CSV file (visitor_name, host, date, time, end, company, email, phone, purpose,
-        level, visitor_type) or an iCalendar file (.ics: one VEVENT per visit)."""
-        if path.suffix.lower() in {".ics", ".ical", ".ifb"}:
-            return self._import_ics(path)
-        report = ImportReport()
-        zone = self.calendar.zone
-        try:
-            rows = read_csv(path.read_bytes())
-        except InvalidInput as err:
-            report.problems.append(str(err))
-            return report
-        for line, row in enumerate(rows, start=2):
-            try:
-                day = date.fromisoformat((row.get("date") or "").strip())
-                start = datetime.combine(day, time.fromisoformat(row["time"].strip()), zone)
-                end_text = (row.get("end") or "").strip()
-                end = (
-                    datetime.combine(day, time.fromisoformat(end_text), zone) if end_text else None
-                )
-                self.add_appointment(
-                    visitor_name=(row.get("visitor_name") or "").strip(),
-                    host=(row.get("host") or "").strip(),
-                    starts_at=start,
-                    ends_at=end,
-                    company=(row.get("company") or "").strip(),
-                    email=(row.get("email") or "").strip(),
-                    phone=(row.get("phone") or "").strip(),
-                    purpose=Purpose((row.get("purpose") or "visit_person").strip()),
-                    level=VisitorLevel((row.get("level") or "ordinary").strip()),
-                    visitor_type=(row.get("visitor_type") or "visitor").strip(),
-                    source="import",
-                )
-                report.added += 1
-            except (KioskError, ValueError, KeyError, AttributeError) as err:
-                report.problems.append(f"line {line}: {err}")
-        return report
-
-    def _import_ics(self, path: Path) -> ImportReport:
-        from icalendar import Calendar
-
-        report = ImportReport()
-        try:
-            calendar = Calendar.from_ical(path.read_bytes())
-        except ValueError as err:
-            report.problems.append(f"not an iCalendar file: {err}")
-            return report
-        for number, event in enumerate(calendar.walk("VEVENT"), start=1):
-            try:
-                start, end = event_times(event, self.calendar.zone)
-                host = str(event.get("X-KIOSK-HOST") or "") or _organizer(event)
-                self.add_appointment(
-                    visitor_name=str(event.get("X-KIOSK-VISITOR") or event.get("SUMMARY") or ""),
-                    host=host,
-                    starts_at=start,
-                    ends_at=end,
-                    company=str(event.get("X-KIOSK-COMPANY") or ""),
-                    purpose=Purpose(str(event.get("X-KIOSK-PURPOSE") or "visit_person")),
-                    visitor_type=str(event.get("X-KIOSK-TYPE") or "visitor"),
-                    ref=None,
-                    source="import",
-                )
-                report.added += 1
-            except (KioskError, ValueError, KeyError) as err:
-                report.problems.append(f"event {number}: {err}")
-        return report
 
     # ----------------------------------------------------------------- invitations
 
@@ -413,11 +384,6 @@ class Directory:
             )
             append_audit(now, "admin", "watchlist.added", entry.ref)
         return entry
-
-
-def _organizer(event: Any) -> str:
-    """The host of an invitation from a calendar: its organiser's e-mail address."""
-    return calendar_address(event.get("ORGANIZER"))
 
 
 # Shared with the office's imports (kiosk.office.bookings), so both read files alike.

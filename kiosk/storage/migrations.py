@@ -165,12 +165,23 @@ def _v5(database: Database) -> None:
     _run_script(database, _V5_NOTIFICATION_FORWARD)
 
 
+def _v6(database: Database) -> None:
+    """Imported appointments remember their key in the file and what it said
+    (kiosk.services.appointment_import), so a file imported twice books nothing twice."""
+    for column in ("import_key", "import_digest"):
+        database.execute_sql(
+            f'ALTER TABLE "appointment" ADD COLUMN "{column}" VARCHAR(255) NOT NULL DEFAULT \'\''
+        )
+    database.execute_sql('CREATE INDEX "appointment_import_key" ON "appointment" ("import_key")')
+
+
 MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
     (1, _v1),
     (2, _v2),
     (3, _v3),
     (4, _v4),
     (5, _v5),
+    (6, _v6),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -140,6 +140,10 @@ class Appointment(BaseModel):
     invitation_token_id = CharField(null=True, index=True)
     cancelled_at = UtcTimestampField(null=True)
     source = CharField(default="local")  # local | import | office
+    # Booked from a file: who it is there and what the file said (kiosk.domain.import_identity),
+    # so that importing the file again changes it instead of booking it twice.
+    import_key = CharField(default="")
+    import_digest = CharField(default="")
     updated_at = UtcTimestampField()
 
     class Meta:
@@ -148,6 +152,7 @@ class Appointment(BaseModel):
             (("exact_key", "starts_at"), False),
             (("latin_key", "starts_at"), False),
             (("starts_at",), False),
+            (("import_key",), False),
         )
 
 

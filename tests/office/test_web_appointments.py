@@ -454,9 +454,53 @@ def test_a_good_csv_file_is_imported_in_one_go_with_or_without_bom(
     with office_web.store.db.connection_context():
         assert InvitationMail.select().count() == 2
     assert audit_actions(office_web) == ["appointment.import"]
-    # Without the byte-order mark too.
-    assert upload(office_web, client, "more.csv", GOOD_CSV.encode()).status_code == 303
-    assert len(appointments(office_web)) == 6
+    # The same file again (without the byte-order mark this time) books nothing twice.
+    again = upload(office_web, client, "more.csv", GOOD_CSV.encode())
+    assert import_counts(again) == {"added": 0, "updated": 0, "unchanged": 3, "cancelled": 0}
+    assert {a.visitor_name for a in appointments(office_web)} == set(made)
+    assert len(appointments(office_web)) == 3 and len(mailbox.messages) == 2
+
+
+#: GOOD_CSV's rows with keys of their own, as a booking system exports them.
+KEYED_CSV = """key,visitor_name,email,host_email,starts_at,ends_at,status
+crm-17,张伟,zhang.wei@example.cn,li.na@tower.test,2026-11-23 15:00,16:00,
+crm-18,Anna Eriksson,anna@example.se,maria@tower.test,2026-11-24 09:30,11:00,
+"""
+
+
+def test_a_csv_row_with_a_key_moves_its_visit_and_is_cancelled_by_its_status(
+    office_web: WebOffice, mailbox: Mailbox
+) -> None:
+    client = office_web.as_role("reception")
+    first = import_counts(upload(office_web, client, "crm.csv", KEYED_CSV.encode()))
+    assert first == {"added": 2, "updated": 0, "unchanged": 0, "cancelled": 0}
+    before = by_visitor(office_web)
+    assert len(mailbox.messages) == 2
+
+    moved_and_off = KEYED_CSV.replace("2026-11-23 15:00,16:00,", "2026-11-23 16:00,17:00,").replace(
+        "09:30,11:00,", "09:30,11:00,cancelled"
+    )
+    answer = upload(office_web, client, "crm.csv", moved_and_off.encode())
+    assert import_counts(answer) == {"added": 0, "updated": 1, "unchanged": 0, "cancelled": 1}
+    after = by_visitor(office_web)
+    assert after["张伟"].ref == before["张伟"].ref  # the same visit, at its new time
+    assert after["张伟"].starts_at == datetime(2026, 11, 23, 16, 0, tzinfo=SHANGHAI)
+    assert after["Anna Eriksson"].cancelled_at is not None
+    # 张伟 hears of the new time once; Anna gets the cancellation.
+    assert len(mailbox.messages) == 4
+    again = upload(office_web, client, "crm.csv", moved_and_off.encode())
+    assert import_counts(again) == {"added": 0, "updated": 0, "unchanged": 2, "cancelled": 0}
+    assert len(mailbox.messages) == 4
+
+
+def test_a_csv_file_naming_one_visit_twice_is_refused(office_web: WebOffice) -> None:
+    client = office_web.as_role("reception")
+    row = "Bob Stone,,,,maria@tower.test,2026-11-24 10:00,,\n"
+    twice = GOOD_CSV + row + row.replace("Bob Stone", "bob  stone")
+    answer = upload(office_web, client, "twice.csv", twice.encode())
+    assert answer.status_code == 400
+    assert "line 6: row: books the same visit as line 5" in answer.text
+    assert appointments(office_web) == []
 
 
 def test_a_csv_file_with_a_bad_row_imports_nothing_and_names_every_problem(
