@@ -237,6 +237,12 @@ run_in_root() {
     bind_into_root /sys /sys
     bind_into_root /dev /dev
     bind_into_root /dev/pts /dev/pts
+    # /dev/shm is a mount of its own, so the bind of /dev leaves it out: the root gets a
+    # private one (POSIX semaphores, which Python's process pools need), not this machine's.
+    if ! mountpoint -q "$ROOT/dev/shm"; then
+        mount -t tmpfs -o mode=1777,nosuid,nodev,size=64m kiosk-shm "$ROOT/dev/shm"
+        MOUNTED+=("$ROOT/dev/shm")
+    fi
     if [[ -f /etc/resolv.conf ]]; then
         [[ -e "$ROOT/etc/resolv.conf" ]] || : >"$ROOT/etc/resolv.conf"
         mount --bind "$(readlink -f /etc/resolv.conf)" "$ROOT/etc/resolv.conf"
@@ -257,11 +263,21 @@ run_in_root() {
         site) flags+=(--site-only) ;;
         enrol) flags+=(--enrol-only) ;;
     esac
+    # The run inside starts from a clean environment: a variable of this machine's (such as
+    # XDG_CACHE_HOME or TMPDIR) names a path of this machine's, and would send writes there
+    # or fail on it. Only the proxy and pip's cache location (a path inside ROOT) go in.
+    local -a environment=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+        HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" KIOSK_IN_CHROOT=1)
+    local name
+    for name in PIP_CACHE_DIR PIP_INDEX_URL http_proxy https_proxy no_proxy; do
+        [[ -n "${!name:-}" ]] && environment+=("$name=${!name}")
+    done
     local status=0
-    KIOSK_ROOT="" KIOSK_IN_CHROOT=1 chroot "$ROOT" "$SRC_DIR/provisioning/install.sh" "${flags[@]}" ||
+    env -i "${environment[@]}" chroot "$ROOT" "$SRC_DIR/provisioning/install.sh" "${flags[@]}" ||
         status=$?
     rm -f "$ROOT/usr/sbin/policy-rc.d"
-    [[ $CHANGES -gt 0 ]] && say "$CHANGES changes outside the chroot (the source or the site file)"
+    [[ $CHANGES -gt 0 ]] &&
+        say "$CHANGES changes in $ROOT made before entering it (the copied source, the site file)"
     return "$status"
 }
 
@@ -639,8 +655,8 @@ as_kiosk() { runuser -u "$KIOSK_USER" -- env HOME="$STATE_DIR" "$@"; }
 step_init() {
     local before output
     before="$(find "$STATE_DIR/keys" "$STATE_DIR/data" -type f 2>/dev/null | LC_ALL=C sort | sha256sum)"
-    output="$(cd "$STATE_DIR" && umask 077 && as_kiosk "$KIOSK_BIN" init --config "$CONFIG")" ||
-        die "kiosk init failed: $output"
+    output="$(cd "$STATE_DIR" && umask 077 && as_kiosk "$KIOSK_BIN" init --config "$CONFIG" 2>&1)" ||
+        die "kiosk init failed (as $KIOSK_USER in $STATE_DIR): ${output:-no message}"
     if [[ "$before" != "$(find "$STATE_DIR/keys" "$STATE_DIR/data" -type f 2>/dev/null | LC_ALL=C sort | sha256sum)" ]]; then
         changed "kiosk init: $(printf '%s' "$output" | tr '\n' ' ')"
     fi
@@ -649,9 +665,14 @@ step_init() {
 step_fonts() {
     # Prepared faces take ~11 MB less of the touchscreen's memory (kiosk.ui.fonts); the
     # preparation takes about a minute, so it is done here, not at the kiosk's first start.
-    local output
-    output="$(cd "$STATE_DIR" && as_kiosk "$KIOSK_BIN" prepare-fonts)" ||
-        die "kiosk prepare-fonts failed: $output"
+    local output errors
+    errors="$(mktemp)"
+    if ! output="$(cd "$STATE_DIR" && as_kiosk "$KIOSK_BIN" prepare-fonts 2>"$errors")"; then
+        output="$(cat "$errors" && printf '%s' "$output")"
+        rm -f "$errors"
+        die "kiosk prepare-fonts failed (as $KIOSK_USER in $STATE_DIR): ${output:-no message}"
+    fi
+    rm -f "$errors"
     case "$output" in
         prepared*) changed "fonts: $(printf '%s' "$output" | head -n1)" ;;
     esac

@@ -149,11 +149,20 @@ def prepare_faces(faces: Iterable[FontFace], cache_dir: Path) -> list[Path]:
     workers = max(
         1, min(len(missing), os.cpu_count() or 1, _memory_available() // PREPARE_MEMORY_BYTES)
     )
-    if workers == 1:
-        return [path for group in missing.values() for path in _prepare_file(group, cache_dir)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        done = pool.map(_prepare_file, missing.values(), [cache_dir] * len(missing))
-        return [path for written in done for path in written]
+    if workers > 1:
+        try:
+            pool = ProcessPoolExecutor(max_workers=workers)
+        except OSError as err:
+            # No POSIX semaphores (a chroot or container without a writable /dev/shm):
+            # one file after the other is slower, not wrong.
+            logging.getLogger(__name__).warning(
+                "preparing the font files one by one: no process pool here (%s)", err
+            )
+        else:
+            with pool:
+                done = pool.map(_prepare_file, missing.values(), [cache_dir] * len(missing))
+                return [path for written in done for path in written]
+    return [path for group in missing.values() for path in _prepare_file(group, cache_dir)]
 
 
 def _prepare_file(faces: list[FontFace], cache_dir: Path) -> list[Path]:

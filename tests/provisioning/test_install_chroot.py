@@ -175,9 +175,13 @@ def mode_owner(root: Path, relative: str) -> tuple[str, str, str]:
 
 def test_install_in_a_bookworm_root_twice(debian_root: Path, source: Path) -> None:
     root = debian_root
+    outside = {"source": snapshot(source), "site": SITE.read_bytes()}
     first = install(root, source)
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-6000:]
     assert "done: " in first.stderr
+    # Nothing outside the root was written: not the source, not the site file.
+    assert {"source": snapshot(source), "site": SITE.read_bytes()} == outside
+    assert not [line for line in first.stderr.splitlines() if line.rstrip().endswith(":")]
 
     # The user and its groups
     groups = chroot(root, "id", "-nG", "kiosk").stdout.split()
@@ -253,3 +257,4 @@ def test_install_in_a_bookworm_root_twice(debian_root: Path, source: Path) -> No
         path for path in before.keys() | after.keys() if before.get(path) != after.get(path)
     )
     assert differences == [], differences[:50]
+    assert {"source": snapshot(source), "site": SITE.read_bytes()} == outside
