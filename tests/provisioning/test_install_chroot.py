@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# debootstrap (up to 1800 s on a slow mirror, once), then two runs of install.sh (about 4 min
+# on 2 cores with warm caches, and up to 3600 s each by their own timeout when cold).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3 * 3600)]
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / "build" / "provisioning"

@@ -27,7 +27,9 @@ from kiosk.storage.models import OutboxEvent, Visit
 
 QUICK_KILLS = 12
 SOAK_SECONDS = float(os.environ.get("KIOSK_CRASH_SOAK_SECONDS", "240"))
-SOAK_MIN_KILLS = 60
+# A floor that a starved machine still reaches (one round costs a Python start-up, about
+# 1.5 s on 2 idle cores and 6 s on busy ones), so that a soak that hardly ran fails.
+SOAK_MIN_KILLS = 25
 #: Time for the checks after the kills, and for one last round that began just in time.
 CHECK_MARGIN = 120
 
