@@ -674,7 +674,7 @@ step_fonts() {
     fi
     rm -f "$errors"
     case "$output" in
-        prepared*) changed "fonts: $(printf '%s' "$output" | head -n1)" ;;
+        prepared*) changed "fonts: $(printf '%s' "$output" | head -n1 | sed 's/:$//')" ;;
     esac
 }
 
