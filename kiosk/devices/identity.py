@@ -5,6 +5,7 @@
     parse_mrz(text, salt)            passport (TD3, 2x44) and ID card (TD1, 3x30), ICAO 9303,
                                      every check digit verified
     parse_cn_resident_id(n, salt)    Chinese resident identity number (GB 11643-1999, 18 chars)
+    (the cards on the ID card reader: kiosk.devices.id_reader and kiosk.domain.resident_card)
     read_mrz_from_frame(frame, salt) OCR of an MRZ with Tesseract, only when installed
 
 The document number never leaves this module in clear: `IdentityDocument` carries its
@@ -27,13 +28,28 @@ from kiosk.devices import hardware
 from kiosk.devices.protocols import Frame
 from kiosk.domain.errors import InvalidInput
 from kiosk.domain.identity import hash_document_number, normalise_document_number
+from kiosk.domain.resident_card import gb11643_check_char
 
 
 class DocumentKind(StrEnum):
     AAMVA = "aamva"  # North American driving licence / ID card
     PASSPORT_TD3 = "passport_td3"
     ID_TD1 = "id_td1"
-    CN_RESIDENT_ID = "cn_resident_id"
+    CN_RESIDENT_ID = "cn_resident_id"  # a typed resident identity number
+    # Cards read on the resident-ID card reader (kiosk.devices.id_reader):
+    CN_RESIDENT_CARD = "cn_resident_card"
+    CN_PERMANENT_RESIDENT_CARD = "cn_permanent_resident_card"
+    CN_RESIDENCE_PERMIT = "cn_residence_permit"
+
+
+#: Kinds whose names are written family name first, without a space.
+_CHINESE_NAMES = frozenset(
+    {
+        DocumentKind.CN_RESIDENT_ID,
+        DocumentKind.CN_RESIDENT_CARD,
+        DocumentKind.CN_RESIDENCE_PERMIT,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +69,7 @@ class IdentityDocument:
 
     @property
     def full_name(self) -> str:
-        if self.kind is DocumentKind.CN_RESIDENT_ID:
+        if self.kind in _CHINESE_NAMES:
             return self.family_name + self.given_names
         return " ".join(p for p in (self.given_names, self.family_name) if p)
 
@@ -391,18 +407,6 @@ def read_mrz_from_frame(
 # --------------------------------------------------------------------------------------------
 # Chinese resident identity number, GB 11643-1999
 # --------------------------------------------------------------------------------------------
-
-_GB11643_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_GB11643_CHECK = "10X98765432"
-
-
-def gb11643_check_char(first17: str) -> str:
-    """The 18th character: ISO 7064 MOD 11-2 over the first 17 digits."""
-    if not re.fullmatch(r"\d{17}", first17):
-        raise InvalidInput("id_number", "the first 17 characters must be digits")
-    total = sum(int(d) * w for d, w in zip(first17, _GB11643_WEIGHTS, strict=True))
-    return _GB11643_CHECK[total % 11]
-
 
 def parse_cn_resident_id(number: str, salt: bytes, today: date | None = None) -> IdentityDocument:
     """Validate an 18-character resident identity number; keep only birth date, sex, region.
