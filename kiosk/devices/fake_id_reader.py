@@ -138,7 +138,9 @@ DEMO_CARDS: dict[str, FakeCard] = {
         issues="01",
     ),
 }
-DEMO_CARDS["expired"] = replace(DEMO_CARDS["resident"], valid_until="20200101", valid_from="20100101")
+DEMO_CARDS["expired"] = replace(
+    DEMO_CARDS["resident"], valid_from="20100101", valid_until="20200101"
+)
 DEMO_CARDS["long_term"] = replace(DEMO_CARDS["resident"], valid_until="长期")
 DEMO_CARDS["bad_check"] = replace(DEMO_CARDS["resident"], number="310115198805120019")
 DEMO_CARDS["wrong_birth"] = replace(DEMO_CARDS["resident"], birth_date="19880513")

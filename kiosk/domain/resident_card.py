@@ -239,7 +239,7 @@ def parse_card_text(text: bytes, today: date) -> ResidentCard:
         raise CardRejected(CardProblem.IMPOSSIBLE_DATE, "the birth date is impossible")
     in_number = _birth_in_number(kind, number)
     if birth.strftime("%Y%m%d")[-len(in_number) :] != in_number:
-        raise CardRejected(CardProblem.BIRTH_DATE_MISMATCH, "the birth date differs from the number")
+        raise CardRejected(CardProblem.BIRTH_DATE_MISMATCH, "birth date and number disagree")
     valid_from = _date(fields["valid_from"], "start of validity")
     valid_until = (
         None if fields["valid_until"] == LONG_TERM else _date(fields["valid_until"], "expiry")
