@@ -185,6 +185,10 @@ class FakeIdReader:
         """Where the driver connects: the symlink if there is one, else the pty itself."""
         return str(self.link_path) if self.link_path else self._port
 
+    @property
+    def plugged_in(self) -> bool:
+        return self._thread is not None
+
     def lay(self, card: FakeCard | str) -> None:
         with self._lock:
             self.card = DEMO_CARDS[card] if isinstance(card, str) else card

@@ -249,6 +249,8 @@ class CardReaderLoop:
             self._on_card, self._on_event = on_card, on_event
             if self.running:
                 return
+            if self.fake is not None and not self.fake.plugged_in:
+                self.reader.port = self.state.port = self.fake.start()
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="id-reader", daemon=True)
             self._thread.start()
@@ -401,7 +403,8 @@ def open_card_reader(
     port: str | None = None,
 ) -> CardReaderLoop | None:
     """The configured reader's loop (not started), None for kind "off". Kind "fake" (and
-    "auto" when the port does not exist) starts the simulated reader on a pseudo-terminal,
+    "auto" when the port does not exist) uses the simulated reader on a pseudo-terminal
+    (plugged in when the loop first starts, so a kiosk that never polls opens no pty),
     with its tray in `fake_tray_dir` (or DATA_DIR/id-card-tray) for `kiosk demo-card`."""
     if config.kind == "off" and port is None:
         return None
@@ -420,7 +423,7 @@ def open_card_reader(
         fake = FakeIdReader(
             baudrate=config.baudrate, read_delay_s=config.fake_read_delay_s, tray_dir=tray
         )
-        chosen, kind = fake.start(), "fake"
+        chosen, kind = "(the simulated reader, plugged in when polling starts)", "fake"
     reader = SamReader(chosen, baudrate=config.baudrate, reply_timeout_s=config.reply_timeout_s)
     return CardReaderLoop(
         reader,

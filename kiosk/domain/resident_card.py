@@ -134,7 +134,13 @@ class ResidentCard:
 
     @property
     def display_name(self) -> str:
-        return self.name or self.english_name
+        """The name the kiosk keeps: a foreigner's legal name is the English one, printed
+        "FAMILY, GIVEN" on the card and kept "Given Family" as other documents' names."""
+        if self.kind is CardKind.PERMANENT_RESIDENT and self.english_name:
+            family, _, given = self.english_name.partition(",")
+            words = f"{given.strip()} {family.strip()}".strip()
+            return words.title() if words.isupper() else words
+        return self.name
 
     @property
     def last_four(self) -> str:
