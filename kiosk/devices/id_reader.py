@@ -249,11 +249,15 @@ class CardReaderLoop:
             self._on_card, self._on_event = on_card, on_event
             if self.running:
                 return
-            if self.fake is not None and not self.fake.plugged_in:
-                self.reader.port = self.state.port = self.fake.start()
+            self.plug_in_fake()
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="id-reader", daemon=True)
             self._thread.start()
+
+    def plug_in_fake(self) -> None:
+        """The simulated reader, if it is one, plugged in (its pty made) before first use."""
+        if self.fake is not None and not self.fake.plugged_in:
+            self.reader.port = self.state.port = self.fake.start()
 
     def stop(self) -> None:
         with self._lock:

@@ -408,6 +408,7 @@ def read_mrz_from_frame(
 # Chinese resident identity number, GB 11643-1999
 # --------------------------------------------------------------------------------------------
 
+
 def parse_cn_resident_id(number: str, salt: bytes, today: date | None = None) -> IdentityDocument:
     """Validate an 18-character resident identity number; keep only birth date, sex, region.
 
