@@ -92,9 +92,9 @@ def cmd_id_card(args: argparse.Namespace) -> int:
         _emit(args, {**where, "read": False, "error": problem}, f"no card read: {problem}")
         return 1
     if outcome.card is None:
-        problem = outcome.rejected.problem.value if outcome.rejected else None
-        problem = problem or (outcome.reader_problem.value if outcome.reader_problem else "?")
-        _emit(args, {**where, "read": False, "error": problem}, f"card not read: {problem}")
+        why = outcome.rejected.problem.value if outcome.rejected else None
+        why = why or (outcome.reader_problem.value if outcome.reader_problem else "unknown")
+        _emit(args, {**where, "read": False, "error": why}, f"card not read: {why}")
         return 1
     kept: dict[str, Any] = kept_of_card(outcome.card, date.today())
     if args.printed:
