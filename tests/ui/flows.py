@@ -784,6 +784,7 @@ def script(
         report["idcard_misread"] = [screen().name, screen().ids.card_title.text]
         yield from shoot("welcome-card-misread")
         # Anna Eriksson's permanent resident card: her appointment with 李娜, then the badge.
+        printed_before = services.printed_jobs()
         services.lay_card("permanent")
         yield from on("notice")
         report["idcard_match"] = screen().title + " | " + screen().body
@@ -795,7 +796,7 @@ def script(
         yield from wait_for("the badge", lambda: screen().name == "notice", 600)
         report["idcard_done"] = screen().title
         report["idcard_document"] = services.visitor_document("Anna Eriksson")
-        report["idcard_printed_jobs"] = services.printed_jobs()
+        report["idcard_printed_jobs"] = services.printed_jobs() - printed_before
         services.lift_card()
         yield from press("Back to the start")
         yield from on("welcome")
