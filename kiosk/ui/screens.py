@@ -129,10 +129,13 @@ class WelcomeScreen(KioskScreen):
         self.idle_timeout = 0
         self.site_name = self.services.site_name
 
+    # The reader stops as a screen starts to leave and starts once the next one is in
+    # (Kivy: in.on_pre_enter, out.on_pre_leave, in.on_enter, out.on_leave), so the document
+    # screen opened from here keeps polling.
     def on_enter(self, *_args: object) -> None:
         card_reader.start_polling(self)
 
-    def on_leave(self, *_args: object) -> None:
+    def on_pre_leave(self, *_args: object) -> None:
         self.services.stop_card_reader()
         self.card_title = self.card_body = ""
 
@@ -214,8 +217,13 @@ class ScanScreen(KioskScreen):
         self.busy = False
         self.services.start_camera(lambda code: later(lambda: self.code_seen(code)))
         self._preview = Clock.schedule_interval(self.update_preview, 1 / PREVIEW_FPS)
-        if self.mode == "id":
+
+    def on_enter(self, *_args: object) -> None:
+        if self.mode == "id":  # see WelcomeScreen.on_enter
             card_reader.start_polling(self)
+
+    def on_pre_leave(self, *_args: object) -> None:
+        self.services.stop_card_reader()
 
     def show_card_problem(self, title: str, body: str) -> None:
         self._problem(title, body)
@@ -225,7 +233,6 @@ class ScanScreen(KioskScreen):
             self._preview.cancel()
             self._preview = None
         self.services.stop_camera()
-        self.services.stop_card_reader()
         # The last picture is someone's face or document, and a texture's memory.
         self.ids.camera.texture = None
 

@@ -76,6 +76,7 @@ def test_an_id_card_laid_on_the_reader(flows: dict[str, Any]) -> None:
     assert flows["idcard_printed_jobs"] == 1 and "李娜" in flows["idcard_done"]
     assert flows["idcard_document"] == ["0017", True]  # last four and the keyed hash only
     assert flows["idcard_walk_in"] == ["刘洋", True]
+    assert flows["idcard_from_scan"] == "陳家明"  # the document screen polls as well
 
 
 def test_outcomes_on_screen_and_in_the_database(flows: dict[str, Any]) -> None:
