@@ -86,3 +86,53 @@ def test_cards_reach_the_screen_as_documents(
     finally:
         services.close()
         kiosk.close()
+
+
+def test_the_card_s_hash_meets_the_watchlist_and_expiry_rules(
+    kiosk: Kiosk, hosts: dict[str, str]
+) -> None:
+    """As for any document: the watchlist matches the card's number hash (whatever name
+    is on it), and an expired card is refused where the visitor type says so."""
+    from kiosk.card_reading import screen_value
+    from kiosk.domain.errors import CheckInRefused, RefusalReason
+    from kiosk.ui.services import Captured, VisitorForm
+
+    fake = FakeIdReader(read_delay_s=0.0)
+    loop = CardReaderLoop(SamReader(fake.start(), reply_timeout_s=0.5))
+    services = KioskServices(kiosk, printer=FakePrinter(), card_reader=loop)
+    salt = kiosk.keys.document_salt()
+    today = kiosk.clock.now().date()
+    try:
+        kiosk.directory.add_watchlist_entry(
+            "Someone Else",
+            reason="test",
+            document_hash=hash_document_number(DEMO_CARDS["permit"].number, salt),
+        )
+        for card, reason in (
+            ("permit", RefusalReason.WATCHLIST),
+            ("expired", RefusalReason.DOCUMENT_EXPIRED),
+        ):
+            fake.lay(card)
+            outcome = loop.poll_once()
+            assert outcome is not None
+            document = screen_value(outcome, salt, today).document
+            assert document is not None
+            form = VisitorForm(
+                name=document.name,
+                host_ref=hosts["Maria Schmidt"],
+                document_hash=document.document_hash,
+                document_last4=document.document_last4,
+                document_expired=document.expired,
+                name_from_card=True,
+            )
+            try:
+                services.check_in_walk_in(form, Captured(), proceed_if_absent=True)
+            except CheckInRefused as refused:
+                assert refused.reason is reason
+            else:
+                raise AssertionError(f"{card}: checked in")
+            fake.remove()
+            loop.poll_once()
+    finally:
+        services.close()
+        fake.stop()
