@@ -143,13 +143,13 @@ def _idle_row(loop: Any, fake: Any) -> dict[str, Any]:
     thread = loop._thread  # the poll thread: its own CPU, from /proc
     assert thread is not None and thread.native_id is not None
     thread_before = _thread_cpu_s(thread.native_id)
-    commands_before = len(fake.commands)
+    finds_before = fake.finds
     process_before, started = time.process_time(), time.perf_counter()
     time.sleep(IDLE_S)
     elapsed = time.perf_counter() - started
     poll_share = (_thread_cpu_s(thread.native_id) - thread_before) / elapsed
     process_share = (time.process_time() - process_before) / elapsed
-    polls = sum(1 for command in fake.commands[commands_before:] if command.code == 0x20)
+    polls = fake.finds - finds_before
     loop.stop()
     return {
         "name": "ID card reader idle polling, share of one core",

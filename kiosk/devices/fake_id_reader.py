@@ -31,6 +31,7 @@ import struct
 import threading
 import time
 import tty
+from collections import deque
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -166,7 +167,9 @@ class FakeIdReader:
         self.link_path = link_path
         self.tray_dir = tray_dir
         self.card: FakeCard | None = None
-        self.commands: list[sam.Command] = []  # every command received, for the tests
+        #: The latest commands received (bounded: `make run` polls all day), for the tests.
+        self.commands: deque[sam.Command] = deque(maxlen=10_000)
+        self.finds = 0  # "find card" commands received, ever
         self.reads = 0  # complete base-information reads
         self._one_shot: str | None = None
         self._lasting: str | None = None
@@ -272,6 +275,7 @@ class FakeIdReader:
                 command, _data = sam.parse_command(payload)
                 with self._lock:
                     self.commands.append(command)
+                    self.finds += command == sam.FIND_CARD
                 reply = self._answer(command)
                 if reply is not None:
                     self._send(master, reply)
