@@ -4,6 +4,7 @@ kind, every fault, slow replies, garbage, and a reader unplugged and plugged bac
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -86,7 +87,9 @@ def test_every_fault_is_reported_and_the_next_try_works(
     fault: str,
     reader_problem: ReaderProblem | None,
     card_problem: CardProblem | None,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     fake.lay("resident")
     fake.fault(fault)
     outcome = loop.poll_once()
@@ -95,7 +98,9 @@ def test_every_fault_is_reported_and_the_next_try_works(
     assert (outcome.rejected.problem if outcome.rejected else None) is card_problem
     state = (tmp_path / "state.json").read_text(encoding="utf-8")
     assert json.loads(state)["last_error"]
-    assert "刘洋" not in state and "0018" not in state and "上海" not in state
+    for said in (state, caplog.text):  # logged and written without the card's contents
+        assert "刘洋" not in said and "0018" not in said and "上海" not in said
+    assert caplog.text  # but logged
     fake.lay("resident")  # the visitor lays it again (after a bad card text: lifts it first)
     if card_problem is not None:
         fake.remove()
