@@ -53,7 +53,10 @@ def templates(language: str) -> list[re.Pattern[str]]:
 
 @pytest.fixture(scope="module")
 def flows(xvfb_display: str, font_cache: Path) -> dict[str, Any]:
-    return run_flows(xvfb_display, font_cache, SCREENSHOTS / "flows", "--details-keyboard")
+    # Every flow in one window: ~200 s on a loaded 2-core machine; the limit is a hang guard.
+    return run_flows(
+        xvfb_display, font_cache, SCREENSHOTS / "flows", "--details-keyboard", timeout=420
+    )
 
 
 def test_every_flow_ran_to_its_end(flows: dict[str, Any]) -> None:
