@@ -251,9 +251,12 @@ class KioskServices:
         *,
         printer: Printer | None = None,
         camera: Any = None,
+        card_reader: Any = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        from kiosk.card_reading import CardReading
         from kiosk.devices.cameras import open_camera
+        from kiosk.devices.id_reader import open_card_reader
 
         self._kiosk = kiosk
         site = kiosk.config.site
@@ -268,6 +271,16 @@ class KioskServices:
         self.printing.queue.add_listener(self._on_print_event)
         self.printing.queue.start()
         self.scanner = camera if camera is not None else open_camera(kiosk.config.devices.camera)
+        today = lambda: self._local(kiosk.clock.now()).date()  # noqa: E731
+        self.card_reading = CardReading(
+            card_reader
+            or open_card_reader(
+                kiosk.config.devices.id_reader, data_dir=kiosk.config.data_dir, today=today
+            ),
+            salt=kiosk.keys.document_salt,
+            today=today,
+            record_problem=lambda message: kiosk.engine.record_device_problem("id_reader", message),
+        )
         self._camera_state = "off"
         self._scanning = False
         self._lock = threading.Lock()
@@ -279,6 +292,7 @@ class KioskServices:
 
     def close(self) -> None:
         self.stop_camera()
+        self.card_reading.close()
         self.printing.queue.stop()
 
     def release_memory(self) -> None:
@@ -326,6 +340,12 @@ class KioskServices:
         if self._scanning:
             self._scanning = False
             self.scanner.stop()
+
+    def start_card_reader(self, on_card: Callable[[ui.CardRead], None]) -> None:
+        self.card_reading.start(on_card)
+
+    def stop_card_reader(self) -> None:
+        self.card_reading.stop()
 
     def _on_camera_event(self, event: DeviceEvent) -> None:
         if event.kind is DeviceEventKind.CAMERA_LOST:
@@ -847,6 +867,7 @@ class KioskServices:
             ui.Setting("guard_pin", "set" if stored_pin_hash("guard", config) else ""),
             ui.Setting("admin_pin", "set" if stored_pin_hash("admin", config) else ""),
         ]
+
 
 #: The visitor type a walk-in's purpose implies (when the site defines that type).
 PURPOSE_VISITOR_TYPES = {

@@ -1228,9 +1228,11 @@ def build_parser() -> argparse.ArgumentParser:
     command("print-test", cmd_print_test, "print a test page on the configured printer")
     command("rollcall", cmd_rollcall, "print the evacuation roll call: everyone on site now")
 
+    from kiosk.cli_idcard import register as register_id_card
     from kiosk.cli_office import register
 
     register(commands, command)
+    register_id_card(commands, command)
     return parser
 
 

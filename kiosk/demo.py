@@ -133,6 +133,12 @@ DEMO_CONFIG_TABLES = f"""
 # .eml file in mail/ beside this file. A real site lists its own apprise URLs here.
 reception = ["{demo_mail_url(DEMO_RECEPTION)}"]
 security = ["{demo_mail_url(DEMO_SECURITY)}"]
+
+[devices.id_reader]
+# A real resident-ID card reader at /dev/kiosk-idreader if one is plugged in, else the
+# simulated one: lay a card on it with `kiosk demo-card lay resident` (or permanent,
+# permit, expired, bad_check, ...), lift it with `kiosk demo-card lift`.
+kind = "auto"
 """
 
 #: The demo's staff PINs: demo data, printed by `kiosk demo-seed`; a real site sets its own

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 Status = Literal["ok", "warn", "fail"]
 #: A kiosk with less free space than this may soon refuse check-ins.
@@ -419,9 +419,17 @@ def run_checks(config_path: str | None, office_db: str | None = None) -> list[Fi
         findings += check_file_modes(private_files(config), "key and database")
         findings += check_database(config)
         findings += _device_findings(config)
+        findings.append(_id_reader_finding(config))
     if office_db:
         findings += check_office_database(office_db)
     return findings
+
+
+def _id_reader_finding(config: Any) -> Finding:
+    from kiosk.devices.id_reader_doctor import check_id_reader
+
+    found = check_id_reader(config.devices.id_reader, config.data_dir)
+    return Finding("ID card reader", cast(Status, found.status), found.detail, found.fix)
 
 
 def _device_findings(config: object) -> list[Finding]:

@@ -57,8 +57,8 @@ readonly BASE_PACKAGES=(
 )
 readonly SITE_KEYS=(
     SITE_NAME KIOSK_NAME TIMEZONE HOSTNAME OFFICE_URL ENROLMENT_CODE WIFI_SSID WIFI_PASSWORD
-    WIFI_COUNTRY CAMERA_KIND PRINTER_KIND PRINTER_PROFILE OCR NTP_SERVERS UNATTENDED_UPGRADES
-    READ_ONLY_ROOT DATA_PARTITION
+    WIFI_COUNTRY CAMERA_KIND PRINTER_KIND PRINTER_PROFILE ID_READER_KIND OCR NTP_SERVERS
+    UNATTENDED_UPGRADES READ_ONLY_ROOT DATA_PARTITION
 )
 
 SITE_CONFIG="${KIOSK_SITE_CONFIG:-}"
@@ -174,6 +174,7 @@ read_site_config() {
     : "${SITE[SITE_NAME]:=International Tower}" "${SITE[KIOSK_NAME]:=Lobby kiosk}"
     : "${SITE[TIMEZONE]:=Asia/Shanghai}" "${SITE[CAMERA_KIND]:=picamera2}"
     : "${SITE[PRINTER_KIND]:=usb}" "${SITE[PRINTER_PROFILE]:=TM-T20II}" "${SITE[OCR]:=no}"
+    : "${SITE[ID_READER_KIND]:=serial}"
     : "${SITE[UNATTENDED_UPGRADES]:=yes}" "${SITE[READ_ONLY_ROOT]:=no}"
     local flag
     for flag in OCR UNATTENDED_UPGRADES READ_ONLY_ROOT; do
@@ -183,6 +184,8 @@ read_site_config() {
         die "CAMERA_KIND must be picamera2, uvc or fake"
     [[ " usb network serial file cups fake " == *" ${SITE[PRINTER_KIND]} "* ]] ||
         die "PRINTER_KIND must be usb, network, serial, file, cups or fake"
+    [[ " serial off fake " == *" ${SITE[ID_READER_KIND]} "* ]] ||
+        die "ID_READER_KIND must be serial, off or fake"
     if [[ -n "${SITE[OFFICE_URL]:-}" && ! "${SITE[OFFICE_URL]}" =~ ^https?:// ]]; then
         die "OFFICE_URL must start with https:// (or http:// on a closed network)"
     fi
@@ -490,9 +493,11 @@ step_udev() {
     local before=$CHANGES
     ensure_file 644 root:root /etc/udev/rules.d/99-kiosk-printers.rules \
         "$SRC_DIR/provisioning/udev/99-kiosk-printers.rules"
+    ensure_file 644 root:root /etc/udev/rules.d/99-kiosk-idreader.rules \
+        "$SRC_DIR/provisioning/udev/99-kiosk-idreader.rules"
     if [[ $CHANGES -gt $before ]] && systemd_running && command -v udevadm >/dev/null; then
         udevadm control --reload
-        udevadm trigger --subsystem-match=usb --subsystem-match=usbmisc
+        udevadm trigger --subsystem-match=usb --subsystem-match=usbmisc --subsystem-match=tty
     fi
 }
 
@@ -629,6 +634,10 @@ kind = $(toml_string "${SITE[CAMERA_KIND]}")
 [devices.printer]
 kind = $(toml_string "${SITE[PRINTER_KIND]}")
 profile = $(toml_string "${SITE[PRINTER_PROFILE]}")
+
+[devices.id_reader]
+kind = $(toml_string "${SITE[ID_READER_KIND]}")
+port = "/dev/kiosk-idreader"
 EOF
 }
 

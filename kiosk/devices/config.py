@@ -14,6 +14,10 @@ hardware runs the whole kiosk. Example::
     profile = "TM-T20II"    # a python-escpos profile: its media.width.pixels is the dot width
     usb_vendor_id = "0x04b8"
     usb_product_id = "0x0e15"
+
+    [devices.id_reader]
+    kind = "serial"         # off | fake | serial | auto (serial if the port exists, else fake)
+    port = "/dev/kiosk-idreader"   # the udev rule's symlink (provisioning/udev)
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 CameraKind = Literal["fake", "uvc", "picamera2", "replay"]
 PrinterKind = Literal["fake", "usb", "network", "serial", "file", "cups"]
 DecoderName = Literal["auto", "fast", "zxing", "pyzbar"]
+IdReaderKind = Literal["off", "fake", "serial", "auto"]
 
 
 class CameraConfig(BaseModel):
@@ -104,8 +109,32 @@ class PrinterConfig(BaseModel):
         return value
 
 
+class IdReaderConfig(BaseModel):
+    """The resident-ID card reader (GA 467 SAM protocol over USB-serial)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: off: no reader; fake: the simulated reader on a pseudo-terminal (kiosk.devices.
+    #: fake_id_reader); serial: a real reader on `port`; auto: serial when `port` exists
+    #: when the kiosk starts, else the fake (the demo's choice), said in the log.
+    kind: IdReaderKind = "fake"
+    port: str = "/dev/kiosk-idreader"
+    baudrate: int = Field(default=115200, ge=9600, le=921600)
+    #: How often the reader is asked for a card while the welcome or document screen shows.
+    poll_interval_s: float = Field(default=0.3, ge=0.05, le=5.0)
+    #: The longest a reader may take to answer one command (a base-information read takes
+    #: a real reader ~0.5 s).
+    reply_timeout_s: float = Field(default=2.0, gt=0, le=30.0)
+    #: fake: the reader's own time to read a card (the SAM's work), wire time apart.
+    fake_read_delay_s: float = Field(default=0.4, ge=0, le=10.0)
+    #: fake: a folder where `kiosk demo-card` lays cards on the running kiosk's fake reader;
+    #: none means the data folder's `id-card-tray`.
+    fake_tray_dir: str | None = None
+
+
 class DevicesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     camera: CameraConfig = Field(default_factory=lambda: CameraConfig())
     printer: PrinterConfig = Field(default_factory=lambda: PrinterConfig())
+    id_reader: IdReaderConfig = Field(default_factory=lambda: IdReaderConfig())

@@ -2,9 +2,10 @@
 
     parse_aamva(raw, salt)           US/Canadian driving licence or ID card (PDF417, AAMVA
                                      DL/ID Card Design Standard 2000-2020, versions 01-10)
-    parse_mrz(text, salt)            passport (TD3, 2x44) and ID card (TD1, 3x30), ICAO 9303,
-                                     every check digit verified
+    parse_mrz(text, salt)            passport (TD3, 2x44), ID card (TD1, 3x30) and TD2 (2x36),
+                                     ICAO 9303, every check digit verified
     parse_cn_resident_id(n, salt)    Chinese resident identity number (GB 11643-1999, 18 chars)
+    (the cards on the ID card reader: kiosk.devices.id_reader and kiosk.domain.resident_card)
     read_mrz_from_frame(frame, salt) OCR of an MRZ with Tesseract, only when installed
 
 The document number never leaves this module in clear: `IdentityDocument` carries its
@@ -27,13 +28,29 @@ from kiosk.devices import hardware
 from kiosk.devices.protocols import Frame
 from kiosk.domain.errors import InvalidInput
 from kiosk.domain.identity import hash_document_number, normalise_document_number
+from kiosk.domain.resident_card import gb11643_check_char
 
 
 class DocumentKind(StrEnum):
     AAMVA = "aamva"  # North American driving licence / ID card
     PASSPORT_TD3 = "passport_td3"
     ID_TD1 = "id_td1"
-    CN_RESIDENT_ID = "cn_resident_id"
+    ID_TD2 = "id_td2"  # 2x36: older ID cards and visas
+    CN_RESIDENT_ID = "cn_resident_id"  # a typed resident identity number
+    # Cards read on the resident-ID card reader (kiosk.devices.id_reader):
+    CN_RESIDENT_CARD = "cn_resident_card"
+    CN_PERMANENT_RESIDENT_CARD = "cn_permanent_resident_card"
+    CN_RESIDENCE_PERMIT = "cn_residence_permit"
+
+
+#: Kinds whose names are written family name first, without a space.
+_CHINESE_NAMES = frozenset(
+    {
+        DocumentKind.CN_RESIDENT_ID,
+        DocumentKind.CN_RESIDENT_CARD,
+        DocumentKind.CN_RESIDENCE_PERMIT,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +70,7 @@ class IdentityDocument:
 
     @property
     def full_name(self) -> str:
-        if self.kind is DocumentKind.CN_RESIDENT_ID:
+        if self.kind in _CHINESE_NAMES:
             return self.family_name + self.given_names
         return " ".join(p for p in (self.given_names, self.family_name) if p)
 
@@ -256,13 +273,50 @@ def _mrz_lines(text: str) -> list[str]:
 
 
 def parse_mrz(text: str, salt: bytes, today: date | None = None) -> IdentityDocument:
-    """Parse a TD3 (2x44) or TD1 (3x30) MRZ, verifying every check digit, the composite too."""
+    """Parse a TD3 (2x44), TD2 (2x36) or TD1 (3x30) MRZ, verifying every check digit, the
+    composite too."""
     lines = _mrz_lines(text)
     if len(lines) == 2 and all(len(line) == 44 for line in lines):
         return _parse_td3(lines, salt, today)
+    if len(lines) == 2 and all(len(line) == 36 for line in lines):
+        return _parse_td2(lines, salt, today)
     if len(lines) == 3 and all(len(line) == 30 for line in lines):
         return _parse_td1(lines, salt, today)
-    raise InvalidInput("mrz", "expected 2 lines of 44 (passport) or 3 lines of 30 (ID card)")
+    raise InvalidInput(
+        "mrz", "expected 2 lines of 44 (passport), 2 of 36 (TD2) or 3 of 30 (ID card)"
+    )
+
+
+def _parse_td2(lines: list[str], salt: bytes, today: date | None) -> IdentityDocument:
+    """ICAO 9303 part 6: line 2 is number 0-8 (+check 9), nationality 10-12, birth 13-18
+    (+19), sex 20, expiry 21-26 (+27), optional 28-34, composite 35."""
+    one, two = lines
+    number, birth, expiry = two[0:9], two[13:19], two[21:27]
+    if two[9] == "<" and two[28:35].strip("<"):
+        # A number longer than 9 characters continues in the optional data, check digit last.
+        rest = two[28:35].rstrip("<")
+        number, digit = two[0:9] + rest[:-1], rest[-1]
+        _check(number, digit, "document number")
+    else:
+        _check(number, two[9], "document number")
+    _check(birth, two[19], "date of birth")
+    _check(expiry, two[27], "date of expiry")
+    _check(two[0:10] + two[13:20] + two[21:35], two[35], "composite")
+    family, given = _mrz_name(one[5:36])
+    number_hash, last4 = _number_parts(number, salt)
+    return IdentityDocument(
+        kind=DocumentKind.ID_TD2,
+        document_number_hash=number_hash,
+        document_number_last4=last4,
+        family_name=family,
+        given_names=given,
+        birth_date=_mrz_date(birth, future=False, today=today),
+        expiry=_mrz_date(expiry, future=True),
+        issuer=one[2:5].replace("<", ""),
+        sex=_mrz_sex(two[20]),
+        nationality=two[10:13].replace("<", ""),
+        document_type=one[0:2].replace("<", ""),
+    )
 
 
 def _parse_td3(lines: list[str], salt: bytes, today: date | None) -> IdentityDocument:
@@ -325,7 +379,7 @@ _MRZ_LINE = re.compile(r"[A-Z0-9<]{30,44}")
 
 
 def find_mrz_text(ocr_text: str) -> str | None:
-    """The MRZ within OCR output: two 44-character or three 30-character lines, else None.
+    """The MRZ within OCR output: two lines of 44 or 36, or three of 30 characters, else None.
 
     OCR of OCR-B often reads filler '<' as 'K' or '«' and drops spaces; we only take
     lines that already have the exact length, then let the check digits decide.
@@ -335,7 +389,7 @@ def find_mrz_text(ocr_text: str) -> str | None:
         cleaned = re.sub(r"\s", "", line).upper().replace("«", "<")
         if _MRZ_LINE.fullmatch(cleaned):
             candidates.append(cleaned)
-    for size, count in ((44, 2), (30, 3)):
+    for size, count in ((44, 2), (36, 2), (30, 3)):
         run = [c for c in candidates if len(c) == size]
         if len(run) >= count:
             return "\n".join(run[-count:])
@@ -358,12 +412,15 @@ def read_mrz_from_frame(
     """OCR the MRZ of a passport or ID card held under the camera; None if none is legible.
 
     `ocr` maps a grayscale image to text; by default Tesseract through pytesseract (raises
-    HardwareUnavailable with install advice when it is missing). The frame is not kept.
+    HardwareUnavailable with install advice when it is missing). OCR's digit/letter
+    confusions are undone only where the check digits confirm it (`mrz_repair`). The
+    frame is not kept.
     """
     import cv2
     import numpy as np
 
     from kiosk.devices.decoders import to_gray
+    from kiosk.devices.mrz_repair import repair_mrz
 
     gray = to_gray(frame)
     if ocr is None:
@@ -382,7 +439,7 @@ def read_mrz_from_frame(
         if text is None:
             continue
         try:
-            return parse_mrz(text, salt)
+            return parse_mrz(repair_mrz(text), salt)
         except InvalidInput:
             continue
     return None
@@ -391,17 +448,6 @@ def read_mrz_from_frame(
 # --------------------------------------------------------------------------------------------
 # Chinese resident identity number, GB 11643-1999
 # --------------------------------------------------------------------------------------------
-
-_GB11643_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_GB11643_CHECK = "10X98765432"
-
-
-def gb11643_check_char(first17: str) -> str:
-    """The 18th character: ISO 7064 MOD 11-2 over the first 17 digits."""
-    if not re.fullmatch(r"\d{17}", first17):
-        raise InvalidInput("id_number", "the first 17 characters must be digits")
-    total = sum(int(d) * w for d, w in zip(first17, _GB11643_WEIGHTS, strict=True))
-    return _GB11643_CHECK[total % 11]
 
 
 def parse_cn_resident_id(number: str, salt: bytes, today: date | None = None) -> IdentityDocument:

@@ -66,6 +66,8 @@ class DeviceEventKind(StrEnum):
     PRINT_QUEUED = "print_queued"
     PRINT_DONE = "print_done"
     PRINT_FAILED = "print_failed"
+    ID_READER_LOST = "id_reader_lost"
+    ID_READER_RESTORED = "id_reader_restored"
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from kiosk.domain.errors import (
     TokenRejected,
 )
 from kiosk.domain.values import Purpose
-from kiosk.ui import flow
+from kiosk.ui import card_reader, flow
 from kiosk.ui.flow import N_, Journey
 from kiosk.ui.i18n import translate
 from kiosk.ui.services import (
@@ -63,6 +63,8 @@ APPROVAL_WAIT_SECONDS = 120.0
 #: How often the guard's on-site list is read again while it is shown, in seconds.
 GUARD_REFRESH_SECONDS = 3.0
 NO_FIGURE = "–"
+#: How long the welcome screen says why a card laid on the reader was not read.
+CARD_PROBLEM_SECONDS = 8.0
 #: Notices about who was told that will not change any more.
 FINAL_NOTICES = frozenset({"sent", "nobody"})
 
@@ -119,10 +121,31 @@ class WelcomeScreen(KioskScreen):
     figures_available = BooleanProperty(True)
     #: Walk-ins are refused now (after hours, unless the site admits everyone).
     walk_in_closed = BooleanProperty(False)
+    #: Why the card just laid on the ID card reader was not read (message ids), for a while.
+    card_title = StringProperty("")
+    card_body = StringProperty("")
 
     def on_kv_post(self, _base: object) -> None:
         self.idle_timeout = 0
         self.site_name = self.services.site_name
+
+    # The reader stops as a screen starts to leave and starts once the next one is in
+    # (Kivy: in.on_pre_enter, out.on_pre_leave, in.on_enter, out.on_leave), so the document
+    # screen opened from here keeps polling.
+    def on_enter(self, *_args: object) -> None:
+        card_reader.start_polling(self)
+
+    def on_pre_leave(self, *_args: object) -> None:
+        self.services.stop_card_reader()
+        self.card_title = self.card_body = ""
+
+    def show_card_problem(self, title: str, body: str) -> None:
+        self.card_title, self.card_body = title, body
+        Clock.unschedule(self._forget_card_problem)
+        Clock.schedule_once(self._forget_card_problem, CARD_PROBLEM_SECONDS)
+
+    def _forget_card_problem(self, *_args: object) -> None:
+        self.card_title = self.card_body = ""
 
     def on_language(self, language: str) -> None:
         self.greeting = self.services.greeting(language)
@@ -194,6 +217,16 @@ class ScanScreen(KioskScreen):
         self.busy = False
         self.services.start_camera(lambda code: later(lambda: self.code_seen(code)))
         self._preview = Clock.schedule_interval(self.update_preview, 1 / PREVIEW_FPS)
+
+    def on_enter(self, *_args: object) -> None:
+        if self.mode == "id":  # see WelcomeScreen.on_enter
+            card_reader.start_polling(self)
+
+    def on_pre_leave(self, *_args: object) -> None:
+        self.services.stop_card_reader()
+
+    def show_card_problem(self, title: str, body: str) -> None:
+        self._problem(title, body)
 
     def on_leave(self, *_args: object) -> None:
         if self._preview is not None:
@@ -519,8 +552,9 @@ class VisitorScreen(FormScreen):
         form = self.journey.form
         self.ids.name.text, self.ids.company.text = form.name, form.company
         self.ids.phone.text = form.phone
+        self.ids.name.readonly = form.name_from_card  # read off an identity card
         self.say("")
-        self.focus_first("name")
+        self.focus_first("company" if form.name_from_card else "name")
 
     def next(self) -> None:
         name = self.ids.name.text.strip()

@@ -53,6 +53,20 @@ class Document:
     expired: bool
 
 
+#: Why a card laid on the ID card reader gave no document: "misread" (lay it flat and
+#: still, and try again), "invalid" (its data does not check out), "unsupported" (a card
+#: kind the kiosk does not read), "reader" (the reader failed: see reception).
+CardProblemKind = Literal["misread", "invalid", "unsupported", "reader"]
+
+
+@dataclass(frozen=True)
+class CardRead:
+    """A card laid on the ID card reader: its document, or the problem (never both)."""
+
+    document: Document | None
+    problem: CardProblemKind | None = None
+
+
 @dataclass(frozen=True)
 class ScannedCode:
     """A code the camera saw, classified; `document` is set for identity documents."""
@@ -104,6 +118,8 @@ class VisitorForm:
     document_hash: str | None = None
     document_last4: str = ""
     document_expired: bool = False
+    #: The name was read off an identity card: shown, not editable.
+    name_from_card: bool = False
 
 
 @dataclass
@@ -286,6 +302,11 @@ class KioskServices(WelcomeServices, Protocol):
     def stop_camera(self) -> None: ...
 
     def preview_frame(self) -> Frame | None: ...
+
+    # -- the ID card reader: polls only between start and stop; `on_card` runs on its thread
+    def start_card_reader(self, on_card: Callable[[CardRead], None]) -> None: ...
+
+    def stop_card_reader(self) -> None: ...
 
     def take_photo(self) -> bytes | None:
         """A JPEG of the camera's latest picture; None when there is none."""

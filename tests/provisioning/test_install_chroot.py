@@ -213,6 +213,7 @@ def test_install_in_a_bookworm_root_twice(debian_root: Path, source: Path) -> No
     toml = (root / "etc/kiosk/kiosk.toml").read_text(encoding="utf-8")
     assert 'name = "Test Tower 测试大厦"' in toml and 'kiosk_name = "Lobby \\"A\\""' in toml
     assert (root / "etc/udev/rules.d/99-kiosk-printers.rules").exists()
+    assert (root / "etc/udev/rules.d/99-kiosk-idreader.rules").exists()
     assert (root / "etc/systemd/journald.conf.d/60-kiosk.conf").exists()
     assert (
         "NTP=ntp.example.invalid"

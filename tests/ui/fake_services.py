@@ -40,8 +40,17 @@ class FakeWelcomeServices:
     response: Any = None
     host_response_calls: int = 0
 
+    #: The welcome screen's card reader callback while it polls (None when stopped).
+    on_card: Any = None
+
     def stop_camera(self) -> None:
         pass
+
+    def start_card_reader(self, on_card: Any) -> None:
+        self.on_card = on_card
+
+    def stop_card_reader(self) -> None:
+        self.on_card = None
 
     def release_memory(self) -> None:
         pass

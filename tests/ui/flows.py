@@ -44,6 +44,7 @@ FLOWS = (
     "guard",
     "admin",
     "identity",
+    "idcard",
     "checkout",
     "idle",
     "after_hours",
@@ -191,6 +192,29 @@ def flows_engine_class() -> type:
 
         def printer_fault(self, name: str) -> None:
             self.fake_printer.fault(name)
+
+        def lay_card(self, name: str, fault: str = "") -> None:
+            """A card of the simulated ID card reader's (kiosk.devices.fake_id_reader)."""
+            fake = self.card_reading.loop.fake
+            fake.remove()
+            if fault:
+                fake.fault(fault)
+            fake.lay(name)
+
+        def printed_jobs(self) -> int:
+            return len(self.fake_printer.jobs)
+
+        def lift_card(self) -> None:
+            self.card_reading.loop.fake.remove()
+
+        def card_reader_polling(self) -> bool:
+            return bool(self.card_reading.loop.running)
+
+        def visitor_document(self, visitor_name: str) -> list[Any]:
+            from kiosk.storage.models import Visitor
+
+            visitor = Visitor.get(Visitor.name == visitor_name)
+            return [visitor.document_last4, bool(visitor.document_hash)]
 
         def acknowledge(self, visit_ref: str) -> None:
             self._kiosk.engine.acknowledge(visit_ref, by="link:host")
@@ -535,17 +559,16 @@ def script(
         yield from press("Continue")
         yield from wait_for("the outcome", lambda: screen().name == "notice", 600)
         note_memory("approval: checked in")
-        yield from wait_for(
-            "the request sent", lambda: "We have asked" in screen().body_id, 600
-        )
+        yield from wait_for("the request sent", lambda: "We have asked" in screen().body_id, 600)
         report["approval_done"] = screen().title + " | " + screen().body
         yield from shoot("awaiting-approval")
         # The host approves from the notification: the badge is printed, as after any check-in.
         services.approve(app.journey.visit_ref)
         yield from wait_for(
             "the approved badge",
-            lambda: screen().name == "notice"
-            and screen().title_id == "{host} has approved your visit",
+            lambda: (
+                screen().name == "notice" and screen().title_id == "{host} has approved your visit"
+            ),
             600,
         )
         report["approval_approved"] = screen().title + " | " + screen().body
@@ -750,6 +773,53 @@ def script(
         yield from on("welcome")
         flows_done.append("identity")
         note_memory("identity")
+
+    # ---------------------------------------------------------------- ID card reader
+    if "idcard" in only:
+        # A card that moved during the read: said on the welcome screen, which stays ready.
+        yield from wait_for("the reader polling", services.card_reader_polling)
+        services.lay_card("resident", fault="removed_mid_read")
+        yield from wait_for("the card's problem", lambda: bool(screen().card_title))
+        report["idcard_misread"] = [screen().name, screen().ids.card_title.text]
+        yield from shoot("welcome-card-misread")
+        # Anna Eriksson's permanent resident card: her appointment with 李娜, then the badge.
+        printed_before = services.printed_jobs()
+        services.lay_card("permanent")
+        yield from on("notice")
+        report["idcard_match"] = screen().title + " | " + screen().body
+        report["idcard_polling_off"] = not services.card_reader_polling()
+        yield from shoot("idcard-appointment-found")
+        yield from press("Continue")
+        yield from take_photo()
+        yield from press("Use this photo")
+        yield from wait_for("the badge", lambda: screen().name == "notice", 600)
+        report["idcard_done"] = screen().title
+        report["idcard_document"] = services.visitor_document("Anna Eriksson")
+        report["idcard_printed_jobs"] = services.printed_jobs() - printed_before
+        services.lift_card()
+        yield from press("Back to the start")
+        yield from on("welcome")
+        # 刘洋's resident card and no appointment: the walk-in form, the name not editable.
+        yield from wait_for("the reader polling", services.card_reader_polling)
+        services.lay_card("resident")
+        yield from on("visitor")
+        report["idcard_walk_in"] = [screen().ids.name.text, screen().ids.name.readonly]
+        yield from shoot("idcard-walk-in")
+        services.lift_card()
+        yield from press("Cancel")
+        yield from on("welcome")
+        # The document screen polls too: a residence permit laid there.
+        yield from press("Scan my ID")
+        yield from on("scan")
+        yield from wait_for("the reader polling", services.card_reader_polling)
+        services.lay_card("permit")
+        yield from on("visitor")
+        report["idcard_from_scan"] = screen().ids.name.text
+        services.lift_card()
+        yield from press("Cancel")
+        yield from on("welcome")
+        flows_done.append("idcard")
+        note_memory("idcard")
 
     # ---------------------------------------------------------------- check-out
     if "checkout" in only:

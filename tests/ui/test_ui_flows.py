@@ -53,14 +53,33 @@ def templates(language: str) -> list[re.Pattern[str]]:
 
 @pytest.fixture(scope="module")
 def flows(xvfb_display: str, font_cache: Path) -> dict[str, Any]:
-    return run_flows(xvfb_display, font_cache, SCREENSHOTS / "flows", "--details-keyboard")
+    # Every flow in one window: ~200 s on a loaded 2-core machine; the limit is a hang guard.
+    return run_flows(
+        xvfb_display, font_cache, SCREENSHOTS / "flows", "--details-keyboard", timeout=420
+    )
 
 
 def test_every_flow_ran_to_its_end(flows: dict[str, Any]) -> None:
     assert flows["flows_done"] == [
         "welcome", "invitation", "approval", "absent", "watchlist", "printer",
-        "guard", "admin", "identity", "checkout", "idle", "after_hours",
+        "guard", "admin", "identity", "idcard", "checkout", "idle", "after_hours",
     ]  # fmt: skip
+
+
+def test_an_id_card_laid_on_the_reader(flows: dict[str, Any]) -> None:
+    """The simulated reader on its pty, the real driver, the real engine and screens: a
+    card that moved is said on the welcome screen, a card laid finds its appointment and
+    its badge is printed, and a card without one opens the walk-in form, name fixed."""
+    assert flows["idcard_misread"] == [
+        "welcome",
+        "Please lay your ID card flat on the reader and do not move it",
+    ]
+    assert flows["idcard_match"] == "Welcome, Anna Eriksson | 李娜 expects you at 14:00."
+    assert flows["idcard_polling_off"]  # not polled while the visit goes on
+    assert flows["idcard_printed_jobs"] == 1 and "李娜" in flows["idcard_done"]
+    assert flows["idcard_document"] == ["0017", True]  # last four and the keyed hash only
+    assert flows["idcard_walk_in"] == ["刘洋", True]
+    assert flows["idcard_from_scan"] == "陳家明"  # the document screen polls as well
 
 
 def test_outcomes_on_screen_and_in_the_database(flows: dict[str, Any]) -> None:
