@@ -57,8 +57,8 @@ class FileBooking:
     def digest(self) -> str:
         said = self.fields
         return content_digest(
-            " ".join(said["visitor_name"].split()), said["host"].casefold(), said["starts_at"], said["ends_at"],
-            said["company"], said["email"].casefold(), said["phone"], said["purpose"],
+            " ".join(said["visitor_name"].split()), said["host"].casefold(), said["starts_at"],
+            said["ends_at"], said["company"], said["email"].casefold(), said["phone"], said["purpose"],
             said["level"], said["visitor_type"],
         )  # fmt: skip
 
