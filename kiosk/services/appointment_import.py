@@ -58,8 +58,8 @@ class FileBooking:
         said = self.fields
         return content_digest(
             " ".join(said["visitor_name"].split()), said["host"].casefold(), said["starts_at"],
-            said["ends_at"], said["company"], said["email"].casefold(), said["phone"], said["purpose"],
-            said["level"], said["visitor_type"],
+            said["ends_at"], said["company"], said["email"].casefold(), said["phone"],
+            said["purpose"], said["level"], said["visitor_type"],
         )  # fmt: skip
 
 
