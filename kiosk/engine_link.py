@@ -107,6 +107,7 @@ class RemoteServices:
         self._callbacks: dict[int, Callable[..., None]] = {}
         self._numbers = itertools.count(1)
         self._lost = False
+        self._closing = False
         self.on_lost = on_lost
         for name in SNAPSHOT_ATTRIBUTES:
             setattr(self, name, snapshot[name])
@@ -149,6 +150,7 @@ class RemoteServices:
 
     def close(self, timeout: float = 10.0) -> int | None:
         """Ask the engine to close its devices and database and exit; its exit code."""
+        self._closing = True  # the engine's end from here on is the one asked for
         if not self._lost:
             with contextlib.suppress(EngineGone):
                 self.call("close")
@@ -181,9 +183,17 @@ class RemoteServices:
                     self._replies.put(message)
         except (EOFError, OSError):
             pass
+        except TypeError:
+            # multiprocessing's Connection, closed by close() while recv() waits, reads from
+            # a handle that is None now: the end of the link we asked for, not a fault.
+            if not self._closing:
+                raise
         self._lost = True
         self._replies.put(("lost", None))
         code = self._process.poll() if self._process is not None else None
+        if self._closing:
+            log.info("the link to the kiosk engine is closed (engine exit code %s)", code)
+            return
         log.error("the link to the kiosk engine is closed (engine exit code %s)", code)
         if self.on_lost is not None:
             self.on_lost()

@@ -127,6 +127,19 @@ def test_closing_closes_the_engines_services_and_ends_it(engine: RemoteServices)
     assert engine.close() == 0
 
 
+def test_closing_ends_the_links_reader_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader thread waits in recv() when close() closes the connection under it: that
+    is the end asked for, not an error in the thread, and not "engine lost"."""
+    failures: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda hook: failures.append(hook.exc_value))
+    lost = threading.Event()
+    services = start_engine(ENGINE, timeout_s=60, on_lost=lost.set)
+    assert services.close() == 0
+    services._reader.join(10)
+    assert not services._reader.is_alive()
+    assert failures == [] and not lost.is_set()
+
+
 def test_sigterm_closes_the_engine_in_order_and_the_touchscreen_is_told() -> None:
     """systemd stops the service with SIGTERM to both processes at once."""
     lost = threading.Event()
