@@ -81,6 +81,15 @@ class PrinterConfig(BaseModel):
     #: fake: where a PNG of each job's paper is written; none means keep in memory only.
     fake_output_dir: str | None = None
     cut: bool = True
+    #: The badge's QR: "auto" lets the printer draw it (GS ( k) when the python-escpos profile
+    #: says it can, else raster; "native" and "raster" force one way.
+    qr: Literal["auto", "native", "raster"] = "auto"
+    #: Dots per QR module when the printer draws it (4 = 0.5 mm at 203 dpi).
+    qr_module: int = Field(default=4, ge=1, le=16)
+    qr_error: Literal["l", "m", "q", "h"] = "m"
+    #: Names in the printer's own GB18030 font (Chinese receipt printers); off by default.
+    #: Only text stripped of every control character reaches it (kiosk.devices.escpos_text).
+    native_text: bool = False
 
     @field_validator("usb_vendor_id", "usb_product_id", mode="before")
     @classmethod

@@ -198,6 +198,54 @@ def dither_photo(jpeg: bytes, size: tuple[int, int]) -> Image.Image:
     return photo.convert("1", dither=Image.Dither.FLOYDSTEINBERG).convert("L")
 
 
+def photo_size(dpi: int) -> tuple[int, int]:
+    """The photo's size in dots: 18 x 24 mm (a passport-like head and shoulders) at `dpi`.
+
+    Enough for a guard to match a face at arm's length; larger only costs bytes (18 x 24 mm
+    at 203 dpi is 144 x 192 dots, 3.5 KB of raster). The photo is dithered at this size,
+    one pixel per printer dot, never scaled again after dithering.
+    """
+    return round(18 * dpi / 25.4), round(24 * dpi / 25.4)
+
+
+@dataclass(frozen=True)
+class QrPlacement:
+    """Where the printer draws the QR itself (ESC/POS `GS ( k`): rows `top`..`top+size`."""
+
+    token: str
+    top: int
+    left: int
+    size: int
+    module: int
+    error: str = "m"  # QR error-correction level, l m q h
+
+
+@dataclass(frozen=True)
+class BadgeDrawing:
+    """The badge picture (exactly what the paper shows) and, when the printer draws the
+    QR natively, where it goes: those rows hold the symbol only, so an encoder can send
+    the command instead of the pixels."""
+
+    image: Image.Image
+    qr: QrPlacement | None = None
+
+
+def native_qr_image(token: str, module: int, error: str = "m") -> Image.Image:
+    """The symbol as a printer draws it for `GS ( k` model 2 at level `error`: no quiet
+    zone (the layout leaves white around it), `module` dots a module."""
+    qr = segno.make(token, error=error, micro=False, boost_error=False)
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="png", scale=module, border=0)
+    buffer.seek(0)
+    return Image.open(buffer).convert("L")
+
+
+def _even(x: int) -> int:
+    """An even dot column: a raster QR's 4-dot modules then fall on dot pairs, which the
+    encoder can send at half width (GS v 0 double-width mode)."""
+    return x - x % 2
+
+
 def _time(moment: datetime) -> str:
     return moment.strftime("%H:%M")
 
@@ -219,11 +267,27 @@ def _roll_call_time(moment: object, zone: tzinfo | None) -> str:
 def render_badge(
     content: BadgeContent, width: int, fonts: FontBook, labels: BadgeLabels = BadgeLabels()
 ) -> Image.Image:
-    """The badge as a 1-bit image `width` dots wide.
+    """The badge as a 1-bit image `width` dots wide, QR included as pixels."""
+    return draw_badge(content, width, fonts, labels).image
+
+
+def draw_badge(
+    content: BadgeContent,
+    width: int,
+    fonts: FontBook,
+    labels: BadgeLabels = BadgeLabels(),
+    *,
+    dpi: int = 203,
+    native_qr_module: int | None = None,
+    qr_error: str = "m",
+) -> BadgeDrawing:
+    """The badge as a 1-bit image `width` dots wide at `dpi`.
 
     Top to bottom: site, visitor-type band, name (auto-fitted, large), company, host,
     date and the expiry time (large), ESCORT REQUIRED band when set, photo and QR side
-    by side (QR alone and centred without a photo), visit reference.
+    by side (QR alone and centred without a photo), visit reference. With
+    `native_qr_module` the printer draws the QR (`GS ( k`, that many dots a module): it
+    cannot share its rows with raster, so the photo goes above it and the QR is centred.
     """
     canvas = Canvas(width, fonts)
     unit = width / 576  # sizes are designed at 80 mm / 576 dots and scaled
@@ -265,24 +329,41 @@ def render_badge(
     half = canvas.inner // 2 - canvas.margin // 2
     photo = None
     if content.photo_jpeg:
-        code = qr_image(content.token, half)
+        wide, high = photo_size(dpi)
         try:
-            photo = dither_photo(content.photo_jpeg, (min(half, code.height * 3 // 4), code.height))
+            photo = dither_photo(content.photo_jpeg, (min(half, wide), high))
         except RenderError:
             # A damaged photo must not cost the visitor a badge: print it without one.
             log.warning("badge %s: photo unreadable, printed without it", content.visit_ref)
-    if photo is not None:
+    placement = None
+    if native_qr_module:
+        if photo is not None:
+            canvas.paste(photo, (canvas.width - photo.width) // 2)
+            canvas.y += photo.height + canvas.margin
+        code = native_qr_image(content.token, native_qr_module, qr_error)
+        left = (canvas.width - code.width) // 2
+        placement = QrPlacement(
+            content.token, canvas.y, left, code.width, native_qr_module, qr_error
+        )
+        canvas.paste(code, left)
+        canvas.y += code.height + canvas.margin
+    elif photo is not None and canvas.width >= 512:
+        code = qr_image(content.token, half)
         canvas.paste(photo, canvas.margin + (half - photo.width) // 2)
-        canvas.paste(code, canvas.width - canvas.margin - code.width)
+        canvas.paste(code, _even(canvas.width - canvas.margin - code.width))
         canvas.y += max(photo.height, code.height)
     else:
+        # On narrow paper the photo goes above the QR: side by side both would be too small.
+        if photo is not None:
+            canvas.paste(photo, (canvas.width - photo.width) // 2)
+            canvas.y += photo.height + canvas.margin // 2
         code = qr_image(content.token, min(canvas.inner, int(300 * unit)))
-        canvas.paste(code, (canvas.width - code.width) // 2)
+        canvas.paste(code, _even((canvas.width - code.width) // 2))
         canvas.y += code.height
     canvas.text(
         f"{content.visit_ref}  {content.issued_at:%Y-%m-%d %H:%M}", int(20 * unit), align="center"
     )
-    return canvas.finish()
+    return BadgeDrawing(canvas.finish(), placement)
 
 
 def render_roll_call(
