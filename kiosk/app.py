@@ -848,6 +848,7 @@ class KioskServices:
             ui.Setting("admin_pin", "set" if stored_pin_hash("admin", config) else ""),
         ]
 
+
 #: The visitor type a walk-in's purpose implies (when the site defines that type).
 PURPOSE_VISITOR_TYPES = {
     Purpose.WORKS: "contractor",

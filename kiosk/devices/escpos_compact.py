@@ -26,6 +26,7 @@ such as the TM-T20II; on the 180 dpi TM-T88V it is 1/180 inch, again one dot).
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -181,7 +182,7 @@ def _raster_blocks(ink: npt.NDArray[np.bool_], top: int, bottom: int) -> Iterato
         packed = np.packbits(ink[band_top:band_bottom], axis=1)
         chunk = bytearray(feed(band_top - y))
         edges = [0, *split_rows(packed), packed.shape[0]]
-        for start, stop in zip(edges, edges[1:], strict=False):
+        for start, stop in pairwise(edges):
             chunk += aligned_block(packed[start:stop])
         y = band_bottom
         yield bytes(chunk)

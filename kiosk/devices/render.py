@@ -42,10 +42,16 @@ class BadgeLabels:
     arrived: str = "in"
 
 
+FITTED_MAX_CHARS = 120
+
+
 def ellipsize(text: str, font: object, max_width: float) -> str:
     get_length = font.getlength  # type: ignore[attr-defined]
     if get_length(text) <= max_width:
         return text
+    # Cut a long text to about what fits before trimming one character at a time.
+    size = getattr(font, "size", 0) or 1
+    text = text[: max(1, int(3 * max_width / size)) + 1]
     while text and get_length(text + "…") > max_width:
         text = text[:-1]
     return text.rstrip() + "…"
@@ -111,7 +117,9 @@ class Canvas:
 
     def fitted(self, text: str, max_size: int, min_size: int, *, bold: bool = True) -> None:
         """`text` as large as fits: one line, else two lines, else ellipsised at `min_size`."""
-        text = " ".join(strip_controls(text).split())
+        # No badge line holds more than a few dozen characters: cut a runaway name first,
+        # or fitting it (a size search per way to split it) takes seconds.
+        text = " ".join(strip_controls(text).split())[:FITTED_MAX_CHARS]
         best_one = self._largest([text], max_size, min_size, bold)
         if best_one >= max_size * 0.6 or not _wrap_two(text):
             size = best_one or min_size
