@@ -20,7 +20,7 @@ from typing import Any, Literal, NamedTuple, cast
 from peewee import JOIN, SqliteDatabase
 
 from kiosk.config import KioskConfig, config_path, load_config
-from kiosk.devices.commands import badge_job, open_printer
+from kiosk.devices.commands import badge_blocks, open_printer
 from kiosk.devices.config import PrinterConfig
 from kiosk.devices.print_queue import JobState, PrintJob, PrintQueue
 from kiosk.devices.protocols import DecodedCode, DeviceEvent, DeviceEventKind, Printer
@@ -222,7 +222,7 @@ class BadgePrinting:
 
     def print_badge(self, visit_ref: str) -> PrintJob:
         content = self._kiosk.engine.badge_content(visit_ref)
-        return self.queue.submit(badge_job(content, self.settings), label=visit_ref)
+        return self.queue.submit_stream(badge_blocks(content, self.settings), label=visit_ref)
 
     def _on_event(self, event: DeviceEvent) -> None:
         if event.kind is DeviceEventKind.PRINT_FAILED:

@@ -26,9 +26,9 @@ such as the TM-T20II; on the 180 dpi TM-T88V it is 1/180 inch, again one dot).
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -54,14 +55,19 @@ class EscposPrinter:
         self._lock = threading.Lock()
 
     def send(self, job: bytes) -> None:
+        self.send_stream([job])
+
+    def send_stream(self, chunks: Iterable[bytes]) -> None:
         with self._lock:
             try:
                 if type(self._device).__name__ == "CupsPrinter":
+                    # CUPS takes a whole document: nothing to gain from streaming.
                     self._device.open(job_name="kiosk")
-                    self._device._raw(job)
+                    self._device._raw(b"".join(chunks))
                     self._device.send()
                 else:
-                    self._device._raw(job)
+                    for chunk in chunks:
+                        self._device._raw(chunk)
             except Exception as err:  # pyusb, pyserial, socket, python-escpos errors alike
                 self._drop_connection()
                 raise PrinterError(
@@ -183,6 +189,9 @@ class FakePrinter:
     def status(self) -> PrinterStatus:
         with self._lock:
             return interpret_status(*self._replies())
+
+    def send_stream(self, chunks: Iterable[bytes]) -> None:
+        self.send(b"".join(chunks))
 
     def send(self, job: bytes) -> None:
         with self._lock:
