@@ -89,6 +89,7 @@ def badge_drawing(content: BadgeContent, printer_config: PrinterConfig) -> Badge
         dpi=profile_dpi(printer_config.profile),
         native_qr_module=printer_config.qr_module if native else None,
         qr_error=printer_config.qr_error,
+        half_density_large_text=printer_config.half_density_large_text,
     )
 
 

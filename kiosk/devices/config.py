@@ -90,6 +90,9 @@ class PrinterConfig(BaseModel):
     #: Names in the printer's own GB18030 font (Chinese receipt printers); off by default.
     #: Only text stripped of every control character reaches it (kiosk.devices.escpos_text).
     native_text: bool = False
+    #: The name, the bands and the expiry time drawn at half density (2 x 2 dots a pixel:
+    #: 0.25 mm steps at 203 dpi) and sent at a quarter of the bytes; false: full density.
+    half_density_large_text: bool = True
 
     @field_validator("usb_vendor_id", "usb_product_id", mode="before")
     @classmethod

@@ -105,15 +105,11 @@ def doubled(packed: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], int]:
     return np.ascontiguousarray(packed), mode
 
 
-def aligned_block(packed: npt.NDArray[np.uint8]) -> bytes:
-    """The block with its white side columns dropped, behind the alignment that keeps every
-    dot where it was: left (drop the right white), right (drop the left), or centre (drop
-    the same amount on both sides), whichever sends fewest bytes; then halved where the
-    printer can double it back (`doubled`)."""
+def _crop(packed: npt.NDArray[np.uint8]) -> tuple[bytes, int, int]:
+    """The alignment and the byte columns to keep: left (drop the right white), right (drop
+    the left), or centre (drop the same amount on both sides), whichever keeps fewest."""
     inked = np.flatnonzero(packed.any(axis=0))
     total = packed.shape[1]
-    if inked.size == 0:
-        return b""
     left_white, right_white = int(inked[0]), total - 1 - int(inked[-1])
     both = min(left_white, right_white)
     choices = (
@@ -122,6 +118,19 @@ def aligned_block(packed: npt.NDArray[np.uint8]) -> bytes:
         (total - 2 * both, ALIGN_CENTRE, both, total - both),
     )
     _cost, align, start, stop = min(choices, key=lambda c: c[0])
+    return align, start, stop
+
+
+def aligned_block(packed: npt.NDArray[np.uint8], *, quadruple: bool = False) -> bytes:
+    """The block with its white side columns dropped, behind the alignment that keeps every
+    dot where it was (`_crop`); then halved where the printer can double it back
+    (`doubled`). With `quadruple` the rows are already at half density both ways: they go
+    in mode 3 as they are."""
+    if not packed.any():
+        return b""
+    align, start, stop = _crop(packed)
+    if quadruple:
+        return align + raster_block(np.ascontiguousarray(packed[:, start:stop]), 3)
     block, mode = doubled(packed[:, start:stop])
     return align + raster_block(block, mode)
 
@@ -174,20 +183,44 @@ def split_rows(packed: npt.NDArray[np.uint8], max_rows: int = FRAGMENT_ROWS) -> 
     return sorted(cuts)
 
 
-def _raster_blocks(ink: npt.NDArray[np.bool_], top: int, bottom: int) -> Iterator[bytes]:
-    """Blocks and feeds for rows top..bottom; the caller stands at row `top`."""
+def _raster_blocks(
+    ink: npt.NDArray[np.bool_], top: int, bottom: int, coarse_rows: tuple[tuple[int, int], ...]
+) -> Iterator[bytes]:
+    """Blocks and feeds for rows top..bottom; the caller stands at row `top`. Row spans in
+    `coarse_rows` (drawn at half density, 2 x 2 dots a pixel) go at half resolution in
+    quadruple mode."""
     y = top
-    for band in ink_bands(ink[top:bottom]):
-        band_top, band_bottom = band.top + top, band.bottom + top
-        packed = np.packbits(ink[band_top:band_bottom], axis=1)
-        chunk = bytearray(feed(band_top - y))
-        edges = [0, *split_rows(packed), packed.shape[0]]
-        for start, stop in pairwise(edges):
-            chunk += aligned_block(packed[start:stop])
-        y = band_bottom
-        yield bytes(chunk)
+    for start, stop, coarse in _segments(top, bottom, coarse_rows):
+        step = 2 if coarse else 1
+        rows = ink[start:stop:step, ::step]
+        for band in ink_bands(rows):
+            band_top, band_bottom = start + step * band.top, start + step * band.bottom
+            packed = np.packbits(rows[band.top : band.bottom], axis=1)
+            chunk = bytearray(feed(band_top - y))
+            edges = [0, *split_rows(packed, FRAGMENT_ROWS // step), packed.shape[0]]
+            for first, last in pairwise(edges):
+                chunk += aligned_block(packed[first:last], quadruple=coarse)
+            y = band_bottom
+            yield bytes(chunk)
     if bottom > y:
         yield feed(bottom - y)
+
+
+def _segments(
+    top: int, bottom: int, coarse_rows: tuple[tuple[int, int], ...]
+) -> Iterator[tuple[int, int, bool]]:
+    """top..bottom cut into (start, stop, coarse) pieces at the coarse spans' edges."""
+    y = top
+    for span_top, span_bottom in sorted(coarse_rows):
+        if span_bottom <= y or span_top >= bottom:
+            continue
+        if span_top > y:
+            yield y, span_top, False
+        start, stop = max(span_top, y), min(span_bottom, bottom)
+        yield start, stop, start % 2 == 0 and stop % 2 == 0  # the 2 x 2 pixels' grid
+        y = stop
+    if y < bottom:
+        yield y, bottom, False
 
 
 def compact_blocks(drawing: BadgeDrawing, profile: str, *, cut: bool = True) -> Iterator[bytes]:
@@ -199,12 +232,13 @@ def compact_blocks(drawing: BadgeDrawing, profile: str, *, cut: bool = True) -> 
     yield INIT
     placement = drawing.qr
     if placement is None:
-        yield from _raster_blocks(ink, 0, ink.shape[0])
+        yield from _raster_blocks(ink, 0, ink.shape[0], drawing.coarse_rows)
     else:
-        yield from _raster_blocks(ink, 0, placement.top)
+        yield from _raster_blocks(ink, 0, placement.top, drawing.coarse_rows)
         yield native_qr(placement.token, placement.module, profile, placement.error) + ALIGN_LEFT
         # The printer advances by the symbol's height (plus its own line spacing).
-        yield from _raster_blocks(ink, placement.top + placement.size, ink.shape[0])
+        below = placement.top + placement.size
+        yield from _raster_blocks(ink, below, ink.shape[0], drawing.coarse_rows)
     yield ESC + b"d\x06" + (GS + b"V\x00" if cut else b"")
 
 

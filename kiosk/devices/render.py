@@ -72,13 +72,36 @@ def _wrap_two(text: str) -> list[tuple[str, str]]:
 class Canvas:
     """A growing grey canvas: blocks are appended top to bottom, then cropped and binarised."""
 
-    def __init__(self, width: int, fonts: FontBook, max_height: int = 3000) -> None:
+    def __init__(
+        self, width: int, fonts: FontBook, max_height: int = 3000, *, coarse: bool = False
+    ) -> None:
         self.width = width
         self.fonts = fonts
         self.margin = max(8, width // 36)
         self.image = Image.new("L", (width, max_height), 255)
         self.draw = ImageDraw.Draw(self.image)
         self.y = self.margin
+        self.coarse_enabled = coarse
+        self.coarse: list[tuple[int, int, int, int]] = []
+
+    def coarsen(self, left: int, top: int, right: int, bottom: int) -> None:
+        """Draw this box at half density (2 x 2 dots a pixel), when the canvas allows it.
+
+        For large text only (the name, the bands, the expiry time): at 203 dpi a 2-dot
+        step is 0.25 mm, invisible at a badge's reading distance, and the encoder sends
+        such rows as a quarter of the bytes (GS v 0 quadruple mode). The box is widened
+        to even rows and columns; the canvas moves on below it.
+        """
+        if not self.coarse_enabled:
+            return
+        box = (left - left % 2, top - top % 2, right + right % 2, bottom + bottom % 2)
+        self.coarse.append(box)
+        if bottom >= self.y:
+            self.y = box[3]
+
+    def coarse_rows(self) -> tuple[tuple[int, int], ...]:
+        """Row spans drawn wholly at half density, across the full width."""
+        return tuple((t, b) for left, t, right, b in self.coarse if left == 0 and right >= self.width)
 
     @property
     def inner(self) -> int:
@@ -162,8 +185,8 @@ class Canvas:
         self.y = top + height + 1
 
     def rule(self, thickness: int = 2) -> None:
-        self.draw.rectangle(
-            (self.margin, self.y, self.width - self.margin, self.y + thickness - 1), fill=0
+        self.draw.rectangle(  # an even number of dots wide, from an even column
+            (self.margin, self.y, self.width - self.margin - 1, self.y + thickness - 1), fill=0
         )
         self.y += thickness
 
@@ -173,6 +196,13 @@ class Canvas:
     def finish(self) -> Image.Image:
         """Crop to what was drawn and threshold to 1 bit (no dithering: text stays crisp)."""
         height = min(self.image.height, self.y + self.margin)
+        for left, top, right, bottom in self.coarse:
+            right = min(right, self.width - self.width % 2)
+            box = (left, top, right, bottom)
+            half = self.image.crop(box).resize(
+                ((right - left) // 2, (bottom - top) // 2), Image.Resampling.BOX
+            )
+            self.image.paste(half.resize((right - left, bottom - top), Image.Resampling.NEAREST), box)
         cropped = self.image.crop((0, 0, self.width, height))
         return cropped.point(lambda v: 255 if v >= 128 else 0).convert(
             "1", dither=Image.Dither.NONE
@@ -236,6 +266,8 @@ class BadgeDrawing:
 
     image: Image.Image
     qr: QrPlacement | None = None
+    #: Row spans drawn at half density across the whole width (Canvas.coarsen).
+    coarse_rows: tuple[tuple[int, int], ...] = ()
 
 
 def native_qr_image(token: str, module: int, error: str = "m") -> Image.Image:
@@ -288,6 +320,7 @@ def draw_badge(
     dpi: int = 203,
     native_qr_module: int | None = None,
     qr_error: str = "m",
+    half_density_large_text: bool = False,
 ) -> BadgeDrawing:
     """The badge as a 1-bit image `width` dots wide at `dpi`.
 
@@ -296,23 +329,31 @@ def draw_badge(
     by side (QR alone and centred without a photo), visit reference. With
     `native_qr_module` the printer draws the QR (`GS ( k`, that many dots a module): it
     cannot share its rows with raster, so the photo goes above it and the QR is centred.
+    With `half_density_large_text` the name, the bands and the expiry time are drawn at
+    half density (`Canvas.coarsen`).
     """
-    canvas = Canvas(width, fonts)
+    canvas = Canvas(width, fonts, coarse=half_density_large_text and width % 16 == 0)
     unit = width / 576  # sizes are designed at 80 mm / 576 dots and scaled
     if content.site_name:
         canvas.text(content.site_name, int(26 * unit), align="center")
         canvas.space(int(6 * unit))
+    top = canvas.y
     canvas.band(
         content.visitor_type_label or labels.visitor, int(40 * unit), inverse=content.inverse_band
     )
+    canvas.coarsen(0, top, canvas.width, canvas.y)
     canvas.space(int(12 * unit))
+    top = canvas.y
     canvas.fitted(content.visitor_name, max_size=int(92 * unit), min_size=int(30 * unit))
+    canvas.coarsen(0, top, canvas.width, canvas.y)
     canvas.space(int(4 * unit))
     if content.company:
         canvas.text(content.company, int(34 * unit), align="center")
     canvas.text(f"{labels.host}: {content.host_name}", int(30 * unit), align="center")
     canvas.space(int(10 * unit))
-    canvas.rule(max(2, int(3 * unit)))
+    # An even thickness on an even row: the encoder sends the rule at a quarter of its bytes.
+    canvas.y += canvas.y % 2
+    canvas.rule(max(2, 2 * round(2 * unit)))
     canvas.space(int(6 * unit))
     row_top = canvas.y
     canvas.text(
@@ -329,10 +370,15 @@ def draw_badge(
         x=canvas.margin + canvas.inner // 2,
         max_width=canvas.inner - canvas.inner // 2,
     )
+    canvas.coarsen(canvas.margin + canvas.inner // 2, row_top, canvas.width, canvas.y)
+    if canvas.y > left_bottom + 2:  # below the date only the time: whole rows at half density
+        canvas.coarsen(0, left_bottom + left_bottom % 2, canvas.width, canvas.y)
     canvas.y = max(canvas.y, left_bottom)
     canvas.space(int(8 * unit))
     if content.escort_required:
+        top = canvas.y
         canvas.band(labels.escort_required, int(40 * unit), inverse=True)
+        canvas.coarsen(0, top, canvas.width, canvas.y)
         canvas.space(int(10 * unit))
     half = canvas.inner // 2 - canvas.margin // 2
     photo = None
@@ -371,7 +417,7 @@ def draw_badge(
     canvas.text(
         f"{content.visit_ref}  {content.issued_at:%Y-%m-%d %H:%M}", int(20 * unit), align="center"
     )
-    return BadgeDrawing(canvas.finish(), placement)
+    return BadgeDrawing(canvas.finish(), placement, canvas.coarse_rows())
 
 
 def render_roll_call(
