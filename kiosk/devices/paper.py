@@ -4,8 +4,8 @@ The fake printer uses it to write a PNG of each job, so a demo or a test sees th
 exactly as printed. It is strict: a byte sequence it does not know is an error, because
 the kiosk should never send one (see `escpos_codec`, `escpos_compact`, `escpos_text`).
 
-Subset: ESC @, ESC a n, ESC J n, ESC d n, ESC E n, GS v 0 (modes 0-3), GS ( k (QR model
-2: module, level, store, print; drawn with segno), GS V, GS ! n, GS B n, FS & / FS .
+Subset: ESC @, ESC a n, ESC J n, ESC d n, ESC E n, ESC M n, GS v 0 (modes 0-3), GS ( k (QR model
+2: module, level, store, print; drawn as the preview draws it), GS V, GS ! n, GS B n, FS & / FS .
 (GB18030 text), LF and printable text.
 """
 
@@ -33,6 +33,7 @@ _FIXED = {  # command prefix -> (name, total length)
     b"\x1bJ": ("feed_dots", 3),
     b"\x1bd": ("feed_lines", 3),
     b"\x1bE": ("bold", 3),
+    b"\x1bM": ("font", 3),
     b"\x1d!": ("size", 3),
     b"\x1dB": ("reverse", 3),
     b"\x1c&": ("chinese_on", 2),
@@ -135,9 +136,7 @@ class _Paper:
         self.text.clear()
 
     def symbol(self, function: int, body: bytes) -> None:
-        import io
-
-        import segno
+        from kiosk.devices.render import native_qr_image
 
         self.qr[function] = body
         if function != 81:
@@ -146,12 +145,7 @@ class _Paper:
         module = self.qr.get(67, b"\x03")[0]
         level = levels.get(self.qr.get(69, b"1")[0], "m")
         data = self.qr.get(80, b"0")[1:].decode("ascii")
-        buffer = io.BytesIO()
-        segno.make(data, error=level, micro=False, boost_error=False).save(
-            buffer, kind="png", scale=module, border=0
-        )
-        buffer.seek(0)
-        self.place(Image.open(buffer).convert("L"))
+        self.place(native_qr_image(data, module, level))  # as the badge's preview shows it
 
     def finish(self) -> Image.Image:
         self.flush_text()

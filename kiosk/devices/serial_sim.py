@@ -14,6 +14,7 @@ process real-time commands even inside graphics data), with faults on purpose:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import select
@@ -38,6 +39,9 @@ class SerialPrinterSimulator:
         self.first_byte_at: float | None = None
         self.last_byte_at: float | None = None
         self._fault = "clear"
+        self._lock = threading.Lock()
+        self._started: float | None = None
+        self._count = 0
         self._running = True
         self._tail = b""
         self._thread = threading.Thread(target=self._loop, name="serial-printer", daemon=True)
@@ -49,8 +53,11 @@ class SerialPrinterSimulator:
         self._fault = name
 
     def reset_clock(self) -> None:
-        self.received.clear()
-        self.first_byte_at = self.last_byte_at = None
+        """Forget what arrived: the next byte starts a new measurement."""
+        with self._lock:
+            self.received.clear()
+            self.first_byte_at = self.last_byte_at = None
+            self._started = None
 
     def wait_for(self, count: int, timeout: float = 30.0) -> bool:
         """Block until `count` bytes have arrived in all; False on timeout."""
@@ -62,7 +69,6 @@ class SerialPrinterSimulator:
         return True
 
     def _loop(self) -> None:
-        started: float | None = None
         while self._running:
             ready, _, _ = select.select([self._master], [], [], 0.05)
             if not ready:
@@ -72,16 +78,18 @@ class SerialPrinterSimulator:
             except OSError:
                 return
             now = time.perf_counter()
-            if started is None or self.last_byte_at is None:
-                started = now
-                self.first_byte_at = now
-            self.received += chunk
+            with self._lock:
+                if self._started is None:
+                    self._started, self.first_byte_at, self._count = now, now, 0
+                self._count += len(chunk)
+                due = self._started + self._count / self.bytes_per_second
             self._answer(chunk)
-            # The line's pace: the bytes so far cannot have arrived sooner than this.
-            due = started + len(self.received) / self.bytes_per_second
+            # The line's pace: these bytes cannot have arrived sooner than this.
             if due > now:
                 time.sleep(due - now)
-            self.last_byte_at = max(due, now)
+            with self._lock:
+                self.received += chunk
+                self.last_byte_at = max(due, time.perf_counter())
 
     def _answer(self, chunk: bytes) -> None:
         data = self._tail + chunk
@@ -98,7 +106,5 @@ class SerialPrinterSimulator:
         self._running = False
         self._thread.join(2)
         for fd in (self._master, self._slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass

@@ -5,6 +5,7 @@ It plays the printer: a paper `width` dots wide, a print position that moves dow
 for each command what the reference says the printer does:
 
     ESC @                 initialise (alignment left, text size 1, Chinese mode off)
+    ESC M n               font A (12 x 24) or B (9 x 17)
     ESC a n               justification 0 left, 1 centre, 2 right (also for raster)
     ESC J n               feed n dots;   ESC d n   feed n lines (30 dots each)
     GS v 0 m xL xH yL yH  raster: m 0 normal, 1 double width, 2 double height, 3 both
@@ -61,6 +62,7 @@ class EscposReader:
         self.size = (1, 1)
         self.chinese = False
         self.reverse = False
+        self.font_b = False
         self.text = bytearray()
         self.qr: dict[str, object] = {"module": 3, "level": 48, "data": b""}
         self.out = Printout(Image.new("L", (width, 1), 255))
@@ -84,7 +86,7 @@ class EscposReader:
         self.text.clear()
         text = data.decode("gb18030") if self.chinese else data.decode("ascii")
         self.out.text_lines.append(text)
-        font_height = 24 * self.size[1]
+        font_height = (17 if self.font_b else 24) * self.size[1]
         strip = Image.new("L", (self.width, font_height), 0 if self.reverse else 255)
         if text:
             from PIL import ImageFont
@@ -108,6 +110,7 @@ class EscposReader:
             two = job[i : i + 2]
             if two == b"\x1b@":
                 self.align, self.size, self.chinese, self.reverse = 0, (1, 1), False, False
+                self.font_b = False
                 i += 2
             elif two == b"\x1ba":
                 self.align = {0: 0, 1: 1, 2: 2, 48: 0, 49: 1, 50: 2}[job[i + 2]]
@@ -119,6 +122,9 @@ class EscposReader:
                 self._feed(LINE_DOTS * job[i + 2])
                 i += 3
             elif two == b"\x1bE":
+                i += 3
+            elif two == b"\x1bM":
+                self.font_b = job[i + 2] in (1, 49)
                 i += 3
             elif two == b"\x1d!":
                 n = job[i + 2]
