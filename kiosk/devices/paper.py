@@ -131,7 +131,10 @@ class _Paper:
         raw = b"".join(self.text)
         line = raw.decode("gb18030" if self.chinese else "ascii", errors="replace")
         strip = Image.new("L", (self.width, 24 * self.size), 255)
-        ImageDraw.Draw(strip).text((2, 4), line, fill=0, font_size=20 * self.size)
+        draw = ImageDraw.Draw(strip)
+        length = draw.textlength(line, font_size=20 * self.size)
+        left = {0: 2, 1: (self.width - length) / 2, 2: self.width - length - 2}[self.align % 48]
+        draw.text((left, 4), line, fill=0, font_size=20 * self.size)
         self.pieces.append((strip, 0))
         self.text.clear()
 

@@ -92,7 +92,7 @@ class EscposReader:
             from PIL import ImageFont
 
             font = (
-                ImageFont.truetype(self.font_path, int(font_height * 0.8))
+                ImageFont.truetype(self.font_path, int(font_height * 0.7))
                 if self.font_path
                 else ImageFont.load_default()
             )
