@@ -11,6 +11,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from kiosk.devices.cameras import iter_media_frames, open_camera
 from kiosk.devices.config import PrinterConfig
 from kiosk.devices.decoders import make_reader
@@ -65,6 +67,13 @@ def badge_job(content: BadgeContent, printer_config: PrinterConfig) -> bytes:
 
 def badge_blocks(content: BadgeContent, printer_config: PrinterConfig) -> Iterator[bytes]:
     """The badge's job in chunks, streamed as they are encoded (kiosk.devices.escpos_compact)."""
+    if printer_config.kind == "brother_ql":
+        from kiosk.devices.ql_printer import LABELS, ql_badge_job
+
+        label = LABELS[printer_config.ql_label]
+        fonts = fonts_for(printer_config.font_path)
+        yield ql_badge_job(content, printer_config.ql_model, label, fonts, cut=printer_config.cut)
+        return
     if printer_config.native_text:
         from kiosk.devices.escpos_text import native_text_blocks
 
@@ -178,9 +187,18 @@ def print_test_page(
 ) -> int:
     """Print the test page now (no queue); returns the bytes sent."""
     image = render_test_page(printer.dot_width, fonts_for(font_path), printer.name)
-    job = image_job(image, profile)
+    job = _image_job_for(printer, image, profile)
     printer.send(job)
     return len(job)
+
+
+def _image_job_for(printer: Printer, image: Image.Image, profile: str) -> bytes:
+    """A picture as the printer's own job: QL raster for a Brother QL, else ESC/POS."""
+    from kiosk.devices.ql_printer import BrotherQLPrinter
+
+    if isinstance(printer, BrotherQLPrinter):
+        return printer.image_job(image)
+    return image_job(image, profile)
 
 
 def print_roll_call(
@@ -193,6 +211,6 @@ def print_roll_call(
 ) -> int:
     """Print the evacuation roll call now (no queue: in a fire drill nothing waits)."""
     image = render_roll_call(entries, site_name, now, printer.dot_width, fonts_for(font_path))
-    job = image_job(image, profile)
+    job = _image_job_for(printer, image, profile)
     printer.send(job)
     return len(job)

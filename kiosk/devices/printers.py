@@ -6,7 +6,8 @@
                     fault("paper_out"), fault("offline"), fault("unplug_mid_job"),
                     fault("slow", bytes_per_second=...), fault("clear")
     open_printer    the factory: configuration in, Printer out; missing drivers raise
-                    HardwareUnavailable with install advice (kiosk.devices.hardware)
+                    HardwareUnavailable with install advice (kiosk.devices.hardware);
+                    Brother QL label printers come from kiosk.devices.ql_printer
 
 A transport never interprets a job: the bytes come from `escpos_codec`.
 """
@@ -235,6 +236,8 @@ class FakePrinter:
 def open_printer(config: PrinterConfig) -> Printer:
     """The configured printer. Never touches the device yet (it may be switched off); raises
     HardwareUnavailable when the connection's driver library is missing."""
+    if config.kind == "brother_ql":
+        return open_ql_printer(config)
     width = dot_width(config.profile, config.width_pixels)
     if config.kind == "fake":
         return FakePrinter(
@@ -280,3 +283,27 @@ def open_printer(config: PrinterConfig) -> Printer:
     else:  # pydantic forbids this; kept for type checkers
         raise ValueError(f"unknown printer kind {config.kind!r}")
     return EscposPrinter(device, name=name, dot_width=width, can_read_status=can_read)
+
+
+def open_ql_printer(config: PrinterConfig) -> Printer:
+    """A Brother QL; with ql_connection "fake", one simulated on a pseudo-terminal and driven
+    through brother_ql's real linux_kernel backend (its labels as PNG in fake_output_dir)."""
+    from kiosk.devices.fake_brother_ql import FakeBrotherQL
+    from kiosk.devices.ql_printer import LABELS, BrotherQLPrinter
+
+    label = LABELS[config.ql_label]
+    if config.ql_connection != "fake":
+        return BrotherQLPrinter(
+            config.ql_connection, config.ql_model, label, timeout_s=config.timeout_s
+        )
+    roll = {"62": "DK-22205", "62x100": "DK-11202", "62red": "DK-22251"}[config.ql_label]
+    fake = FakeBrotherQL(config.ql_model, roll, output_dir=config.fake_output_dir)
+    printer = BrotherQLPrinter(
+        f"file://{fake.path}",
+        config.ql_model,
+        label,
+        timeout_s=config.timeout_s,
+        name=f"fake Brother {config.ql_model} ({label.roll})",
+    )
+    printer.fake = fake  # type: ignore[attr-defined]  # faults: printer.fake.fault("cover_open")
+    return printer

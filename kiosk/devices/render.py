@@ -84,6 +84,7 @@ class Canvas:
         self.y = self.margin
         self.coarse_enabled = coarse
         self.coarse: list[tuple[int, int, int, int]] = []
+        self.bands: list[tuple[int, int]] = []  # rows of each band, for a second ink colour
 
     def coarsen(self, left: int, top: int, right: int, bottom: int) -> None:
         """Draw this box at half density (2 x 2 dots a pixel), when the canvas allows it.
@@ -186,6 +187,7 @@ class Canvas:
         self.y = top + size // 4
         self.text(text, size, bold=True, align="center", fill=255 if inverse else 0)
         self.y = top + height + 1
+        self.bands.append((top, self.y))
 
     def rule(self, thickness: int = 2) -> None:
         self.draw.rectangle(  # an even number of dots wide, from an even column
@@ -277,6 +279,8 @@ class BadgeDrawing:
     #: has fonts to print in its own font from row `footer_top` on; empty: raster.
     footer: str = ""
     footer_top: int = 0
+    #: Row spans of the bands (visitor type, ESCORT REQUIRED): red on two-colour labels.
+    bands: tuple[tuple[int, int], ...] = ()
 
 
 def native_qr_image(token: str, module: int, error: str = "m") -> Image.Image:
@@ -390,6 +394,7 @@ def draw_badge(
         canvas.coarsen(0, top, canvas.width, canvas.y)
         canvas.space(int(10 * unit))
     half = canvas.inner // 2 - canvas.margin // 2
+    qr_scale = max(4, round(dpi / 50))  # 0.5 mm modules: 4 dots at 203 dpi, 6 at 300
     photo = None
     if content.photo_jpeg:
         wide, high = photo_size(dpi)
@@ -411,7 +416,7 @@ def draw_badge(
         canvas.paste(code, left)
         canvas.y += code.height + canvas.margin
     elif photo is not None and canvas.width >= 512:
-        code = qr_image(content.token, half)
+        code = qr_image(content.token, half, max_scale=qr_scale)
         canvas.paste(photo, canvas.margin + (half - photo.width) // 2)
         canvas.paste(code, _even(canvas.width - canvas.margin - code.width))
         canvas.y += max(photo.height, code.height)
@@ -420,7 +425,7 @@ def draw_badge(
         if photo is not None:
             canvas.paste(photo, (canvas.width - photo.width) // 2)
             canvas.y += photo.height + canvas.margin // 2
-        code = qr_image(content.token, min(canvas.inner, int(300 * unit)))
+        code = qr_image(content.token, min(canvas.inner, int(300 * unit)), max_scale=qr_scale)
         canvas.paste(code, _even((canvas.width - code.width) // 2))
         canvas.y += code.height
     footer = f"{content.visit_ref}  {content.issued_at:%Y-%m-%d %H:%M}"
@@ -432,6 +437,7 @@ def draw_badge(
         canvas.coarse_rows(),
         footer=footer if native_qr_module else "",
         footer_top=footer_top,
+        bands=tuple(canvas.bands),
     )
 
 
