@@ -276,12 +276,13 @@ class BrotherQLPrinter:
                 raise PrinterError(f"{self.name}: {status.detail}", status)
             if reply["status_type"] == "Printing completed":
                 return
-        if heard:
+        if heard or self.backend_name != "network":
+            # Over USB the printer always answers: silence means it is gone or jammed.
             raise PrinterError(
                 f"{self.name}: the printer did not report the label printed",
                 PrinterStatus.unknown("no completion reply"),
             )
-        # The network backend of some models never answers: sent is all we can know.
+        # Over the network some models never answer: sent is all that can be known.
         log.info("%s: job sent, no status reply to confirm it", self.name)
 
     def close(self) -> None:
