@@ -200,7 +200,10 @@ def printer_settings(config: KioskConfig) -> PrinterConfig:
     """The configured printer; a fake printer's paper goes under the data folder, where a
     person trying the kiosk without hardware can look at it."""
     printer = config.devices.printer
-    if printer.kind == "fake" and not printer.fake_output_dir:
+    simulated = printer.kind == "fake" or (
+        printer.kind == "brother_ql" and printer.ql_connection == "fake"
+    )
+    if simulated and not printer.fake_output_dir:
         return printer.model_copy(update={"fake_output_dir": str(config.data_dir / "paper")})
     return printer
 

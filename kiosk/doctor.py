@@ -424,6 +424,11 @@ def run_checks(config_path: str | None, office_db: str | None = None) -> list[Fi
     return findings
 
 
+def _simulated_printer(printer: object) -> bool:
+    kind, connection = getattr(printer, "kind", ""), getattr(printer, "ql_connection", "")
+    return kind == "fake" or (kind == "brother_ql" and connection == "fake")
+
+
 def _device_findings(config: object) -> list[Finding]:
     """Cameras, printers, decoders and OCR, from the devices layer's own checks.
 
@@ -436,7 +441,7 @@ def _device_findings(config: object) -> list[Finding]:
     assert isinstance(config, KioskConfig)
     real = {
         "camera": config.devices.camera.kind != "fake",
-        "printer": config.devices.printer.kind != "fake",
+        "printer": not _simulated_printer(config.devices.printer),
     }
     findings = []
     for item in check(config.devices).findings:

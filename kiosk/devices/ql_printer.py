@@ -86,7 +86,7 @@ def ql_image_job(image: Image.Image, model: str, label: QlLabel, *, cut: bool = 
     return bytes(
         convert(
             raster,
-            [image.convert("RGB" if red else "L")],
+            label_pages(image.convert("RGB" if red else "L"), label),
             label.name,
             cut=cut,
             red=red,
@@ -94,6 +94,30 @@ def ql_image_job(image: Image.Image, model: str, label: QlLabel, *, cut: bool = 
             compress=bool(ModelsManager()[model].compression),
         )
     )
+
+
+def label_pages(image: Image.Image, label: QlLabel) -> list[Image.Image]:
+    """`image` on as many labels as it takes: die-cut labels each filled to their printable
+    size (a long roll call runs over several, a short test page is centred on one);
+    continuous tape as one piece, at least the 150 dots the printers feed."""
+    width, height = label_dots(label)
+    if image.width != width:
+        page = Image.new(image.mode, (width, image.height), "white")
+        page.paste(image, ((width - image.width) // 2, 0))
+        image = page
+    if not height:
+        if image.height >= 150:
+            return [image]
+        page = Image.new(image.mode, (width, 150), "white")
+        page.paste(image, (0, 0))
+        return [page]
+    pages = []
+    for top in range(0, image.height, height):
+        piece = image.crop((0, top, width, min(image.height, top + height)))
+        page = Image.new(image.mode, (width, height), "white")
+        page.paste(piece, (0, (height - piece.height) // 2 if top == 0 else 0))
+        pages.append(page)
+    return pages
 
 
 def ql_badge_drawing(
