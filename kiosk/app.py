@@ -223,8 +223,8 @@ class BadgePrinting:
         self.queue = PrintQueue(self.printer, kiosk.clock.now)
         self.queue.add_listener(self._on_event)
 
-    def print_badge(self, visit_ref: str) -> PrintJob:
-        content = self._kiosk.engine.badge_content(visit_ref)
+    def print_badge(self, visit_ref: str, language: str = "") -> PrintJob:
+        content = self._kiosk.engine.badge_content(visit_ref, language)
         return self.queue.submit_stream(badge_blocks(content, self.settings), label=visit_ref)
 
     def _on_event(self, event: DeviceEvent) -> None:
@@ -556,9 +556,11 @@ class KioskServices:
 
     # ----------------------------------------------------------------- printing
 
-    def print_badge(self, visit_ref: str, on_done: Callable[[bool], None]) -> None:
+    def print_badge(
+        self, visit_ref: str, on_done: Callable[[bool], None], language: str = ""
+    ) -> None:
         with self._lock:
-            job = self.printing.print_badge(visit_ref)
+            job = self.printing.print_badge(visit_ref, language)
             self._print_callbacks[job.job_id] = on_done
         state = self.printing.queue.get(job.job_id).state
         if state in (JobState.DONE, JobState.FAILED):

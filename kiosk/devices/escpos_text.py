@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from wcwidth import wcswidth
 
+from kiosk.devices.badge_words import BadgeLabels, badge_date, badge_labels
 from kiosk.devices.config import PrinterConfig
 from kiosk.devices.errors import RenderError
 from kiosk.devices.escpos_codec import INIT, dot_width, profile_dpi, strip_controls
@@ -40,7 +41,7 @@ from kiosk.devices.escpos_compact import (
     native_qr,
 )
 from kiosk.devices.fonts import FontBook
-from kiosk.devices.render import BadgeLabels, dither_photo, photo_size, qr_image
+from kiosk.devices.render import dither_photo, photo_size, qr_image
 from kiosk.domain.values import BadgeContent
 
 ESC, GS, FS = b"\x1b", b"\x1d", b"\x1c"
@@ -112,7 +113,7 @@ def native_text_blocks(
     labels: BadgeLabels | None = None,
 ) -> Iterator[bytes]:
     """The badge's job in chunks, text in the printer's GB18030 font."""
-    labels = labels or BadgeLabels()
+    labels = labels or badge_labels(content.language)
     width = dot_width(config.profile, config.width_pixels)
     yield INIT
     if content.site_name:
@@ -126,7 +127,9 @@ def native_text_blocks(
     rule = np.zeros((3, width), bool)
     rule[:, 8 : width - 8] = True
     yield feed(6) + _centred(rule, width) + feed(6)
-    yield text_line(f"{labels.valid_until} {content.expires_at:%Y-%m-%d}", width)
+    yield text_line(
+        f"{labels.valid_until} {badge_date(content.expires_at, content.language)}", width
+    )
     yield text_line(f"{content.expires_at:%H:%M}", width, 4)
     if content.escort_required:
         yield text_line(labels.escort_required, width, 2, reverse=True)

@@ -20,6 +20,7 @@ import numpy as np
 import segno
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
+from kiosk.devices.badge_words import BadgeLabels, badge_date, badge_labels
 from kiosk.devices.errors import RenderError
 from kiosk.devices.escpos_codec import strip_controls
 from kiosk.devices.fonts import FontBook
@@ -28,19 +29,6 @@ from kiosk.domain.text import MISSING, shown, stored_text
 from kiosk.domain.values import BadgeContent, OnSiteEntry
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BadgeLabels:
-    """Fixed words on the badge; a site may translate them."""
-
-    host: str = "Host"
-    valid_until: str = "VALID UNTIL"
-    escort_required: str = "ESCORT REQUIRED"
-    visitor: str = "VISITOR"
-    roll_call: str = "EVACUATION ROLL CALL"
-    on_site: str = "on site"
-    arrived: str = "in"
 
 
 FITTED_MAX_CHARS = 120
@@ -318,7 +306,7 @@ def _roll_call_time(moment: object, zone: tzinfo | None) -> str:
 
 
 def render_badge(
-    content: BadgeContent, width: int, fonts: FontBook, labels: BadgeLabels = BadgeLabels()
+    content: BadgeContent, width: int, fonts: FontBook, labels: BadgeLabels | None = None
 ) -> Image.Image:
     """The badge as a 1-bit image `width` dots wide, QR included as pixels."""
     return draw_badge(content, width, fonts, labels).image
@@ -328,7 +316,7 @@ def draw_badge(
     content: BadgeContent,
     width: int,
     fonts: FontBook,
-    labels: BadgeLabels = BadgeLabels(),
+    labels: BadgeLabels | None = None,
     *,
     dpi: int = 203,
     native_qr_module: int | None = None,
@@ -345,6 +333,7 @@ def draw_badge(
     With `half_density_large_text` the name, the bands and the expiry time are drawn at
     half density (`Canvas.coarsen`).
     """
+    labels = labels or badge_labels(content.language)
     canvas = Canvas(width, fonts, coarse=half_density_large_text and width % 16 == 0)
     unit = width / 576  # sizes are designed at 80 mm / 576 dots and scaled
     if content.site_name:
@@ -370,7 +359,9 @@ def draw_badge(
     canvas.space(int(6 * unit))
     row_top = canvas.y
     canvas.text(
-        content.expires_at.strftime("%a %d %b %Y"), int(28 * unit), max_width=canvas.inner // 2
+        badge_date(content.expires_at, content.language),
+        int(28 * unit),
+        max_width=canvas.inner // 2,
     )
     canvas.text(labels.valid_until, int(24 * unit), bold=True, max_width=canvas.inner // 2)
     left_bottom = canvas.y
@@ -447,7 +438,7 @@ def render_roll_call(
     now: datetime,
     width: int,
     fonts: FontBook,
-    labels: BadgeLabels = BadgeLabels(),
+    labels: BadgeLabels | None = None,
 ) -> Image.Image:
     """Everyone on site, by name, for a fire warden's roll call: name, company, host, time in.
 
@@ -455,6 +446,7 @@ def render_roll_call(
     field a row lacks (no arrival time, no host, an empty name) is printed as MISSING: in an
     evacuation one odd row must not stop the list.
     """
+    labels = labels or BadgeLabels()
     canvas = Canvas(width, fonts, max_height=200 + 110 * max(1, len(entries)))
     unit = width / 576
     canvas.band(labels.roll_call, int(38 * unit), inverse=True)
