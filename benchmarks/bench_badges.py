@@ -7,7 +7,8 @@ compact job, as ratios, on 80 mm (TM-T20II, native QR) and 58 mm (POS-5890, rast
 paper, with and without a photo, and in the printer-font mode; render + encode time; and
 the time from "check-in committed" to "last byte received" through the real serial driver
 (python-escpos Serial over pyserial) into a printer simulated on a pseudo-terminal at
-115,200 baud (kiosk.devices.serial_sim).
+115,200 baud (kiosk.devices.serial_sim); and a Brother QL-820NWB badge (render, encode,
+send to the fake QL until it reports the label printed).
 Targets: 80 mm with photo <= 20 KB, without <= 8 KB, 58 mm with photo <= 12 KB,
 printer-font without photo <= 3 KB, render + encode <= 60 ms, check-in to last byte <= 2 s.
 """
@@ -195,5 +196,34 @@ def _check_in(kiosk: Any, host: Any) -> str:
     return str(result.visit_ref)
 
 
+def ql_rows() -> list[dict[str, Any]]:
+    """A Brother QL-820NWB badge on 62 mm tape, black and black/red: bytes, render + encode,
+    and the job through brother_ql's linux_kernel backend into the fake QL (no line speed:
+    USB moves these bytes in milliseconds; the printer's own speed is not simulated)."""
+    rows = []
+    content = badge(face_jpeg())
+    for label in ("62", "62red"):
+        config = PrinterConfig(kind="brother_ql", ql_label=label, timeout_s=5)
+        badge_job(content, config)
+        encode_ms = _median_ms(lambda config=config: badge_job(content, config), repeat=3)
+        printer = open_printer(config)
+        try:
+            job = badge_job(content, config)
+            started = time.perf_counter()
+            printer.send(job)
+            sent_ms = (time.perf_counter() - started) * 1000
+        finally:
+            printer.fake.close()  # type: ignore[attr-defined]
+        rows.append(
+            {
+                "name": f"QL-820NWB badge, label {label}: render + encode",
+                "median_ms": round(encode_ms, 1),
+                "bytes": len(job),
+                "send_until_printing_completed_ms": round(sent_ms, 1),
+            }
+        )
+    return rows
+
+
 def run() -> list[dict[str, Any]]:
-    return byte_rows() + timing_rows() + serial_rows()
+    return byte_rows() + timing_rows() + serial_rows() + ql_rows()

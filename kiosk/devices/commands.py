@@ -117,7 +117,14 @@ def render_badge_files(
     escpos_path: str | Path | None,
 ) -> dict[str, Any]:
     """Write the badge preview PNG and/or its ESC/POS job; returns width, height and bytes."""
-    image = badge_drawing(content, printer_config).image
+    if printer_config.kind == "brother_ql":
+        from kiosk.devices.ql_printer import LABELS, ql_badge_drawing
+
+        label = LABELS[printer_config.ql_label]
+        fonts = fonts_for(printer_config.font_path)
+        image = ql_badge_drawing(content, printer_config.ql_model, label, fonts)
+    else:
+        image = badge_drawing(content, printer_config).image
     job = badge_job(content, printer_config)
     if png_path:
         save_png(image, png_path)
