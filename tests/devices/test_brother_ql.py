@@ -44,8 +44,8 @@ def printed():  # type: ignore[no-untyped-def]
     function returning (printer, its fake)."""
     opened: list[FakeBrotherQL] = []
 
-    def make(model: str, label: str) -> tuple[BrotherQLPrinter, FakeBrotherQL]:
-        config = PrinterConfig(kind="brother_ql", ql_model=model, ql_label=label, timeout_s=3)
+    def make(model: str, label: str, timeout: float = 3) -> tuple[BrotherQLPrinter, FakeBrotherQL]:
+        config = PrinterConfig(kind="brother_ql", ql_model=model, ql_label=label, timeout_s=timeout)
         printer = open_printer(config)
         assert isinstance(printer, BrotherQLPrinter)
         opened.append(printer.fake)  # type: ignore[attr-defined]
@@ -127,7 +127,7 @@ def test_faults_are_printer_states(signer, printed, fault: str, detail: str) -> 
 
 
 def test_a_cable_pulled_mid_job_fails_the_job(signer, printed) -> None:  # type: ignore[no-untyped-def]
-    printer, fake = printed("QL-820NWB", "62")
+    printer, fake = printed("QL-820NWB", "62", timeout=0.5)
     fake.fault("unplug_mid_job", after_bytes=5000)
     with pytest.raises(PrinterError):
         printer.send(badge_job(make_badge(signer), PrinterConfig(kind="brother_ql")))
