@@ -18,6 +18,7 @@ class BadgeLabels:
     """Fixed words on the badge and the roll call."""
 
     host: str = "Host"
+    colon: str = ": "  # after "Host"; Chinese writes a full-width colon, no space
     valid_until: str = "VALID UNTIL"
     escort_required: str = "ESCORT REQUIRED"
     visitor: str = "VISITOR"
@@ -30,6 +31,7 @@ BADGE_WORDS = {
     "en": BadgeLabels(),
     "zh_Hans": BadgeLabels(
         host="接待人",
+        colon="：",
         valid_until="有效期至",
         escort_required="须有人陪同",
         visitor="访客",
@@ -39,6 +41,7 @@ BADGE_WORDS = {
     ),
     "zh_Hant": BadgeLabels(
         host="接待人",
+        colon="：",
         valid_until="有效期至",
         escort_required="須有人陪同",
         visitor="訪客",

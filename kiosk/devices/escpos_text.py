@@ -123,7 +123,7 @@ def native_text_blocks(
     yield text_line(content.visitor_name, width, _largest_fit(content.visitor_name, width, 4))
     if content.company:
         yield text_line(content.company, width)
-    yield text_line(f"{labels.host}: {content.host_name}", width)
+    yield text_line(f"{labels.host}{labels.colon}{content.host_name}", width)
     rule = np.zeros((3, width), bool)
     rule[:, 8 : width - 8] = True
     yield feed(6) + _centred(rule, width) + feed(6)

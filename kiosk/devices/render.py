@@ -351,7 +351,7 @@ def draw_badge(
     canvas.space(int(4 * unit))
     if content.company:
         canvas.text(content.company, int(34 * unit), align="center")
-    canvas.text(f"{labels.host}: {content.host_name}", int(30 * unit), align="center")
+    canvas.text(f"{labels.host}{labels.colon}{content.host_name}", int(30 * unit), align="center")
     canvas.space(int(10 * unit))
     # An even thickness on an even row: the encoder sends the rule at a quarter of its bytes.
     canvas.y += canvas.y % 2

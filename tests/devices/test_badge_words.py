@@ -34,7 +34,7 @@ def test_words_and_date(language: str, date: str, host: str, until: str) -> None
 def test_a_chinese_badge_has_no_english_words(signer) -> None:  # type: ignore[no-untyped-def]
     content = make_badge(signer, language="zh_Hant", visitor_type_label="承包商")
     printed = read_job(badge_job(content, PrinterConfig(native_text=True)), 576)
-    assert "接待人: 王芳" in printed.text_lines
+    assert "接待人：王芳" in printed.text_lines
     assert "有效期至 2025年3月14日 週五" in printed.text_lines
     assert "須有人陪同" in printed.text_lines
     assert not any(word in " ".join(printed.text_lines) for word in ("Host", "VALID", "ESCORT"))
