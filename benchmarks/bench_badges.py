@@ -31,6 +31,7 @@ from kiosk.app import BadgePrinting, build_kiosk, init_kiosk
 from kiosk.config import load_config
 from kiosk.devices.commands import badge_job, legacy_badge_job, open_printer
 from kiosk.devices.config import PrinterConfig
+from kiosk.devices.ql_printer import BrotherQLPrinter
 from kiosk.devices.serial_sim import SerialPrinterSimulator
 from kiosk.domain.clock import ManualClock
 from kiosk.domain.tokens import TokenSigner, new_ref
@@ -213,7 +214,8 @@ def ql_rows() -> list[dict[str, Any]]:
             printer.send(job)
             sent_ms = (time.perf_counter() - started) * 1000
         finally:
-            printer.fake.close()  # type: ignore[attr-defined]
+            if isinstance(printer, BrotherQLPrinter) and printer.fake:
+                printer.fake.close()
         rows.append(
             {
                 "name": f"QL-820NWB badge, label {label}: render + encode",

@@ -304,6 +304,6 @@ def open_ql_printer(config: PrinterConfig) -> Printer:
         label,
         timeout_s=config.timeout_s,
         name=f"fake Brother {config.ql_model} ({label.roll})",
+        fake=fake,  # faults on purpose: printer.fake.fault("cover_open")
     )
-    printer.fake = fake  # type: ignore[attr-defined]  # faults: printer.fake.fault("cover_open")
     return printer

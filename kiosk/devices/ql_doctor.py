@@ -64,9 +64,10 @@ def _status_finding(config: PrinterConfig) -> Finding:
     try:
         status = printer.status()
     finally:
-        fake = getattr(printer, "fake", None)
-        if fake is not None:
-            fake.close()
+        from kiosk.devices.ql_printer import BrotherQLPrinter
+
+        if isinstance(printer, BrotherQLPrinter) and printer.fake is not None:
+            printer.fake.close()
     ok = status.level is StatusLevel.OK
     advice = "" if ok else "see the printer: labels, cover, the error light"
     return Finding("printer", printer.name, ok, status.detail, advice)

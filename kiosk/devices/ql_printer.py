@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
@@ -34,6 +34,9 @@ from kiosk.devices.fonts import FontBook
 from kiosk.devices.protocols import PrinterStatus
 from kiosk.devices.render import BadgeDrawing, draw_badge
 from kiosk.domain.values import BadgeContent
+
+if TYPE_CHECKING:
+    from kiosk.devices.fake_brother_ql import FakeBrotherQL
 
 log = logging.getLogger(__name__)
 
@@ -207,9 +210,12 @@ class BrotherQLPrinter:
         *,
         timeout_s: float = 10.0,
         name: str | None = None,
+        fake: FakeBrotherQL | None = None,
     ) -> None:
         from brother_ql.backends import guess_backend
 
+        #: The simulated printer at the other end, when it is one (its faults, its labels).
+        self.fake = fake
         self.identifier = identifier
         self.backend_name = guess_backend(identifier)
         self.model = model
