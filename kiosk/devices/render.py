@@ -336,6 +336,24 @@ def draw_badge(
     labels = labels or badge_labels(content.language)
     canvas = Canvas(width, fonts, coarse=half_density_large_text and width % 16 == 0)
     unit = width / 576  # sizes are designed at 80 mm / 576 dots and scaled
+    _draw_who(canvas, content, labels, unit)
+    _draw_until(canvas, content, labels, unit)
+    placement = _draw_photo_and_code(canvas, content, unit, dpi, native_qr_module, qr_error)
+    footer = f"{content.visit_ref}  {content.issued_at:%Y-%m-%d %H:%M}"
+    footer_top = canvas.y
+    canvas.text(footer, int(20 * unit), align="center")
+    return BadgeDrawing(
+        canvas.finish(),
+        placement,
+        canvas.coarse_rows(),
+        footer=footer if native_qr_module else "",
+        footer_top=footer_top,
+        bands=tuple(canvas.bands),
+    )
+
+
+def _draw_who(canvas: Canvas, content: BadgeContent, labels: BadgeLabels, unit: float) -> None:
+    """Site, visitor-type band, the name (large), company and host."""
     if content.site_name:
         canvas.text(content.site_name, int(26 * unit), align="center")
         canvas.space(int(6 * unit))
@@ -352,6 +370,10 @@ def draw_badge(
     if content.company:
         canvas.text(content.company, int(34 * unit), align="center")
     canvas.text(f"{labels.host}{labels.colon}{content.host_name}", int(30 * unit), align="center")
+
+
+def _draw_until(canvas: Canvas, content: BadgeContent, labels: BadgeLabels, unit: float) -> None:
+    """A rule, the date and the expiry time (large), ESCORT REQUIRED when set."""
     canvas.space(int(10 * unit))
     # An even thickness on an even row: the encoder sends the rule at a quarter of its bytes.
     canvas.y += canvas.y % 2
@@ -384,6 +406,18 @@ def draw_badge(
         canvas.band(labels.escort_required, int(40 * unit), inverse=True)
         canvas.coarsen(0, top, canvas.width, canvas.y)
         canvas.space(int(10 * unit))
+
+
+def _draw_photo_and_code(
+    canvas: Canvas,
+    content: BadgeContent,
+    unit: float,
+    dpi: int,
+    native_qr_module: int | None,
+    qr_error: str,
+) -> QrPlacement | None:
+    """The photo and the QR: stacked when the printer draws the QR or the paper is narrow,
+    side by side otherwise. Returns where a native QR goes."""
     half = canvas.inner // 2 - canvas.margin // 2
     qr_scale = max(4, round(dpi / 50))  # 0.5 mm modules: 4 dots at 203 dpi, 6 at 300
     photo = None
@@ -419,17 +453,7 @@ def draw_badge(
         code = qr_image(content.token, min(canvas.inner, int(300 * unit)), max_scale=qr_scale)
         canvas.paste(code, _even((canvas.width - code.width) // 2))
         canvas.y += code.height
-    footer = f"{content.visit_ref}  {content.issued_at:%Y-%m-%d %H:%M}"
-    footer_top = canvas.y
-    canvas.text(footer, int(20 * unit), align="center")
-    return BadgeDrawing(
-        canvas.finish(),
-        placement,
-        canvas.coarse_rows(),
-        footer=footer if native_qr_module else "",
-        footer_top=footer_top,
-        bands=tuple(canvas.bands),
-    )
+    return placement
 
 
 def render_roll_call(
