@@ -20,7 +20,7 @@ from typing import Any, Literal, NamedTuple, cast
 from peewee import JOIN, SqliteDatabase
 
 from kiosk.config import KioskConfig, config_path, load_config
-from kiosk.devices.commands import badge_job, open_printer
+from kiosk.devices.commands import badge_blocks, open_printer
 from kiosk.devices.config import PrinterConfig
 from kiosk.devices.print_queue import JobState, PrintJob, PrintQueue
 from kiosk.devices.protocols import DecodedCode, DeviceEvent, DeviceEventKind, Printer
@@ -200,7 +200,10 @@ def printer_settings(config: KioskConfig) -> PrinterConfig:
     """The configured printer; a fake printer's paper goes under the data folder, where a
     person trying the kiosk without hardware can look at it."""
     printer = config.devices.printer
-    if printer.kind == "fake" and not printer.fake_output_dir:
+    simulated = printer.kind == "fake" or (
+        printer.kind == "brother_ql" and printer.ql_connection == "fake"
+    )
+    if simulated and not printer.fake_output_dir:
         return printer.model_copy(update={"fake_output_dir": str(config.data_dir / "paper")})
     return printer
 
@@ -220,9 +223,9 @@ class BadgePrinting:
         self.queue = PrintQueue(self.printer, kiosk.clock.now)
         self.queue.add_listener(self._on_event)
 
-    def print_badge(self, visit_ref: str) -> PrintJob:
-        content = self._kiosk.engine.badge_content(visit_ref)
-        return self.queue.submit(badge_job(content, self.settings), label=visit_ref)
+    def print_badge(self, visit_ref: str, language: str = "") -> PrintJob:
+        content = self._kiosk.engine.badge_content(visit_ref, language)
+        return self.queue.submit_stream(badge_blocks(content, self.settings), label=visit_ref)
 
     def _on_event(self, event: DeviceEvent) -> None:
         if event.kind is DeviceEventKind.PRINT_FAILED:
@@ -573,9 +576,11 @@ class KioskServices:
 
     # ----------------------------------------------------------------- printing
 
-    def print_badge(self, visit_ref: str, on_done: Callable[[bool], None]) -> None:
+    def print_badge(
+        self, visit_ref: str, on_done: Callable[[bool], None], language: str = ""
+    ) -> None:
         with self._lock:
-            job = self.printing.print_badge(visit_ref)
+            job = self.printing.print_badge(visit_ref, language)
             self._print_callbacks[job.job_id] = on_done
         state = self.printing.queue.get(job.job_id).state
         if state in (JobState.DONE, JobState.FAILED):

@@ -432,6 +432,11 @@ def _id_reader_finding(config: Any) -> Finding:
     return Finding("ID card reader", cast(Status, found.status), found.detail, found.fix)
 
 
+def _simulated_printer(printer: object) -> bool:
+    kind, connection = getattr(printer, "kind", ""), getattr(printer, "ql_connection", "")
+    return kind == "fake" or (kind == "brother_ql" and connection == "fake")
+
+
 def _device_findings(config: object) -> list[Finding]:
     """Cameras, printers, decoders and OCR, from the devices layer's own checks.
 
@@ -444,7 +449,7 @@ def _device_findings(config: object) -> list[Finding]:
     assert isinstance(config, KioskConfig)
     real = {
         "camera": config.devices.camera.kind != "fake",
-        "printer": config.devices.printer.kind != "fake",
+        "printer": not _simulated_printer(config.devices.printer),
     }
     findings = []
     for item in check(config.devices).findings:

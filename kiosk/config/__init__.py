@@ -51,6 +51,8 @@ class SiteConfig(_Section):
     kiosk_name: str
     languages: list[Language] = Field(min_length=1)
     default_language: Language
+    #: The language every badge is printed in; empty: the language the visitor chose.
+    badge_language: Language | Literal[""] = ""
     timezone: str
     opening_hours: list[str]
     open_days: list[Weekday]

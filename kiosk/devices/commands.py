@@ -6,15 +6,18 @@ devices from the configuration; optional drivers are checked by `kiosk.devices.h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from kiosk.devices.cameras import iter_media_frames, open_camera
 from kiosk.devices.config import PrinterConfig
 from kiosk.devices.decoders import make_reader
-from kiosk.devices.escpos_codec import dot_width, image_job
+from kiosk.devices.escpos_codec import dot_width, image_job, profile_dpi
+from kiosk.devices.escpos_compact import compact_blocks, has_native_qr
 from kiosk.devices.fonts import FontBook
 from kiosk.devices.identity import (
     is_expired,
@@ -25,11 +28,19 @@ from kiosk.devices.identity import (
 )
 from kiosk.devices.printers import open_printer
 from kiosk.devices.protocols import CodeReader, DecodedCode, Printer
-from kiosk.devices.render import render_badge, render_roll_call, render_test_page, save_png
+from kiosk.devices.render import (
+    BadgeDrawing,
+    draw_badge,
+    render_badge,
+    render_roll_call,
+    render_test_page,
+    save_png,
+)
 from kiosk.domain.errors import InvalidInput
 from kiosk.domain.values import BadgeContent, OnSiteEntry
 
 __all__ = [
+    "badge_blocks",
     "badge_job",
     "describe_code",
     "open_camera",
@@ -51,6 +62,49 @@ def fonts_for(font_path: str | None) -> FontBook:
 
 def badge_job(content: BadgeContent, printer_config: PrinterConfig) -> bytes:
     """The ESC/POS bytes of one badge for the configured printer (what a queue sends)."""
+    return b"".join(badge_blocks(content, printer_config))
+
+
+def badge_blocks(content: BadgeContent, printer_config: PrinterConfig) -> Iterator[bytes]:
+    """The badge's job in chunks, streamed as they are encoded (kiosk.devices.escpos_compact)."""
+    if printer_config.kind == "brother_ql":
+        from kiosk.devices.ql_printer import LABELS, ql_badge_job
+
+        label = LABELS[printer_config.ql_label]
+        fonts = fonts_for(printer_config.font_path)
+        yield ql_badge_job(content, printer_config.ql_model, label, fonts, cut=printer_config.cut)
+        return
+    if printer_config.native_text:
+        from kiosk.devices.escpos_text import native_text_blocks
+
+        yield from native_text_blocks(content, printer_config, fonts_for(printer_config.font_path))
+        return
+    yield from compact_blocks(
+        badge_drawing(content, printer_config), printer_config.profile, cut=printer_config.cut
+    )
+
+
+def badge_drawing(content: BadgeContent, printer_config: PrinterConfig) -> BadgeDrawing:
+    """The badge as drawn for this printer: its width, and the QR left to the printer when
+    it draws QR codes itself."""
+    width = dot_width(printer_config.profile, printer_config.width_pixels)
+    native = printer_config.qr == "native" or (
+        printer_config.qr == "auto" and has_native_qr(printer_config.profile)
+    )
+    return draw_badge(
+        content,
+        width,
+        fonts_for(printer_config.font_path),
+        dpi=profile_dpi(printer_config.profile),
+        native_qr_module=printer_config.qr_module if native else None,
+        qr_error=printer_config.qr_error,
+        half_density_large_text=printer_config.half_density_large_text,
+    )
+
+
+def legacy_badge_job(content: BadgeContent, printer_config: PrinterConfig) -> bytes:
+    """The badge as every full-width row of raster, QR included (the encoder before issue
+    17): kept as the baseline `make bench` compares against."""
     width = dot_width(printer_config.profile, printer_config.width_pixels)
     image = render_badge(content, width, fonts_for(printer_config.font_path))
     return image_job(image, printer_config.profile, cut=printer_config.cut)
@@ -63,9 +117,15 @@ def render_badge_files(
     escpos_path: str | Path | None,
 ) -> dict[str, Any]:
     """Write the badge preview PNG and/or its ESC/POS job; returns width, height and bytes."""
-    width = dot_width(printer_config.profile, printer_config.width_pixels)
-    image = render_badge(content, width, fonts_for(printer_config.font_path))
-    job = image_job(image, printer_config.profile, cut=printer_config.cut)
+    if printer_config.kind == "brother_ql":
+        from kiosk.devices.ql_printer import LABELS, ql_badge_drawing
+
+        label = LABELS[printer_config.ql_label]
+        fonts = fonts_for(printer_config.font_path)
+        image = ql_badge_drawing(content, printer_config.ql_model, label, fonts)
+    else:
+        image = badge_drawing(content, printer_config).image
+    job = badge_job(content, printer_config)
     if png_path:
         save_png(image, png_path)
     if escpos_path:
@@ -134,9 +194,18 @@ def print_test_page(
 ) -> int:
     """Print the test page now (no queue); returns the bytes sent."""
     image = render_test_page(printer.dot_width, fonts_for(font_path), printer.name)
-    job = image_job(image, profile)
+    job = _image_job_for(printer, image, profile)
     printer.send(job)
     return len(job)
+
+
+def _image_job_for(printer: Printer, image: Image.Image, profile: str) -> bytes:
+    """A picture as the printer's own job: QL raster for a Brother QL, else ESC/POS."""
+    from kiosk.devices.ql_printer import BrotherQLPrinter
+
+    if isinstance(printer, BrotherQLPrinter):
+        return printer.image_job(image)
+    return image_job(image, profile)
 
 
 def print_roll_call(
@@ -149,6 +218,6 @@ def print_roll_call(
 ) -> int:
     """Print the evacuation roll call now (no queue: in a fire drill nothing waits)."""
     image = render_roll_call(entries, site_name, now, printer.dot_width, fonts_for(font_path))
-    job = image_job(image, profile)
+    job = _image_job_for(printer, image, profile)
     printer.send(job)
     return len(job)

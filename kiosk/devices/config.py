@@ -10,10 +10,20 @@ hardware runs the whole kiosk. Example::
     height = 480
 
     [devices.printer]
-    kind = "usb"            # fake | usb | network | serial | file | cups
+    kind = "usb"            # fake | usb | network | serial | file | cups | brother_ql
     profile = "TM-T20II"    # a python-escpos profile: its media.width.pixels is the dot width
     usb_vendor_id = "0x04b8"
     usb_product_id = "0x0e15"
+
+A Brother QL label printer::
+
+    [devices.printer]
+    kind = "brother_ql"
+    ql_model = "QL-820NWB"  # QL-800 | QL-810W | QL-820NWB | QL-1100
+    ql_label = "62"         # 62 (DK-22205) | 62x100 (DK-11202) | 62red (DK-22251)
+    ql_connection = "file:///dev/usb/lp0"   # or usb://0x04f9:0x209d, tcp://10.0.0.5:9100, fake
+
+The resident-ID card reader::
 
     [devices.id_reader]
     kind = "serial"         # off | fake | serial | auto (serial if the port exists, else fake)
@@ -27,7 +37,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 CameraKind = Literal["fake", "uvc", "picamera2", "replay"]
-PrinterKind = Literal["fake", "usb", "network", "serial", "file", "cups"]
+PrinterKind = Literal["fake", "usb", "network", "serial", "file", "cups", "brother_ql"]
+QlModel = Literal["QL-800", "QL-810W", "QL-820NWB", "QL-1100"]
+#: brother_ql label names: 62 mm continuous (DK-22205), 62 x 100 mm die-cut (DK-11202),
+#: 62 mm continuous black and red (DK-22251).
+QlLabelName = Literal["62", "62x100", "62red"]
 DecoderName = Literal["auto", "fast", "zxing", "pyzbar"]
 IdReaderKind = Literal["off", "fake", "serial", "auto"]
 
@@ -86,6 +100,23 @@ class PrinterConfig(BaseModel):
     #: fake: where a PNG of each job's paper is written; none means keep in memory only.
     fake_output_dir: str | None = None
     cut: bool = True
+    #: The badge's QR: "auto" lets the printer draw it (GS ( k) when the python-escpos profile
+    #: says it can, else raster; "native" and "raster" force one way.
+    qr: Literal["auto", "native", "raster"] = "auto"
+    #: Dots per QR module when the printer draws it (4 = 0.5 mm at 203 dpi).
+    qr_module: int = Field(default=4, ge=1, le=16)
+    qr_error: Literal["l", "m", "q", "h"] = "m"
+    #: Names in the printer's own GB18030 font (Chinese receipt printers); off by default.
+    #: Only text stripped of every control character reaches it (kiosk.devices.escpos_text).
+    native_text: bool = False
+    #: The name, the bands and the expiry time drawn at half density (2 x 2 dots a pixel:
+    #: 0.25 mm steps at 203 dpi) and sent at a quarter of the bytes; false: full density.
+    half_density_large_text: bool = True
+    ql_model: QlModel = "QL-820NWB"
+    ql_label: QlLabelName = "62"
+    #: Where the QL is: file:///dev/usb/lpN (the kernel's printer class), usb://VID:PID
+    #: (pyusb), tcp://HOST:9100, or "fake" (kiosk.devices.fake_brother_ql, for make run).
+    ql_connection: str = "fake"
 
     @field_validator("usb_vendor_id", "usb_product_id", mode="before")
     @classmethod
@@ -96,6 +127,19 @@ class PrinterConfig(BaseModel):
             except ValueError as err:
                 raise ValueError(f"not a hexadecimal USB id: {value!r}") from err
         return value
+
+    @model_validator(mode="after")
+    def _ql_settings(self) -> PrinterConfig:
+        if self.kind != "brother_ql":
+            return self
+        if self.ql_label == "62red" and self.ql_model == "QL-1100":
+            raise ValueError("ql_label 62red needs a two-colour model (QL-800, QL-810W, QL-820NWB)")
+        prefixes = ("fake", "file://", "usb://", "tcp://", "/dev/usb/")
+        if not self.ql_connection.startswith(prefixes):
+            raise ValueError(
+                "ql_connection must be fake, file:///dev/usb/lpN, usb://VID:PID or tcp://HOST:PORT"
+            )
+        return self
 
     @field_validator("profile")
     @classmethod

@@ -26,6 +26,7 @@ PRINTER_VENDORS = {
     0x1FC9: "NXP (POS-5890 clones)",
     0x28E9: "GigaDevice (many 80 mm clones)",
     0x1504: "Bixolon",
+    0x04F9: "Brother (QL label printers: printer.kind = 'brother_ql')",
 }
 
 
@@ -228,6 +229,10 @@ def check(config: DevicesConfig, probe_network: bool = False) -> Report:
         )
     elif printer.kind == "network" and probe_network:
         report.findings.append(probe_network_printer(printer.host, printer.port))
+    elif printer.kind == "brother_ql":
+        from kiosk.devices.ql_doctor import check_ql
+
+        report.findings += check_ql(printer, probe_network)
     font = printer.font_path or fc_match("sans:lang=zh-cn")
     if font and os.path.isfile(font):
         report.findings.append(Finding("font", font, True, "badge font"))

@@ -44,6 +44,14 @@ def dot_width(profile: str, override: int | None = None) -> int:
     return pixels
 
 
+def profile_dpi(profile: str) -> int:
+    """The printer's dot density from the python-escpos profile; 203 when it does not say."""
+    from escpos.capabilities import get_profile
+
+    dpi = get_profile(profile).profile_data["media"].get("dpi")
+    return dpi if isinstance(dpi, int) else 203
+
+
 def image_job(image: Image.Image, profile: str, *, cut: bool = True) -> bytes:
     """The complete job printing `image` (1-bit, at most the profile's width) as raster.
 

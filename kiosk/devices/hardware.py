@@ -49,6 +49,7 @@ FEATURES: dict[str, Feature] = {
             "usb", "usb.core", "usb-1.0", None, "sudo apt install libusb-1.0-0 && pip install pyusb"
         ),
         Feature("serial", "serial", None, None, "pip install pyserial"),
+        Feature("brother_ql", "brother_ql", None, None, "pip install brother-ql-next"),
         Feature("cups", "cups", None, None, "sudo apt install libcups2-dev && pip install pycups"),
         Feature(
             "tesseract",

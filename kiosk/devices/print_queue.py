@@ -6,6 +6,10 @@ printed again with `reprint(job_id)` (a new job, same bytes: a lost badge). Ever
 an event for the listeners (`add_listener`); a listener that raises is logged, never
 propagated, so a broken UI cannot stop printing. Jobs run one at a time on the queue's own
 thread (`start()`), or synchronously with `run_pending()` (tests, the CLI).
+
+A job submitted with `submit_stream(chunks)` is encoded while it prints: the printer gets
+each chunk as it is made. The chunks are kept as they pass, and whatever was not made yet
+when a job fails is made then, so a failed or reprinted job always has its whole payload.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -31,6 +35,36 @@ class JobState(StrEnum):
     FAILED = "failed"
 
 
+class StreamedPayload:
+    """Chunks made on demand and remembered, so the job can be sent again whole."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._source: Iterator[bytes] | None = iter(chunks)
+        self._made: list[bytes] = []
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> Iterator[bytes]:
+        index = 0
+        while True:
+            with self._lock:
+                if index < len(self._made):
+                    chunk = self._made[index]
+                elif self._source is None:
+                    return
+                else:
+                    made = next(self._source, None)
+                    if made is None:
+                        self._source = None
+                        return
+                    self._made.append(made)
+                    chunk = made
+            index += 1
+            yield chunk
+
+    def whole(self) -> bytes:
+        return b"".join(self)
+
+
 @dataclass(frozen=True)
 class PrintJob:
     """A snapshot of one job; the queue owns the live record."""
@@ -44,6 +78,7 @@ class PrintJob:
     created_at: datetime | None = None
     finished_at: datetime | None = None
     reprint_of: int | None = None
+    stream: StreamedPayload | None = field(default=None, repr=False, compare=False)
 
 
 class PrintQueue:
@@ -81,6 +116,15 @@ class PrintQueue:
 
     # -- jobs -----------------------------------------------------------------------------
     def submit(self, payload: bytes, label: str = "", *, reprint_of: int | None = None) -> PrintJob:
+        return self._submit(payload, None, label, reprint_of)
+
+    def submit_stream(self, chunks: Iterable[bytes], label: str = "") -> PrintJob:
+        """Queue a job whose bytes are made while it prints (see the module's docstring)."""
+        return self._submit(b"", StreamedPayload(chunks), label, None)
+
+    def _submit(
+        self, payload: bytes, stream: StreamedPayload | None, label: str, reprint_of: int | None
+    ) -> PrintJob:
         with self._lock:
             job = PrintJob(
                 self._next_id,
@@ -89,6 +133,7 @@ class PrintQueue:
                 JobState.QUEUED,
                 created_at=self._now(),
                 reprint_of=reprint_of,
+                stream=stream,
             )
             self._next_id += 1
             self._jobs[job.job_id] = job
@@ -115,7 +160,8 @@ class PrintQueue:
     def reprint(self, job_id: int) -> PrintJob:
         """Print a job's bytes again as a new job (the original keeps its history)."""
         original = self.get(job_id)
-        return self.submit(original.payload, original.label, reprint_of=job_id)
+        payload = original.stream.whole() if original.stream else original.payload
+        return self.submit(payload, original.label, reprint_of=job_id)
 
     def get(self, job_id: int) -> PrintJob:
         with self._lock:
@@ -141,9 +187,13 @@ class PrintQueue:
 
     def _print(self, job: PrintJob) -> None:
         try:
-            self._printer.send(job.payload)
+            if job.stream is not None:
+                self._printer.send_stream(job.stream)
+            else:
+                self._printer.send(job.payload)
         except Exception as err:  # a broken transport must never lose the job
             reason = str(err) if isinstance(err, PrinterError) else f"unexpected error: {err!r}"
+            job = _settled(job)
             with self._lock:
                 done = self._jobs[job.job_id] = replace(
                     job, state=JobState.FAILED, error=reason, finished_at=self._now()
@@ -153,6 +203,7 @@ class PrintQueue:
             log.warning("print job %s failed: %s", job.job_id, reason)
             self._emit(DeviceEventKind.PRINT_FAILED, done, reason, err)
             return
+        job = _settled(job)
         with self._lock:
             done = self._jobs[job.job_id] = replace(
                 job, state=JobState.DONE, error=None, finished_at=self._now()
@@ -202,3 +253,10 @@ class PrintQueue:
                 job = self._take()
             if job is not None:
                 self._print(job)
+
+
+def _settled(job: PrintJob) -> PrintJob:
+    """A streamed job with its whole payload made and kept (a retry sends these bytes)."""
+    if job.stream is None:
+        return job
+    return replace(job, payload=job.stream.whole(), stream=None)

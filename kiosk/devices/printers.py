@@ -6,7 +6,8 @@
                     fault("paper_out"), fault("offline"), fault("unplug_mid_job"),
                     fault("slow", bytes_per_second=...), fault("clear")
     open_printer    the factory: configuration in, Printer out; missing drivers raise
-                    HardwareUnavailable with install advice (kiosk.devices.hardware)
+                    HardwareUnavailable with install advice (kiosk.devices.hardware);
+                    Brother QL label printers come from kiosk.devices.ql_printer
 
 A transport never interprets a job: the bytes come from `escpos_codec`.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -54,14 +56,19 @@ class EscposPrinter:
         self._lock = threading.Lock()
 
     def send(self, job: bytes) -> None:
+        self.send_stream([job])
+
+    def send_stream(self, chunks: Iterable[bytes]) -> None:
         with self._lock:
             try:
                 if type(self._device).__name__ == "CupsPrinter":
+                    # CUPS takes a whole document: nothing to gain from streaming.
                     self._device.open(job_name="kiosk")
-                    self._device._raw(job)
+                    self._device._raw(b"".join(chunks))
                     self._device.send()
                 else:
-                    self._device._raw(job)
+                    for chunk in chunks:
+                        self._device._raw(chunk)
             except Exception as err:  # pyusb, pyserial, socket, python-escpos errors alike
                 self._drop_connection()
                 raise PrinterError(
@@ -184,6 +191,9 @@ class FakePrinter:
         with self._lock:
             return interpret_status(*self._replies())
 
+    def send_stream(self, chunks: Iterable[bytes]) -> None:
+        self.send(b"".join(chunks))
+
     def send(self, job: bytes) -> None:
         with self._lock:
             fault, rate, unplug_after = self._fault, self._bytes_per_second, self._unplug_after
@@ -226,6 +236,8 @@ class FakePrinter:
 def open_printer(config: PrinterConfig) -> Printer:
     """The configured printer. Never touches the device yet (it may be switched off); raises
     HardwareUnavailable when the connection's driver library is missing."""
+    if config.kind == "brother_ql":
+        return open_ql_printer(config)
     width = dot_width(config.profile, config.width_pixels)
     if config.kind == "fake":
         return FakePrinter(
@@ -271,3 +283,27 @@ def open_printer(config: PrinterConfig) -> Printer:
     else:  # pydantic forbids this; kept for type checkers
         raise ValueError(f"unknown printer kind {config.kind!r}")
     return EscposPrinter(device, name=name, dot_width=width, can_read_status=can_read)
+
+
+def open_ql_printer(config: PrinterConfig) -> Printer:
+    """A Brother QL; with ql_connection "fake", one simulated on a pseudo-terminal and driven
+    through brother_ql's real linux_kernel backend (its labels as PNG in fake_output_dir)."""
+    from kiosk.devices.fake_brother_ql import FakeBrotherQL
+    from kiosk.devices.ql_printer import LABELS, BrotherQLPrinter
+
+    label = LABELS[config.ql_label]
+    if config.ql_connection != "fake":
+        return BrotherQLPrinter(
+            config.ql_connection, config.ql_model, label, timeout_s=config.timeout_s
+        )
+    roll = {"62": "DK-22205", "62x100": "DK-11202", "62red": "DK-22251"}[config.ql_label]
+    fake = FakeBrotherQL(config.ql_model, roll, output_dir=config.fake_output_dir)
+    printer = BrotherQLPrinter(
+        f"file://{fake.path}",
+        config.ql_model,
+        label,
+        timeout_s=config.timeout_s,
+        name=f"fake Brother {config.ql_model} ({label.roll})",
+        fake=fake,  # faults on purpose: printer.fake.fault("cover_open")
+    )
+    return printer

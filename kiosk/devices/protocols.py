@@ -3,14 +3,14 @@
     FrameSource   where frames come from (UVC, picamera2, replay, fake); no threads
     Camera        a running capture+decode loop that reports codes to a callback
     CodeReader    frame -> list[DecodedCode], raw bytes kept exactly as encoded
-    Printer       raw ESC/POS job bytes -> paper; status as ok / problem / unknown
+    Printer       raw job bytes (whole or streamed) -> paper; status as ok / problem / unknown
 
 Frames are numpy arrays: 2-D uint8 grayscale or 3-D uint8 BGR (OpenCV's order).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -130,6 +130,11 @@ class Printer(Protocol):
 
     def send(self, job: bytes) -> None:
         """Deliver every byte of `job` or raise PrinterError; partial delivery is a failure."""
+        ...
+
+    def send_stream(self, chunks: Iterable[bytes]) -> None:
+        """Deliver the chunks as they come (the first one prints while later ones are being
+        encoded); the same contract as `send` for the whole."""
         ...
 
     def status(self) -> PrinterStatus: ...

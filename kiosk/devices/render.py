@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 
+import numpy as np
 import segno
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
+from kiosk.devices.badge_words import BadgeLabels, badge_date, badge_labels
 from kiosk.devices.errors import RenderError
 from kiosk.devices.escpos_codec import strip_controls
 from kiosk.devices.fonts import FontBook
@@ -29,23 +31,16 @@ from kiosk.domain.values import BadgeContent, OnSiteEntry
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class BadgeLabels:
-    """Fixed words on the badge; a site may translate them."""
-
-    host: str = "Host"
-    valid_until: str = "VALID UNTIL"
-    escort_required: str = "ESCORT REQUIRED"
-    visitor: str = "VISITOR"
-    roll_call: str = "EVACUATION ROLL CALL"
-    on_site: str = "on site"
-    arrived: str = "in"
+FITTED_MAX_CHARS = 120
 
 
 def ellipsize(text: str, font: object, max_width: float) -> str:
     get_length = font.getlength  # type: ignore[attr-defined]
     if get_length(text) <= max_width:
         return text
+    # Cut a long text to about what fits before trimming one character at a time.
+    size = getattr(font, "size", 0) or 1
+    text = text[: max(1, int(3 * max_width / size)) + 1]
     while text and get_length(text + "…") > max_width:
         text = text[:-1]
     return text.rstrip() + "…"
@@ -66,13 +61,39 @@ def _wrap_two(text: str) -> list[tuple[str, str]]:
 class Canvas:
     """A growing grey canvas: blocks are appended top to bottom, then cropped and binarised."""
 
-    def __init__(self, width: int, fonts: FontBook, max_height: int = 3000) -> None:
+    def __init__(
+        self, width: int, fonts: FontBook, max_height: int = 3000, *, coarse: bool = False
+    ) -> None:
         self.width = width
         self.fonts = fonts
         self.margin = max(8, width // 36)
         self.image = Image.new("L", (width, max_height), 255)
         self.draw = ImageDraw.Draw(self.image)
         self.y = self.margin
+        self.coarse_enabled = coarse
+        self.coarse: list[tuple[int, int, int, int]] = []
+        self.bands: list[tuple[int, int]] = []  # rows of each band, for a second ink colour
+
+    def coarsen(self, left: int, top: int, right: int, bottom: int) -> None:
+        """Draw this box at half density (2 x 2 dots a pixel), when the canvas allows it.
+
+        For large text only (the name, the bands, the expiry time): at 203 dpi a 2-dot
+        step is 0.25 mm, invisible at a badge's reading distance, and the encoder sends
+        such rows as a quarter of the bytes (GS v 0 quadruple mode). The box is widened
+        to even rows and columns; the canvas moves on below it.
+        """
+        if not self.coarse_enabled:
+            return
+        box = (left - left % 2, top - top % 2, right + right % 2, bottom + bottom % 2)
+        self.coarse.append(box)
+        if bottom >= self.y:
+            self.y = box[3]
+
+    def coarse_rows(self) -> tuple[tuple[int, int], ...]:
+        """Row spans drawn wholly at half density, across the full width."""
+        return tuple(
+            (t, b) for left, t, right, b in self.coarse if left == 0 and right >= self.width
+        )
 
     @property
     def inner(self) -> int:
@@ -111,7 +132,9 @@ class Canvas:
 
     def fitted(self, text: str, max_size: int, min_size: int, *, bold: bool = True) -> None:
         """`text` as large as fits: one line, else two lines, else ellipsised at `min_size`."""
-        text = " ".join(strip_controls(text).split())
+        # No badge line holds more than a few dozen characters: cut a runaway name first,
+        # or fitting it (a size search per way to split it) takes seconds.
+        text = " ".join(strip_controls(text).split())[:FITTED_MAX_CHARS]
         best_one = self._largest([text], max_size, min_size, bold)
         if best_one >= max_size * 0.6 or not _wrap_two(text):
             size = best_one or min_size
@@ -152,10 +175,11 @@ class Canvas:
         self.y = top + size // 4
         self.text(text, size, bold=True, align="center", fill=255 if inverse else 0)
         self.y = top + height + 1
+        self.bands.append((top, self.y))
 
     def rule(self, thickness: int = 2) -> None:
-        self.draw.rectangle(
-            (self.margin, self.y, self.width - self.margin, self.y + thickness - 1), fill=0
+        self.draw.rectangle(  # an even number of dots wide, from an even column
+            (self.margin, self.y, self.width - self.margin - 1, self.y + thickness - 1), fill=0
         )
         self.y += thickness
 
@@ -165,6 +189,15 @@ class Canvas:
     def finish(self) -> Image.Image:
         """Crop to what was drawn and threshold to 1 bit (no dithering: text stays crisp)."""
         height = min(self.image.height, self.y + self.margin)
+        for left, top, right, bottom in self.coarse:
+            right = min(right, self.width - self.width % 2)
+            box = (left, top, right, bottom)
+            half = self.image.crop(box).resize(
+                ((right - left) // 2, (bottom - top) // 2), Image.Resampling.BOX
+            )
+            self.image.paste(
+                half.resize((right - left, bottom - top), Image.Resampling.NEAREST), box
+            )
         cropped = self.image.crop((0, 0, self.width, height))
         return cropped.point(lambda v: 255 if v >= 128 else 0).convert(
             "1", dither=Image.Dither.NONE
@@ -198,6 +231,62 @@ def dither_photo(jpeg: bytes, size: tuple[int, int]) -> Image.Image:
     return photo.convert("1", dither=Image.Dither.FLOYDSTEINBERG).convert("L")
 
 
+def photo_size(dpi: int) -> tuple[int, int]:
+    """The photo's size in dots: 18 x 24 mm (a passport-like head and shoulders) at `dpi`.
+
+    Enough for a guard to match a face at arm's length; larger only costs bytes (18 x 24 mm
+    at 203 dpi is 144 x 192 dots, 3.5 KB of raster). The photo is dithered at this size,
+    one pixel per printer dot, never scaled again after dithering.
+    """
+    return round(18 * dpi / 25.4), round(24 * dpi / 25.4)
+
+
+@dataclass(frozen=True)
+class QrPlacement:
+    """Where the printer draws the QR itself (ESC/POS `GS ( k`): rows `top`..`top+size`."""
+
+    token: str
+    top: int
+    left: int
+    size: int
+    module: int
+    error: str = "m"  # QR error-correction level, l m q h
+
+
+@dataclass(frozen=True)
+class BadgeDrawing:
+    """The badge picture (exactly what the paper shows) and, when the printer draws the
+    QR natively, where it goes: those rows hold the symbol only, so an encoder can send
+    the command instead of the pixels."""
+
+    image: Image.Image
+    qr: QrPlacement | None = None
+    #: Row spans drawn at half density across the whole width (Canvas.coarsen).
+    coarse_rows: tuple[tuple[int, int], ...] = ()
+    #: The last line (visit reference and time: the kiosk's own ASCII), for a printer that
+    #: has fonts to print in its own font from row `footer_top` on; empty: raster.
+    footer: str = ""
+    footer_top: int = 0
+    #: Row spans of the bands (visitor type, ESCORT REQUIRED): red on two-colour labels.
+    bands: tuple[tuple[int, int], ...] = ()
+
+
+def native_qr_image(token: str, module: int, error: str = "m") -> Image.Image:
+    """The symbol as a printer draws it for `GS ( k` model 2 at level `error`: no quiet
+    zone (the layout leaves white around it), `module` dots a module."""
+    # The printer chooses its own mask: any fixed one shows the same size and layout, and
+    # spares segno its mask search (40 ms of a 60 ms badge on a Pi-class core).
+    qr = segno.make(token, error=error, micro=False, boost_error=False, mask=0)
+    dark = np.kron(np.array(qr.matrix, dtype=np.uint8), np.ones((module, module), np.uint8))
+    return Image.fromarray(np.where(dark == 1, 0, 255).astype(np.uint8), "L")
+
+
+def _even(x: int) -> int:
+    """An even dot column: a raster QR's 4-dot modules then fall on dot pairs, which the
+    encoder can send at half width (GS v 0 double-width mode)."""
+    return x - x % 2
+
+
 def _time(moment: datetime) -> str:
     return moment.strftime("%H:%M")
 
@@ -217,34 +306,84 @@ def _roll_call_time(moment: object, zone: tzinfo | None) -> str:
 
 
 def render_badge(
-    content: BadgeContent, width: int, fonts: FontBook, labels: BadgeLabels = BadgeLabels()
+    content: BadgeContent, width: int, fonts: FontBook, labels: BadgeLabels | None = None
 ) -> Image.Image:
-    """The badge as a 1-bit image `width` dots wide.
+    """The badge as a 1-bit image `width` dots wide, QR included as pixels."""
+    return draw_badge(content, width, fonts, labels).image
+
+
+def draw_badge(
+    content: BadgeContent,
+    width: int,
+    fonts: FontBook,
+    labels: BadgeLabels | None = None,
+    *,
+    dpi: int = 203,
+    native_qr_module: int | None = None,
+    qr_error: str = "m",
+    half_density_large_text: bool = False,
+) -> BadgeDrawing:
+    """The badge as a 1-bit image `width` dots wide at `dpi`.
 
     Top to bottom: site, visitor-type band, name (auto-fitted, large), company, host,
     date and the expiry time (large), ESCORT REQUIRED band when set, photo and QR side
-    by side (QR alone and centred without a photo), visit reference.
+    by side (QR alone and centred without a photo), visit reference. With
+    `native_qr_module` the printer draws the QR (`GS ( k`, that many dots a module): it
+    cannot share its rows with raster, so the photo goes above it and the QR is centred.
+    With `half_density_large_text` the name, the bands and the expiry time are drawn at
+    half density (`Canvas.coarsen`).
     """
-    canvas = Canvas(width, fonts)
+    labels = labels or badge_labels(content.language)
+    canvas = Canvas(width, fonts, coarse=half_density_large_text and width % 16 == 0)
     unit = width / 576  # sizes are designed at 80 mm / 576 dots and scaled
+    _draw_who(canvas, content, labels, unit)
+    _draw_until(canvas, content, labels, unit)
+    placement = _draw_photo_and_code(canvas, content, unit, dpi, native_qr_module, qr_error)
+    footer = f"{content.visit_ref}  {content.issued_at:%Y-%m-%d %H:%M}"
+    footer_top = canvas.y
+    canvas.text(footer, int(20 * unit), align="center")
+    return BadgeDrawing(
+        canvas.finish(),
+        placement,
+        canvas.coarse_rows(),
+        footer=footer if native_qr_module else "",
+        footer_top=footer_top,
+        bands=tuple(canvas.bands),
+    )
+
+
+def _draw_who(canvas: Canvas, content: BadgeContent, labels: BadgeLabels, unit: float) -> None:
+    """Site, visitor-type band, the name (large), company and host."""
     if content.site_name:
         canvas.text(content.site_name, int(26 * unit), align="center")
         canvas.space(int(6 * unit))
+    top = canvas.y
     canvas.band(
         content.visitor_type_label or labels.visitor, int(40 * unit), inverse=content.inverse_band
     )
+    canvas.coarsen(0, top, canvas.width, canvas.y)
     canvas.space(int(12 * unit))
+    top = canvas.y
     canvas.fitted(content.visitor_name, max_size=int(92 * unit), min_size=int(30 * unit))
+    canvas.coarsen(0, top, canvas.width, canvas.y)
     canvas.space(int(4 * unit))
     if content.company:
         canvas.text(content.company, int(34 * unit), align="center")
-    canvas.text(f"{labels.host}: {content.host_name}", int(30 * unit), align="center")
+    canvas.text(f"{labels.host}{labels.colon}{content.host_name}", int(30 * unit), align="center")
+
+
+def _draw_until(canvas: Canvas, content: BadgeContent, labels: BadgeLabels, unit: float) -> None:
+    """A rule, the date and the expiry time (large), ESCORT REQUIRED when set."""
     canvas.space(int(10 * unit))
-    canvas.rule(max(2, int(3 * unit)))
+    # An even thickness on an even row: the encoder sends the rule at a quarter of its bytes.
+    canvas.y += canvas.y % 2
+    canvas.rule(max(2, 2 * round(2 * unit)))
     canvas.space(int(6 * unit))
     row_top = canvas.y
     canvas.text(
-        content.expires_at.strftime("%a %d %b %Y"), int(28 * unit), max_width=canvas.inner // 2
+        badge_date(content.expires_at, content.language),
+        int(28 * unit),
+        max_width=canvas.inner // 2,
     )
     canvas.text(labels.valid_until, int(24 * unit), bold=True, max_width=canvas.inner // 2)
     left_bottom = canvas.y
@@ -257,32 +396,64 @@ def render_badge(
         x=canvas.margin + canvas.inner // 2,
         max_width=canvas.inner - canvas.inner // 2,
     )
+    canvas.coarsen(canvas.margin + canvas.inner // 2, row_top, canvas.width, canvas.y)
+    if canvas.y > left_bottom + 2:  # below the date only the time: whole rows at half density
+        canvas.coarsen(0, left_bottom + left_bottom % 2, canvas.width, canvas.y)
     canvas.y = max(canvas.y, left_bottom)
     canvas.space(int(8 * unit))
     if content.escort_required:
+        top = canvas.y
         canvas.band(labels.escort_required, int(40 * unit), inverse=True)
+        canvas.coarsen(0, top, canvas.width, canvas.y)
         canvas.space(int(10 * unit))
+
+
+def _draw_photo_and_code(
+    canvas: Canvas,
+    content: BadgeContent,
+    unit: float,
+    dpi: int,
+    native_qr_module: int | None,
+    qr_error: str,
+) -> QrPlacement | None:
+    """The photo and the QR: stacked when the printer draws the QR or the paper is narrow,
+    side by side otherwise. Returns where a native QR goes."""
     half = canvas.inner // 2 - canvas.margin // 2
+    qr_scale = max(4, round(dpi / 50))  # 0.5 mm modules: 4 dots at 203 dpi, 6 at 300
     photo = None
     if content.photo_jpeg:
-        code = qr_image(content.token, half)
+        wide, high = photo_size(dpi)
         try:
-            photo = dither_photo(content.photo_jpeg, (min(half, code.height * 3 // 4), code.height))
+            photo = dither_photo(content.photo_jpeg, (min(half, wide), high))
         except RenderError:
             # A damaged photo must not cost the visitor a badge: print it without one.
             log.warning("badge %s: photo unreadable, printed without it", content.visit_ref)
-    if photo is not None:
+    placement = None
+    if native_qr_module:
+        if photo is not None:
+            canvas.paste(photo, (canvas.width - photo.width) // 2)
+            canvas.y += photo.height + canvas.margin
+        code = native_qr_image(content.token, native_qr_module, qr_error)
+        left = (canvas.width - code.width) // 2
+        placement = QrPlacement(
+            content.token, canvas.y, left, code.width, native_qr_module, qr_error
+        )
+        canvas.paste(code, left)
+        canvas.y += code.height + canvas.margin
+    elif photo is not None and canvas.width >= 512:
+        code = qr_image(content.token, half, max_scale=qr_scale)
         canvas.paste(photo, canvas.margin + (half - photo.width) // 2)
-        canvas.paste(code, canvas.width - canvas.margin - code.width)
+        canvas.paste(code, _even(canvas.width - canvas.margin - code.width))
         canvas.y += max(photo.height, code.height)
     else:
-        code = qr_image(content.token, min(canvas.inner, int(300 * unit)))
-        canvas.paste(code, (canvas.width - code.width) // 2)
+        # On narrow paper the photo goes above the QR: side by side both would be too small.
+        if photo is not None:
+            canvas.paste(photo, (canvas.width - photo.width) // 2)
+            canvas.y += photo.height + canvas.margin // 2
+        code = qr_image(content.token, min(canvas.inner, int(300 * unit)), max_scale=qr_scale)
+        canvas.paste(code, _even((canvas.width - code.width) // 2))
         canvas.y += code.height
-    canvas.text(
-        f"{content.visit_ref}  {content.issued_at:%Y-%m-%d %H:%M}", int(20 * unit), align="center"
-    )
-    return canvas.finish()
+    return placement
 
 
 def render_roll_call(
@@ -291,7 +462,7 @@ def render_roll_call(
     now: datetime,
     width: int,
     fonts: FontBook,
-    labels: BadgeLabels = BadgeLabels(),
+    labels: BadgeLabels | None = None,
 ) -> Image.Image:
     """Everyone on site, by name, for a fire warden's roll call: name, company, host, time in.
 
@@ -299,6 +470,7 @@ def render_roll_call(
     field a row lacks (no arrival time, no host, an empty name) is printed as MISSING: in an
     evacuation one odd row must not stop the list.
     """
+    labels = labels or BadgeLabels()
     canvas = Canvas(width, fonts, max_height=200 + 110 * max(1, len(entries)))
     unit = width / 576
     canvas.band(labels.roll_call, int(38 * unit), inverse=True)

@@ -128,6 +128,8 @@ class BadgeContent:
     inverse_band: bool = False  # the visitor type's band printed white-on-black
     photo_jpeg: bytes | None = None
     site_name: str = ""
+    #: The badge's words and date in this language (en, zh_Hans, zh_Hant).
+    language: str = "en"
 
 
 @dataclass(frozen=True)

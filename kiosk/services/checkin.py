@@ -762,22 +762,24 @@ class CheckInEngine:
         )
         return self.badge_content(visit.ref)
 
-    def badge_content(self, visit_ref: str) -> BadgeContent:
-        """The latest badge of a visit, as the printer and the screen show it."""
+    def badge_content(self, visit_ref: str, language: str = "") -> BadgeContent:
+        """The latest badge of a visit, as the printer and the screen show it, in the site's
+        badge language, else `language` (the visitor's), else the site's default."""
         visit = self._visit(visit_ref)
         badge = Badge.select().where(Badge.visit == visit).order_by(Badge.id.desc()).first()
         if badge is None:
             raise NotFound(f"visit {visit_ref} has no badge")
         zone = self.calendar.zone
         kind = self._visitor_type(visit.visitor_type)
-        language = self._config.site.default_language
+        site = self._config.site
+        language = site.badge_language or language or site.default_language
         photo = VisitPhoto.get_or_none(VisitPhoto.visit == visit)
         return BadgeContent(
             visit_ref=visit.ref,
             visitor_name=visit.visitor.name if visit.visitor else "",
             company=visit.company,
             host_name=visit.host.name if visit.host else "",
-            visitor_type_label=kind.label.get(language, visit.visitor_type),
+            visitor_type_label=kind.label.get(language, visit.visitor_type),  # type: ignore[call-overload]
             issued_at=badge.issued_at.astimezone(zone),
             expires_at=badge.expires_at.astimezone(zone),
             escort_required=visit.escort_required,
@@ -785,6 +787,7 @@ class CheckInEngine:
             inverse_band=kind.band == "inverse",
             photo_jpeg=photo.jpeg if photo else None,
             site_name=self._config.site.name,
+            language=language,
         )
 
     def _deny_for_watchlist(

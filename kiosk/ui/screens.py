@@ -953,7 +953,9 @@ class PrintingScreen(KioskScreen):
     def print_badge(self) -> None:
         self.stage = "printing"
         self.services.print_badge(
-            self.journey.visit_ref, lambda printed: later(lambda: self.printed(printed))
+            self.journey.visit_ref,
+            lambda printed: later(lambda: self.printed(printed)),
+            self.app.language,
         )
 
     def printed(self, printed: bool) -> None:

@@ -353,8 +353,11 @@ class KioskServices(WelcomeServices, Protocol):
 
     def visitor_type_label(self, visitor_type: str, language: str) -> str: ...
 
-    # -- the badge: `on_done(printed)` runs on the print queue's thread
-    def print_badge(self, visit_ref: str, on_done: Callable[[bool], None]) -> None: ...
+    # -- the badge: `on_done(printed)` runs on the print queue's thread; its words and
+    # date in `language` (the visitor's) unless the site prints every badge in one
+    def print_badge(
+        self, visit_ref: str, on_done: Callable[[bool], None], language: str = ""
+    ) -> None: ...
 
     # -- checking out
     def check_out_with_badge(self, text: str) -> str: ...
