@@ -70,8 +70,22 @@ class KField(TextInput):
     def on_focus(self, _field: object, focused: bool) -> None:
         if focused and self.keyboard is not None:
             self.keyboard.attach(self)
-        if focused:  # once the keyboard has opened and the form has shrunk to make room
-            Clock.schedule_once(self.into_view, 0.1)
+        form = self.scrolling_form()
+        if form is None:
+            return
+        # Whenever the form's frame changes while the field is focused (the keyboard
+        # opening under it, the window turned or resized), the field is scrolled back
+        # into view: a timer alone raced the keyboard's layout and left the field half
+        # under it on a slow or busy kiosk.
+        if focused:
+            form.bind(height=self._frame_changed)
+            Clock.schedule_once(self.into_view, 0)
+            Clock.schedule_once(self.into_view, 0.1)  # after the keyboard's own layout
+        else:
+            form.unbind(height=self._frame_changed)
+
+    def _frame_changed(self, *_args: object) -> None:
+        Clock.schedule_once(self.into_view, 0)  # once the frame's children are laid out
 
     def _reset_cursor_blink(self, *args: Any) -> None:
         # Kivy restarts the cursor's blink from a trigger that can fire just after the
@@ -83,13 +97,26 @@ class KField(TextInput):
         else:
             self._do_blink_cursor_ev.cancel()
 
-    def into_view(self, *_args: object) -> None:
-        """Scroll the form this field is in so the field shows above the keyboard."""
+    def scrolling_form(self) -> ScrollView | None:
+        """The ScrollView this field is in, if it is in one before its screen."""
         holder = self.parent
         while holder is not None and not isinstance(holder, ScrollView | Screen):
             holder = holder.parent  # a screen's parent is the manager, the window's itself
-        if isinstance(holder, ScrollView) and self.focus:
-            holder.scroll_to(self, padding=dp(12), animate=False)
+        return holder if isinstance(holder, ScrollView) else None
+
+    def into_view(self, *_args: object) -> None:
+        """Scroll the form this field is in so the field shows above the keyboard."""
+        form = self.scrolling_form()
+        if form is None or not self.focus:
+            return
+        content = form.children[0] if form.children else None
+        if content is not None and content.height <= form.height:
+            # Nothing to scroll: Kivy's scroll_to would still move a short form (its
+            # distance to scroll divides by a height difference of zero or less), and the
+            # fields would slide away from under the visitor's finger.
+            form.scroll_y = 1
+            return
+        form.scroll_to(self, padding=dp(12), animate=False)
 
 
 class KeyButton(Button):

@@ -65,3 +65,22 @@ class FakeWelcomeServices:
     def own_words(self, language: str) -> set[str]:
         """Every string this fake may make the screen show in `language`."""
         return {self.site_name, GREETINGS[language], CLOSED_MESSAGES[language]}
+
+
+@dataclass
+class FakeFormServices(FakeWelcomeServices):
+    """What the form screens ask of the services while nothing is typed into them: the
+    site's common purposes; searches find nobody; pinyin spells nothing."""
+
+    common_purposes: list[str] = field(
+        default_factory=lambda: ["visit_person", "delivery", "interview"]
+    )
+
+    def search_hosts(self, query: str) -> list[Any]:
+        return []
+
+    def find_on_site(self, name: str) -> list[Any]:
+        return []
+
+    def pinyin_candidates(self, typed: str, script: str, limit: int) -> list[tuple[str, int]]:
+        return []
