@@ -492,11 +492,16 @@ class KioskServices:
         ]
 
     def pinyin_candidates(
-        self, typed: str, script: Literal["simplified", "traditional"], limit: int
+        self,
+        typed: str,
+        script: Literal["simplified", "traditional"],
+        limit: int,
+        names: bool = False,
     ) -> list[tuple[str, int]]:
         from kiosk.services.pinyin_input import PinyinIme
 
-        return [(c.text, c.consumed) for c in PinyinIme(script, limit).candidates(typed)]
+        found = PinyinIme(script, limit).candidates(typed, names=names)
+        return [(c.text, c.consumed) for c in found]
 
     def visitor_type_for(self, purpose: Purpose) -> str:
         wanted = PURPOSE_VISITOR_TYPES.get(purpose, "visitor")
@@ -847,6 +852,7 @@ class KioskServices:
             ui.Setting("guard_pin", "set" if stored_pin_hash("guard", config) else ""),
             ui.Setting("admin_pin", "set" if stored_pin_hash("admin", config) else ""),
         ]
+
 
 #: The visitor type a walk-in's purpose implies (when the site defines that type).
 PURPOSE_VISITOR_TYPES = {

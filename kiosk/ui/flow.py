@@ -126,8 +126,7 @@ def arrival_words(notice: HostNotice, host_name: str) -> Words:
                 "ok",
                 N_("{who} has been told {channel}"),
                 N_(
-                    "{who} looks after visitors for {host}. Please take your badge and take "
-                    "a seat."
+                    "{who} looks after visitors for {host}. Please take your badge and take a seat."
                 ),
                 args,
             )
@@ -176,6 +175,7 @@ def approval_words(notice: HostNotice, host_name: str) -> Words:
         ),
     }[notice.state]
     return "info", N_("Please take a seat"), body, args
+
 
 #: (title, body) for an invitation that cannot be used.
 INVITATION_REJECTED: dict[RejectReason, tuple[str, str]] = {

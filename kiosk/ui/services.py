@@ -314,10 +314,15 @@ class KioskServices(WelcomeServices, Protocol):
     def search_hosts(self, query: str) -> list[HostChoice]: ...
 
     def pinyin_candidates(
-        self, typed: str, script: Literal["simplified", "traditional"], limit: int
+        self,
+        typed: str,
+        script: Literal["simplified", "traditional"],
+        limit: int,
+        names: bool = False,
     ) -> list[tuple[str, int]]:
-        """What typed pinyin may spell, words first: (text, how many typed letters it
-        replaces). Loads the dictionaries on the first call after `release_memory`."""
+        """What typed pinyin may spell, words first (whole names before them with `names`,
+        for a person's name): (text, how many typed letters it replaces). Loads the
+        dictionaries on the first call after `release_memory`."""
         ...
 
     def steps_for(self, purpose: Purpose) -> Steps: ...

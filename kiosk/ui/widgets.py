@@ -60,6 +60,8 @@ class KField(TextInput):
     keyboard = ObjectProperty(None, allownone=True)
     #: "latin", "pinyin" or "digits": the layout the keyboard opens with for this field.
     layout = StringProperty("latin")
+    #: A person's name is typed here: pinyin offers whole names first.
+    names = BooleanProperty(False)
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("keyboard_mode", "managed")
@@ -221,7 +223,10 @@ class OnScreenKeyboard(BoxLayout):
             self.candidates = []
             return
         script = "traditional" if self.script == "traditional" else "simplified"
-        self.candidates = App.get_running_app().services.pinyin_candidates(typed, script, 12)
+        names = bool(self.target is not None and self.target.names)
+        self.candidates = App.get_running_app().services.pinyin_candidates(
+            typed, script, 12, names=names
+        )
 
     def press(self, key: str) -> None:
         field = self.target

@@ -82,5 +82,7 @@ class FakeFormServices(FakeWelcomeServices):
     def find_on_site(self, name: str) -> list[Any]:
         return []
 
-    def pinyin_candidates(self, typed: str, script: str, limit: int) -> list[tuple[str, int]]:
+    def pinyin_candidates(
+        self, typed: str, script: str, limit: int, names: bool = False
+    ) -> list[tuple[str, int]]:
         return []
