@@ -140,6 +140,9 @@ class KioskApp(App):
                 Clock.schedule_once(self.prebuild, 0)
                 return
         KeyboardDock.shared()  # the form screens' one keyboard, last
+        if not self._visiting and not getattr(self, "_said_ready", False):
+            self._said_ready = True
+            log.info("Kiosk: the welcome screen's next screens are ready")
 
     def screen(self, name: str) -> KioskScreen:
         """The screen called `name`, built (with its .kv file) the first time."""

@@ -67,7 +67,28 @@ class KField(TextInput):
         kwargs.setdefault("keyboard_mode", "managed")
         kwargs.setdefault("unfocus_on_touch", False)
         kwargs.setdefault("write_tab", False)
+        # No Cut/Copy/Paste bubble nor selection handles on a long touch.
+        kwargs.setdefault("use_bubble", False)
+        kwargs.setdefault("use_handles", False)
         super().__init__(**kwargs)
+
+    # No clipboard and no X cut buffer: what a visitor typed must not be left for the next
+    # visitor to paste, and Kivy's X cut buffer needs xclip or xsel, whose absence it
+    # reported at start-up as CRITICAL, with a traceback.
+    def _ensure_clipboard(self) -> None:
+        pass
+
+    def _update_cutbuffer(self, *_args: Any) -> None:
+        pass
+
+    def copy(self, data: str = "") -> None:
+        pass
+
+    def cut(self) -> None:
+        pass
+
+    def paste(self) -> None:
+        pass
 
     def on_focus(self, _field: object, focused: bool) -> None:
         if focused and self.keyboard is not None:

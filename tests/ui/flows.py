@@ -535,17 +535,16 @@ def script(
         yield from press("Continue")
         yield from wait_for("the outcome", lambda: screen().name == "notice", 600)
         note_memory("approval: checked in")
-        yield from wait_for(
-            "the request sent", lambda: "We have asked" in screen().body_id, 600
-        )
+        yield from wait_for("the request sent", lambda: "We have asked" in screen().body_id, 600)
         report["approval_done"] = screen().title + " | " + screen().body
         yield from shoot("awaiting-approval")
         # The host approves from the notification: the badge is printed, as after any check-in.
         services.approve(app.journey.visit_ref)
         yield from wait_for(
             "the approved badge",
-            lambda: screen().name == "notice"
-            and screen().title_id == "{host} has approved your visit",
+            lambda: (
+                screen().name == "notice" and screen().title_id == "{host} has approved your visit"
+            ),
             600,
         )
         report["approval_approved"] = screen().title + " | " + screen().body
