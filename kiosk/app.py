@@ -605,6 +605,16 @@ class KioskServices:
             ),
         )
 
+    def saved_theme(self) -> str:
+        from kiosk.services.display_settings import saved_theme
+
+        return saved_theme()
+
+    def save_theme(self, theme: str) -> None:
+        from kiosk.services.display_settings import save_theme
+
+        save_theme(theme)
+
     def print_test_page(self) -> bool:
         from kiosk.devices.commands import print_test_page
 

@@ -86,6 +86,7 @@ def script(app: object, out: Path, report: dict[str, object]) -> Iterator[None]:
     report["first_frame_monotonic"] = first_frame
     report["first_frame_s"] = first_frame - PROCESS_START
     report["window_size"] = list(Window.size)
+    report["theme"] = app.theme  # type: ignore[attr-defined]
     for _ in range(SETTLE_FRAMES):
         yield
 
@@ -119,6 +120,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--closed", action="store_true")
     parser.add_argument("--after-hours", default="appointments_only", help="the site's after_hours")
+    parser.add_argument("--saved-theme", default="standard", help="the palette staff chose")
     parser.add_argument("--fail-summary", action="store_true")
     parser.add_argument("--font")
     parser.add_argument("--size", default="1280x800")
@@ -139,6 +141,7 @@ def main() -> None:
         ),
         fail_summary=args.fail_summary,
         after_hours=args.after_hours,
+        theme=args.saved_theme,
     )
     report: dict[str, object] = {"ok": False}
 

@@ -40,6 +40,15 @@ class FakeWelcomeServices:
     response: Any = None
     host_response_calls: int = 0
 
+    #: The palette staff chose, as the kiosk's database would keep it.
+    theme: str = "standard"
+
+    def saved_theme(self) -> str:
+        return self.theme
+
+    def save_theme(self, theme: str) -> None:
+        self.theme = theme
+
     def stop_camera(self) -> None:
         pass
 

@@ -194,3 +194,24 @@ def test_the_status_follows_the_hours_and_after_hours(
     is_open: bool, after_hours: str, expected: OpeningStatus
 ) -> None:
     assert opening_status(is_open, after_hours) == expected
+
+
+def test_the_kiosk_opens_in_the_palette_staff_chose_last(
+    xvfb_display: str, font_cache: Path
+) -> None:
+    """The services keep the choice (tests/services/test_display_settings.py); the window
+    opens in it, and the welcome screen is drawn in its colours (black background)."""
+    from PIL import Image
+
+    report = run_driver(
+        xvfb_display,
+        font_cache,
+        SCREENSHOTS / "saved-high-contrast",
+        "--saved-theme",
+        "high_contrast",
+        "--languages",
+        "en",
+    )
+    assert report["theme"] == "high_contrast"
+    shot = Image.open(report["languages"]["en"]["screenshot"]).convert("RGB")
+    assert shot.getpixel((5, shot.height // 2)) == (0, 0, 0)
