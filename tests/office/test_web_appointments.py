@@ -177,9 +177,7 @@ def test_a_host_is_chosen_from_the_sites_active_hosts(office_web: WebOffice) -> 
     assert appointments(office_web) == []
 
 
-@pytest.mark.parametrize(
-    ("language", "words"), [("en", "Choose a host"), ("zh_Hans", "请选择受访人")]
-)
+@pytest.mark.parametrize(("language", "words"), [("en", "Choose a host"), ("zh_Hans", "请选择受访人")])
 def test_a_visit_booked_without_a_host_asks_for_one(
     office_web: WebOffice, language: str, words: str
 ) -> None:

@@ -79,7 +79,9 @@ def demo_office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoOffice
             display_name="Front desk", language="en",
         )  # fmt: skip
     with served(create_app(store, OfficeSettings(cookie_secure=False)), free_port()) as url:
-        yield DemoOffice(url, store, {READERS["zh_Hans"]: demo.password, READERS["en"]: PASSWORD})
+        yield DemoOffice(
+            url, store, {READERS["zh_Hans"]: demo.password, READERS["en"]: PASSWORD}
+        )
     store.db.close()
 
 
