@@ -35,7 +35,7 @@ run: bootstrap  ## create the demo site and open the kiosk on it; its mail lands
 	$(BIN)/kiosk init --demo --config $(DEMO_CONFIG)
 	$(BIN)/kiosk demo-seed --config $(DEMO_CONFIG)
 	@scripts/check-display.sh
-	$(BIN)/kiosk prepare-fonts
+	$(BIN)/kiosk prepare-fonts --background  # the first time: the kiosk starts meanwhile
 	$(BIN)/kiosk demo-mail --config $(DEMO_CONFIG) & mailbox=$$!; \
 	$(BIN)/kiosk notify --config $(DEMO_CONFIG) & notifier=$$!; \
 	trap 'kill $$mailbox $$notifier 2>/dev/null || true; wait' EXIT; \

@@ -2,9 +2,9 @@
 prepared and the time left, or the whole job in the background (`--background`).
 
 Preparing (kiosk.ui.fonts.prepare_faces) flattens each font file in one call, so the time
-left is an estimate: the file's size at the rate measured here, ~0.5 s per MB of Noto Sans
-CJK on one core of a Raspberry Pi 4 class machine (~100 s for the two files on two cores
-of a busy laptop), corrected by the time the files done so far took.
+left is an estimate: the files' size at ~3 s per MB a core (Noto Sans CJK's two 19 MB
+files took ~60 s on two idle cores, ~100 s on busy ones), corrected by the files done so
+far; past it, the estimate grows with the time spent rather than promising "1 s".
 
 In the background the preparation runs in a process of its own session (it outlives the
 `make run` that started it), niced, with its output in `prepare-fonts.log` beside the
@@ -35,7 +35,9 @@ from kiosk.ui.fonts import (
 )
 
 #: Seconds per byte of font file, before any file has been timed here.
-SECONDS_PER_BYTE = 0.5 / 2**20
+SECONDS_PER_BYTE = 3.0 / 2**20
+#: Past the estimate, the time left is this share of the time spent so far.
+OVERRUN = 0.25
 LOCK_NAME = "prepare-fonts.lock"
 LOG_NAME = "prepare-fonts.log"
 BAR_WIDTH = 24
@@ -62,9 +64,10 @@ def prepare_with_progress(
     out: IO[str],
     *,
     clock: Callable[[], float] = time.monotonic,
-    tick_s: float = 1.0,
+    tick_s: float | None = None,
 ) -> list[Path]:
-    """Prepare the faces not prepared yet, telling `out` how it goes; the files written."""
+    """Prepare the faces not prepared yet, telling `out` how it goes (every `tick_s`: a
+    second on a terminal, whose line is redrawn, else ten); the files written."""
     missing = missing_files(faces, cache_dir)
     if not missing:
         return []
@@ -83,9 +86,9 @@ def prepare_with_progress(
 
     def say(final: bool = False) -> None:
         elapsed = clock() - started
-        estimate = max(total_s, elapsed + 1)
+        estimate = total_s if elapsed < total_s else elapsed * (1 + OVERRUN)
         names = ", ".join(path.name for path in left) or "done"
-        line = f"preparing fonts {bar(elapsed, estimate)}  {names}"
+        line = f"preparing fonts {bar(1 if final else elapsed, 1 if final else estimate)}  {names}"
         line += f"  about {estimate - elapsed:.0f} s left" if left else f"  in {elapsed:.0f} s"
         if interactive:
             out.write(f"\r{line}\033[K" + ("\n" if final else ""))
@@ -94,7 +97,7 @@ def prepare_with_progress(
         out.flush()
 
     def ticker() -> None:
-        every = tick_s if interactive else max(tick_s, 10.0)
+        every = tick_s if tick_s is not None else 1.0 if interactive else 10.0
         while not stop.wait(every):
             say()
 
@@ -193,6 +196,12 @@ def prepare_fonts_command(font: str | None, *, background: bool, holding: bool) 
         return 0
     try:
         written = prepare_with_progress(faces, cache_dir, sys.stdout)
+    except OSError as err:  # never an empty message: the file and what was refused
+        what = err.strerror or type(err).__name__
+        print(
+            f"error: cannot prepare the fonts: {what}: {err.filename or cache_dir}", file=sys.stderr
+        )
+        return 1
     finally:
         if lock is not None:
             lock.close()

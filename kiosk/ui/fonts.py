@@ -37,7 +37,7 @@ from kiosk.domain.errors import KioskError
 #: The fontconfig language each UI language needs covered.
 FONTCONFIG_LANGUAGE = {"zh_Hans": "zh-cn", "zh_Hant": "zh-tw", "en": "zh-cn"}
 
-PREPARE_ADVICE = "run `kiosk prepare-fonts` once (about a minute)"
+PREPARE_ADVICE = "run `kiosk prepare-fonts` once (one to two minutes)"
 
 #: Memory one process takes to prepare a font file of Noto Sans CJK (measured: ~440 MB).
 PREPARE_MEMORY_BYTES = 600 * 2**20
