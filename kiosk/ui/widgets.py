@@ -139,7 +139,9 @@ class KField(TextInput):
             # fields would slide away from under the visitor's finger.
             form.scroll_y = 1
             return
-        form.scroll_to(self, padding=dp(12), animate=False)
+        # Room for the field's label above it (28 dp) where the frame has it.
+        room = max(0.0, (form.height - self.height) / 2)
+        form.scroll_to(self, padding=min(dp(36), room) / dp(1), animate=False)
 
 
 class KeyButton(Button):

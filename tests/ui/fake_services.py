@@ -91,7 +91,11 @@ class FakeFormServices(FakeWelcomeServices):
     def find_on_site(self, name: str) -> list[Any]:
         return []
 
+    #: (typed, names) of each pinyin_candidates call: whether the field asked for names.
+    pinyin_asked: list[tuple[str, bool]] = field(default_factory=list)
+
     def pinyin_candidates(
         self, typed: str, script: str, limit: int, names: bool = False
     ) -> list[tuple[str, int]]:
+        self.pinyin_asked.append((typed, names))
         return []

@@ -189,6 +189,12 @@ def script(app: Any, args: argparse.Namespace, report: dict[str, Any]) -> Iterat
                     case.setdefault("screenshots", []).append(str(shot))
                 if app.language != args.languages.split(",")[0]:
                     app.set_language(args.languages.split(",")[0])
+                if field.layout == "pinyin":  # what the field asks of the pinyin keyboard
+                    keyboard = screen.ids.keyboard.keyboard
+                    keyboard.mode = "pinyin"
+                    keyboard.press("l")
+                    case["asks_for_names"] = app.services.pinyin_asked[-1][1]
+                    keyboard.press("backspace")
                 field.focus = False
             app.home()
             yield from settle()

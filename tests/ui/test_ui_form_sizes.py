@@ -44,6 +44,20 @@ def test_every_focused_field_shows_above_the_keyboard_at_800x480(
     touched = {(case["form"], case["field"]) for case in report["cases"]}
     assert touched == {(form, field) for form, fields in FORMS.items() for field in fields}
     assert faults_of(report) == []
+    # A person's name field asks the pinyin keyboard for whole names; the others do not.
+    asks = {
+        (c["form"], c["field"]): c["asks_for_names"]
+        for c in report["cases"]
+        if "asks_for_names" in c
+    }
+    assert asks == {
+        ("visitor", "name"): True,
+        ("visitor", "company"): False,
+        ("details", "declared"): False,
+        ("idnumber", "name"): True,
+        ("message", "message"): False,
+        ("rating", "comment"): False,
+    }
 
 
 @pytest.fixture(scope="module")
