@@ -52,6 +52,13 @@ def missing_files(faces: list[FontFace], cache_dir: Path) -> dict[Path, list[Fon
     return missing
 
 
+def expected_total(elapsed: float, estimate: float) -> float:
+    """The whole job's expected time: the estimate, or once past it a little more than
+    the time spent (OVERRUN), so that the time left is never promised as "1 s" again
+    and again."""
+    return estimate if elapsed < estimate else elapsed * (1 + OVERRUN)
+
+
 def bar(done: float, total: float) -> str:
     share = 0.0 if total <= 0 else min(1.0, done / total)
     filled = round(share * BAR_WIDTH)
@@ -86,7 +93,7 @@ def prepare_with_progress(
 
     def say(final: bool = False) -> None:
         elapsed = clock() - started
-        estimate = total_s if elapsed < total_s else elapsed * (1 + OVERRUN)
+        estimate = expected_total(elapsed, total_s)
         names = ", ".join(path.name for path in left) or "done"
         line = f"preparing fonts {bar(1 if final else elapsed, 1 if final else estimate)}  {names}"
         line += f"  about {estimate - elapsed:.0f} s left" if left else f"  in {elapsed:.0f} s"
@@ -103,12 +110,14 @@ def prepare_with_progress(
 
     say()
     thread = threading.Thread(target=ticker, daemon=True)
-    thread.start()
     try:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             jobs = {
                 pool.submit(prepare_file, group, cache_dir): path for path, group in missing.items()
             }
+            # The workers are forked by now: no thread of ours is running in the middle of
+            # a write when they are.
+            thread.start()
             for job in as_completed(jobs):
                 written += job.result()
                 path = jobs[job]
@@ -118,7 +127,8 @@ def prepare_with_progress(
                 total_s = rate * sum(sizes.values()) / workers  # what this machine takes
     finally:
         stop.set()
-        thread.join()
+        if thread.is_alive():
+            thread.join()
     say(final=True)
     return written
 
