@@ -35,7 +35,9 @@ bootstrap:  ## install Debian packages, create .venv and install the locked depe
 # seconds), and the fonts are prepared in the background the first time: the window
 # opens at once, and first (the helpers are niced).
 run: bootstrap  ## create the demo site and open the kiosk on it; its mail lands in data/demo/mail/
-	$(BIN)/kiosk init --demo --config $(DEMO_CONFIG)
+	@# A demo site made before is used as it is (its database is migrated when opened).
+	@test -f $(DEMO_CONFIG) -a -d $(dir $(DEMO_CONFIG))keys -a -f $(dir $(DEMO_CONFIG))data/kiosk.sqlite3 || \
+	    $(BIN)/kiosk init --demo --config $(DEMO_CONFIG)
 	@scripts/check-display.sh
 	$(BIN)/kiosk prepare-fonts --background
 	nice -n 10 $(BIN)/kiosk demo-seed --config $(DEMO_CONFIG) & seeding=$$!; \
