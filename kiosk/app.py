@@ -515,11 +515,16 @@ class KioskServices:
         ]
 
     def pinyin_candidates(
-        self, typed: str, script: Literal["simplified", "traditional"], limit: int
+        self,
+        typed: str,
+        script: Literal["simplified", "traditional"],
+        limit: int,
+        names: bool = False,
     ) -> list[tuple[str, int]]:
         from kiosk.services.pinyin_input import PinyinIme
 
-        return [(c.text, c.consumed) for c in PinyinIme(script, limit).candidates(typed)]
+        found = PinyinIme(script, limit).candidates(typed, names=names)
+        return [(c.text, c.consumed) for c in found]
 
     def visitor_type_for(self, purpose: Purpose) -> str:
         wanted = PURPOSE_VISITOR_TYPES.get(purpose, "visitor")
@@ -624,6 +629,16 @@ class KioskServices:
                 settings.font_path,
             ),
         )
+
+    def saved_theme(self) -> str:
+        from kiosk.services.display_settings import saved_theme
+
+        return saved_theme()
+
+    def save_theme(self, theme: str) -> None:
+        from kiosk.services.display_settings import save_theme
+
+        save_theme(theme)
 
     def print_test_page(self) -> bool:
         from kiosk.devices.commands import print_test_page

@@ -225,31 +225,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_prepare_fonts(args: argparse.Namespace) -> int:
     """Prepare the touchscreen's font faces ahead (see kiosk.ui.fonts): once per machine,
-    and again only when the font package changes."""
-    import time
+    and again only when the font package changes; with a progress bar, or in the
+    background (kiosk.ui.font_progress)."""
+    from kiosk.ui.font_progress import prepare_fonts_command
 
-    from kiosk.ui.fonts import (
-        FONTCONFIG_LANGUAGE,
-        FontNotFound,
-        default_cache_dir,
-        find_faces,
-        prepare_faces,
-    )
-
-    cache_dir = default_cache_dir()
-    started = time.monotonic()
-    try:
-        faces = find_faces(list(FONTCONFIG_LANGUAGE), args.font)
-        written = prepare_faces(faces, cache_dir)
-    except FontNotFound as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    if written:
-        names = "\n".join(f"  {path}" for path in written)
-        print(f"prepared {len(written)} font faces in {time.monotonic() - started:.0f} s:\n{names}")
-    else:
-        print(f"the font faces are prepared already (in {cache_dir})")
-    return 0
+    return prepare_fonts_command(args.font, background=args.background, holding=args.hold_lock)
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
@@ -1087,6 +1067,10 @@ def build_parser() -> argparse.ArgumentParser:
         "prepare-fonts", cmd_prepare_fonts, "prepare the touchscreen's fonts (once, ~1 min)"
     )
     prepare.add_argument("--font", help="the CJK font file `kiosk run --font` is given")
+    prepare.add_argument(
+        "--background", action="store_true", help="prepare them in a process of its own and return"
+    )
+    prepare.add_argument("--hold-lock", action="store_true", help=argparse.SUPPRESS)
     engine = command("engine", cmd_engine, "the engine of `kiosk run` (it starts this itself)")
     engine.add_argument("--link-fd", type=int, required=True, help="its end of the socket pair")
 

@@ -7,6 +7,7 @@
     decoders      zxing-cpp, pyzbar and the default FastReader
     identity      AAMVA PDF417, ICAO MRZ, GB 11643 numbers; hash_document_number
     render        badge, roll call, test page (Pillow, at the printer's dot width)
+    escpos_cache  python-escpos's profiles parsed once per machine
     escpos_codec  ESC/POS bytes (raster only for visitor text) and status mapping
     printers      python-escpos transports and the FakePrinter; open_printer
     print_queue   jobs that are never lost; retries and reprints; events
@@ -17,3 +18,7 @@
 
 The domain core never imports this package; this package may import kiosk.domain.
 """
+
+from kiosk.devices.escpos_cache import use_profile_cache
+
+use_profile_cache()  # before any module here imports python-escpos

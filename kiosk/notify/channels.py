@@ -35,6 +35,19 @@ class SendResult:
     error: str = ""
 
 
+#: apprise's body limit of an SMS (its Twilio, SNS, ClickSend ... plugins say 160).
+TEXT_MESSAGE_LIMIT = 160
+
+
+def is_text_message(url: str) -> bool:
+    """Whether `url` is a channel of short text messages (SMS-like), by apprise's own
+    limit for its body; an URL apprise cannot read is not."""
+    import apprise
+
+    service = apprise.Apprise.instantiate(url)
+    return bool(service) and 0 < int(getattr(service, "body_maxlen", 0)) <= TEXT_MESSAGE_LIMIT
+
+
 class Sender(Protocol):
     def send(self, url: str, message: Message) -> SendResult:
         """Deliver `message` to `url`; never raises for a channel's failure."""

@@ -25,7 +25,8 @@ used links), so a second use is refused.
 Version 1 links (an HMAC only the kiosk could check) are no longer accepted: they pointed
 at an office page that never existed, so no host could have used one.
 
-A link is about 180 characters: long for an SMS, fine for e-mail and chat.
+A link is about 180 characters: fine for e-mail and chat; a text message gets a short link
+of at most 40 instead (kiosk.notify.short_links).
 """
 
 from __future__ import annotations

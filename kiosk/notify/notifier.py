@@ -82,7 +82,7 @@ from kiosk.config import KioskConfig
 from kiosk.domain.clock import Clock
 from kiosk.domain.errors import IllegalTransition, NotFound
 from kiosk.domain.values import ON_SITE_STATES, VisitState
-from kiosk.notify.channels import AppriseSender, Attachment, Message, Sender
+from kiosk.notify.channels import AppriseSender, Attachment, Message, Sender, is_text_message
 from kiosk.notify.i18n import (
     ALERT_REASONS,
     BADGE_REFUSALS,
@@ -99,6 +99,7 @@ from kiosk.notify.models import (
     UsedLink,
     channel_hash,
 )
+from kiosk.notify.short_links import SHORT_KIND, shorten
 from kiosk.services.checkin import CheckInEngine
 from kiosk.services.recipients import audience_urls, host_urls
 from kiosk.storage.db import storage_errors
@@ -494,6 +495,8 @@ class Notifier:
             return
         if not self._claim(row):
             return
+        if is_text_message(url):  # an SMS: links of at most 40 characters
+            message = shorten(message, self._link_base, self._register_short_link)
         result = self._sender.send(url, message)
         if result.ok:
             self._record_sent(row)
@@ -529,6 +532,11 @@ class Notifier:
         failing_for = self._clock.now() - row.created_at
         due = attempts >= self._forward_after_failures or failing_for >= self._forward_after
         return due and self.has_office()
+
+    def _register_short_link(self, code: str, token: str) -> None:
+        """Tell the office which link a short code names (kiosk.notify.short_links)."""
+        with storage_errors(), self._db.atomic():
+            enqueue_event(self._clock.now(), SHORT_KIND, code, {"code": code, "token": token})
 
     def _forward(self, row: NotificationDelivery, message: Message, error: str) -> None:
         """Hand the delivery to the office, in one transaction (see the module docstring)."""

@@ -109,6 +109,11 @@ def validate_event(kiosk_id: str, raw: Any) -> dict[str, Any]:
         _text(payload, "kind", 32)
     elif kind == FORWARD_KIND:
         validate_forward_payload(payload)
+    elif kind == "link.short":  # kiosk.notify.short_links
+        _text(payload, "code", 16, required=True)
+        _text(payload, "token", 600, required=True)
+        if payload["code"] != subject:
+            raise InvalidInput("subject_ref", "must be the short link's code")
     elif "visit" in payload:
         _text(payload, "visit", REF_MAX)
     # The kiosk's hash chain, stored as sent and verified later (kiosk.office.reporting):

@@ -23,6 +23,7 @@ frequent than 陈), hence the list.
 
     ime = PinyinIme()
     ime.candidates("zhangwei")   # [Candidate("张伟", 8), ..., Candidate("张", 5), ...]
+    ime.candidates("lina", names=True)  # [Candidate("李娜", 4), ..., Candidate("林", 3), ...]
 """
 
 from __future__ import annotations
@@ -41,10 +42,14 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Literal
 
+from kiosk.services.pinyin_names import NameCounts, count_names, whole_names
+
 log = logging.getLogger(__name__)
 
 Script = Literal["simplified", "traditional"]
 
+#: Whole names offered first in a name field, before words and characters.
+WHOLE_NAMES = 6
 #: The longest pinyin syllable ("zhuang", "shuang").
 MAX_SYLLABLE = 6
 _LETTERS = re.compile(r"[a-z']+")
@@ -102,7 +107,7 @@ _SURNAME_RANK: dict[Script, dict[str, int]] = {
 
 
 #: Bump when the index's layout changes: the cached file's name carries it.
-INDEX_FORMAT = 2  # 2: ü with a tone mark spelled v (吕 is lv)
+INDEX_FORMAT = 3  # 2: ü with a tone mark spelled v (吕 is lv); 3: name counts
 
 
 class _Index:
@@ -119,6 +124,7 @@ class _Index:
         frequency: dict[str, int],
         words: dict[str, list[str]],
         chars: dict[str, list[tuple[str, bool]]],
+        names: NameCounts,
     ) -> None:
         #: jieba's corpus counts of single characters.
         self.frequency = frequency
@@ -127,6 +133,8 @@ class _Index:
         #: reading -> [(character, is its first reading)]
         self.chars = chars
         self.syllables = frozenset(chars)
+        #: How often characters occur in people's names (kiosk.services.pinyin_names).
+        self.names = names
 
     @classmethod
     def build(cls) -> _Index:
@@ -150,6 +158,7 @@ class _Index:
             if 2 <= len(phrase) <= 4 and len(phrase) == len(spoken):
                 words[" ".join(toneless(r[0]) for r in spoken)].append(phrase)
         by_frequency = _by_frequency(words, corpus)
+        names = count_names(corpus, COMMON_SURNAMES["simplified"])
         del corpus
         chars: dict[str, list[tuple[str, bool]]] = defaultdict(list)
         for code, listed in readings_of.items():
@@ -159,19 +168,20 @@ class _Index:
             plain = list(dict.fromkeys(toneless(r) for r in listed.split(",")))
             for order, reading in enumerate(plain):
                 chars[reading].append((char, order == 0))
-        return cls(frequency, by_frequency, dict(chars))
+        return cls(frequency, by_frequency, dict(chars), names)
 
     def save(self, path: Path) -> None:
         """Write the index to `path` atomically: a concurrent reader sees all or nothing."""
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.partial")
-        partial.write_bytes(marshal.dumps((self.frequency, self.words, self.chars)))
+        names = (self.names.surname, self.names.first, self.names.last)
+        partial.write_bytes(marshal.dumps((self.frequency, self.words, self.chars, names)))
         partial.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> _Index:
-        frequency, words, chars = marshal.loads(path.read_bytes())
-        return cls(frequency, words, chars)
+        frequency, words, chars, names = marshal.loads(path.read_bytes())
+        return cls(frequency, words, chars, NameCounts(*names))
 
 
 def index_path(cache_dir: Path | None = None) -> Path:
@@ -286,8 +296,9 @@ class PinyinIme:
         )
         return list(dict.fromkeys(c for c, _primary in ranked))
 
-    def candidates(self, typed: str) -> list[Candidate]:
-        """Words for the longest run of syllables first, then characters of the first one."""
+    def candidates(self, typed: str, names: bool = False) -> list[Candidate]:
+        """Words for the longest run of syllables first, then characters of the first one;
+        with `names` (a field for a person's name), whole names before them all."""
         typed = typed.lower()
         if not _LETTERS.fullmatch(typed or "-"):
             return []
@@ -301,6 +312,16 @@ class PinyinIme:
                 seen.add(text)
                 found.append(Candidate(text, consumed))
 
+        if names and self.script == "simplified":
+            readings = index.chars.get
+            for name in whole_names(
+                typed.strip("'"),
+                index.names,
+                lambda syllable: readings(syllable, []),
+                index.syllables,
+                WHOLE_NAMES,
+            ):
+                add(name, len(typed))
         spans = _spans(typed, syllables)
         for count in range(min(4, len(syllables)), 1, -1):
             for word in index.words.get(" ".join(syllables[:count]), []):

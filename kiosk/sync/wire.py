@@ -47,6 +47,8 @@ EVENT_KINDS = frozenset(
         "notification.message_left",
         # A message the kiosk could not deliver, for the office to send (kiosk.notify).
         "notification.forward",
+        # A short link's code and the link it names, for text messages (kiosk.notify).
+        "link.short",
         "security.alert",
         "device.problem",
         "token.revoked",

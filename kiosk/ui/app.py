@@ -112,6 +112,7 @@ class KioskApp(App):
         LabelBase.register(DEFAULT_FONT, first_font.regular, fn_bold=first_font.bold)
         self.set_language(first)  # before the widgets, whose strings depend on it
         register_widgets()
+        self.theme = self.saved_theme()
         apply_theme(self.theme)  # the colours and sizes the .kv rules read
         load_kv("theme")
         load_kv("widgets")
@@ -122,6 +123,15 @@ class KioskApp(App):
         manager.bind(size=self._size_screens)
         self.screen("welcome")
         return manager
+
+    def saved_theme(self) -> str:
+        """The palette staff chose, as the services keep it; the standard one if unreadable."""
+        try:
+            saved = str(self.services.saved_theme())
+        except Exception:
+            log.exception("the saved theme could not be read: the standard colours")
+            return "standard"
+        return saved if saved in PALETTES else "standard"
 
     def _size_screens(self, manager: ScreenManager, size: list[float]) -> None:
         for screen in manager.screens:
@@ -140,6 +150,9 @@ class KioskApp(App):
                 Clock.schedule_once(self.prebuild, 0)
                 return
         KeyboardDock.shared()  # the form screens' one keyboard, last
+        if not self._visiting and not getattr(self, "_said_ready", False):
+            self._said_ready = True
+            log.info("Kiosk: the welcome screen's next screens are ready")
 
     def screen(self, name: str) -> KioskScreen:
         """The screen called `name`, built (with its .kv file) the first time."""
@@ -217,6 +230,10 @@ class KioskApp(App):
 
         apply_theme(palette)
         self.theme = palette
+        try:  # the kiosk's setting, kept across restarts (kiosk.services.display_settings)
+            self.services.save_theme(palette)
+        except Exception:  # shown all the same; said in the log
+            log.exception("the theme %s could not be saved", palette)
         KeyboardDock.forget_shared()
         manager = self._manager
         shown = manager.current

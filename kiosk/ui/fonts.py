@@ -37,7 +37,7 @@ from kiosk.domain.errors import KioskError
 #: The fontconfig language each UI language needs covered.
 FONTCONFIG_LANGUAGE = {"zh_Hans": "zh-cn", "zh_Hant": "zh-tw", "en": "zh-cn"}
 
-PREPARE_ADVICE = "run `kiosk prepare-fonts` once (about a minute)"
+PREPARE_ADVICE = "run `kiosk prepare-fonts` once (one to two minutes)"
 
 #: Memory one process takes to prepare a font file of Noto Sans CJK (measured: ~440 MB).
 PREPARE_MEMORY_BYTES = 600 * 2**20
@@ -147,7 +147,7 @@ def prepare_faces(faces: Iterable[FontFace], cache_dir: Path) -> list[Path]:
         return []
     cache_dir.mkdir(parents=True, exist_ok=True)
     workers = max(
-        1, min(len(missing), os.cpu_count() or 1, _memory_available() // PREPARE_MEMORY_BYTES)
+        1, min(len(missing), os.cpu_count() or 1, memory_available() // PREPARE_MEMORY_BYTES)
     )
     if workers > 1:
         try:
@@ -160,12 +160,12 @@ def prepare_faces(faces: Iterable[FontFace], cache_dir: Path) -> list[Path]:
             )
         else:
             with pool:
-                done = pool.map(_prepare_file, missing.values(), [cache_dir] * len(missing))
+                done = pool.map(prepare_file, missing.values(), [cache_dir] * len(missing))
                 return [path for written in done for path in written]
-    return [path for group in missing.values() for path in _prepare_file(group, cache_dir)]
+    return [path for group in missing.values() for path in prepare_file(group, cache_dir)]
 
 
-def _prepare_file(faces: list[FontFace], cache_dir: Path) -> list[Path]:
+def prepare_file(faces: list[FontFace], cache_dir: Path) -> list[Path]:
     """The prepared copies of `faces`, all of one font file."""
     from fontTools.ttLib import TTCollection, TTFont
 
@@ -197,7 +197,7 @@ def _prepare_file(faces: list[FontFace], cache_dir: Path) -> list[Path]:
     return written
 
 
-def _memory_available() -> int:
+def memory_available() -> int:
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):

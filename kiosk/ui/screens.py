@@ -41,6 +41,7 @@ from kiosk.domain.values import Purpose
 from kiosk.ui import card_reader, flow
 from kiosk.ui.flow import N_, Journey
 from kiosk.ui.i18n import translate
+from kiosk.ui.opening_status import CLOSED, opening_status
 from kiosk.ui.services import (
     AppointmentView,
     CheckInDone,
@@ -117,6 +118,10 @@ class WelcomeScreen(KioskScreen):
     greeting = StringProperty("")
     status_known = BooleanProperty(False)
     is_open = BooleanProperty(False)
+    #: What the status line says a visitor can do now (kiosk.ui.opening_status): plain
+    #: properties, as a .kv rule does not follow a dataclass's fields.
+    admits_everyone = BooleanProperty(False)
+    status_id, status_note_id = StringProperty(CLOSED.label_id), StringProperty("")
     closed_message = StringProperty("")
     figures_available = BooleanProperty(True)
     #: Walk-ins are refused now (after hours, unless the site admits everyone).
@@ -160,6 +165,9 @@ class WelcomeScreen(KioskScreen):
             return
         self.figures_available = True
         self.is_open = summary.is_open
+        opening = opening_status(summary.is_open, self.services.after_hours)
+        self.admits_everyone, self.status_id = opening.admits_everyone, opening.label_id
+        self.status_note_id = opening.note_id
         self.status_known = True
         self.walk_in_closed = not summary.is_open and self.services.after_hours != "open"
 

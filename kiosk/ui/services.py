@@ -335,10 +335,15 @@ class KioskServices(WelcomeServices, Protocol):
     def search_hosts(self, query: str) -> list[HostChoice]: ...
 
     def pinyin_candidates(
-        self, typed: str, script: Literal["simplified", "traditional"], limit: int
+        self,
+        typed: str,
+        script: Literal["simplified", "traditional"],
+        limit: int,
+        names: bool = False,
     ) -> list[tuple[str, int]]:
-        """What typed pinyin may spell, words first: (text, how many typed letters it
-        replaces). Loads the dictionaries on the first call after `release_memory`."""
+        """What typed pinyin may spell, words first (whole names before them with `names`,
+        for a person's name): (text, how many typed letters it replaces). Loads the
+        dictionaries on the first call after `release_memory`."""
         ...
 
     def steps_for(self, purpose: Purpose) -> Steps: ...
@@ -384,6 +389,12 @@ class KioskServices(WelcomeServices, Protocol):
         ...
 
     def device_status(self) -> DeviceStatus: ...
+
+    def saved_theme(self) -> str:
+        """The palette staff chose last ("standard" if none), kept across restarts."""
+        ...
+
+    def save_theme(self, theme: str) -> None: ...
 
     def print_test_page(self) -> bool: ...
 

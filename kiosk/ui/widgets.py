@@ -60,18 +60,55 @@ class KField(TextInput):
     keyboard = ObjectProperty(None, allownone=True)
     #: "latin", "pinyin" or "digits": the layout the keyboard opens with for this field.
     layout = StringProperty("latin")
+    #: A person's name is typed here: pinyin offers whole names first.
+    names = BooleanProperty(False)
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("keyboard_mode", "managed")
         kwargs.setdefault("unfocus_on_touch", False)
         kwargs.setdefault("write_tab", False)
+        # No Cut/Copy/Paste bubble nor selection handles on a long touch.
+        kwargs.setdefault("use_bubble", False)
+        kwargs.setdefault("use_handles", False)
         super().__init__(**kwargs)
+
+    # No clipboard and no X cut buffer: what a visitor typed must not be left for the next
+    # visitor to paste, and Kivy's X cut buffer needs xclip or xsel, whose absence it
+    # reported at start-up as CRITICAL, with a traceback.
+    def _ensure_clipboard(self) -> None:
+        pass
+
+    def _update_cutbuffer(self, *_args: Any) -> None:
+        pass
+
+    def copy(self, data: str = "") -> None:
+        pass
+
+    def cut(self) -> None:
+        pass
+
+    def paste(self) -> None:
+        pass
 
     def on_focus(self, _field: object, focused: bool) -> None:
         if focused and self.keyboard is not None:
             self.keyboard.attach(self)
-        if focused:  # once the keyboard has opened and the form has shrunk to make room
-            Clock.schedule_once(self.into_view, 0.1)
+        form = self.scrolling_form()
+        if form is None:
+            return
+        # Whenever the form's frame changes while the field is focused (the keyboard
+        # opening under it, the window turned or resized), the field is scrolled back
+        # into view: a timer alone raced the keyboard's layout and left the field half
+        # under it on a slow or busy kiosk.
+        if focused:
+            form.bind(height=self._frame_changed)
+            Clock.schedule_once(self.into_view, 0)
+            Clock.schedule_once(self.into_view, 0.1)  # after the keyboard's own layout
+        else:
+            form.unbind(height=self._frame_changed)
+
+    def _frame_changed(self, *_args: object) -> None:
+        Clock.schedule_once(self.into_view, 0)  # once the frame's children are laid out
 
     def _reset_cursor_blink(self, *args: Any) -> None:
         # Kivy restarts the cursor's blink from a trigger that can fire just after the
@@ -83,13 +120,28 @@ class KField(TextInput):
         else:
             self._do_blink_cursor_ev.cancel()
 
-    def into_view(self, *_args: object) -> None:
-        """Scroll the form this field is in so the field shows above the keyboard."""
+    def scrolling_form(self) -> ScrollView | None:
+        """The ScrollView this field is in, if it is in one before its screen."""
         holder = self.parent
         while holder is not None and not isinstance(holder, ScrollView | Screen):
             holder = holder.parent  # a screen's parent is the manager, the window's itself
-        if isinstance(holder, ScrollView) and self.focus:
-            holder.scroll_to(self, padding=dp(12), animate=False)
+        return holder if isinstance(holder, ScrollView) else None
+
+    def into_view(self, *_args: object) -> None:
+        """Scroll the form this field is in so the field shows above the keyboard."""
+        form = self.scrolling_form()
+        if form is None or not self.focus:
+            return
+        content = form.children[0] if form.children else None
+        if content is not None and content.height <= form.height:
+            # Nothing to scroll: Kivy's scroll_to would still move a short form (its
+            # distance to scroll divides by a height difference of zero or less), and the
+            # fields would slide away from under the visitor's finger.
+            form.scroll_y = 1
+            return
+        # Room for the field's label above it (28 dp) where the frame has it.
+        room = max(0.0, (form.height - self.height) / 2)
+        form.scroll_to(self, padding=min(dp(36), room) / dp(1), animate=False)
 
 
 class KeyButton(Button):
@@ -194,7 +246,10 @@ class OnScreenKeyboard(BoxLayout):
             self.candidates = []
             return
         script = "traditional" if self.script == "traditional" else "simplified"
-        self.candidates = App.get_running_app().services.pinyin_candidates(typed, script, 12)
+        names = bool(self.target is not None and self.target.names)
+        self.candidates = App.get_running_app().services.pinyin_candidates(
+            typed, script, 12, names=names
+        )
 
     def press(self, key: str) -> None:
         field = self.target

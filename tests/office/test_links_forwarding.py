@@ -547,3 +547,31 @@ def test_the_office_refuses_a_forward_it_could_not_send(
     # Nobody at the office has that hash: given up with the reason, nothing sent.
     result = OfficeNotifier(office.store, sender=Recording(ok=True)).tick()
     assert (result.sent, result.dropped) == (0, 1)
+
+
+# ---------------------------------------------------------------- a text message's short link
+
+
+def test_a_short_link_shows_and_does_what_its_full_link_does(web_office, waiting) -> None:
+    """kiosk.notify.short_links: the kiosk's `link.short` event names the full link."""
+    kiosk, visit_ref = waiting
+    token = kiosk.link(LinkAction.ACKNOWLEDGE, visit_ref)
+    client = web_office.client()
+    code = "Ab3dE6gH9k"
+    assert client.get(f"/s/{code}").status_code == 409  # not heard of yet: the next sync
+    assert client.get("/s/not-a-code").status_code == 404
+    stored = kiosk.send("link.short", {"code": code, "token": token}, code)
+    assert [r.status for r in stored.results] == ["stored"]
+    assert kiosk.send("link.short", {"code": code, "token": token}, "other").results[0].status == (
+        "rejected"
+    )
+
+    page = client.get(f"/s/{code}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert "Confirm: I'm on my way" in page.text
+    assert f'action="/l/{token}?lang=en"' in page.text
+    assert office_visit(web_office, visit_ref).state == "awaiting_host"
+    done = client.post(f"/s/{code}", headers={"Accept-Language": "en"})
+    assert done.status_code == 200
+    assert office_visit(web_office, visit_ref).state == "host_acknowledged"
+    assert client.post(f"/s/{code}").status_code == 410  # once only, as the full link

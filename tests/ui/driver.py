@@ -1,6 +1,6 @@
 """Runs the real kiosk window in this process and drives it like a visitor would.
 
-    python tests/ui/driver.py --out DIR [--closed] [--fail-summary] [--font PATH]
+    python tests/ui/driver.py --out DIR [--closed [--after-hours open]] [--fail-summary] [--font PATH]
                               [--size 1280x800] [--languages zh_Hans,zh_Hant,en]
 
 After the first frame is drawn it touches each language button in turn (a real
@@ -86,6 +86,7 @@ def script(app: object, out: Path, report: dict[str, object]) -> Iterator[None]:
     report["first_frame_monotonic"] = first_frame
     report["first_frame_s"] = first_frame - PROCESS_START
     report["window_size"] = list(Window.size)
+    report["theme"] = app.theme  # type: ignore[attr-defined]
     for _ in range(SETTLE_FRAMES):
         yield
 
@@ -118,6 +119,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--closed", action="store_true")
+    parser.add_argument("--after-hours", default="appointments_only", help="the site's after_hours")
+    parser.add_argument("--saved-theme", default="standard", help="the palette staff chose")
     parser.add_argument("--fail-summary", action="store_true")
     parser.add_argument("--font")
     parser.add_argument("--size", default="1280x800")
@@ -137,6 +140,8 @@ def main() -> None:
             expected=12, on_site=5, checked_out=3, awaiting_host=2, is_open=not args.closed
         ),
         fail_summary=args.fail_summary,
+        after_hours=args.after_hours,
+        theme=args.saved_theme,
     )
     report: dict[str, object] = {"ok": False}
 

@@ -43,6 +43,15 @@ class FakeWelcomeServices:
     #: The welcome screen's card reader callback while it polls (None when stopped).
     on_card: Any = None
 
+    #: The palette staff chose, as the kiosk's database would keep it.
+    theme: str = "standard"
+
+    def saved_theme(self) -> str:
+        return self.theme
+
+    def save_theme(self, theme: str) -> None:
+        self.theme = theme
+
     def stop_camera(self) -> None:
         pass
 
@@ -74,3 +83,28 @@ class FakeWelcomeServices:
     def own_words(self, language: str) -> set[str]:
         """Every string this fake may make the screen show in `language`."""
         return {self.site_name, GREETINGS[language], CLOSED_MESSAGES[language]}
+
+
+@dataclass
+class FakeFormServices(FakeWelcomeServices):
+    """What the form screens ask of the services while nothing is typed into them: the
+    site's common purposes; searches find nobody; pinyin spells nothing."""
+
+    common_purposes: list[str] = field(
+        default_factory=lambda: ["visit_person", "delivery", "interview"]
+    )
+
+    def search_hosts(self, query: str) -> list[Any]:
+        return []
+
+    def find_on_site(self, name: str) -> list[Any]:
+        return []
+
+    #: (typed, names) of each pinyin_candidates call: whether the field asked for names.
+    pinyin_asked: list[tuple[str, bool]] = field(default_factory=list)
+
+    def pinyin_candidates(
+        self, typed: str, script: str, limit: int, names: bool = False
+    ) -> list[tuple[str, int]]:
+        self.pinyin_asked.append((typed, names))
+        return []

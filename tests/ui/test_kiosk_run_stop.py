@@ -26,3 +26,25 @@ def test_a_killed_engine_is_a_failure(tmp_path: Path, xvfb_display: str, font_ca
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 1
     assert "the kiosk engine stopped" in output
+
+
+def test_a_first_run_prints_no_traceback_and_nothing_critical(
+    tmp_path: Path, xvfb_display: str, font_cache: Path
+) -> None:
+    """What a newcomer's `make run` shows first: the kiosk up, with its form screens (and
+    their text fields) built ahead, and not a CRITICAL line or a traceback among it."""
+    process = start_kiosk_run(demo_site(tmp_path), xvfb_display, font_cache, output=True)
+    assert process.stdout is not None
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if "the welcome screen's next screens are ready" in line:
+                break
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        rest, _ = process.communicate(timeout=60)
+    output = "".join(lines) + rest
+    assert "the welcome screen's next screens are ready" in output, output[-3000:]
+    assert "Traceback" not in output, output
+    assert "CRITICAL" not in output, output

@@ -17,6 +17,7 @@ from glyphs import missing_characters
 from window import SCREENSHOTS, run_driver
 
 from kiosk.ui.i18n import ENDONYMS, catalogue, catalogue_path
+from kiosk.ui.opening_status import CLOSED, OPEN, SELF_SERVICE, OpeningStatus, opening_status
 
 pytestmark = pytest.mark.ui
 
@@ -149,3 +150,68 @@ def test_tofu_check_fails_with_a_font_lacking_chinese(xvfb_display: str, font_ca
     missing = {c for label in labels for c in missing_characters(str(DEJAVU), label["text"])}
     assert set("欢迎光临滨江大厦我有邀请码简体") <= missing
     assert missing_characters(str(DEJAVU), "Welcome to Riverside Tower 12") == []
+
+
+def test_outside_hours_a_site_admitting_everyone_never_says_closed(
+    xvfb_display: str, font_cache: Path
+) -> None:
+    """after_hours = "open": the welcome screen says what a visitor can do now (check in,
+    walk-ins too), in every language, and not that reception is closed."""
+    report = run_driver(
+        xvfb_display,
+        font_cache,
+        SCREENSHOTS / "closed-but-open",
+        "--closed",
+        "--after-hours",
+        "open",
+        "--size",
+        "800x480",
+    )
+    for language in LANGUAGES:
+        shown = texts(report, language)
+        words = catalogue(language)
+        assert words.gettext(SELF_SERVICE.label_id) in shown
+        assert words.gettext(SELF_SERVICE.note_id) in shown
+        assert words.gettext("Register as a visitor") in shown  # the walk-in's way
+        closed_words = {words.gettext("Closed now"), CLOSED_MESSAGES[language]}
+        assert closed_words & set(shown) == set()
+        assert not any("closed" in text.lower() or "不办公" in text for text in shown)
+        stray = [t for t in shown if t not in allowed_strings(language) and not t.isdigit()]
+        assert stray == []
+
+
+@pytest.mark.parametrize(
+    ("is_open", "after_hours", "expected"),
+    [
+        (True, "closed", OPEN),
+        (True, "open", OPEN),
+        (False, "open", SELF_SERVICE),
+        (False, "appointments_only", CLOSED),
+        (False, "closed", CLOSED),
+    ],
+)
+def test_the_status_follows_the_hours_and_after_hours(
+    is_open: bool, after_hours: str, expected: OpeningStatus
+) -> None:
+    assert opening_status(is_open, after_hours) == expected
+
+
+def test_the_kiosk_opens_in_the_palette_staff_chose_last(
+    xvfb_display: str, font_cache: Path
+) -> None:
+    """The services keep the choice (tests/services/test_display_settings.py); the window
+    opens in it, and the welcome screen is drawn in its colours (black background)."""
+    from PIL import Image
+
+    report = run_driver(
+        xvfb_display,
+        font_cache,
+        SCREENSHOTS / "saved-high-contrast",
+        "--saved-theme",
+        "high_contrast",
+        "--languages",
+        "en",
+    )
+    assert report["theme"] == "high_contrast"
+    shot = Image.open(report["languages"]["en"]["screenshot"]).convert("RGB")
+    assert shot.getpixel((5, shot.height // 2)) == (0, 0, 0)

@@ -2,6 +2,7 @@
 
     GET  /l/{token}   says what the link will do, with a button; does nothing
     POST /l/{token}   does it, once across the office (OfficeStore.redeem_link)
+    GET, POST /s/{code}  the same for a text message's short link (kiosk.notify.short_links)
 
 A GET never acts: mail scanners and chat apps fetch links to preview them, and a host's
 "I'm on my way" must not be pressed by a robot. The token itself is the capability (signed
@@ -18,6 +19,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from kiosk.notify.i18n import LANGUAGES, N_, pick_language, place_name
 from kiosk.notify.links import LinkRefusal, LinkRefused
+from kiosk.notify.short_links import is_code
+from kiosk.office.short_links import token_for
 from kiosk.office.store import LinkPreview
 from kiosk.office.web import web
 from kiosk.office.web.templating import ENDONYMS, HTML_LANG, environment
@@ -89,6 +92,28 @@ def link_page(request: Request, token: str) -> Response:
     except LinkRefused as err:
         return _refused(request, language, err)
     return _render(request, "link.html", language, link=preview, token=token)
+
+
+def _named_by(request: Request, code: str, language: str) -> str | HTMLResponse:
+    """The token a short link's code names (kiosk.office.short_links), else its refusal."""
+    token = token_for(web(request).store.db, code)
+    if token is not None:
+        return token
+    reason = LinkRefusal.NOT_YET if is_code(code) else LinkRefusal.MALFORMED
+    return _refused(request, language, LinkRefused(reason, "no such short link yet"))
+
+
+@router.get("/s/{code}")
+def short_link_page(request: Request, code: str) -> Response:
+    """A text message's short link: the same page as the link it names."""
+    named = _named_by(request, code, _language(request))
+    return named if isinstance(named, HTMLResponse) else link_page(request, named)
+
+
+@router.post("/s/{code}")
+def use_short_link(request: Request, code: str) -> Response:
+    named = _named_by(request, code, _language(request))
+    return named if isinstance(named, HTMLResponse) else use_link(request, named)
 
 
 @router.post("/l/{token}")

@@ -1,0 +1,33 @@
+"""python-escpos's printer profiles, parsed once per machine instead of once per process.
+
+On import, python-escpos reads its capabilities file (a large YAML, ~0.7 s of pure-Python
+parsing, over 3 s on a busy Pi) and caches it as a pickle in ESCPOS_CAPABILITIES_PICKLE_DIR,
+or, unset, in a new temporary folder each time: every `kiosk` command paid the parse again
+(`make run` runs four) and left a folder in /tmp. This points it at the kiosk's cache
+folder, once, before python-escpos is imported (kiosk.devices imports this first). A folder
+that cannot be made leaves python-escpos to its own default.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+VARIABLE = "ESCPOS_CAPABILITIES_PICKLE_DIR"
+
+
+def profile_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "lobby-kiosk" / "escpos"
+
+
+def use_profile_cache() -> None:
+    if VARIABLE in os.environ:
+        return  # chosen by whoever runs the kiosk
+    folder = profile_cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    if os.access(folder, os.W_OK):
+        os.environ[VARIABLE] = str(folder)
