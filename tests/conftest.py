@@ -7,14 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests_support import MONDAY_10AM
+from tests_support import MONDAY_10AM, make_kiosk
 
-from kiosk.app import Kiosk, build_kiosk
+from kiosk.app import Kiosk
 from kiosk.config import KioskConfig, load_config
 from kiosk.domain.clock import ManualClock
-from kiosk.services.keys import KeyStore
-from kiosk.storage.db import open_database
-from kiosk.storage.models import KioskState
 
 SITE_TOML = """
 [site]
@@ -43,15 +40,6 @@ def config_extra() -> str:
 @pytest.fixture
 def config(tmp_path: Path, config_extra: str) -> KioskConfig:
     return load_config(write_config(tmp_path, config_extra))
-
-
-def make_kiosk(config: KioskConfig, clock: ManualClock, database: str = ":memory:") -> Kiosk:
-    keys = KeyStore(config.keys_dir)
-    keys.ensure(standalone=not config.office.configured)
-    db = open_database(database)
-    KioskState.insert(key="kiosk_id", value="kiosk-test").on_conflict_ignore().execute()
-    keys.register_own_keys("kiosk-test", clock.now())
-    return build_kiosk(config, db, clock)
 
 
 @pytest.fixture

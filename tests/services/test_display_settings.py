@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_kiosk
+from tests_support import make_kiosk
 
 from kiosk.app import KioskServices
 from kiosk.config import KioskConfig
