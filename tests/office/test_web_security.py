@@ -14,7 +14,9 @@ from fastapi.routing import APIRoute
 from kiosk.office.staff import Role
 
 #: Pages anyone may open: signing in, and the links in hosts' messages (the token is the proof).
-PUBLIC = {"/login", "/l/{token}"}
+# A link's page: the signed token in the link (or, for a text message's short link, the
+# 59-bit random code that names one) is the capability; the token is verified as ever.
+PUBLIC = {"/login", "/l/{token}", "/s/{code}"}
 
 
 def all_routes(routes: list[Any]) -> list[Any]:

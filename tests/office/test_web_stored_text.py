@@ -299,7 +299,7 @@ def get_routes(routes: list[Any]) -> set[str]:
 
 def test_every_admin_page_is_rendered(office_web: WebOffice) -> None:
     pages = {p for p in get_routes(office_web.app.routes) if not p.startswith("/v1/")}
-    anyones = {"/login", "/l/{token}"}
+    anyones = {"/login", "/l/{token}", "/s/{code}"}  # see test_web_security.PUBLIC
     assert pages - anyones == set(ADMIN_PAGES)
 
 

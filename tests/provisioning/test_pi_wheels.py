@@ -21,7 +21,10 @@ PI_PLATFORMS = (
 )
 #: Locked packages published only as source, checked to be pure Python (no compiled code), so
 #: pip on the Pi builds them from source without a compiler.
-PURE_PYTHON_SDISTS = ("jieba",)  # its dictionary ranks the on-screen keyboard's candidates
+PURE_PYTHON_SDISTS = (
+    "jieba",  # its dictionary ranks the on-screen keyboard's candidates
+    "packbits",  # brother-ql-next's run-length coding of Brother QL raster lines: one .py file
+)
 WHEEL = re.compile(
     r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?"
     r"-(?P<py>[^-]+)-(?P<abi>[^-]+)-(?P<plat>[^-]+)\.whl$"
