@@ -256,7 +256,15 @@ def test_high_contrast_theme_switches_on_and_off(flows: dict[str, Any]) -> None:
 
 
 #: 1280x800 is the main run's own size (test_the_main_run_fits_its_window), not run twice.
-SIZES = ["800x480", "1024x600", "1920x1080", "600x1024"]
+#: The smallest landscape and the portrait sizes run in `make test`; the sizes between and
+#: above them, where a layout that fits both rarely breaks, in `make test-slow` (each run
+#: costs about 40 s; tests/ui/test_ui_form_sizes.py covers the forms at 800x480 too).
+SIZES = [
+    "800x480",
+    "600x1024",
+    pytest.param("1024x600", marks=pytest.mark.slow),
+    pytest.param("1920x1080", marks=pytest.mark.slow),
+]
 
 
 def outside_or_clipped(shot: dict[str, Any], width: int, height: int) -> list[str]:
