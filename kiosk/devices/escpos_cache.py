@@ -10,6 +10,7 @@ that cannot be made leaves python-escpos to its own default.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -22,12 +23,19 @@ def profile_cache_dir() -> Path:
 
 
 def use_profile_cache() -> None:
-    if VARIABLE in os.environ:
+    chosen = os.environ.get(VARIABLE)
+    if chosen and _usable(Path(chosen)):
         return  # chosen by whoever runs the kiosk
+    # Unset, or inherited from a process of another user (root's cache, say, in a command
+    # run through runuser) that this one cannot read: python-escpos would fail on it.
     folder = profile_cache_dir()
-    try:
+    with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
-    if os.access(folder, os.W_OK):
+    if _usable(folder):
         os.environ[VARIABLE] = str(folder)
+    elif chosen:
+        del os.environ[VARIABLE]  # python-escpos's own default: a temporary folder
+
+
+def _usable(folder: Path) -> bool:
+    return folder.is_dir() and os.access(folder, os.R_OK | os.W_OK | os.X_OK)
