@@ -38,4 +38,5 @@ def use_profile_cache() -> None:
 
 
 def _usable(folder: Path) -> bool:
-    return folder.is_dir() and os.access(folder, os.R_OK | os.W_OK | os.X_OK)
+    # os.path.isdir, not Path.is_dir: on Python 3.11 the latter raises on a folder it cannot reach.
+    return os.path.isdir(folder) and os.access(folder, os.R_OK | os.W_OK | os.X_OK)
