@@ -62,9 +62,7 @@ def carried_csv_key(row: dict[str, str]) -> str:
     return ""
 
 
-def csv_row_key(
-    visitor_name: str, host: str, starts_at: datetime, visitor_email: str = ""
-) -> str:
+def csv_row_key(visitor_name: str, host: str, starts_at: datetime, visitor_email: str = "") -> str:
     """The key of a CSV row without a key of its own: who visits whom, and when. The host is
     named as the file names them (an e-mail address, a name or a ref), case aside."""
     return _hashed(

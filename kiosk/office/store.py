@@ -57,7 +57,7 @@ from kiosk.office.models import (
 )
 from kiosk.office.office_keys import OfficeKeys
 from kiosk.office.reporting import visit_name_key
-from kiosk.storage.db import PRAGMAS, insert_rows, rows_of
+from kiosk.storage.db import PRAGMAS, WRITE_LOCK_FIRST, insert_rows, rows_of
 from kiosk.storage.journal import canonical_json, payload_digest
 from kiosk.storage.private_files import prepare_private_database
 from kiosk.sync.wire import (
@@ -155,7 +155,9 @@ def open_office_database(url: str | None) -> Database:
         path = Path(url.removeprefix("sqlite:///") if url else "office.sqlite3")
         # It holds the sites' invitation private keys: 0600 before SQLite makes it 0644.
         prepare_private_database(path)
-        db = SqliteDatabase(str(path), pragmas=PRAGMAS, check_same_thread=False)
+        db = SqliteDatabase(
+            str(path), pragmas=PRAGMAS, check_same_thread=False, lock_type=WRITE_LOCK_FIRST
+        )
     office_database.initialize(db)
     with db.connection_context(), db.atomic():
         if isinstance(db, PostgresqlDatabase):  # offices starting together take turns

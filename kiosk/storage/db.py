@@ -4,6 +4,9 @@
 - synchronous=FULL: a commit is on the card before the visitor sees "checked in", so a
   power cut cannot lose a check-in the kiosk has confirmed.
 - foreign_keys on, busy_timeout set: the sync process and the UI share the file.
+- transactions BEGIN IMMEDIATE: a writer takes the write lock before its first read, so
+  two threads' transactions wait their turn (the busy timeout) instead of one being
+  refused at once, as WAL refuses a read-then-write whose snapshot another commit overtook.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ PRAGMAS = {
     "foreign_keys": 1,
     "busy_timeout": 5000,
 }
+#: How a transaction begins (see the module's docstring).
+WRITE_LOCK_FIRST = "IMMEDIATE"
 
 
 def open_database(path: Path | str) -> SqliteDatabase:
@@ -40,7 +45,9 @@ def open_database(path: Path | str) -> SqliteDatabase:
     pragmas = dict(PRAGMAS)
     if str(path) == ":memory:":
         pragmas["journal_mode"] = "memory"
-    db = SqliteDatabase(str(path), pragmas=pragmas, check_same_thread=False)
+    db = SqliteDatabase(
+        str(path), pragmas=pragmas, check_same_thread=False, lock_type=WRITE_LOCK_FIRST
+    )
     try:
         db.connect(reuse_if_open=True)
         migrate(db)
