@@ -101,10 +101,21 @@ def debian_root(bookworm_tarball: Path, tmp_path: Path) -> Iterator[Path]:
     finally:
         for target in reversed(mounted):
             run(["umount", "-l", str(target)])
-        for leftover in ("proc", "sys", "dev/pts", "dev"):
-            if os.path.ismount(root / leftover):
-                run(["umount", "-l", str(root / leftover)])
+        # Whatever an installer killed half-way left mounted (it had no chance to undo it):
+        # a mount left behind would keep the next run's pytest from removing old folders.
+        for leftover in mounts_under(root):
+            run(["umount", "-l", str(leftover)])
         shutil.rmtree(root, ignore_errors=True)
+
+
+def mounts_under(root: Path) -> list[Path]:
+    """Mount points at or below `root`, deepest first (from the kernel's own table)."""
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = Path(line.split()[4].replace("\\040", " "))
+        if point == root or root in point.parents:
+            found.append(point)
+    return sorted(found, key=lambda point: len(point.parts), reverse=True)
 
 
 @pytest.fixture
