@@ -73,7 +73,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
     A package's `__init__` that re-exports its own modules is not a cycle with them."""
     edges = {
-        node: {t for t in targets if not (node == t.rpartition(".")[0])}
+        node: {t for t in targets if node != t.rpartition(".")[0]}
         for node, targets in graph.items()
     }
     index: dict[str, int] = {}
