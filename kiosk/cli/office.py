@@ -53,7 +53,7 @@ def cmd_office_notify(args: argparse.Namespace) -> int:
     if args.once:
         report = notifier.tick()
         emit(args, vars(report), f"sent {report.sent}, failed {report.failed}, "
-              f"given up {report.dropped}, in doubt {report.in_doubt}")  # fmt: skip
+             f"given up {report.dropped}, in doubt {report.in_doubt}")  # fmt: skip
         return 0
     stop = stop_on_signals()
     notifier.run(stop)
@@ -225,7 +225,7 @@ def cmd_office_user(args: argparse.Namespace) -> int:
         language=args.language,
     )  # fmt: skip
     emit(args, {"username": user.username, "role": user.role},
-          f"{user.username} can now sign in to the office web as {user.role}")  # fmt: skip
+         f"{user.username} can now sign in to the office web as {user.role}")  # fmt: skip
     return 0
 
 
