@@ -1,6 +1,7 @@
 """The values that cross the check-in engine's boundary: what the visitor says and the kiosk
 collected, what a visit requires, and what a check-in, a lookup or a badge check returns.
-Frozen dataclasses, checked by their `validated()` before anything is stored.
+Frozen dataclasses; what comes in from outside is checked by its `validated()` before
+anything is stored.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class Collected:
         return self
 
 
-#: The default of the check-ins' `collected`: nothing (one instance, as a default is).
+#: The check-ins' default `collected`: nothing. Frozen, so one instance serves every call.
 NOTHING_COLLECTED = Collected()
 
 
