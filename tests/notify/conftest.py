@@ -7,11 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 from local_servers import Mailbox, Webhook, smtp_server, webhook_server
+from notify_support import LINK_BASE
 
 from kiosk.app import Kiosk, build_notifier
 from kiosk.notify import Notifier
-
-LINK_BASE = "https://office.test/l/"
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from datetime import timedelta
 from email.header import decode_header, make_header
 
 import pytest
-from conftest import LINK_BASE
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from local_servers import Mailbox, Webhook, text_of
+from notify_support import LINK_BASE
 
 from kiosk.app import Kiosk, build_notifier, link_signer
 from kiosk.domain.clock import ManualClock

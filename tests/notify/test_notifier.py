@@ -7,9 +7,9 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import LINK_BASE
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from local_servers import Mailbox, Webhook, attachments_of, text_of
+from notify_support import LINK_BASE
 from tests_support import MONDAY_10AM, SHANGHAI
 
 from kiosk.app import Kiosk, build_notifier

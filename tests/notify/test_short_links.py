@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import LINK_BASE
 from local_servers import Mailbox, text_of
+from notify_support import LINK_BASE
 
 from kiosk.app import Kiosk, build_notifier
 from kiosk.domain.values import Purpose
