@@ -349,10 +349,14 @@ def _notification_findings(config: object) -> list[Finding]:
         unconfirmed = 0
         if forwarded:
             from kiosk.storage.models import OutboxEvent
+            from kiosk.sync.wire import EventKind
 
             unconfirmed = (
                 OutboxEvent.select()
-                .where((OutboxEvent.kind == "notification.forward") & OutboxEvent.sent_at.is_null())
+                .where(
+                    (OutboxEvent.kind == EventKind.NOTIFICATION_FORWARD)
+                    & OutboxEvent.sent_at.is_null()
+                )
                 .count()
             )
     except Exception as err:  # an old database without the tables: say so, never raise

@@ -30,6 +30,7 @@ from kiosk.heap import give_back_free_memory
 from kiosk.parts import Kiosk
 from kiosk.services.checkin import CheckInResult, Collected, VisitorDetails, WalkIn
 from kiosk.storage.models import Appointment, Badge, Host, KioskState, OutboxEvent, Visit, Visitor
+from kiosk.sync.wire import EventKind
 from kiosk.ui import services as ui
 
 log = logging.getLogger(__name__)
@@ -565,7 +566,10 @@ class ScreenServices:
             .where(
                 (OutboxEvent.subject_ref == visit_ref)
                 & OutboxEvent.kind.in_(
-                    ["notification.visitor_arrived", "notification.approval_request"]
+                    [
+                        EventKind.NOTIFICATION_VISITOR_ARRIVED,
+                        EventKind.NOTIFICATION_APPROVAL_REQUEST,
+                    ]
                 )
             )
             .first()
@@ -732,7 +736,7 @@ ALERT_KINDS: dict[str, ui.AlertKind] = {
 
 def _alert_kind(row: Mapping[str, Any]) -> ui.AlertKind:
     """The kind of one row of the engine's `recent_alerts`, as the guard's screen names it."""
-    if row["kind"] == "device.problem":
+    if row["kind"] == EventKind.DEVICE_PROBLEM:
         return "camera" if row.get("device") == "camera" else "printer"
     reason = str(row.get("reason") or "")
     if reason == "badge_rejected":

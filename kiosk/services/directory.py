@@ -36,6 +36,7 @@ from kiosk.services.schedule import SiteCalendar
 from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import append_audit, enqueue_event
 from kiosk.storage.models import Appointment, Host, RevokedToken, Visit, WatchlistEntry
+from kiosk.sync.wire import EventKind
 
 DEFAULT_APPOINTMENT_LENGTH = timedelta(hours=1)
 
@@ -233,7 +234,7 @@ class Directory:
             )
             enqueue_event(
                 now,
-                "visit.expected",
+                EventKind.VISIT_EXPECTED,
                 visit.ref,
                 {
                     "visit": visit.ref,
@@ -315,9 +316,9 @@ class Directory:
             token_id=token_id, kind=kind.name.lower(), reason=reason, revoked_at=now
         ).on_conflict_ignore().execute()
         enqueue_event(
-            now, "token.revoked", token_id, {"token": token_id, "kind": kind.name.lower()}
+            now, EventKind.TOKEN_REVOKED, token_id, {"token": token_id, "kind": kind.name.lower()}
         )
-        append_audit(now, "admin", "token.revoked", token_id, {"reason": reason})
+        append_audit(now, "admin", EventKind.TOKEN_REVOKED, token_id, {"reason": reason})
 
     # ----------------------------------------------------------------- invitations
 

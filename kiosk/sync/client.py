@@ -48,6 +48,7 @@ from kiosk.storage.models import KioskState, OutboxEvent
 from kiosk.sync.apply import apply_changes, current_cursor
 from kiosk.sync.wire import (
     HEADER_NONCE,
+    EventKind,
     answer_signed_by,
     enrolment_code_id,
     enrolment_key,
@@ -497,7 +498,7 @@ class SyncClient:
             last = _state("forged_alert_at")
             if last is None or now - datetime.fromisoformat(last) >= FORGED_ALERT_EVERY:
                 enqueue_event(
-                    now, "security.alert", "",
+                    now, EventKind.SECURITY_ALERT, "",
                     {"reason": "office_answer_forged", "kiosk": self._kiosk.kiosk_id,
                      "path": path},
                 )  # fmt: skip

@@ -19,9 +19,12 @@ import hashlib
 import hmac
 import json
 import secrets
+from enum import StrEnum
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from kiosk.domain.values import VisitState
 
 HEADER_KIOSK = "X-Kiosk-Id"
 HEADER_TIME = "X-Kiosk-Time"
@@ -30,30 +33,39 @@ HEADER_SIGNATURE = "X-Kiosk-Signature"
 #: How far a request's time may be from the office's clock.
 MAX_REQUEST_AGE_MS = 5 * 60 * 1000
 
+
+class EventKind(StrEnum):
+    """Every kind of event a kiosk sends, named once: the code everywhere uses these members
+    (a StrEnum, so they are stored, hashed and compared as their strings)."""
+
+    VISIT_EXPECTED = "visit.expected"
+    VISIT_CHECKED_IN = "visit.checked_in"
+    VISIT_AWAITING_HOST = "visit.awaiting_host"
+    VISIT_HOST_ACKNOWLEDGED = "visit.host_acknowledged"
+    VISIT_CHECKED_OUT = "visit.checked_out"
+    VISIT_DENIED = "visit.denied"
+    VISIT_NO_SHOW = "visit.no_show"
+    VISIT_RATED = "visit.rated"
+    NOTIFICATION_VISITOR_ARRIVED = "notification.visitor_arrived"
+    NOTIFICATION_APPROVAL_REQUEST = "notification.approval_request"
+    NOTIFICATION_VIP_ARRIVED = "notification.vip_arrived"
+    NOTIFICATION_MESSAGE_LEFT = "notification.message_left"
+    #: A message the kiosk could not deliver, for the office to send (kiosk.notify).
+    NOTIFICATION_FORWARD = "notification.forward"
+    #: A short link's code and the link it names, for text messages (kiosk.notify).
+    LINK_SHORT = "link.short"
+    SECURITY_ALERT = "security.alert"
+    DEVICE_PROBLEM = "device.problem"
+    TOKEN_REVOKED = "token.revoked"
+
+
 #: Event kinds a kiosk may send; anything else is rejected, event by event.
-EVENT_KINDS = frozenset(
-    {
-        "visit.expected",
-        "visit.checked_in",
-        "visit.awaiting_host",
-        "visit.host_acknowledged",
-        "visit.checked_out",
-        "visit.denied",
-        "visit.no_show",
-        "visit.rated",
-        "notification.visitor_arrived",
-        "notification.approval_request",
-        "notification.vip_arrived",
-        "notification.message_left",
-        # A message the kiosk could not deliver, for the office to send (kiosk.notify).
-        "notification.forward",
-        # A short link's code and the link it names, for text messages (kiosk.notify).
-        "link.short",
-        "security.alert",
-        "device.problem",
-        "token.revoked",
-    }
-)
+EVENT_KINDS = frozenset(EventKind)
+
+
+def visit_event_kind(state: VisitState) -> EventKind:
+    """The event that reports a visit's move into `state`: `visit.<state>`."""
+    return EventKind(f"visit.{state.value}")
 
 
 def signing_string(method: str, path: str, time_ms: int, nonce: str, body: bytes) -> bytes:

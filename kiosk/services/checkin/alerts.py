@@ -15,6 +15,7 @@ from kiosk.domain.clock import Clock
 from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import append_audit, enqueue_event
 from kiosk.storage.models import OutboxEvent
+from kiosk.sync.wire import EventKind
 
 #: A badge refused at the door again within this time raises no second security alert.
 BADGE_ALERT_QUIET = timedelta(minutes=10)
@@ -35,7 +36,7 @@ class Alerts:
         with storage_errors(), self._db.atomic():
             enqueue_event(
                 now,
-                "device.problem",
+                EventKind.DEVICE_PROBLEM,
                 subject_ref,
                 {
                     "device": device,
@@ -44,14 +45,14 @@ class Alerts:
                     "kiosk": self.kiosk_id,
                 },
             )
-            append_audit(now, "kiosk", "device.problem", subject_ref, {"device": device})
+            append_audit(now, "kiosk", EventKind.DEVICE_PROBLEM, subject_ref, {"device": device})
 
     def recent_alerts(self, since: datetime) -> list[dict[str, Any]]:
         """Security alerts and device problems since `since`, newest first: the guard's list."""
         rows = (
             OutboxEvent.select()
             .where(
-                OutboxEvent.kind.in_(["security.alert", "device.problem"])
+                OutboxEvent.kind.in_([EventKind.SECURITY_ALERT, EventKind.DEVICE_PROBLEM])
                 & (OutboxEvent.occurred_at >= since)
             )
             .order_by(OutboxEvent.id.desc())
@@ -67,7 +68,7 @@ def alerted_lately(now: datetime, key: str, value: str) -> bool:
     recent = (
         OutboxEvent.select(OutboxEvent.payload)
         .where(
-            (OutboxEvent.kind == "security.alert")
+            (OutboxEvent.kind == EventKind.SECURITY_ALERT)
             & (OutboxEvent.occurred_at >= now - BADGE_ALERT_QUIET)
         )
         .order_by(OutboxEvent.id.desc())

@@ -54,6 +54,7 @@ from kiosk.storage.models import (
     VisitPhoto,
     WatchlistEntry,
 )
+from kiosk.sync.wire import EventKind
 
 #: What the visitor is told on a watchlist hit: nothing that reveals the list.
 NEUTRAL_REFUSAL = "please see reception"
@@ -130,7 +131,7 @@ class Arrival:
                 "visit": visit_ref,
                 "kiosk": self.kiosk_id,
             }
-            enqueue_event(now, "security.alert", visit_ref, payload)
+            enqueue_event(now, EventKind.SECURITY_ALERT, visit_ref, payload)
 
     def preview_invitation(self, text: str) -> InvitationPreview:
         """Verify an invitation without using it up: what the kiosk shows before signing."""
@@ -395,7 +396,11 @@ class Arrival:
         """Queue the host notification (store and forward) and mark the visit as waiting."""
         enqueue_event(
             now,
-            "notification.approval_request" if approval else "notification.visitor_arrived",
+            (
+                EventKind.NOTIFICATION_APPROVAL_REQUEST
+                if approval
+                else EventKind.NOTIFICATION_VISITOR_ARRIVED
+            ),
             visit.ref,
             {
                 "visit": visit.ref,
@@ -407,13 +412,13 @@ class Arrival:
             },
         )
         if visit.level == VisitorLevel.VIP:
-            enqueue_event(now, "notification.vip_arrived", visit.ref, {"visit": visit.ref})
+            enqueue_event(now, EventKind.NOTIFICATION_VIP_ARRIVED, visit.ref, {"visit": visit.ref})
         if not host_urls(recipient) and not audience_urls(self._config, "reception"):
             # Neither the host nor reception has a channel: the guard's screen is told, so
             # that someone really knows a visitor is waiting (and the visitor is told so).
             enqueue_event(
                 now,
-                "security.alert",
+                EventKind.SECURITY_ALERT,
                 visit.ref,
                 {"visit": visit.ref, "reason": "nobody_to_notify", "kiosk": self.kiosk_id},
             )
@@ -463,7 +468,7 @@ class Arrival:
             )
             enqueue_event(
                 now,
-                "security.alert",
+                EventKind.SECURITY_ALERT,
                 visit.ref,
                 {
                     "visit": visit.ref,

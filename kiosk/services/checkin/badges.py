@@ -24,6 +24,7 @@ from kiosk.services.schedule import SiteCalendar
 from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import append_audit, enqueue_event
 from kiosk.storage.models import Badge, RevokedToken, Visit, VisitPhoto
+from kiosk.sync.wire import EventKind
 
 
 class Badges:
@@ -155,5 +156,5 @@ class Badges:
                 "kiosk": self.kiosk_id,
                 "by": by,
             }
-            enqueue_event(now, "security.alert", payload["visit"], payload)
+            enqueue_event(now, EventKind.SECURITY_ALERT, payload["visit"], payload)
             append_audit(now, by, "badge.refused", payload["visit"], {"reason": err.reason.value})

@@ -15,6 +15,7 @@ from kiosk.domain.values import VisitState
 from kiosk.services.checkin.visits import VisitLedger, visit_by_ref
 from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import append_audit, enqueue_event
+from kiosk.sync.wire import EventKind
 
 
 class Departure:
@@ -72,8 +73,8 @@ class Departure:
             visit.save()
             enqueue_event(
                 now,
-                "visit.rated",
+                EventKind.VISIT_RATED,
                 visit.ref,
                 {"visit": visit.ref, "satisfaction": score, "comment": comment},
             )
-            append_audit(now, "visitor", "visit.rated", visit.ref, {"score": score})
+            append_audit(now, "visitor", EventKind.VISIT_RATED, visit.ref, {"score": score})

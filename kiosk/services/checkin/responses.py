@@ -20,6 +20,7 @@ from kiosk.services.checkin.visits import VisitLedger, visit_by_ref
 from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import append_audit, enqueue_event
 from kiosk.storage.models import Appointment, Host, HostMessage, Visit, Visitor
+from kiosk.sync.wire import EventKind
 
 
 class HostResponses:
@@ -107,7 +108,7 @@ class HostResponses:
             )
             enqueue_event(
                 now,
-                "notification.message_left",
+                EventKind.NOTIFICATION_MESSAGE_LEFT,
                 record.ref,
                 {
                     "message": record.ref,

@@ -11,6 +11,7 @@ from kiosk.domain.errors import IllegalTransition, NotFound
 from kiosk.domain.values import VisitState, can_transition
 from kiosk.storage.journal import append_audit, enqueue_event
 from kiosk.storage.models import Visit
+from kiosk.sync.wire import visit_event_kind
 
 
 class VisitLedger:
@@ -42,7 +43,7 @@ class VisitLedger:
         visit.updated_at = now
         visit.save(force_insert=visit.id is None)
         payload = {**self._visit_payload(visit), **(event_extra or {})}
-        enqueue_event(now, f"visit.{target.value}", visit.ref, payload)
+        enqueue_event(now, visit_event_kind(target), visit.ref, payload)
         details = {
             "from": current.value if current else None,
             "to": target.value,
