@@ -6,7 +6,7 @@
                                      ICAO 9303, every check digit verified
     parse_cn_resident_id(n, salt)    Chinese resident identity number (GB 11643-1999, 18 chars)
     (the cards on the ID card reader: kiosk.devices.id_reader and kiosk.domain.resident_card)
-    read_mrz_from_frame(frame, salt) OCR of an MRZ with Tesseract, only when installed
+    read_mrz_from_frame(frame, salt) OCR of an MRZ with Tesseract (kiosk.devices.mrz_ocr)
 
 The document number never leaves this module in clear: `IdentityDocument` carries its
 HMAC-SHA256 under a caller-supplied salt (`hash_document_number`, shared with the check-in
@@ -397,7 +397,15 @@ def find_mrz_text(ocr_text: str) -> str | None:
 
 
 def mrz_ocr_available() -> bool:
-    return hardware.available("tesseract")
+    """True when the OCR binding and the MRZ model load (kiosk.devices.mrz_ocr)."""
+    from kiosk.devices.errors import HardwareUnavailable
+    from kiosk.devices.mrz_ocr import shared_mrz_ocr
+
+    try:
+        shared_mrz_ocr()
+    except HardwareUnavailable:
+        return False
+    return True
 
 
 def mrz_ocr_advice() -> str:
@@ -407,42 +415,20 @@ def mrz_ocr_advice() -> str:
 def read_mrz_from_frame(
     frame: Frame,
     salt: bytes,
-    ocr: Callable[[Frame], str] | None = None,
+    ocr: Callable[[Frame], Any] | None = None,
 ) -> IdentityDocument | None:
     """OCR the MRZ of a passport or ID card held under the camera; None if none is legible.
 
-    `ocr` maps a grayscale image to text; by default Tesseract through pytesseract (raises
-    HardwareUnavailable with install advice when it is missing). OCR's digit/letter
-    confusions are undone only where the check digits confirm it (`mrz_repair`). The
-    frame is not kept.
+    `ocr` maps a grayscale image to text (or to `mrz_ocr.OcrLine`s); by default Tesseract
+    through tesserocr with the MRZ model (raises HardwareUnavailable with install advice
+    when it is missing). The band is found, deskewed and read by kiosk.devices.mrz_ocr;
+    OCR's digit/letter confusions are undone only where the check digits confirm it
+    (`mrz_repair`). The frame is not kept.
     """
-    import cv2
-    import numpy as np
+    from kiosk.devices.mrz_ocr import read_mrz_text, shared_mrz_ocr
 
-    from kiosk.devices.decoders import to_gray
-    from kiosk.devices.mrz_repair import repair_mrz
-
-    gray = to_gray(frame)
-    if ocr is None:
-        pytesseract = hardware.require("tesseract")
-        assert pytesseract is not None
-
-        def ocr(image: Frame) -> str:
-            config = "--psm 6 -c tessedit_char_whitelist=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
-            return str(pytesseract.image_to_string(image, config=config))
-
-    # The MRZ is the bottom band of the page: try it first, then the whole frame.
-    height = gray.shape[0]
-    for region in (gray[height * 6 // 10 :], gray):
-        binary = cv2.threshold(region, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
-        text = find_mrz_text(ocr(np.asarray(binary, dtype=np.uint8)))
-        if text is None:
-            continue
-        try:
-            return parse_mrz(repair_mrz(text), salt)
-        except InvalidInput:
-            continue
-    return None
+    text = read_mrz_text(frame, ocr or shared_mrz_ocr(), whole_frame=True)
+    return None if text is None else parse_mrz(text, salt)
 
 
 # --------------------------------------------------------------------------------------------
