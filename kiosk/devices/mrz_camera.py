@@ -47,7 +47,7 @@ class MrzOcrReader:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.inner = inner
-        self.name = f"{inner.name}+mrz"
+        self.name = inner.name  # the barcode decoder's: MRZ codes carry the OCR's as `decoder`
         self.interval_s = interval_s
         self.attempts = 0  # frames the worker has read, for tests and the benchmark
         self._ocr = ocr

