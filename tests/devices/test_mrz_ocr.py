@@ -24,7 +24,7 @@ from kiosk.devices.commands import describe_code, scan_files
 from kiosk.devices.config import CameraConfig
 from kiosk.devices.doctor import mrz_ocr_finding
 from kiosk.devices.errors import HardwareUnavailable
-from kiosk.devices.identity import DocumentKind, parse_mrz, read_mrz_from_frame
+from kiosk.devices.identity import DocumentKind, mrz_check_digit, parse_mrz, read_mrz_from_frame
 from kiosk.devices.mrz_ocr import OcrLine, checked_mrz, plausible_mrz, read_mrz_text
 from kiosk.devices.protocols import DecodedCode, Frame
 from kiosk.devices.synthetic_mrz import MRZ_SHAPES, random_mrz, render_data_page, sample_frames
@@ -112,6 +112,39 @@ def test_fields_no_check_digit_covers_must_be_what_icao_allows(text: str) -> Non
     assert not plausible_mrz(text)
     assert checked_mrz(text) is None
     assert plausible_mrz(TD3)
+
+
+def _td3_with_number(number: str) -> str:
+    one, two = TD3.splitlines()
+    two = number + str(mrz_check_digit(number)) + two[10:43]
+    return one + "\n" + two + str(mrz_check_digit(two[0:10] + two[13:20] + two[21:43]))
+
+
+def test_o_and_0_in_the_number_are_settled_by_its_check_digit_when_one_reading_passes() -> None:
+    truth = _td3_with_number("L8989O2C3")  # a letter O where the specimen has 0
+    misread = truth.replace("L8989O2C3", "L898902C3")
+    assert checked_mrz(misread) == mrz_ocr.CheckedMrz(truth, sure=True)
+    assert checked_mrz(truth) == mrz_ocr.CheckedMrz(truth, sure=True)
+
+
+def test_o_and_0_are_left_alone_when_two_readings_pass() -> None:
+    truth = _td3_with_number("00ABC1234")
+    # O0 fails; 00 and OO both pass (O and 0 exchanged at weights 7 and 3: 24 x 10).
+    misread = truth.replace("00ABC1234", "O0ABC1234")
+    assert mrz_ocr._passes(truth) and mrz_ocr._passes(truth.replace("00ABC", "OOABC"))
+    assert checked_mrz(misread) is None
+
+
+def test_a_second_model_contradicts_where_the_check_digits_are_blind() -> None:
+    one, two = TD3.splitlines()
+    assert not mrz_ocr.contradicted(TD3, [OcrLine(one.replace("<", "K")), OcrLine(two)])
+    # The number's L read as E by the second model: the check digits would see that.
+    assert not mrz_ocr.contradicted(TD3, [OcrLine(one), OcrLine("E" + two[1:])])
+    # C and M, and W: the same check value; V and N in the unchecked document type.
+    assert mrz_ocr.contradicted(TD3, [OcrLine(one), OcrLine(two.replace("C3", "M3"))])
+    assert mrz_ocr.contradicted(TD3, [OcrLine("V" + one[1:]), OcrLine(two)])
+    assert mrz_ocr.contradicted(TD3, [OcrLine(one.replace("ANNA", "ANMA")), OcrLine(two)])
+    assert mrz_ocr.contradicted(TD3, [])  # no second reading is no confirmation
 
 
 def _page() -> Frame:
