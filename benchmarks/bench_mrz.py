@@ -3,21 +3,22 @@
 200 frames from kiosk.devices.synthetic_mrz (TD3, TD2 and TD1 in turn, seeded random names
 and numbers, drawn in OCR-B on a data page, then rotated up to 10°, in perspective, blurred,
 unevenly lit, noisy and JPEG-compressed, 1280x960), each read once by
-`mrz_ocr.read_mrz_text` exactly as the camera's OCR worker reads a frame (its 300 ms budget
-for new variants included), with the engine the kiosk uses (tesserocr, the MRZ model in its
-integer form, Tesseract's English model as the second opinion):
+`mrz_ocr.read_mrz_text` exactly as the camera's OCR worker reads a frame (its budget of
+400 ms of CPU time included), with the engine the kiosk uses (tesserocr, the MRZ model in
+its integer form, Tesseract's English model as the second opinion):
 
     mrz read rate              frames whose read equals the truth, target >= 95 %
     mrz misreads accepted      reads that passed every check but differ from the truth, target 0
-    mrz ms per attempt         wall time of one frame's read, median (p95 and max beside it),
-                               target <= 400 ms; cpu_ms is the thread's own CPU time, which
-                               other work on the machine does not inflate
+    mrz ms per attempt         one frame's read: its CPU time, median (p95 and max beside),
+                               target <= 400 ms; and its wall time (wall_*), which other
+                               processes on the machine inflate: the load average is shown
 
 Run alone: .venv/bin/python benchmarks/run.py mrz
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from typing import Any
@@ -55,7 +56,7 @@ def run() -> list[dict[str, Any]]:
         else:
             misread += 1
     rate = 100.0 * right / len(frames)
-    median = statistics.median(wall_ms)
+    load = os.getloadavg()[0]
     return [
         {
             "name": "mrz read rate",
@@ -75,12 +76,14 @@ def run() -> list[dict[str, Any]]:
         },
         {
             "name": "mrz ms per attempt",
-            "median_ms": round(median, 1),
-            "p95_ms": round(_percentile(wall_ms, 0.95), 1),
-            "max_ms": round(max(wall_ms), 1),
-            "cpu_median_ms": round(statistics.median(cpu_ms), 1),
-            "cpu_p95_ms": round(_percentile(cpu_ms, 0.95), 1),
+            "median_ms": round(statistics.median(cpu_ms), 1),
+            "p95_ms": round(_percentile(cpu_ms, 0.95), 1),
+            "max_ms": round(max(cpu_ms), 1),
+            "wall_median_ms": round(statistics.median(wall_ms), 1),
+            "wall_p95_ms": round(_percentile(wall_ms, 0.95), 1),
+            "wall_max_ms": round(max(wall_ms), 1),
+            "load_average": round(load, 2),
             "target": "<= 400 ms",
-            "ok": _percentile(wall_ms, 0.95) <= 400.0,
+            "ok": max(cpu_ms) <= 400.0,
         },
     ]

@@ -1,13 +1,14 @@
 """The camera loop's MRZ reading: OCR on a worker thread, for frames with no barcode.
 
 `MrzOcrReader` wraps the camera's CodeReader. A frame in which the barcode reader finds
-nothing is handed, at most once every `interval_s` (default 0.5 s) and only when the worker
-is idle, to one OCR worker thread; the decode thread never waits for the OCR, and the UI
-thread never sees it. An MRZ the worker reads (every check digit verified) comes out of a
-later `decode` call as `DecodedCode(format="mrz", raw=<the MRZ's lines>)`, which the kiosk's
-code classification parses like a scanned MRZ (kiosk.app). At the default interval the OCR
-takes at most ~20 % of one core while a passport is held up, and nothing while the camera
-shows no text band (locating the band costs ~5 ms a try).
+nothing is handed to one OCR worker thread when it is idle and has been for `interval_s`
+(default 0.5 s); the decode thread never waits for the OCR, and the UI thread never sees
+it. An MRZ the worker reads (every check digit verified) comes out of a later `decode` call
+as `DecodedCode(format="mrz", raw=<the MRZ's lines>)`, which the kiosk's
+code classification parses like a scanned MRZ (kiosk.app). An attempt does at most 400 ms
+of work (`mrz_ocr.ATTEMPT_BUDGET_S`), ~115 ms for a passport read at once, so at the
+default interval the OCR takes ~20 % of one core while a passport is held up, never more
+than 45 %, and ~1 % while the camera shows no wide text band (locating one costs ~5 ms).
 
 `make_mrz_reader(inner, mode)` applies the `devices.camera.mrz_ocr` setting: "off"; "on"
 (start-up fails with install advice when Tesseract or the model is missing); "auto" (the
@@ -57,7 +58,7 @@ class MrzOcrReader:
         self._pending: Frame | None = None
         self._busy = False
         self._read: str | None = None
-        self._last_start = float("-inf")
+        self._idle_since = float("-inf")
         self._worker: threading.Thread | None = None
 
     def decode(self, frame: Frame) -> list[DecodedCode]:
@@ -67,8 +68,8 @@ class MrzOcrReader:
         with self._lock:
             read, self._read = self._read, None
             now = self._clock()
-            if not self._busy and now - self._last_start >= self.interval_s:
-                self._busy, self._last_start = True, now
+            if not self._busy and now - self._idle_since >= self.interval_s:
+                self._busy = True
                 self._pending = frame.copy()  # the camera reuses its buffers
                 self._ensure_worker()
                 self._lock.notify()
@@ -105,7 +106,7 @@ class MrzOcrReader:
                 self.attempts += 1
                 if text is not None:
                     self._read = text
-                self._busy = False
+                self._busy, self._idle_since = False, self._clock()
                 self._lock.notify_all()
 
 
