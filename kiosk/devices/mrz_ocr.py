@@ -40,6 +40,7 @@ The frame is never kept: it lives in the caller's variables for the length of on
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import threading
 import time
@@ -220,13 +221,49 @@ VARIANTS: tuple[Variant, ...] = (
 # --------------------------------------------------------------------------------------------
 
 _NAME_FIELD = re.compile(r"[A-Z]+(<[A-Z]+)*(<<[A-Z]+(<[A-Z]+)*)?<*")
-_STATE = re.compile(r"[A-Z]{3}|[A-Z]{2}<|[A-Z]<<")
+#: ICAO 9303 part 3's codes beside ISO 3166's: Germany's D, the specimen state, British
+#: nationals of other kinds, the UN, refugees and stateless persons, the EU, Kosovo, ...
+_ICAO_STATES = frozenset(
+    [
+        "D",
+        "UTO",
+        "GBD",
+        "GBN",
+        "GBO",
+        "GBP",
+        "GBS",
+        "UNO",
+        "UNA",
+        "UNK",
+        "XXA",
+        "XXB",
+        "XXC",
+        "XXX",
+        "EUE",
+        "RKS",
+        "XOM",
+        "XPO",
+        "XES",
+        "XMP",
+        "XDC",
+        "XIM",
+        "XCC",
+    ]
+)
+
+
+@functools.cache
+def _states() -> frozenset[str]:
+    import pycountry
+
+    return _ICAO_STATES | {country.alpha_3 for country in pycountry.countries}
 
 
 def plausible_mrz(text: str) -> bool:
     """The fields no check digit covers hold what ICAO 9303 allows there: letters and single
-    fillers in the names, then only fillers; letters for the states; M, F or < for the sex;
-    and the dates are digits (a check digit passes for G where 6 is printed)."""
+    fillers in the names, then only fillers; a state's code (ISO 3166 or ICAO's own) for the
+    issuer and nationality; P, I, A, C or V to begin the document type; M, F, < or X for the
+    sex; and the dates are digits (a check digit passes for G where 6 is printed)."""
     lines = text.split("\n")
     if len(lines) == 3:  # TD1
         one, two, name = lines
@@ -240,9 +277,9 @@ def plausible_mrz(text: str) -> bool:
     return (
         dates.isdigit()  # G for 6 would pass the check digit, and be no date
         and _NAME_FIELD.fullmatch(name) is not None
-        and all(_STATE.fullmatch(state) for state in states)
+        and all(state.rstrip("<") in _states() for state in states)
         and sex in "MF<X"
-        and re.fullmatch(r"[A-Z][A-Z<]", document_type) is not None
+        and re.fullmatch(r"[PIACV][A-Z<]", document_type) is not None
     )
 
 
@@ -376,22 +413,18 @@ _SAME_CHECK_VALUE = {
 }
 
 
-#: (line, first, last+1) of the fields no check digit covers, by line count and length:
-#: document type, issuing state and names; nationality and sex (ICAO 9303 parts 4-6).
-_UNCHECKED: dict[tuple[int, int], list[tuple[int, int, int]]] = {
-    (2, 44): [(0, 0, 44), (1, 10, 13), (1, 20, 21)],
-    (2, 36): [(0, 0, 36), (1, 10, 13), (1, 20, 21)],
-    (3, 30): [(0, 0, 5), (1, 7, 8), (1, 15, 18), (2, 0, 30)],
-}
+#: (line, position) of the sex, by line count and length: the one field no check digit
+#: covers and no list of codes can check (ICAO 9303 parts 4-6).
+_SEX_AT = {(2, 44): (1, 20), (2, 36): (1, 20), (3, 30): (1, 7)}
 
 
 def contradicted(text: str, other: list[OcrLine]) -> bool:
     """True when a second model read, at the same place of a line, another character that
     the check digits cannot tell from the first's (M for W, 6 for G, S for 8, ...), or
-    another letter in a field no check digit covers (N for V in the document type)."""
+    another sex. (Not for other letters in the names: `eng` reads OCR-B's I as L too often.)"""
     other_lines = [re.sub(r"\s", "", line.text).upper() for line in other]
     lines = text.split("\n")
-    unchecked = _UNCHECKED.get((len(lines), len(lines[0])), [])
+    sex_at = _SEX_AT.get((len(lines), len(lines[0])))
     for index, line in enumerate(lines):
         if not other_lines:
             return True  # the second model saw no text: no opinion is no confirmation
@@ -405,8 +438,7 @@ def contradicted(text: str, other: list[OcrLine]) -> bool:
                 value = _SAME_CHECK_VALUE.get(first)
                 if value is not None and value == _SAME_CHECK_VALUE.get(second):
                     return True
-                letters = first.isalpha() and second.isalpha()
-                if letters and any(i == index and s <= at < e for i, s, e in unchecked):
+                if (index, at) == sex_at and second in "MF":
                     return True
     return False
 
