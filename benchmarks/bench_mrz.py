@@ -4,8 +4,8 @@
 and numbers, drawn in OCR-B on a data page, then rotated up to 10°, in perspective, blurred,
 unevenly lit, noisy and JPEG-compressed, 1280x960), each read once by
 `mrz_ocr.read_mrz_text` exactly as the camera's OCR worker reads a frame (its budget of
-400 ms of CPU time included), with the engine the kiosk uses (tesserocr, the MRZ model in
-its integer form, Tesseract's English model as the second opinion):
+CPU time for starting variants included), with the engine the kiosk uses (tesserocr, the
+MRZ model in its integer form, Tesseract's English model as the second opinion):
 
     mrz read rate              frames whose read equals the truth, target >= 95 %
     mrz misreads accepted      reads that passed every check but differ from the truth, target 0

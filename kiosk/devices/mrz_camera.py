@@ -5,7 +5,7 @@ nothing is handed to one OCR worker thread when it is idle and has been for `int
 (default 0.5 s); the decode thread never waits for the OCR, and the UI thread never sees
 it. An MRZ the worker reads (every check digit verified) comes out of a later `decode` call
 as `DecodedCode(format="mrz", raw=<the MRZ's lines>)`, which the kiosk's
-code classification parses like a scanned MRZ (kiosk.app). An attempt does at most 400 ms
+code classification parses like a scanned MRZ (kiosk.app). An attempt does at most ~400 ms
 of work (`mrz_ocr.ATTEMPT_BUDGET_S`), ~115 ms for a passport read at once, so at the
 default interval the OCR takes ~20 % of one core while a passport is held up, never more
 than 45 %, and ~1 % while the camera shows no wide text band (locating one costs ~5 ms).
