@@ -6,7 +6,7 @@
                                      ICAO 9303, every check digit verified
     parse_cn_resident_id(n, salt)    Chinese resident identity number (GB 11643-1999, 18 chars)
     (the cards on the ID card reader: kiosk.devices.id_reader and kiosk.domain.resident_card)
-    read_mrz_from_frame(frame, salt) OCR of an MRZ with Tesseract (kiosk.devices.mrz_ocr)
+    (an MRZ read from a camera frame: kiosk.devices.mrz_ocr.read_mrz_from_frame)
 
 The document number never leaves this module in clear: `IdentityDocument` carries its
 HMAC-SHA256 under a caller-supplied salt (`hash_document_number`, shared with the check-in
@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from kiosk.devices import hardware
-from kiosk.devices.protocols import Frame
 from kiosk.domain.errors import InvalidInput
 from kiosk.domain.identity import hash_document_number, normalise_document_number
 from kiosk.domain.resident_card import gb11643_check_char
@@ -394,41 +392,6 @@ def find_mrz_text(ocr_text: str) -> str | None:
         if len(run) >= count:
             return "\n".join(run[-count:])
     return None
-
-
-def mrz_ocr_available() -> bool:
-    """True when the OCR binding and the MRZ model load (kiosk.devices.mrz_ocr)."""
-    from kiosk.devices.errors import HardwareUnavailable
-    from kiosk.devices.mrz_ocr import shared_mrz_ocr
-
-    try:
-        shared_mrz_ocr()
-    except HardwareUnavailable:
-        return False
-    return True
-
-
-def mrz_ocr_advice() -> str:
-    return hardware.FEATURES["tesseract"].advice
-
-
-def read_mrz_from_frame(
-    frame: Frame,
-    salt: bytes,
-    ocr: Callable[[Frame], Any] | None = None,
-) -> IdentityDocument | None:
-    """OCR the MRZ of a passport or ID card held under the camera; None if none is legible.
-
-    `ocr` maps a grayscale image to text (or to `mrz_ocr.OcrLine`s); by default Tesseract
-    through tesserocr with the MRZ model (raises HardwareUnavailable with install advice
-    when it is missing). The band is found, deskewed and read by kiosk.devices.mrz_ocr;
-    OCR's digit/letter confusions are undone only where the check digits confirm it
-    (`mrz_repair`). The frame is not kept.
-    """
-    from kiosk.devices.mrz_ocr import read_mrz_text, shared_mrz_ocr
-
-    text = read_mrz_text(frame, ocr or shared_mrz_ocr(), whole_frame=True)
-    return None if text is None else parse_mrz(text, salt)
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
     locate_mrz_bands(gray)      where the MRZ may be: wide text bands, largest and lowest first
     TesseractMrzOcr             libtesseract through tesserocr, with the MRZ model
     read_mrz_text(frame, ocr)   the MRZ's text once every check digit passes, else None
+    read_mrz_from_frame(frame, salt)   the same as an IdentityDocument (identity.parse_mrz)
 
 The pipeline (after PassportEye and pyimagesearch's passport MRZ detector): blackhat and a
 horizontal gradient bring out dark text on a light page; closing joins the characters of a
@@ -56,7 +57,7 @@ import numpy as np
 from kiosk.devices import hardware
 from kiosk.devices.decoders import to_gray
 from kiosk.devices.errors import HardwareUnavailable
-from kiosk.devices.identity import find_mrz_text, parse_mrz
+from kiosk.devices.identity import IdentityDocument, find_mrz_text, parse_mrz
 from kiosk.devices.mrz_model import find_mrz_model
 from kiosk.devices.mrz_repair import repair_mrz
 from kiosk.devices.protocols import Frame
@@ -580,3 +581,27 @@ def shared_mrz_ocr() -> TesseractMrzOcr:
         if _shared is None:
             _shared = open_mrz_ocr()
         return _shared
+
+
+def mrz_ocr_available() -> bool:
+    """True when the OCR binding and the MRZ models load."""
+    try:
+        shared_mrz_ocr()
+    except HardwareUnavailable:
+        return False
+    return True
+
+
+def read_mrz_from_frame(
+    frame: Frame, salt: bytes, ocr: OcrFunction | None = None
+) -> IdentityDocument | None:
+    """OCR the MRZ of a passport or ID card held under the camera; None if none is legible.
+
+    `ocr` maps a grayscale image to text (or to `OcrLine`s); by default Tesseract through
+    tesserocr with the MRZ model (raises HardwareUnavailable with install advice when it is
+    missing). The band is found, deskewed and read as `read_mrz_text` says, the frame's
+    bottom and the whole frame tried last; OCR's digit/letter confusions are undone only
+    where the check digits confirm it (`mrz_repair`). The frame is not kept.
+    """
+    text = read_mrz_text(frame, ocr or shared_mrz_ocr(), whole_frame=True)
+    return None if text is None else parse_mrz(text, salt)

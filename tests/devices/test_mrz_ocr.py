@@ -24,8 +24,14 @@ from kiosk.devices.commands import describe_code, scan_files
 from kiosk.devices.config import CameraConfig
 from kiosk.devices.doctor import mrz_ocr_finding
 from kiosk.devices.errors import HardwareUnavailable
-from kiosk.devices.identity import DocumentKind, mrz_check_digit, parse_mrz, read_mrz_from_frame
-from kiosk.devices.mrz_ocr import OcrLine, checked_mrz, plausible_mrz, read_mrz_text
+from kiosk.devices.identity import DocumentKind, mrz_check_digit, parse_mrz
+from kiosk.devices.mrz_ocr import (
+    OcrLine,
+    checked_mrz,
+    plausible_mrz,
+    read_mrz_from_frame,
+    read_mrz_text,
+)
 from kiosk.devices.protocols import DecodedCode, Frame
 from kiosk.devices.synthetic_mrz import MRZ_SHAPES, random_mrz, render_data_page, sample_frames
 
