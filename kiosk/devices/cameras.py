@@ -545,10 +545,17 @@ def open_source(config: CameraConfig) -> FrameSource:
 
 def open_camera(config: CameraConfig, reader: CodeReader | None = None) -> Scanner:
     """The configured camera as a Scanner (not started); `scanner.source` is the FakeCamera
-    when kind = "fake", for pushing codes and faults."""
+    when kind = "fake", for pushing codes and faults. Without a `reader`, the configured
+    decoder, with MRZ OCR as `mrz_ocr` says (kiosk.devices.mrz_camera)."""
+    if reader is None:
+        from kiosk.devices.mrz_camera import make_mrz_reader
+
+        reader = make_mrz_reader(
+            make_reader(config.decoder), config.mrz_ocr, config.mrz_ocr_interval_s
+        )
     return Scanner(
         open_source(config),
-        reader or make_reader(config.decoder),
+        reader,
         quiet_time_s=config.quiet_time_s,
         reopen_initial_s=config.reopen_initial_s,
         reopen_max_s=config.reopen_max_s,

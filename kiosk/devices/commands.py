@@ -6,16 +6,18 @@ devices from the configuration; optional drivers are checked by `kiosk.devices.h
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from PIL import Image
 
 from kiosk.devices.cameras import iter_media_frames, open_camera
 from kiosk.devices.config import PrinterConfig
 from kiosk.devices.decoders import make_reader
+from kiosk.devices.errors import HardwareUnavailable
 from kiosk.devices.escpos_codec import dot_width, image_job, profile_dpi
 from kiosk.devices.escpos_compact import compact_blocks, has_native_qr
 from kiosk.devices.fonts import FontBook
@@ -26,6 +28,7 @@ from kiosk.devices.identity import (
     parse_cn_resident_id,
     parse_mrz,
 )
+from kiosk.devices.mrz_ocr import OcrFunction, read_mrz_text
 from kiosk.devices.printers import open_printer
 from kiosk.devices.protocols import CodeReader, DecodedCode, Printer
 from kiosk.devices.render import (
@@ -50,6 +53,8 @@ __all__ = [
     "render_badge_files",
     "scan_files",
 ]
+
+log = logging.getLogger(__name__)
 
 _FONTS: dict[str | None, FontBook] = {}
 
@@ -162,18 +167,30 @@ def scan_files(
     paths: Iterable[str | Path],
     classify: Callable[[DecodedCode], dict[str, Any]],
     reader: CodeReader | None = None,
+    mrz_ocr: OcrFunction | Literal["auto"] | None = "auto",
 ) -> list[dict[str, Any]]:
     """Every distinct code in images, folders of images or video files, classified.
 
     Each row: {"file", "frame", "format", "decoder", **classify(code)}. A code seen in
-    several frames of one file is reported at its first frame only.
+    several frames of one file is reported at its first frame only. A frame with no code is
+    read for an MRZ by `mrz_ocr` ("auto": Tesseract when it loads; None: never), every
+    `MRZ_FRAME_STRIDE`th frame of a video, until one is found in that file; it comes as
+    format "mrz".
     """
     reader = reader or make_reader("auto")
+    ocr = _scan_ocr() if mrz_ocr == "auto" else mrz_ocr
     rows: list[dict[str, Any]] = []
     for path in paths:
         seen: set[tuple[str, bytes]] = set()
+        mrz_found = False
         for index, frame in enumerate(iter_media_frames(path)):
-            for code in reader.decode(frame):
+            codes = reader.decode(frame)
+            if not codes and ocr is not None and not mrz_found and index % MRZ_FRAME_STRIDE == 0:
+                text = read_mrz_text(frame, ocr, budget_s=None)
+                if text is not None:
+                    mrz_found = True
+                    codes = [DecodedCode(text.encode("ascii"), "mrz", getattr(ocr, "name", "ocr"))]
+            for code in codes:
                 if (code.format, code.raw) in seen:
                     continue
                 seen.add((code.format, code.raw))
@@ -187,6 +204,20 @@ def scan_files(
                     }
                 )
     return rows
+
+
+#: `kiosk scan` reads a video's frames with no code for an MRZ only this often.
+MRZ_FRAME_STRIDE = 5
+
+
+def _scan_ocr() -> OcrFunction | None:
+    from kiosk.devices.mrz_ocr import shared_mrz_ocr
+
+    try:
+        return shared_mrz_ocr()
+    except HardwareUnavailable as err:
+        log.info("no MRZ reading in the scan: %s", err)
+        return None
 
 
 def print_test_page(

@@ -65,6 +65,12 @@ class CameraConfig(BaseModel):
     #: A code read leaves view once missing this long (and from a few frames in a row);
     #: only then is it reported again (kiosk.devices.cameras).
     quiet_time_s: float = Field(default=3.0, ge=0)
+    #: Passports' and ID cards' MRZ read by OCR from frames with no barcode
+    #: (kiosk.devices.mrz_camera): "auto" when Tesseract and the MRZ model load, "on"
+    #: (start-up fails without them), "off".
+    mrz_ocr: Literal["auto", "on", "off"] = "auto"
+    #: At most one OCR attempt this often, on a worker thread (one takes ~70-300 ms).
+    mrz_ocr_interval_s: float = Field(default=0.5, ge=0.1, le=10)
     reopen_initial_s: float = Field(default=0.5, gt=0)
     reopen_max_s: float = Field(default=30.0, gt=0)
 

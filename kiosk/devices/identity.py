@@ -6,7 +6,7 @@
                                      ICAO 9303, every check digit verified
     parse_cn_resident_id(n, salt)    Chinese resident identity number (GB 11643-1999, 18 chars)
     (the cards on the ID card reader: kiosk.devices.id_reader and kiosk.domain.resident_card)
-    read_mrz_from_frame(frame, salt) OCR of an MRZ with Tesseract, only when installed
+    (an MRZ read from a camera frame: kiosk.devices.mrz_ocr.read_mrz_from_frame)
 
 The document number never leaves this module in clear: `IdentityDocument` carries its
 HMAC-SHA256 under a caller-supplied salt (`hash_document_number`, shared with the check-in
@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from kiosk.devices import hardware
-from kiosk.devices.protocols import Frame
 from kiosk.domain.errors import InvalidInput
 from kiosk.domain.identity import hash_document_number, normalise_document_number
 from kiosk.domain.resident_card import gb11643_check_char
@@ -393,55 +391,6 @@ def find_mrz_text(ocr_text: str) -> str | None:
         run = [c for c in candidates if len(c) == size]
         if len(run) >= count:
             return "\n".join(run[-count:])
-    return None
-
-
-def mrz_ocr_available() -> bool:
-    return hardware.available("tesseract")
-
-
-def mrz_ocr_advice() -> str:
-    return hardware.FEATURES["tesseract"].advice
-
-
-def read_mrz_from_frame(
-    frame: Frame,
-    salt: bytes,
-    ocr: Callable[[Frame], str] | None = None,
-) -> IdentityDocument | None:
-    """OCR the MRZ of a passport or ID card held under the camera; None if none is legible.
-
-    `ocr` maps a grayscale image to text; by default Tesseract through pytesseract (raises
-    HardwareUnavailable with install advice when it is missing). OCR's digit/letter
-    confusions are undone only where the check digits confirm it (`mrz_repair`). The
-    frame is not kept.
-    """
-    import cv2
-    import numpy as np
-
-    from kiosk.devices.decoders import to_gray
-    from kiosk.devices.mrz_repair import repair_mrz
-
-    gray = to_gray(frame)
-    if ocr is None:
-        pytesseract = hardware.require("tesseract")
-        assert pytesseract is not None
-
-        def ocr(image: Frame) -> str:
-            config = "--psm 6 -c tessedit_char_whitelist=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
-            return str(pytesseract.image_to_string(image, config=config))
-
-    # The MRZ is the bottom band of the page: try it first, then the whole frame.
-    height = gray.shape[0]
-    for region in (gray[height * 6 // 10 :], gray):
-        binary = cv2.threshold(region, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
-        text = find_mrz_text(ocr(np.asarray(binary, dtype=np.uint8)))
-        if text is None:
-            continue
-        try:
-            return parse_mrz(repair_mrz(text), salt)
-        except InvalidInput:
-            continue
     return None
 
 

@@ -9,6 +9,9 @@ Nothing else is changed. The document number may hold letters and digits both, a
 check digit shares its weights with the composite check (the number starts both), so
 trying its characters both ways would find a variant that passes about once in ten tries
 for a wrong read: it is left as read, and a confused number is refused by its check digit.
+(The camera's reader, kiosk.devices.mrz_ocr, tries only O and 0 there, which OCR-B draws
+nearly alike and whose values are 24 apart, so that one exchange always changes the check
+digit; it takes the reading only when exactly one passes, and only when sure of the rest.)
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from kiosk.devices.identity import (
     parse_aamva,
     parse_cn_resident_id,
     parse_mrz,
-    read_mrz_from_frame,
 )
+from kiosk.devices.mrz_ocr import read_mrz_from_frame
 from kiosk.domain.errors import InvalidInput
 
 SALT = b"site-salt-0123456789"

@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from kiosk.devices.identity import DocumentKind, find_mrz_text, parse_mrz, read_mrz_from_frame
+from kiosk.devices.identity import DocumentKind, find_mrz_text, parse_mrz
+from kiosk.devices.mrz_ocr import read_mrz_from_frame
 from kiosk.devices.mrz_repair import repair_mrz
 from kiosk.domain.errors import InvalidInput
 
