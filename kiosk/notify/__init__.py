@@ -13,6 +13,7 @@ Its tables are created by the kiosk's versioned migrations (kiosk/storage/migrat
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +28,11 @@ from kiosk.notify.links import (
     read_link,
     verify_link,
 )
-from kiosk.notify.notifier import Notifier, RedeemedLink, TickReport
-from kiosk.notify.responses import HostResponse, host_response
 
 if TYPE_CHECKING:
     from kiosk.app import Kiosk
+    from kiosk.notify.notifier import Notifier, RedeemedLink, TickReport
+    from kiosk.notify.responses import HostResponse, host_response
 
 __all__ = [
     "AppriseSender",
@@ -56,6 +57,24 @@ __all__ = [
     "read_link",
     "verify_link",
 ]
+
+
+#: The kiosk-only names, each loaded from its module on first use: the office imports this
+#: package's links and channels, and must not load the kiosk's notifier (which brings the
+#: check-in engine) nor the kiosk's tables (kiosk.storage).
+_KIOSK_ONLY = {
+    "Notifier": "kiosk.notify.notifier",
+    "RedeemedLink": "kiosk.notify.notifier",
+    "TickReport": "kiosk.notify.notifier",
+    "HostResponse": "kiosk.notify.responses",
+    "host_response": "kiosk.notify.responses",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _KIOSK_ONLY:
+        return getattr(importlib.import_module(_KIOSK_ONLY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def default_link_base(kiosk: Kiosk) -> str:
@@ -89,6 +108,8 @@ def build_notifier(
     **options: Any,
 ) -> Notifier:
     """A notifier over a kiosk's database, clock, engine and keys folder."""
+    from kiosk.notify.notifier import Notifier
+
     return Notifier(
         db=kiosk.db,
         config=kiosk.config,

@@ -30,12 +30,14 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peewee import JOIN, fn
 
-from kiosk.config import DEFAULTS_FILE
+from kiosk.dbkit.rows import rows_of
+from kiosk.domain.booking_files import calendar_address, event_times, read_csv
 from kiosk.domain.errors import InvalidInput, KioskError, NotFound
 from kiosk.domain.import_identity import carried_csv_key, content_digest, csv_row_key, event_key
 from kiosk.domain.text import COMPANY_MAX, check_email, check_name, check_optional, check_phone
@@ -61,12 +63,13 @@ from kiosk.office.settings import load_site_settings
 from kiosk.office.staff import StaffDirectory
 from kiosk.office.store import OfficeStore
 from kiosk.office.typed_dates import typed_date, typed_time
-from kiosk.services.directory import calendar_address, event_times, read_csv
-from kiosk.storage.db import rows_of
 
 MAX_OCCURRENCES = 52
 MAX_IMPORT_ROWS = 2000
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
+#: The kiosk's shipped defaults (kiosk/config/defaults.toml), read as a file: importing
+#: kiosk.config would load the kiosk's device configuration into the office.
+DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "defaults.toml"
 LONGEST_VISIT = timedelta(hours=24)
 DEFAULT_LENGTH = timedelta(hours=1)
 FREQUENCIES = {"daily": timedelta(days=1), "weekdays": timedelta(days=1), "weekly": timedelta(7)}

@@ -47,9 +47,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from kiosk.domain.errors import InvalidInput
-from kiosk.notify.channels import AppriseSender, Attachment, Message, Sender
-from kiosk.notify.models import channel_hash
-from kiosk.notify.notifier import AT_LEAST_ONCE_KINDS, DELIVERY_KINDS, backoff_seconds
+from kiosk.notify.channels import AppriseSender, Attachment, Message, Sender, channel_hash
+from kiosk.notify.kinds import AT_LEAST_ONCE_KINDS, DELIVERY_KINDS, backoff_seconds
 from kiosk.office.models import ForwardedNotification, Kiosk, OfficeHost, Site
 from kiosk.office.settings import load_site_settings
 

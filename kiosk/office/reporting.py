@@ -24,7 +24,12 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN, SQL, Case, Database, Tuple, fn
 
+from kiosk.dbkit.rows import insert_rows, rows_of
 from kiosk.domain import names
+from kiosk.domain.event_chain import GENESIS, canonical_json, event_chain_hash, payload_digest
+
+# The same figures as the kiosk's own report (kiosk.services.reports), computed in SQL here.
+from kiosk.domain.report_values import ResponseTimes, Satisfaction
 from kiosk.domain.text import stored_text
 from kiosk.domain.values import (
     ATTENDED_WITHIN,
@@ -35,11 +40,6 @@ from kiosk.domain.values import (
     VisitState,
 )
 from kiosk.office.models import Event, Kiosk, OfficeAppointment, OfficeHost, OfficeVisit, Site
-
-# The same figures as the kiosk's own report (kiosk.services.reports), computed in SQL here.
-from kiosk.services.reports import ResponseTimes, Satisfaction
-from kiosk.storage.db import insert_rows, rows_of
-from kiosk.storage.journal import GENESIS, canonical_json, event_chain_hash, payload_digest
 
 Period = Literal["day", "week", "month"]
 PERIODS: tuple[Period, ...] = ("day", "week", "month")

@@ -29,9 +29,13 @@ from cryptography.hazmat.primitives.serialization import (
 from peewee import Database, IntegrityError, PostgresqlDatabase, SqliteDatabase
 from playhouse.pool import PooledPostgresqlDatabase
 
+from kiosk.dbkit.private_files import prepare_private_database
+from kiosk.dbkit.rows import insert_rows, rows_of
+from kiosk.dbkit.sqlite import PRAGMAS, WRITE_LOCK_FIRST
 from kiosk.domain import names
 from kiosk.domain.clock import Clock, SystemClock
 from kiosk.domain.errors import InvalidInput, KioskError, NotFound
+from kiosk.domain.event_chain import canonical_json, payload_digest
 from kiosk.domain.text import check_email, check_name, check_optional
 from kiosk.domain.tokens import TokenSigner, key_id_for, new_ref, raw_public_key
 from kiosk.domain.values import Purpose, VisitorLevel
@@ -57,9 +61,6 @@ from kiosk.office.models import (
 )
 from kiosk.office.office_keys import OfficeKeys
 from kiosk.office.reporting import visit_name_key
-from kiosk.storage.db import PRAGMAS, WRITE_LOCK_FIRST, insert_rows, rows_of
-from kiosk.storage.journal import canonical_json, payload_digest
-from kiosk.storage.private_files import prepare_private_database
 from kiosk.sync.wire import (
     MAX_REQUEST_AGE_MS,
     enrolment_code_id,

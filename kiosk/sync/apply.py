@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from kiosk.dbkit.rows import insert_rows, rows_of
 from kiosk.domain import names
 from kiosk.domain.errors import IllegalTransition, InvalidInput, NotFound
 from kiosk.domain.records import FINAL_STATES, STATE_RANK, parse_time
 from kiosk.domain.text import shown
 from kiosk.domain.tokens import key_id_for
 from kiosk.domain.values import VisitState
-from kiosk.storage.db import insert_rows, rows_of
 from kiosk.storage.models import (
     Appointment,
     Host,
