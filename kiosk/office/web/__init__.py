@@ -35,6 +35,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiosk.office.channel_policy import ChannelPolicy
+from kiosk.office.invitations import InvitationMailer
 from kiosk.office.settings import OfficeSettings
 from kiosk.office.staff import Role, Staff, StaffDirectory
 from kiosk.office.store import OfficeStore
@@ -121,9 +122,13 @@ def words(request: Request, staff: Staff | None = None) -> Translator:
 
 @dataclass
 class WebContext:
+    """What the pages use, each built once by the office's composition root
+    (kiosk.office.api.build_office)."""
+
     store: OfficeStore
     settings: OfficeSettings
     staff: StaffDirectory
+    mailer: InvitationMailer
 
     @contextmanager
     def db(self) -> Iterator[None]:
@@ -265,12 +270,10 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def mount_web(app: FastAPI, store: OfficeStore, settings: OfficeSettings) -> None:
+def mount_web(app: FastAPI, context: WebContext) -> None:
+    """Add the staff's pages to the office's app, over the parts in `context`."""
     from kiosk.office.web import pages
 
-    context = WebContext(
-        store, settings, StaffDirectory(store.db, store.clock, session_hours=settings.session_hours)
-    )
     app.state.web = context
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
