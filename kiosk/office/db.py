@@ -20,7 +20,7 @@ from kiosk.dbkit.private_files import prepare_private_database
 from kiosk.dbkit.rows import rows_of
 from kiosk.dbkit.sqlite import PRAGMAS, WRITE_LOCK_FIRST
 from kiosk.office.models import OFFICE_MODELS, OfficeVisit, office_database
-from kiosk.office.reporting import visit_name_key
+from kiosk.office.visit_names import visit_name_key
 
 
 def open_office_database(url: str | None) -> Database:

@@ -36,7 +36,7 @@ from kiosk.office.models import (
     Site,
     UsedInvitation,
 )
-from kiosk.office.reporting import visit_name_key
+from kiosk.office.visit_names import visit_name_key
 
 
 @dataclass

@@ -43,14 +43,25 @@ class OfficeStore:
 
     def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
         self.db = db
-        self.clock = clock or SystemClock()
+        self._clock = clock or SystemClock()
         self.office_keys = OfficeKeys(db)
         self.feed = ChangeFeed(db)
-        self.fleet = Fleet(db, self.clock, self.feed, self.office_keys)
-        self.intake = Intake(db, self.clock, self.feed)
-        self.appointments = AppointmentBook(db, self.clock, self.feed, self.fleet.site)
-        self.hosts = HostDirectory(db, self.clock, self.feed, self.fleet.site)
-        self.links = HostLinks(db, self.clock, self.feed)
+        self.fleet = Fleet(db, self._clock, self.feed, self.office_keys)
+        self.intake = Intake(db, self._clock, self.feed)
+        self.appointments = AppointmentBook(db, self._clock, self.feed, self.fleet.site)
+        self.hosts = HostDirectory(db, self._clock, self.feed, self.fleet.site)
+        self.links = HostLinks(db, self._clock, self.feed)
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        """A new clock reaches every controller (tests move the office's time this way)."""
+        self._clock = clock
+        for controller in (self.fleet, self.intake, self.appointments, self.hosts, self.links):
+            controller.clock = clock
 
     @contextmanager
     def site_change(self, site: Site) -> Iterator[None]:
