@@ -39,7 +39,8 @@ from kiosk.office.invitations import InvitationMailer
 from kiosk.office.settings import OfficeSettings
 from kiosk.office.staff import StaffDirectory
 from kiosk.office.store import OfficeStore
-from kiosk.office.web import WebContext, mount_web
+from kiosk.office.web import WebContext
+from kiosk.office.web.pages import mount_web
 from kiosk.sync.wire import enrolment_mac, sign_answer
 
 MIB = 1024 * 1024
