@@ -2,10 +2,11 @@
 
 A kiosk whose channel keeps failing hands the message to the office as an event
 `notification.forward` (kiosk.notify.notifier: the rendered title, body and photo, the
-audience and the channel's hash, never the URL). Ingest records it once per delivery and
-channel (`ForwardedNotification`, unique on delivery key + channel hash) in the
-transaction that stores the event, and strips the message from the stored event, so the
-only copy is the row that is cleared once the message is out.
+audience and the channel's hash, never the URL; kiosk.office.forwarded_events checks it).
+Ingest (kiosk.office.intake) records it once per delivery and channel
+(`ForwardedNotification`, unique on delivery key + channel hash) in the transaction that
+stores the event, and strips the message from the stored event, so the only copy is the
+row that is cleared once the message is out.
 
 `OfficeForwarder.tick()` sends what is due. It runs as a thread of `kiosk office serve`
 (in its main process, whatever the number of workers; `--no-notify` turns it off) and as
