@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from kiosk.app import Kiosk
 from kiosk.demo_mail import demo_mail_url
 from kiosk.domain.values import HostAvailability, Purpose, VisitorLevel
+from kiosk.parts import Kiosk
 from kiosk.storage.models import Appointment, WatchlistEntry
 
 HOSTS = [

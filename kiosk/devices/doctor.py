@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import glob
 import os
-import socket
 from dataclasses import dataclass, field
 
 from kiosk.devices import hardware
 from kiosk.devices.config import DevicesConfig
+from kiosk.devices.findings import Finding, probe_network_printer
 from kiosk.devices.fonts import NO_FONT_ADVICE, fc_match
 
 #: USB vendors of common ESC/POS receipt printers (also in provisioning/udev).
@@ -28,17 +28,6 @@ PRINTER_VENDORS = {
     0x1504: "Bixolon",
     0x04F9: "Brother (QL label printers: printer.kind = 'brother_ql')",
 }
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One device or capability: `ok` or not, and what to do about it."""
-
-    kind: str  # "camera", "printer", "decoder", "ocr", "font"
-    name: str
-    ok: bool
-    detail: str = ""
-    advice: str = ""
 
 
 @dataclass
@@ -108,21 +97,6 @@ def find_usb_printers() -> list[Finding]:
                 Finding("printer", name, True, "set printer.kind = 'usb' with these ids")
             )
     return findings
-
-
-def probe_network_printer(host: str, port: int, timeout_s: float = 2.0) -> Finding:
-    name = f"{host}:{port}"
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return Finding("printer", name, True, "accepts connections")
-    except OSError as err:
-        return Finding(
-            "printer",
-            name,
-            False,
-            f"not reachable: {err}",
-            "check the address and that port 9100 is open",
-        )
 
 
 def find_devices() -> list[Finding]:

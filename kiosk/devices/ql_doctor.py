@@ -7,7 +7,7 @@ import os
 
 from kiosk.devices import hardware
 from kiosk.devices.config import PrinterConfig
-from kiosk.devices.doctor import Finding, probe_network_printer
+from kiosk.devices.findings import Finding, probe_network_printer
 from kiosk.devices.protocols import StatusLevel
 
 BROTHER_VENDOR = 0x04F9

@@ -81,6 +81,7 @@ from peewee import IntegrityError, SqliteDatabase, fn
 from kiosk.config import KioskConfig
 from kiosk.domain.clock import Clock
 from kiosk.domain.errors import IllegalTransition, NotFound
+from kiosk.domain.host_answers import HostAnswers
 from kiosk.domain.values import ON_SITE_STATES, VisitState
 from kiosk.notify.channels import AppriseSender, Attachment, Message, Sender, is_text_message
 from kiosk.notify.i18n import (
@@ -107,8 +108,8 @@ from kiosk.notify.models import (
     channel_hash,
 )
 from kiosk.notify.short_links import SHORT_KIND, shorten
-from kiosk.services.checkin import CheckInEngine
 from kiosk.services.recipients import audience_urls, host_urls
+from kiosk.services.schedule import SiteCalendar
 from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import enqueue_event
 from kiosk.storage.models import Host, HostMessage, KioskState, OutboxEvent, Visit, VisitPhoto
@@ -155,7 +156,8 @@ class Notifier:
         db: SqliteDatabase,
         config: KioskConfig,
         clock: Clock,
-        engine: CheckInEngine,
+        calendar: SiteCalendar,
+        answers: HostAnswers,
         links: LinkSigner,
         link_base_url: str,
         sender: Sender | None = None,
@@ -170,7 +172,8 @@ class Notifier:
         self._db = db
         self._config = config
         self._clock = clock
-        self._engine = engine
+        self._calendar = calendar
+        self._answers = answers
         self.links = links
         self._link_base = link_base_url
         self._sender = sender or AppriseSender()
@@ -360,11 +363,11 @@ class Notifier:
         """From the reminder time to the end of the day: one message per host whose
         visitors are still on site, listing them."""
         now = self._clock.now()
-        local = self._engine.calendar.local(now)
+        local = self._calendar.local(now)
         site = self._config.site
         if not (self._reminder_at <= local.time() < site.end_of_day_time):
             return 0
-        start, _ = self._engine.calendar.day_bounds(now)
+        start, _ = self._calendar.day_bounds(now)
         on_site = Visit.select().where(
             Visit.state.in_([state.value for state in ON_SITE_STATES])
             & (Visit.arrived_at >= start)
@@ -570,7 +573,7 @@ class Notifier:
         return place_name(site.name, site.kiosk_name, self.language)
 
     def _local_time(self, moment: datetime | None) -> str:
-        return self._engine.calendar.local(moment).strftime("%H:%M") if moment else "-"
+        return self._calendar.local(moment).strftime("%H:%M") if moment else "-"
 
     def render(self, row: NotificationDelivery, payload: dict[str, Any]) -> Message:
         """The message of one delivery, from the database as it is now, in the language
@@ -734,9 +737,9 @@ class Notifier:
                 )
                 seconds = None
                 if claim.action is LinkAction.ACKNOWLEDGE:
-                    seconds = self._engine.acknowledge(claim.visit_ref, by=by)
+                    seconds = self._answers.acknowledge(claim.visit_ref, by=by)
                 else:
-                    self._engine.decide_approval(
+                    self._answers.decide_approval(
                         claim.visit_ref, claim.action is LinkAction.APPROVE, by=by
                     )
         except IntegrityError as err:  # another request used it at the same moment

@@ -26,11 +26,12 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kiosk.dbkit.rows import insert_rows, rows_of
 from kiosk.domain import names
 from kiosk.domain.errors import IllegalTransition, InvalidInput, NotFound
+from kiosk.domain.host_answers import HostAnswers
 from kiosk.domain.records import FINAL_STATES, STATE_RANK, parse_time
 from kiosk.domain.text import shown
 from kiosk.domain.tokens import key_id_for
@@ -48,9 +49,6 @@ from kiosk.storage.models import (
     database,
 )
 from kiosk.sync.feed_schema import validate_change
-
-if TYPE_CHECKING:
-    from kiosk.services.checkin import CheckInEngine
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +99,7 @@ def apply_changes(
     own_kiosk_id: str,
     now: datetime,
     *,
-    engine: CheckInEngine | None = None,
+    engine: HostAnswers | None = None,
 ) -> ApplyReport:
     """Apply one pulled batch and store `cursor`; call inside a transaction.
 
@@ -386,7 +384,7 @@ def _link_response(
     data: dict[str, Any],
     own_kiosk_id: str,
     now: datetime,
-    engine: CheckInEngine | None,
+    engine: HostAnswers | None,
 ) -> None:
     """A host used one of this kiosk's links at the office (see the module docstring)."""
     from kiosk.notify.models import UsedLink

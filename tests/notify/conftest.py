@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from local_servers import Mailbox, Webhook, smtp_server, webhook_server
 
-from kiosk.app import Kiosk
-from kiosk.notify import Notifier, build_notifier
+from kiosk.app import Kiosk, build_notifier
+from kiosk.notify import Notifier
 
 LINK_BASE = "https://office.test/l/"
 

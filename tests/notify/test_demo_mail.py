@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from local_servers import free_port
 
-from kiosk.app import Kiosk
+from kiosk.app import Kiosk, build_notifier
 from kiosk.demo_mail import demo_mail_url, start_demo_mail
 from kiosk.domain.values import Purpose
-from kiosk.notify import build_notifier
 from kiosk.services.checkin import Collected, VisitorDetails, WalkIn
 
 

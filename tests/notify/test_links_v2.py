@@ -13,7 +13,7 @@ from conftest import LINK_BASE
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from local_servers import Mailbox, Webhook, text_of
 
-from kiosk.app import Kiosk
+from kiosk.app import Kiosk, build_notifier, link_signer
 from kiosk.domain.clock import ManualClock
 from kiosk.domain.tokens import raw_public_key
 from kiosk.domain.values import Purpose
@@ -22,9 +22,7 @@ from kiosk.notify import (
     LinkRefusal,
     LinkRefused,
     Notifier,
-    build_notifier,
     host_response,
-    link_signer,
     read_link,
     verify_link,
 )

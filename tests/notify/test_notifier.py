@@ -12,11 +12,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from local_servers import Mailbox, Webhook, attachments_of, text_of
 from tests_support import MONDAY_10AM, SHANGHAI
 
-from kiosk.app import Kiosk
+from kiosk.app import Kiosk, build_notifier
 from kiosk.domain.clock import ManualClock
 from kiosk.domain.errors import CheckInRefused, TokenRejected
 from kiosk.domain.values import Purpose, VisitorLevel, VisitState
-from kiosk.notify import LinkAction, LinkRefusal, LinkRefused, LinkSigner, Notifier, build_notifier
+from kiosk.notify import LinkAction, LinkRefusal, LinkRefused, LinkSigner, Notifier
 from kiosk.notify.models import NotificationDelivery, UsedLink
 from kiosk.services.checkin import Collected, VisitorDetails, WalkIn
 from kiosk.storage.models import Visit

@@ -11,9 +11,9 @@ import re
 from conftest import LINK_BASE
 from local_servers import Mailbox, text_of
 
-from kiosk.app import Kiosk
+from kiosk.app import Kiosk, build_notifier
 from kiosk.domain.values import Purpose
-from kiosk.notify import LinkAction, build_notifier
+from kiosk.notify import LinkAction
 from kiosk.notify.channels import Message, SendResult, is_text_message
 from kiosk.notify.short_links import MAX_LENGTH, SHORT_KIND, is_code, short_base
 from kiosk.services.checkin import Collected, VisitorDetails, WalkIn

@@ -24,11 +24,11 @@ from local_servers import Mailbox, Webhook, smtp_server, text_of, webhook_server
 from pydantic import SecretStr
 from tests_support import MONDAY_10AM
 
-from kiosk.app import Kiosk
+from kiosk.app import Kiosk, build_notifier
 from kiosk.domain.clock import ManualClock
 from kiosk.domain.tokens import raw_public_key
 from kiosk.domain.values import Purpose, VisitState
-from kiosk.notify import LinkAction, LinkSigner, build_notifier, host_response
+from kiosk.notify import LinkAction, LinkSigner, host_response
 from kiosk.notify.channels import Message, SendResult
 from kiosk.notify.models import NotificationDelivery, NotificationForward, channel_hash
 from kiosk.office.forwarding import OfficeNotifier

@@ -27,9 +27,9 @@ from local_servers import chromium_browser, free_port, served
 from PIL import Image
 from test_invitations import Mailbox
 
+from kiosk.app import build_notifier
 from kiosk.domain.clock import SystemClock
 from kiosk.domain.values import VisitState
-from kiosk.notify import build_notifier
 from kiosk.office.api import create_app
 from kiosk.office.invitations import InvitationMailer
 from kiosk.office.models import OFFICE_MODELS

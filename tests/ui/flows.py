@@ -142,13 +142,12 @@ def serve_flows_engine(folder: Path, link_fd: int) -> int:
 
         from local_servers import smtp_server_on
 
-        from kiosk.app import build_kiosk
+        from kiosk.app import build_kiosk, build_notifier
         from kiosk.config import load_config
         from kiosk.devices.cameras import open_camera
         from kiosk.devices.config import CameraConfig
         from kiosk.devices.printers import FakePrinter
         from kiosk.domain.clock import ManualClock
-        from kiosk.notify import build_notifier
         from kiosk.storage.db import open_database
 
         config = load_config(folder / "kiosk.toml")

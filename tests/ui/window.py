@@ -30,14 +30,39 @@ SCREEN = "1280x800x24"
 TEST_CACHE = REPO / ".cache" / "xdg"
 
 
-def prepared_font_cache() -> Path:
+def prepared_font_cache(ahead: subprocess.Popen[bytes] | None = None) -> Path:
     """TEST_CACHE with every UI language's faces prepared, as `kiosk prepare-fonts` leaves
-    a provisioned kiosk's cache: the windows under test use the faces a kiosk uses."""
+    a provisioned kiosk's cache: the windows under test use the faces a kiosk uses.
+
+    `ahead` is the preparation started when the session began (`prepare_fonts_ahead`):
+    waited for, then whatever it did not finish is prepared here."""
     from kiosk.ui.fonts import FONTCONFIG_LANGUAGE, find_faces, prepare_faces
 
+    if ahead is not None:
+        ahead.wait()
     fonts = TEST_CACHE / "lobby-kiosk" / "fonts"
     prepare_faces(find_faces(list(FONTCONFIG_LANGUAGE)), fonts)
     return TEST_CACHE
+
+
+def prepare_fonts_ahead() -> subprocess.Popen[bytes] | None:
+    """Start preparing the test cache's faces in a process of its own (niced), so that a
+    first run on a fresh clone (about a minute of work) overlaps the tests before the
+    window's; None when they are prepared already."""
+    from kiosk.ui.fonts import FONTCONFIG_LANGUAGE, find_faces, prepared_path
+
+    fonts = TEST_CACHE / "lobby-kiosk" / "fonts"
+    faces = find_faces(list(FONTCONFIG_LANGUAGE))
+    if all(prepared_path(face, fonts).exists() for face in faces):
+        return None
+    program = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "from window import prepared_font_cache; prepared_font_cache()"
+    )
+    return subprocess.Popen(
+        ["nice", "-n", "5", sys.executable, "-c", program, str(Path(__file__).parent)],
+        stdin=subprocess.DEVNULL,
+    )
 
 
 KIOSK = str(Path(sys.executable).with_name("kiosk"))

@@ -16,17 +16,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kiosk.cli.common import Commands, emit
 from kiosk.domain.errors import KioskError
-
-
-def _emit(args: argparse.Namespace, data: Any, text: str | Callable[[], str]) -> None:
-    from kiosk.cli import emit
-
-    emit(args, data, text)
 
 
 def _tray(config: Any) -> Path:
@@ -65,11 +59,11 @@ def printed_words(card: Any, language: str) -> dict[str, str]:
 def cmd_id_card(args: argparse.Namespace) -> int:
     from datetime import date
 
+    from kiosk.app import open_configured_card_reader
     from kiosk.config import load_config
-    from kiosk.devices.id_reader import open_card_reader
 
     config = load_config(args.config)
-    loop = open_card_reader(config.devices.id_reader, data_dir=config.data_dir, port=args.port)
+    loop = open_configured_card_reader(config, port=args.port)
     if loop is None:
         raise KioskError('no ID card reader: [devices.id_reader] kind is "off"; give --port')
     loop.plug_in_fake()
@@ -89,12 +83,12 @@ def cmd_id_card(args: argparse.Namespace) -> int:
     where = {"port": loop.state.port, "sam_id": loop.state.sam_id}
     if outcome is None:
         problem = loop.state.last_error or "no card was laid on the reader"
-        _emit(args, {**where, "read": False, "error": problem}, f"no card read: {problem}")
+        emit(args, {**where, "read": False, "error": problem}, f"no card read: {problem}")
         return 1
     if outcome.card is None:
         why = outcome.rejected.problem.value if outcome.rejected else None
         why = why or (outcome.reader_problem.value if outcome.reader_problem else "unknown")
-        _emit(args, {**where, "read": False, "error": why}, f"card not read: {why}")
+        emit(args, {**where, "read": False, "error": why}, f"card not read: {why}")
         return 1
     kept: dict[str, Any] = kept_of_card(outcome.card, date.today())
     if args.printed:
@@ -102,7 +96,7 @@ def cmd_id_card(args: argparse.Namespace) -> int:
     printed = dict(kept.get("printed", {}))
     shown = {key: value for key, value in kept.items() if key != "printed"} | printed
     lines = [f"{key}: {value}" for key, value in shown.items()]
-    _emit(args, {**where, "read": True, **kept}, lambda: "\n".join(lines))
+    emit(args, {**where, "read": True, **kept}, lambda: "\n".join(lines))
     return 0 if kept["valid"] else 1
 
 
@@ -117,14 +111,15 @@ def cmd_demo_card(args: argparse.Namespace) -> int:
     fault = args.name if args.action == "fault" else None
     path = lay_on_tray(_tray(config), card, fault)
     said = {"lay": f"card {card} laid", "lift": "card lifted", "fault": f"fault {fault}"}
-    _emit(args, {"tray": str(path), "card": card, "fault": fault}, said[args.action])
+    emit(args, {"tray": str(path), "card": card, "fault": fault}, said[args.action])
     return 0
 
 
-def register(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
+    """Add the ID card reader's commands: id-card, demo-card."""
     from kiosk.devices.fake_id_reader import DEMO_CARDS, FAULTS
 
-    card = command("id-card", cmd_id_card, "read one card on the ID card reader, once")
+    card = commands.add("id-card", cmd_id_card, "read one card on the ID card reader, once")
     card.add_argument("--port", help="a serial port instead of the configured reader")
     card.add_argument("--wait", type=float, default=10.0, help="seconds to wait for a card")
     card.add_argument("--card", choices=sorted(DEMO_CARDS), help="simulated reader: lay this")
@@ -132,7 +127,7 @@ def register(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> 
         "--printed", action="store_true", help="also the coded fields in words (not kept)"
     )
     card.add_argument("--language", choices=["zh_Hans", "zh_Hant", "en"], default="en")
-    demo = command(
+    demo = commands.add(
         "demo-card", cmd_demo_card, "lay a card on the running kiosk's simulated ID card reader"
     )
     demo.add_argument("action", choices=["lay", "lift", "fault"])

@@ -1,7 +1,5 @@
-"""The `kiosk` commands for the office side and for sync:
+"""`kiosk office`: the office server and its data from the command line.
 
-    kiosk enroll URL CODE            enrol this kiosk with an office
-    kiosk sync [--once] [--status]   push and pull (a loop, one round, or the state)
     kiosk office serve               run the office server
     kiosk office enrolment-code      a one-time code for enrolling a kiosk
     kiosk office visits              what the office has received
@@ -12,41 +10,20 @@
 
 Every `kiosk office` command takes `--db URL` (or $KIOSK_OFFICE_DB); without it the office
 keeps an SQLite file, office.sqlite3 (mode 0600: it holds the sites' invitation keys), in
-the current folder.
+the current folder. The kiosk's own side of sync (`kiosk enroll`, `kiosk sync`) is in
+kiosk.cli.sync.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import threading
 from collections.abc import Callable
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-Command = Callable[..., argparse.ArgumentParser]
-
-
-def _emit(args: argparse.Namespace, data: Any, text: str | Callable[[], str]) -> None:
-    from kiosk.cli import emit
-
-    emit(args, data, text)
-
-
-def _moment(stamp: str | None) -> datetime | None:
-    """A time some record keeps as ISO text, as a datetime for `kiosk.cli.site_time`."""
-    return datetime.fromisoformat(stamp) if stamp else None
-
-
-def _shown_time(args: argparse.Namespace, moment: datetime | None, missing: str) -> str:
-    from kiosk.cli import site_time
-
-    return site_time(moment, getattr(args, "site_zone", None)) if moment else missing
-
-
-def _or_dash(value: object) -> str:
-    return "-" if value is None else str(value)
+from kiosk.cli.common import Commands, emit, shown_time, stop_on_signals, stored_moment
 
 
 def _store(args: argparse.Namespace) -> Any:
@@ -54,90 +31,6 @@ def _store(args: argparse.Namespace) -> Any:
 
     url = args.db or os.environ.get("KIOSK_OFFICE_DB")
     return OfficeStore(open_office_database(url))
-
-
-def _sync_client(args: argparse.Namespace) -> Any:
-    from kiosk.cli import _open
-    from kiosk.sync.client import SyncClient
-
-    return SyncClient(_open(args))
-
-
-def cmd_enroll(args: argparse.Namespace) -> int:
-    client = _sync_client(args)
-    site = client.enroll(args.url, args.code, args.name or "", insecure_http=args.insecure_http)
-    report = client.run_once(force=True)
-    _emit(
-        args,
-        {"site": site, "pulled": report.pulled, "pushed": report.pushed},
-        f"enrolled with {args.url} for site {site!r}; pulled {report.pulled} changes, "
-        f"pushed {report.pushed} events. Invitations are now signed at the office.",
-    )
-    return 0
-
-
-def cmd_sync(args: argparse.Namespace) -> int:
-    client = _sync_client(args)
-    if args.status:
-        status = client.status()
-        data = status.as_dict()
-        # Kept as ISO text in UTC: shown, like every time, in the site's zone.
-        for name in ("last_success", "last_error_at", "next_attempt"):
-            data[name] = _moment(data[name])
-
-        def describe() -> str:
-            lines = [
-                f"office:     {status.office_url or '(not enrolled)'} {status.site}",
-                f"backlog:    {status.backlog} events waiting, {status.rejected} rejected",
-                f"last sync:  {_shown_time(args, data['last_success'], 'never')}",
-                f"last error: {status.last_error or '-'} "
-                f"{_shown_time(args, data['last_error_at'], '')}",
-                f"next try:   {_shown_time(args, data['next_attempt'], 'now')} "
-                f"({status.failures} failures in a row)",
-                f"clock skew: {_or_dash(status.clock_skew_seconds)} s",
-                f"office key: {', '.join(status.office_keys) or '(none pinned: enrol again)'}",
-            ]
-            return "\n".join(lines)
-
-        _emit(args, data, describe)
-        return 0
-    if args.once:
-        report = client.run_once(force=True)
-        _emit(args, vars(report), f"pushed {report.pushed} ({report.duplicates} already there, "
-              f"{report.rejected} rejected), pulled {report.pulled} changes")  # fmt: skip
-        return 0
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    notifier = None
-    if not args.no_notify:
-        # Notifications go out from the same network-facing service, in their own thread.
-        from kiosk.notify import build_notifier
-
-        notifier = threading.Thread(
-            target=build_notifier(client.kiosk).run, args=(stop,), name="notify", daemon=True
-        )
-        notifier.start()
-    client.run_forever(stop)
-    if notifier is not None:
-        notifier.join(timeout=10)
-    return 0
-
-
-def cmd_notify(args: argparse.Namespace) -> int:
-    from kiosk.cli import _open
-    from kiosk.notify import build_notifier
-
-    notifier = build_notifier(_open(args))
-    if args.once:
-        report = notifier.tick()
-        _emit(args, vars(report) if hasattr(report, "__dict__") else report, str(report))
-        return 0
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    notifier.run(stop)
-    return 0
 
 
 def _start_office_notifier(args: argparse.Namespace) -> threading.Event | None:
@@ -159,12 +52,10 @@ def cmd_office_notify(args: argparse.Namespace) -> int:
     notifier = OfficeNotifier(_store(args))
     if args.once:
         report = notifier.tick()
-        _emit(args, vars(report), f"sent {report.sent}, failed {report.failed}, "
-              f"given up {report.dropped}, in doubt {report.in_doubt}")  # fmt: skip
+        emit(args, vars(report), f"sent {report.sent}, failed {report.failed}, "
+             f"given up {report.dropped}, in doubt {report.in_doubt}")  # fmt: skip
         return 0
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
     notifier.run(stop)
     return 0
 
@@ -196,7 +87,7 @@ def cmd_office_serve(args: argparse.Namespace) -> int:
 
 def cmd_office_code(args: argparse.Namespace) -> int:
     code = _store(args).enrolment_code(args.site)
-    _emit(args, {"site": args.site, "code": code}, code)
+    emit(args, {"site": args.site, "code": code}, code)
     return 0
 
 
@@ -211,10 +102,10 @@ def cmd_office_rotate_key(args: argparse.Namespace) -> int:
         if len(matching) != 1:
             raise NotFound(f"no single current office key starts with {args.retire}")
         store.retire_office_key(matching[0])
-        _emit(args, {"retired": matching[0]}, f"retired {fingerprint(matching[0])}")
+        emit(args, {"retired": matching[0]}, f"retired {fingerprint(matching[0])}")
         return 0
     public = store.rotate_office_key()
-    _emit(
+    emit(
         args, {"new_key": public},
         f"new office key {fingerprint(public)}; kiosks learn it on their next sync. Retire "
         "the old one once all have synced: kiosk office rotate-key --retire FINGERPRINT",
@@ -234,14 +125,14 @@ def cmd_office_visits(args: argparse.Namespace) -> int:
     for visit in visits:  # each in its own site's zone, as that site's kiosk prints it
         zone = zones.get(visit["kiosk"], UTC)
         for name in OFFICE_VISIT_TIMES:
-            moment = _moment(visit[name])
+            moment = stored_moment(visit[name])
             visit[name] = moment.astimezone(zone) if moment else None
-    _emit(
+    emit(
         args,
         visits,
         lambda: (
             "\n".join(
-                f"{padded(_shown_time(args, v['arrived_at'], '-'), 25)} "
+                f"{padded(shown_time(args, v['arrived_at'], '-'), 25)} "
                 f"{padded(shown(v['visitor_name']), 20)} {padded(v['state'], 18)} {v['kiosk']}"
                 for v in visits
             )
@@ -276,7 +167,7 @@ def cmd_office_purge(args: argparse.Namespace) -> int:
 
     store = _store(args)
     report = purge(store.db, SystemClock().now())
-    _emit(
+    emit(
         args,
         report.as_dict(),
         lambda: "\n".join(
@@ -290,7 +181,7 @@ def cmd_office_host(args: argparse.Namespace) -> int:
     host = _store(args).add_host(
         args.site, args.name, email=args.email or "", department=args.department or ""
     )
-    _emit(args, {"ref": host.ref}, f"host {host.name} ({host.ref})")
+    emit(args, {"ref": host.ref}, f"host {host.name} ({host.ref})")
     return 0
 
 
@@ -307,7 +198,7 @@ def cmd_office_appointment(args: argparse.Namespace) -> int:
         company=args.company or "",
     )
     token = store.invite(appointment.ref) if args.invite else None
-    _emit(
+    emit(
         args,
         {"ref": appointment.ref, "invitation": token},
         f"appointment {appointment.ref}" + (f"\n{token}" if token else ""),
@@ -333,8 +224,8 @@ def cmd_office_user(args: argparse.Namespace) -> int:
         display_name=args.display_name or "", host_ref=args.host or "",
         language=args.language,
     )  # fmt: skip
-    _emit(args, {"username": user.username, "role": user.role},
-          f"{user.username} can now sign in to the office web as {user.role}")  # fmt: skip
+    emit(args, {"username": user.username, "role": user.role},
+         f"{user.username} can now sign in to the office web as {user.role}")  # fmt: skip
     return 0
 
 
@@ -343,13 +234,13 @@ def cmd_office_demo(args: argparse.Namespace) -> int:
 
     demo = seed_office_demo(_store(args), args.site)
     url = os.environ.get("KIOSK_OFFICE_PUBLIC_URL", "http://127.0.0.1:8470")
-    _emit(args, vars(demo), describe(demo, url))
+    emit(args, vars(demo), describe(demo, url))
     return 0
 
 
 def cmd_office_revoke(args: argparse.Namespace) -> int:
     _store(args).revoke_kiosk(args.kiosk)
-    _emit(args, {"revoked": args.kiosk}, f"kiosk {args.kiosk} revoked")
+    emit(args, {"revoked": args.kiosk}, f"kiosk {args.kiosk} revoked")
     return 0
 
 
@@ -375,46 +266,21 @@ def cmd_office_send_invitations(args: argparse.Namespace) -> int:
     mailer = _invitation_mailer(args)
     if args.once:
         report = mailer.send_due()
-        _emit(args, vars(report), str(report) + "".join(f"\n  {e}" for e in report.errors))
+        emit(args, vars(report), str(report) + "".join(f"\n  {e}" for e in report.errors))
         return 0
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
     mailer.run(stop, args.every)
     return 0
 
 
-def register(commands: Any, command: Command) -> None:
-    """Add the office and sync commands to the `kiosk` parser."""
-    enroll = command("enroll", cmd_enroll, "enrol this kiosk with an office")
-    enroll.add_argument("url")
-    enroll.add_argument("code")
-    enroll.add_argument("--name", help="how the office lists this kiosk")
-    enroll.add_argument(
-        "--insecure-http", action="store_true",
-        help="enrol over plain http to another machine (readable on the network path; the "
-        "office's answers are still signed and checked)",
-    )  # fmt: skip
-
-    sync = command("sync", cmd_sync, "push events to the office and pull its changes")
-    sync.add_argument("--once", action="store_true", help="one round, then exit")
-    sync.add_argument(
-        "--status", action="store_true", help="show the backlog, last success and error"
-    )
-    sync.add_argument(
-        "--no-notify", action="store_true",
-        help="do not send host notifications from this process (run `kiosk notify`)",
-    )  # fmt: skip
-    notify = command("notify", cmd_notify, "send host notifications (the loop `sync` also runs)")
-    notify.add_argument("--once", action="store_true", help="one round, then exit")
-
-    office = command("office", lambda _a: 2, "the office server")
-    office_commands = office.add_subparsers(dest="office_command", required=True)
+def register(commands: Commands) -> None:
+    """Add `kiosk office` and its subcommands, each with --db."""
+    office_commands = commands.group("office", "the office server", "office_command")
 
     def office_command(
         name: str, handler: Callable[[argparse.Namespace], int], help_text: str
     ) -> argparse.ArgumentParser:
-        sub = command(name, handler, help_text, office_commands)
+        sub = commands.add(name, handler, help_text, office_commands)
         sub.add_argument(
             "--db", help="postgresql://... or an SQLite path (default: ./office.sqlite3)"
         )
