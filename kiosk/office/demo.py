@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from peewee import Database
 
 from kiosk.dbkit.rows import insert_rows
-from kiosk.demo import APPOINTMENTS, HOSTS
+from kiosk.demo_people import APPOINTMENTS, HOSTS
 from kiosk.domain.values import CheckInMethod, Purpose, VisitorLevel, VisitState
 from kiosk.office import reporting
 from kiosk.office.models import Kiosk, OfficeHost, OfficeVisit, Site, StaffUser
