@@ -23,8 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiosk.dbkit.private_files import write_private_bytes
 from kiosk.domain.errors import KioskError
-from kiosk.storage.private_files import write_private_bytes
 
 if TYPE_CHECKING:
     from aiosmtpd.controller import Controller

@@ -128,8 +128,8 @@ def private_files(config: object) -> list[Path]:
     and its SQLite side files, each file in the keys folder (office-auth.key included) and
     the backups. Only those that exist."""
     from kiosk.config import KioskConfig
+    from kiosk.dbkit.private_files import sqlite_files
     from kiosk.storage.backup import list_backups
-    from kiosk.storage.private_files import sqlite_files
 
     assert isinstance(config, KioskConfig)
     paths = sqlite_files(config.database_path)
@@ -152,7 +152,7 @@ def _is_file_or_unknown(path: Path) -> bool:
 def check_file_modes(paths: list[Path], what: str) -> list[Finding]:
     """One failure, with the chmod that fixes it, for each file group or others may read
     or write; one "ok" when there is none."""
-    from kiosk.storage.private_files import loose_mode
+    from kiosk.dbkit.private_files import loose_mode
 
     findings = []
     for path in paths:
@@ -180,7 +180,7 @@ def check_file_modes(paths: list[Path], what: str) -> list[Finding]:
 def check_office_database(url: str) -> list[Finding]:
     """The office's SQLite file (it holds the sites' invitation private keys) and its side
     files. A PostgreSQL server keeps its own files: nothing to check from here."""
-    from kiosk.storage.private_files import sqlite_files
+    from kiosk.dbkit.private_files import sqlite_files
 
     if url.startswith(("postgres://", "postgresql://")):
         return [Finding("office database", "ok", "PostgreSQL: its files are the server's")]

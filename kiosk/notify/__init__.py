@@ -13,6 +13,9 @@ Its tables are created by the kiosk's versioned migrations (kiosk/storage/migrat
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from kiosk.notify.channels import AppriseSender, Attachment, Message, Sender, SendResult
 from kiosk.notify.links import (
     LinkAction,
@@ -24,8 +27,10 @@ from kiosk.notify.links import (
     read_link,
     verify_link,
 )
-from kiosk.notify.notifier import Notifier, RedeemedLink, TickReport
-from kiosk.notify.responses import HostResponse, host_response
+
+if TYPE_CHECKING:
+    from kiosk.notify.notifier import Notifier, RedeemedLink, TickReport
+    from kiosk.notify.responses import HostResponse, host_response
 
 __all__ = [
     "AppriseSender",
@@ -47,3 +52,21 @@ __all__ = [
     "read_link",
     "verify_link",
 ]
+
+
+#: The kiosk-only names, each loaded from its module on first use: the office imports this
+#: package's links and channels, and must not load the kiosk's notifier (which brings the
+#: check-in engine) nor the kiosk's tables (kiosk.storage).
+_KIOSK_ONLY = {
+    "Notifier": "kiosk.notify.notifier",
+    "RedeemedLink": "kiosk.notify.notifier",
+    "TickReport": "kiosk.notify.notifier",
+    "HostResponse": "kiosk.notify.responses",
+    "host_response": "kiosk.notify.responses",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _KIOSK_ONLY:
+        return getattr(importlib.import_module(_KIOSK_ONLY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

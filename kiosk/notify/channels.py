@@ -8,6 +8,7 @@ on its own and can retry only the ones that failed.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -33,6 +34,11 @@ class Message:
 class SendResult:
     ok: bool
     error: str = ""
+
+
+def channel_hash(url: str) -> str:
+    """A stable name for a recipient URL that does not reveal its secrets."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:24]
 
 
 #: apprise's body limit of an SMS (its Twilio, SNS, ClickSend ... plugins say 160).

@@ -43,9 +43,9 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from kiosk.dbkit.key_files import create_private_key, load_private_key
 from kiosk.domain.errors import KioskError
 from kiosk.domain.tokens import raw_public_key
-from kiosk.services.keys import create_private_key, load_private_key
 
 VERSION = "v2"
 #: Domain separation: see the module's docstring.

@@ -92,6 +92,13 @@ from kiosk.notify.i18n import (
     catalogue,
     place_name,
 )
+from kiosk.notify.kinds import (
+    AT_LEAST_ONCE_KINDS,
+    EVENT_KINDS,
+    FORWARD_KIND,
+    WAITING_KINDS,
+    backoff_seconds,
+)
 from kiosk.notify.links import LinkAction, LinkClaim, LinkRefusal, LinkRefused, LinkSigner
 from kiosk.notify.models import (
     NotificationDelivery,
@@ -109,23 +116,6 @@ from kiosk.storage.models import Host, HostMessage, KioskState, OutboxEvent, Vis
 
 log = logging.getLogger(__name__)
 
-#: Outbox kinds the notifier acts on, and the delivery kind each becomes.
-EVENT_KINDS = {
-    "notification.visitor_arrived": "arrived",
-    "notification.approval_request": "approval",
-    "notification.vip_arrived": "vip",
-    "notification.message_left": "message",
-    "security.alert": "security",
-    "device.problem": "device",
-}
-#: Delivery kinds resent when a crash leaves them in doubt (see the module's docstring).
-AT_LEAST_ONCE_KINDS = frozenset({"security", "device"})
-#: Kinds about a visitor waiting at the desk: pointless once the host has answered.
-WAITING_KINDS = frozenset({"escalation"})
-#: Every delivery kind (the office checks forwarded ones against it).
-DELIVERY_KINDS = frozenset({*EVENT_KINDS.values(), "escalation", "reminder"})
-#: The outbox kind of a delivery handed to the office.
-FORWARD_KIND = "notification.forward"
 #: A photo larger than this is left out of a forwarded message (the text still goes).
 MAX_FORWARDED_ATTACHMENT = 512 * 1024
 
@@ -150,12 +140,6 @@ class TickReport:
     dropped: int = 0
     forwarded: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-def backoff_seconds(attempts: int, rand: float, base: float = 10.0, cap: float = 900.0) -> float:
-    """Wait before attempt `attempts + 1`: doubling from `base`, capped, with ±20 % jitter."""
-    delay = min(cap, base * 2 ** max(0, attempts - 1))
-    return delay * (0.8 + 0.4 * rand)
 
 
 class Notifier:

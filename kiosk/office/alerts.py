@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from kiosk.notify.models import channel_hash
+from kiosk.notify.channels import channel_hash
 from kiosk.office.models import Event, ForwardedNotification, Kiosk, Site
 from kiosk.office.settings import load_site_settings
 

@@ -9,6 +9,10 @@ Bodies are capped before they are read (413 above the limit), and a signed reque
 headers are checked before its body is: nobody can make the office buffer a large body
 without being an enrolled kiosk.
 
+`build_office` is the office's composition root: it builds the store's companions once
+(the staff directory, the visitors' mailer, the forwarder of kiosks' notifications), and
+`create_app` serves them.
+
 Every answer carries the office's time (`server_time`, and the `X-Office-Time` header) so a
 kiosk can measure its clock skew. Database trouble is 503 with Retry-After, never a 500.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Query, Request
@@ -26,9 +31,16 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.domain.errors import InvalidInput, KioskError, NotFound
+from kiosk.notify.channels import Sender
+from kiosk.office.db import open_office_database
+from kiosk.office.fleet import Forbidden, Unauthorized
+from kiosk.office.forwarding import OfficeForwarder
+from kiosk.office.invitations import InvitationMailer
 from kiosk.office.settings import OfficeSettings
-from kiosk.office.store import Forbidden, OfficeStore, Unauthorized
-from kiosk.office.web import mount_web
+from kiosk.office.staff import StaffDirectory
+from kiosk.office.store import OfficeStore
+from kiosk.office.web import WebContext
+from kiosk.office.web.pages import mount_web
 from kiosk.sync.wire import enrolment_mac, sign_answer
 
 MIB = 1024 * 1024
@@ -115,10 +127,38 @@ SIGNED_HEADERS = [
 ]
 
 
-def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> FastAPI:
-    """The office: the kiosks' API under /v1 and the staff's web pages (kiosk.office.web)."""
+@dataclass(frozen=True)
+class Office:
+    """Everything of the office, each part built once (`build_office`): the store over the
+    database, the staff directory, the visitors' mailer and the forwarder of the
+    notifications kiosks hand over. The web pages and the background loops share them."""
+
+    store: OfficeStore
+    settings: OfficeSettings
+    staff: StaffDirectory
+    mailer: InvitationMailer
+    forwarder: OfficeForwarder
+
+
+def build_office(
+    store: OfficeStore, settings: OfficeSettings | None = None, *, sender: Sender | None = None
+) -> Office:
+    """The office's composition root: the one place that builds its parts."""
     settings = settings or OfficeSettings.from_environment()
-    docs = settings.api_docs
+    return Office(
+        store=store,
+        settings=settings,
+        staff=StaffDirectory(store.db, store.clock, session_hours=settings.session_hours),
+        mailer=InvitationMailer(store, settings),
+        forwarder=OfficeForwarder(store.db, store.clock, sender=sender),
+    )
+
+
+def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> FastAPI:
+    """The office: the kiosks' API under /v1 and the staff's web pages (kiosk.office.web),
+    over the parts `build_office` makes (kept on `app.state.office`)."""
+    office = build_office(store, settings)
+    docs = office.settings.api_docs
     app = FastAPI(
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
@@ -128,34 +168,75 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
         version="1",
         description="Kiosks push their events and pull what they need to decide offline.",
     )
-    mount_web(app, store, settings)
+    app.state.office = office
+    mount_web(app, WebContext(store, office.settings, office.staff, office.mailer))
+    kiosks = KioskRequests(store)
+    _add_error_answers(app, kiosks)
+    _add_enrolment(app, kiosks)
+    _add_sync(app, kiosks)
+    return app
 
-    def server_time() -> str:
-        return store.clock.now().isoformat()
 
-    def answer(status: int, content: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+class KioskRequests:
+    """What the kiosks' routes share: the office's time on every answer, database work in
+    the thread pool, signed requests checked and signed answers made."""
+
+    def __init__(self, store: OfficeStore) -> None:
+        self.store = store
+
+    def server_time(self) -> str:
+        return self.store.clock.now().isoformat()
+
+    def answer(
+        self, status: int, content: Any, headers: dict[str, str] | None = None
+    ) -> JSONResponse:
         return JSONResponse(
-            content, status, headers={"X-Office-Time": server_time(), **(headers or {})}
+            content, status, headers={"X-Office-Time": self.server_time(), **(headers or {})}
         )
 
-    async def in_database(work: Callable[[], T]) -> T:
+    async def in_database(self, work: Callable[[], T]) -> T:
         def run() -> T:
-            with store.db.connection_context():
+            with self.store.db.connection_context():
                 return work()
 
         return await run_in_threadpool(run)
 
+    async def signed(self, request: Request) -> tuple[Any, bytes]:
+        """The kiosk that signed the request, and its body."""
+        # Who claims to send it is checked before the body is read (BodyLimit caps the
+        # read), so that an unsigned sender cannot make the office buffer anything.
+        store = self.store
+        headers = {key.lower(): value for key, value in request.headers.items()}
+        claimed = await self.in_database(lambda: store.check_signature_headers(headers))
+        body = await request.body()
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        kiosk = await self.in_database(
+            lambda: store.authenticate(request.method, path, headers, body, claimed)
+        )
+        return kiosk, body
+
+    def signed_answer(self, request: Request, body: bytes) -> Response:
+        """A 200 answer to a kiosk's signed request, signed with the office's keys over its
+        status, the request's nonce, the office's time and the body (kiosk.sync.wire)."""
+        office_time = self.server_time()
+        nonce = request.headers.get("x-kiosk-nonce", "")
+        keys = self.store.office_keys.signing(self.store.clock.now())
+        headers = {"X-Office-Time": office_time, **sign_answer(keys, 200, nonce, office_time, body)}
+        return Response(body, media_type="application/json", headers=headers)
+
+
+def _add_error_answers(app: FastAPI, kiosks: KioskRequests) -> None:
     @app.exception_handler(KioskError)
     async def refused(_request: Request, err: KioskError) -> JSONResponse:
         status = {Unauthorized: 401, Forbidden: 403, NotFound: 404, InvalidInput: 400}.get(
             type(err), 400
         )
-        return answer(status, {"detail": str(err)})
+        return kiosks.answer(status, {"detail": str(err)})
 
     @app.exception_handler(RecursionError)
     async def too_deep(_request: Request, _err: RecursionError) -> JSONResponse:
         # JSON nested thousands deep, read by FastAPI for a typed body (/v1/enrol).
-        return answer(400, {"detail": "the body nests too deeply"})
+        return kiosks.answer(400, {"detail": "the body nests too deeply"})
 
     @app.exception_handler(PeeweeException)
     async def database_trouble(_request: Request, err: PeeweeException) -> JSONResponse:
@@ -163,32 +244,15 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
         reason = (
             "the office database is busy" if isinstance(err, OperationalError) else "database error"
         )
-        return answer(503, {"detail": reason}, {"Retry-After": "5"})
+        return kiosks.answer(503, {"detail": reason}, {"Retry-After": "5"})
 
-    async def signed(request: Request) -> tuple[Any, bytes]:
-        # Who claims to send it is checked before the body is read (BodyLimit caps the
-        # read), so that an unsigned sender cannot make the office buffer anything.
-        headers = {key.lower(): value for key, value in request.headers.items()}
-        claimed = await in_database(lambda: store.check_signature_headers(headers))
-        body = await request.body()
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        kiosk = await in_database(
-            lambda: store.authenticate(request.method, path, headers, body, claimed)
-        )
-        return kiosk, body
 
-    def signed_answer(request: Request, body: bytes) -> Response:
-        """A 200 answer to a kiosk's signed request, signed with the office's keys over its
-        status, the request's nonce, the office's time and the body (kiosk.sync.wire)."""
-        office_time = server_time()
-        nonce = request.headers.get("x-kiosk-nonce", "")
-        keys = store.office_keys.signing(store.clock.now())
-        headers = {"X-Office-Time": office_time, **sign_answer(keys, 200, nonce, office_time, body)}
-        return Response(body, media_type="application/json", headers=headers)
+def _add_enrolment(app: FastAPI, kiosks: KioskRequests) -> None:
+    store = kiosks.store
 
     @app.get("/v1/health")
     async def health() -> dict[str, str]:
-        return {"status": "ok", "server_time": server_time()}
+        return {"status": "ok", "server_time": kiosks.server_time()}
 
     @app.post(
         "/v1/enrol",
@@ -205,26 +269,32 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
         }
         code_key: bytes | None = None
         if request.code_id:
-            kiosk, code_key = await in_database(
+            kiosk, code_key = await kiosks.in_database(
                 lambda: store.enrol_with_proof(
                     request.code_id, request.proof, request.nonce, fields
                 )
             )
         else:
-            kiosk = await in_database(lambda: store.enrol(request.code, **fields))
-        site = await in_database(lambda: kiosk.site.name)
-        salt = await in_database(lambda: store.document_salt(kiosk.site).hex())
+            kiosk = await kiosks.in_database(lambda: store.enrol(request.code, **fields))
+        site = await kiosks.in_database(lambda: kiosk.site.name)
+        salt = await kiosks.in_database(lambda: store.document_salt(kiosk.site).hex())
         content: dict[str, Any] = {
             "kiosk_id": kiosk.kiosk_id,
             "site": site,
-            "server_time": server_time(),
+            "server_time": kiosks.server_time(),
             "document_salt": salt,
-            "office_keys": await in_database(lambda: store.office_keys.public(store.clock.now())),
+            "office_keys": await kiosks.in_database(
+                lambda: store.office_keys.public(store.clock.now())
+            ),
         }
         if code_key is not None:
             proven = {**content, **fields, "nonce": request.nonce}
             content["office_proof"] = enrolment_mac(code_key, "answer", proven)
-        return answer(200, content)
+        return kiosks.answer(200, content)
+
+
+def _add_sync(app: FastAPI, kiosks: KioskRequests) -> None:
+    store = kiosks.store
 
     @app.post(
         "/v1/events",
@@ -234,7 +304,7 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
         max_body_size=MAX_BODY,
     )
     async def events(request: Request) -> Response:
-        kiosk, body = await signed(request)
+        kiosk, body = await kiosks.signed(request)
         try:
             batch = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -245,11 +315,14 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
             raise InvalidInput("body", 'must be {"events": [...]}')
         if len(batch["events"]) > MAX_BATCH:
             raise InvalidInput("events", f"at most {MAX_BATCH} events a batch")
-        report = await in_database(lambda: store.ingest(kiosk, batch["events"]))
+        report = await kiosks.in_database(lambda: store.ingest(kiosk, batch["events"]))
         body = json.dumps(
-            {"results": [vars(result) for result in report.results], "server_time": server_time()}
+            {
+                "results": [vars(result) for result in report.results],
+                "server_time": kiosks.server_time(),
+            }
         ).encode()
-        return signed_answer(request, body)
+        return kiosks.signed_answer(request, body)
 
     @app.get(
         "/v1/changes",
@@ -261,22 +334,20 @@ def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> Fa
         cursor: int = Query(0, ge=0, le=2**62),
         limit: int = Query(1000, ge=1, le=10_000),
     ) -> Response:
-        kiosk, _ = await signed(request)
-        rows, next_cursor, more = await in_database(lambda: store.changes(kiosk, cursor, limit))
+        kiosk, _ = await kiosks.signed(request)
+        rows, next_cursor, more = await kiosks.in_database(
+            lambda: store.changes(kiosk, cursor, limit)
+        )
         body = (
             f'{{"changes":{rows},"cursor":{next_cursor},"more":{json.dumps(more)},'
-            f'"server_time":{json.dumps(server_time())}}}'
+            f'"server_time":{json.dumps(kiosks.server_time())}}}'
         ).encode()
-        return signed_answer(request, body)
-
-    return app
+        return kiosks.signed_answer(request, body)
 
 
 def app_from_environment() -> FastAPI:
     """The app for `uvicorn --factory` workers: settings from the environment
     (kiosk.office.settings), the database from $KIOSK_OFFICE_DB."""
-    from kiosk.office.store import open_office_database
-
     settings = OfficeSettings.from_environment()
     store = OfficeStore(open_office_database(settings.database_url or None))
     return create_app(store, settings)

@@ -28,19 +28,30 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import partial
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peewee import JOIN, fn
 
-from kiosk.config import DEFAULTS_FILE
-from kiosk.domain.errors import InvalidInput, KioskError, NotFound
-from kiosk.domain.import_identity import carried_csv_key, content_digest, csv_row_key, event_key
+from kiosk.dbkit.rows import rows_of
+from kiosk.domain.errors import InvalidInput, NotFound
 from kiosk.domain.text import COMPANY_MAX, check_email, check_name, check_optional, check_phone
 from kiosk.domain.tokens import new_ref
 from kiosk.domain.values import ON_SITE_STATES, Purpose, VisitorLevel
+from kiosk.office.booking_files import (
+    CSV_COLUMNS,
+    DEFAULT_LENGTH,
+    MAX_IMPORT_BYTES,
+    MAX_IMPORT_ROWS,
+    Booking,
+    BookingFileReader,
+    ImportFile,
+    ImportRefused,
+    visitor_key,
+)
 from kiosk.office.invitations import (
     cancel_invitations,
     mail_status_by_appointment,
@@ -61,18 +72,17 @@ from kiosk.office.settings import load_site_settings
 from kiosk.office.staff import StaffDirectory
 from kiosk.office.store import OfficeStore
 from kiosk.office.typed_dates import typed_date, typed_time
-from kiosk.services.directory import calendar_address, event_times, read_csv
-from kiosk.storage.db import rows_of
 
 MAX_OCCURRENCES = 52
-MAX_IMPORT_ROWS = 2000
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
+#: The kiosk's shipped defaults (kiosk/config/defaults.toml), read as a file: importing
+#: kiosk.config would load the kiosk's device configuration into the office.
+DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config" / "defaults.toml"
 LONGEST_VISIT = timedelta(hours=24)
-DEFAULT_LENGTH = timedelta(hours=1)
+#: Reading booking files lives in kiosk.office.booking_files; kept importable from here.
+__all__ = ["CSV_COLUMNS", "DEFAULT_LENGTH", "FREQUENCIES", "MAX_IMPORT_BYTES", "MAX_IMPORT_ROWS",
+           "MAX_OCCURRENCES", "Booking", "Bookings", "Cancellation", "ImportFile", "ImportRefused",
+           "ImportResult", "Recurrence", "local_datetime", "visitor_types"]  # fmt: skip
 FREQUENCIES = {"daily": timedelta(days=1), "weekdays": timedelta(days=1), "weekly": timedelta(7)}
-CSV_COLUMNS = ("visitor_name", "company", "email", "phone", "host_email", "starts_at", "ends_at",
-               "purpose")  # fmt: skip
-REQUIRED_CSV_COLUMNS = ("visitor_name", "host_email", "starts_at")
 
 
 def visitor_types() -> dict[str, str]:
@@ -82,62 +92,6 @@ def visitor_types() -> dict[str, str]:
         name: kind.get("label", {}).get("en", name)
         for name, kind in defaults["visitor_types"].items()
     }
-
-
-class ImportRefused(KioskError):
-    """A file with problems: nothing of it was booked. `problems` says where and what."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"{len(problems)} problem(s): " + "; ".join(problems[:5]))
-
-
-@dataclass(frozen=True)
-class Booking:
-    """One checked visit, ready to book."""
-
-    visitor_name: str
-    host_ref: str
-    starts_at: datetime
-    ends_at: datetime
-    company: str = ""
-    email: str = ""
-    phone: str = ""
-    purpose: str = Purpose.VISIT_PERSON.value
-    level: str = VisitorLevel.ORDINARY.value
-    visitor_type: str = "visitor"
-    # From an iCalendar event: see OfficeAppointment.import_key and its neighbours.
-    import_key: str = ""
-    import_sequence: int = 0
-    import_digest: str = ""
-
-    def arguments(self) -> dict[str, Any]:
-        return {
-            "visitor_name": self.visitor_name, "host_ref": self.host_ref,
-            "starts_at": self.starts_at, "ends_at": self.ends_at, "company": self.company,
-            "email": self.email, "phone": self.phone, "purpose": self.purpose,
-            "level": self.level, "visitor_type": self.visitor_type,
-            # The token id is fixed now, so a cancellation can revoke the invitation even
-            # before its mail is signed and sent.
-            "invitation_token_id": new_ref() if self.email else "",
-            "import_key": self.import_key, "import_sequence": self.import_sequence,
-            "import_digest": self.import_digest,
-        }  # fmt: skip
-
-    def event_changes(self) -> dict[str, Any]:
-        """What a newer version of its calendar event sets on the visit booked from it:
-        what an event says (phone, level and visitor type it does not)."""
-        return {
-            "visitor_name": self.visitor_name, "host_ref": self.host_ref,
-            "starts_at": self.starts_at, "ends_at": self.ends_at, "company": self.company,
-            "email": self.email, "purpose": self.purpose,
-            "import_sequence": self.import_sequence, "import_digest": self.import_digest,
-        }  # fmt: skip
-
-    def moved(self, starts_at: datetime) -> Booking:
-        return replace(
-            self, starts_at=starts_at, ends_at=starts_at + (self.ends_at - self.starts_at)
-        )
 
 
 @dataclass(frozen=True)
@@ -175,31 +129,6 @@ class Recurrence:
         if self.until is not None and self.count is None and day <= self.until:
             raise InvalidInput("until", f"makes more than {MAX_OCCURRENCES} visits")
         return found
-
-
-@dataclass(frozen=True)
-class CalendarEvent:
-    """One VEVENT of an imported iCalendar file that has a UID."""
-
-    key: str  # OfficeAppointment.import_key: the same however often the file is imported
-    sequence: int  # its SEQUENCE: lower than the office has seen is an older version
-    label: str  # "event 3 (Quarterly review)", as problems name it
-    visits: tuple[Booking, ...] = ()  # one per visiting attendee; none when cancelled or over
-    cancelled: bool = False  # STATUS:CANCELLED
-    # Ended already: nothing to book, but a file imported again may well still hold it.
-    over: bool = False
-
-
-@dataclass
-class ImportFile:
-    """A checked file: visits booked whenever imported (CSV rows, events without a UID),
-    and events the office remembers."""
-
-    bookings: list[Booking] = field(default_factory=list)
-    events: list[CalendarEvent] = field(default_factory=list)
-
-    def visit_count(self) -> int:
-        return len(self.bookings) + sum(len(event.visits) for event in self.events)
 
 
 @dataclass
@@ -606,10 +535,13 @@ class Bookings:
         by_email = {h.email.strip().lower(): h for h in hosts if h.email.strip()}
         allowed = {h.ref: h for h in hosts if not only_host or h.ref == only_host}
         problems: list[str] = []
+        reader = BookingFileReader(
+            partial(self.check, site), self.zone(site), self.store.clock.now, by_email, allowed
+        )
         if is_calendar:
-            found = self._read_calendar(site, data, by_email, allowed, problems)
+            found = reader.read_calendar(data, problems)
         else:
-            found = self._read_csv(site, data, by_email, allowed, problems)
+            found = reader.read_csv(data, problems)
         if not problems and not found.bookings and not found.events:
             problems.append("the file has no visits")
         if found.visit_count() > MAX_IMPORT_ROWS:
@@ -690,8 +622,8 @@ class Bookings:
             if event.sequence < max(a.import_sequence for a in group):
                 plan.unchanged += len(group)  # an older version than the one booked
                 continue
-            booked = {_visitor(a.email, a.visitor_name): a for a in group}
-            wanted = {_visitor(b.email, b.visitor_name): b for b in event.visits}
+            booked = {visitor_key(a.email, a.visitor_name): a for a in group}
+            wanted = {visitor_key(b.email, b.visitor_name): b for b in event.visits}
             for visitor, booking in wanted.items():
                 appointment = booked.get(visitor)
                 if appointment is None:
@@ -723,208 +655,6 @@ class Bookings:
             for appointment in query:
                 found.setdefault(appointment.import_key, []).append(appointment)
         return found
-
-    def _read_csv(
-        self,
-        site: Site,
-        data: bytes,
-        by_email: dict[str, OfficeHost],
-        allowed: dict[str, OfficeHost],
-        problems: list[str],
-    ) -> ImportFile:
-        """Each row as a remembered event of one visit (see the module's docstring)."""
-        try:
-            rows = read_csv(data)
-        except InvalidInput as err:
-            problems.append(str(err))
-            return ImportFile()
-        missing = [c for c in REQUIRED_CSV_COLUMNS if rows and c not in rows[0]]
-        if missing:
-            problems.append(
-                f"missing column(s): {', '.join(missing)} (expected: {', '.join(CSV_COLUMNS)})"
-            )
-            return ImportFile()
-        zone = self.zone(site)
-        found = ImportFile()
-        lines: dict[str, int] = {}  # row key -> the line that has it
-        for line, row in enumerate(rows[: MAX_IMPORT_ROWS + 1], start=2):
-            where = f"line {line}"
-            try:
-                carried = carried_csv_key(row)
-                if carried and row.get("status", "").strip().lower() == "cancelled":
-                    found.events.append(CalendarEvent(carried, 0, where, cancelled=True))
-                    continue
-                starts_at = _local_datetime(row.get("starts_at", ""), zone, "starts_at")
-                end_text = row.get("ends_at", "").strip()
-                ends_at = _end_time(end_text, starts_at, zone) if end_text else None
-                key = carried or csv_row_key(
-                    row.get("visitor_name", ""), row.get("host_email", ""), starts_at,
-                    row.get("email", ""),
-                )  # fmt: skip
-                if key in lines:
-                    raise InvalidInput("row", f"books the same visit as line {lines[key]}")
-                lines[key] = line
-                if (ends_at or starts_at + DEFAULT_LENGTH) <= self.store.clock.now():
-                    found.events.append(CalendarEvent(key, 0, where, over=True))
-                    continue
-                host = _host_by_email(row.get("host_email", ""), by_email, allowed)
-                booking = self.check(
-                    site, visitor_name=row.get("visitor_name", ""), host_ref=host.ref,
-                    starts_at=starts_at, ends_at=ends_at, company=row.get("company", ""),
-                    email=row.get("email", ""), phone=row.get("phone", ""),
-                    purpose=row.get("purpose", ""), level=row.get("level", ""),
-                    visitor_type=row.get("visitor_type", "").strip() or "visitor",
-                    hosts=allowed,
-                )  # fmt: skip
-                booked = replace(booking, import_key=key, import_digest=_visit_digest(booking, ""))
-                found.events.append(CalendarEvent(key, 0, where, (booked,)))
-            except InvalidInput as err:
-                problems.append(f"{where}: {err}")
-        return found
-
-    def _read_calendar(
-        self,
-        site: Site,
-        data: bytes,
-        by_email: dict[str, OfficeHost],
-        allowed: dict[str, OfficeHost],
-        problems: list[str],
-    ) -> ImportFile:
-        """One visit per attendee of each VEVENT who is not a host: the ORGANIZER is the host
-        (by e-mail), an ATTENDEE is the visitor, named by its CN. A cancelled event is only
-        remembered, to cancel what an earlier import of it booked."""
-        from icalendar import Calendar
-
-        try:
-            calendar = Calendar.from_ical(data)
-        except ValueError as err:
-            problems.append(f"not an iCalendar file: {err}")
-            return ImportFile()
-        zone = self.zone(site)
-        found = ImportFile()
-        numbers: dict[str, int] = {}  # event key -> the number of the event that has it
-        for number, event in enumerate(calendar.walk("VEVENT"), start=1):
-            summary = str(event.get("SUMMARY") or "")
-            where = f"event {number}" + (f" ({summary})" if summary else "")
-            try:
-                key = event_key(event)
-                if key in numbers:
-                    raise InvalidInput("UID", f"is also the UID of event {numbers[key]}")
-                if key:
-                    numbers[key] = number
-                sequence = _event_sequence(event)
-                if str(event.get("STATUS") or "").upper() == "CANCELLED":
-                    if key:
-                        found.events.append(CalendarEvent(key, sequence, where, cancelled=True))
-                    continue
-                if event.get("RRULE"):
-                    raise InvalidInput(
-                        "RRULE", "repeating events are not imported: book a series instead"
-                    )
-                starts_at, ends_at = event_times(event, zone)
-                if key and (ends_at or starts_at + DEFAULT_LENGTH) <= self.store.clock.now():
-                    found.events.append(CalendarEvent(key, sequence, where, over=True))
-                    continue
-                host = _host_by_email(calendar_address(event.get("ORGANIZER")), by_email, allowed)
-                attendees = event.get("ATTENDEE") or []
-                if not isinstance(attendees, list):
-                    attendees = [attendees]
-                visitors = [a for a in attendees if calendar_address(a).lower() not in by_email]
-                if not visitors:
-                    raise InvalidInput("ATTENDEE", "no visitor: every attendee is a host")
-                visits: dict[str, Booking] = {}
-                for attendee in visitors:
-                    name = str(attendee.params.get("CN", "")).strip()
-                    address = calendar_address(attendee)
-                    if not name:
-                        raise InvalidInput("ATTENDEE", f"{address} has no name (CN)")
-                    booking = self.check(
-                        site, visitor_name=name, host_ref=host.ref, starts_at=starts_at,
-                        ends_at=ends_at, email=address,
-                        company=str(event.get("X-KIOSK-COMPANY") or ""),
-                        purpose=str(event.get("X-KIOSK-PURPOSE") or ""),
-                        hosts=allowed,
-                    )  # fmt: skip
-                    # Named twice, invited once.
-                    visits.setdefault(_visitor(booking.email, booking.visitor_name), booking)
-                if not key:  # no UID (which RFC 5545 requires): each visit known like a CSV row
-                    for booking in visits.values():
-                        row_key = csv_row_key(
-                            booking.visitor_name, host.email, booking.starts_at, booking.email
-                        )
-                        digest = _visit_digest(booking, summary)
-                        booked = replace(booking, import_key=row_key, import_digest=digest)
-                        found.events.append(CalendarEvent(row_key, 0, where, (booked,)))
-                    continue
-                found.events.append(
-                    CalendarEvent(
-                        key, sequence, where,
-                        tuple(
-                            replace(b, import_key=key, import_sequence=sequence,
-                                    import_digest=_visit_digest(b, summary))
-                            for b in visits.values()
-                        ),
-                    )
-                )  # fmt: skip
-            except InvalidInput as err:
-                problems.append(f"{where}: {err}")
-        return found
-
-
-def _event_sequence(event: Any) -> int:
-    try:
-        return int(event.get("SEQUENCE") or 0)
-    except (TypeError, ValueError) as err:
-        raise InvalidInput("SEQUENCE", "must be a whole number") from err
-
-
-def _visitor(email: str, name: str) -> str:
-    """Who a visitor of a calendar event is, from one import to the next: the address."""
-    return email.strip().lower() or name
-
-
-def _visit_digest(booking: Booking, summary: str) -> str:
-    """What an event says about one of its visits: unchanged while this is."""
-    return content_digest(
-        summary, booking.starts_at, booking.ends_at, booking.host_ref, booking.visitor_name,
-        booking.email.lower(), booking.company, booking.purpose,
-    )  # fmt: skip
-
-
-def _local_datetime(text: str, zone: ZoneInfo, field: str) -> datetime:
-    """`2026-11-23 10:00` (the site's time) or ISO 8601 with an offset."""
-    text = text.strip()
-    if not text:
-        raise InvalidInput(field, "is required")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as err:
-        raise InvalidInput(field, f"{text!r} is not a date and time (YYYY-MM-DD HH:MM)") from err
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
-
-
-def _end_time(text: str, starts_at: datetime, zone: ZoneInfo) -> datetime:
-    """A full date and time, or only a time on the start's day."""
-    try:
-        clock = time.fromisoformat(text)
-    except ValueError:
-        return _local_datetime(text, zone, "ends_at")
-    local_start = starts_at.astimezone(zone)
-    return datetime.combine(local_start.date(), clock.replace(tzinfo=None), zone)
-
-
-def _host_by_email(
-    address: str, by_email: dict[str, OfficeHost], allowed: dict[str, OfficeHost]
-) -> OfficeHost:
-    address = address.strip().lower()
-    if not address:
-        raise InvalidInput("host_email", "is required")
-    host = by_email.get(address)
-    if host is None:
-        raise InvalidInput("host_email", f"no active host has the address {address}")
-    if host.ref not in allowed:
-        raise InvalidInput("host_email", "you may only book your own visitors")
-    return host
 
 
 def local_datetime(day: str, clock: str, zone: ZoneInfo) -> datetime:

@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 
 from peewee import Database
 
-from kiosk.demo import APPOINTMENTS, HOSTS
+from kiosk.dbkit.rows import insert_rows
+from kiosk.demo_people import APPOINTMENTS, HOSTS
 from kiosk.domain.values import CheckInMethod, Purpose, VisitorLevel, VisitState
 from kiosk.office import reporting
 from kiosk.office.models import Kiosk, OfficeHost, OfficeVisit, Site, StaffUser
 from kiosk.office.settings import SiteSettings, load_site_settings, save_site_settings
 from kiosk.office.staff import Role, StaffDirectory
 from kiosk.office.store import OfficeStore
-from kiosk.storage.db import insert_rows
 
 DEMO_ZONE = "Asia/Shanghai"
 PAST_VISITS = 3000

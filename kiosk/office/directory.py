@@ -1,6 +1,7 @@
 """The directory as the office web edits it: hosts (with a CSV import and a test
-notification), the watchlist, staff accounts, the site's settings and its kiosks. No web
-imports: the pages call these, and so could the CLI.
+notification), the watchlist and the audit of both. No web imports: the pages call these,
+and so could the CLI. Staff accounts are kiosk.office.staff_accounts', the site's settings
+and kiosks kiosk.office.site_admin's.
 
 Every change commits in one transaction with its audit entry (OfficeStore.site_change), and
 what kiosks decide with (hosts, watchlist entries, revoked kiosks) also goes out on the
@@ -21,15 +22,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from pydantic import SecretStr, ValidationError
 
 from kiosk.domain import names
 from kiosk.domain.errors import InvalidInput, NotFound
@@ -48,15 +45,11 @@ from kiosk.notify.channels import Message, Sender
 from kiosk.office.channel_policy import ChannelPolicy, check_channel_target
 from kiosk.office.models import (
     AuditEntry,
-    Kiosk,
     OfficeHost,
     OfficeWatchlistEntry,
     Site,
-    StaffSession,
-    StaffUser,
 )
-from kiosk.office.settings import SiteSettings, load_site_settings, save_site_settings
-from kiosk.office.staff import Role, StaffDirectory, check_password_strength
+from kiosk.office.staff import StaffDirectory
 from kiosk.office.store import OfficeStore
 
 MASK = "***"
@@ -235,7 +228,7 @@ def _host_view(host: OfficeHost) -> dict[str, Any]:
     }
 
 
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {
         name: {"from": before.get(name), "to": value}
         for name, value in after.items()
@@ -296,7 +289,7 @@ def save_host(
             "host.update" if ref else "host.add",
             entity="host",
             ref=host.ref,
-            detail=_changes(before, _host_view(host)),
+            detail=changed_fields(before, _host_view(host)),
         )
     return host
 
@@ -669,197 +662,3 @@ def audit_of(site_id: int, entity: str, limit: int = 200) -> list[AuditLine]:
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(limit)
     ]
-
-
-# ---------------------------------------------------------------- staff accounts
-
-
-def users_of(site_id: int) -> list[StaffUser]:
-    return list(StaffUser.select().where(StaffUser.site == site_id).order_by(StaffUser.username))
-
-
-def new_password() -> str:
-    """A password to pass on once: 16 characters from an alphabet without look-alikes."""
-    alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return "".join(secrets.choice(alphabet) for _ in range(16))
-
-
-def add_user(
-    staff: StaffDirectory,
-    site_id: int,
-    actor: str,
-    *,
-    username: str,
-    display_name: str,
-    role: str,
-    host_ref: str = "",
-    password: str = "",
-    language: str = "en",
-) -> tuple[StaffUser, str]:
-    """A new account and its first password (made up when none is given); its pages speak
-    `language` until its owner picks another."""
-    site = _site(site_id)
-    try:
-        role = Role(role)
-    except ValueError as err:
-        raise InvalidInput("role", "must be admin, reception, security or host") from err
-    check_optional(display_name, "display_name", 200)
-    if role is Role.HOST:
-        host_of(site_id, host_ref)
-    else:
-        host_ref = ""
-    password = password or new_password()
-    check_password_strength(password)
-    with staff.db.atomic():
-        user = staff.add_user(
-            site, username, password, role, display_name=display_name, host_ref=host_ref,
-            language=language,
-        )  # fmt: skip
-        staff.audit(
-            site,
-            actor,
-            "user.add",
-            entity="user",
-            ref=user.username,
-            detail={"role": role.value, "host_ref": host_ref, "display_name": user.display_name},
-        )
-    return user, password
-
-
-def user_of(site_id: int, user_id: int) -> StaffUser:
-    user = StaffUser.get_or_none((StaffUser.id == user_id) & (StaffUser.site == site_id))
-    if user is None:
-        raise NotFound(f"no user {user_id}")
-    return user
-
-
-def set_user_active(
-    staff: StaffDirectory, site_id: int, actor: str, user_id: int, active: bool
-) -> StaffUser:
-    user = user_of(site_id, user_id)
-    if not active and user.username == actor:
-        raise InvalidInput("user", "you cannot deactivate your own account")
-    with staff.db.atomic():
-        StaffUser.update(active=active).where(StaffUser.id == user.id).execute()
-        if not active:  # signed out everywhere at once
-            StaffSession.delete().where(StaffSession.user == user.id).execute()
-        staff.audit(
-            site_id,
-            actor,
-            "user.reactivate" if active else "user.deactivate",
-            entity="user",
-            ref=user.username,
-        )
-    user.active = active
-    return user
-
-
-def reset_password(
-    staff: StaffDirectory, site_id: int, actor: str, user_id: int
-) -> tuple[StaffUser, str]:
-    """A new password for the account, to pass on once; its sessions end."""
-    user = user_of(site_id, user_id)
-    password = new_password()
-    with staff.db.atomic():
-        staff.set_password(user, password)
-        staff.audit(site_id, actor, "user.reset_password", entity="user", ref=user.username)
-    return user, password
-
-
-# ---------------------------------------------------------------- site settings and kiosks
-
-
-SECRET_LISTS = ("reception", "security", "vip")
-
-
-def site_timezone(site_id: int) -> str:
-    return load_site_settings(_site(site_id)).timezone
-
-
-def masked_settings(settings: SiteSettings) -> dict[str, list[str]]:
-    return {
-        name: [mask_url(secret.get_secret_value()) for secret in getattr(settings, name)]
-        for name in SECRET_LISTS
-    }
-
-
-def update_site_settings(
-    staff: StaffDirectory,
-    site_id: int,
-    actor: str,
-    values: dict[str, Any],
-    channel_lines: dict[str, list[str]],
-    clear: Iterable[str] = (),
-    policy: ChannelPolicy | None = None,
-) -> SiteSettings:
-    """Change the site's settings. A channel list sent back empty keeps its URLs (the form
-    never shows them unmasked); `clear` names the lists to empty."""
-    site = _site(site_id)
-    with staff.db.atomic():
-        current = load_site_settings(site)
-        timezone = str(values.get("timezone", current.timezone)).strip()
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise InvalidInput("timezone", f"{timezone!r} is not a time zone name") from err
-        check_text(str(values.get("address", "")), "address", max_length=500, multiline=True)
-        check_text(
-            str(values.get("what_to_bring", "")), "what_to_bring", max_length=1000, multiline=True
-        )
-        data = current.model_dump()
-        data.update(values, timezone=timezone)
-        for name in SECRET_LISTS:
-            stored = [secret.get_secret_value() for secret in getattr(current, name)]
-            lines = [line for line in channel_lines.get(name, []) if line.strip()]
-            if name in clear:
-                chosen: list[str] = []
-            elif not lines:
-                chosen = stored
-            else:
-                chosen = parse_channels(lines, stored, name, policy)
-            data[name] = [SecretStr(url) for url in chosen]
-        try:
-            updated = SiteSettings.model_validate(data)
-        except ValidationError as err:
-            problem = err.errors()[0]
-            raise InvalidInput(str(problem["loc"][0]), str(problem["msg"])) from err
-        before = {**current.model_dump(mode="json"), **masked_settings(current)}
-        after = {**updated.model_dump(mode="json"), **masked_settings(updated)}
-        save_site_settings(site, updated, staff.clock.now())
-        staff.audit(
-            site, actor, "settings.update", entity="settings", detail=_changes(before, after)
-        )
-    return updated
-
-
-def kiosks_of(site_id: int) -> list[Kiosk]:
-    return list(Kiosk.select().where(Kiosk.site == site_id).order_by(Kiosk.name, Kiosk.kiosk_id))
-
-
-def kiosk_of(site_id: int, kiosk_id: str) -> Kiosk:
-    kiosk = Kiosk.get_or_none((Kiosk.kiosk_id == kiosk_id) & (Kiosk.site == site_id))
-    if kiosk is None:
-        raise NotFound(f"no kiosk {kiosk_id}")
-    return kiosk
-
-
-def new_enrolment_code(store: OfficeStore, staff: StaffDirectory, site_id: int, actor: str) -> str:
-    site = _site(site_id)
-    with store.site_change(site):
-        code = store.enrolment_code(site.name)
-        staff.audit(site, actor, "kiosk.enrolment_code", entity="kiosk")
-    return code
-
-
-def revoke_kiosk(
-    store: OfficeStore, staff: StaffDirectory, site_id: int, actor: str, kiosk_id: str
-) -> None:
-    site = _site(site_id)
-    kiosk = kiosk_of(site_id, kiosk_id)
-    if kiosk.revoked_at is not None:
-        raise InvalidInput("kiosk", "is already revoked")
-    with store.site_change(site):
-        store.revoke_kiosk(kiosk_id)
-        staff.audit(
-            site, actor, "kiosk.revoke", entity="kiosk", ref=kiosk_id, detail={"name": kiosk.name}
-        )

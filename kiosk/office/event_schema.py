@@ -40,7 +40,7 @@ from kiosk.domain.records import (
     parse_time,
 )
 from kiosk.domain.text import check_text
-from kiosk.office.forwarding import FORWARD_KIND, validate_forward_payload
+from kiosk.office.forwarded_events import FORWARD_KIND, validate_forward_payload
 from kiosk.sync.wire import EVENT_KINDS
 
 # The rules shared with the kiosk's side of sync live in kiosk.domain.records; they are

@@ -2,12 +2,13 @@
 
 A kiosk whose channel keeps failing hands the message to the office as an event
 `notification.forward` (kiosk.notify.notifier: the rendered title, body and photo, the
-audience and the channel's hash, never the URL). Ingest records it once per delivery and
-channel (`ForwardedNotification`, unique on delivery key + channel hash) in the
-transaction that stores the event, and strips the message from the stored event, so the
-only copy is the row that is cleared once the message is out.
+audience and the channel's hash, never the URL; kiosk.office.forwarded_events checks it).
+Ingest (kiosk.office.intake) records it once per delivery and channel
+(`ForwardedNotification`, unique on delivery key + channel hash) in the transaction that
+stores the event, and strips the message from the stored event, so the only copy is the
+row that is cleared once the message is out.
 
-`OfficeNotifier.tick()` sends what is due. It runs as a thread of `kiosk office serve`
+`OfficeForwarder.tick()` sends what is due. It runs as a thread of `kiosk office serve`
 (in its main process, whatever the number of workers; `--no-notify` turns it off) and as
 `kiosk office notify [--once]`. Several may run against one database: a row is claimed
 with a conditional UPDATE that one of them wins.
@@ -35,96 +36,25 @@ row is given up with that reason.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 import random
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import Any, Protocol
 
-from kiosk.domain.errors import InvalidInput
-from kiosk.notify.channels import AppriseSender, Attachment, Message, Sender
-from kiosk.notify.models import channel_hash
-from kiosk.notify.notifier import AT_LEAST_ONCE_KINDS, DELIVERY_KINDS, backoff_seconds
-from kiosk.office.models import ForwardedNotification, Kiosk, OfficeHost, Site
+from peewee import Database
+
+from kiosk.domain.clock import Clock
+from kiosk.notify.channels import AppriseSender, Attachment, Message, Sender, channel_hash
+from kiosk.notify.kinds import AT_LEAST_ONCE_KINDS, backoff_seconds
+from kiosk.office.forwarded_events import SITE_AUDIENCES
+from kiosk.office.models import ForwardedNotification, OfficeHost, Site
 from kiosk.office.settings import load_site_settings
 
-if TYPE_CHECKING:
-    from kiosk.office.store import OfficeStore
-
 log = logging.getLogger(__name__)
-
-FORWARD_KIND = "notification.forward"
-SITE_AUDIENCES = ("reception", "security", "vip")
-MAX_TITLE = 500
-MAX_BODY = 20_000
-MAX_ATTACHMENTS = 3
-MAX_ATTACHMENT_BYTES = 1024 * 1024
-_HASH = re.compile(r"^[0-9a-f]{24}$")
-
-
-def validate_forward_payload(payload: dict[str, Any]) -> None:
-    """Refuse a forwarded notification the office could not send as it is."""
-
-    def text(name: str, limit: int, required: bool = True) -> str:
-        value = payload.get(name)
-        if not isinstance(value, str) or len(value) > limit or (required and not value):
-            raise InvalidInput(f"payload.{name}", f"must be text of at most {limit} characters")
-        return value
-
-    text("delivery", 200)
-    if text("kind", 32) not in DELIVERY_KINDS:
-        raise InvalidInput("payload.kind", "is not a notification kind")
-    audience = text("audience", 80)
-    if audience not in SITE_AUDIENCES and not (audience.startswith("host:") and audience[5:]):
-        raise InvalidInput("payload.audience", "must be host:<ref>, reception, security or vip")
-    if not _HASH.match(text("channel_hash", 24)):
-        raise InvalidInput("payload.channel_hash", "must be a channel hash")
-    text("title", MAX_TITLE)
-    text("body", MAX_BODY)
-    attachments = payload.get("attachments", [])
-    if not isinstance(attachments, list) or len(attachments) > MAX_ATTACHMENTS:
-        raise InvalidInput("payload.attachments", f"at most {MAX_ATTACHMENTS}")
-    for item in attachments:
-        if not isinstance(item, dict) or not all(
-            isinstance(item.get(key), str) for key in ("name", "mimetype", "content")
-        ):
-            raise InvalidInput("payload.attachments", "each needs name, mimetype and content")
-        try:
-            size = len(base64.b64decode(item["content"], validate=True))
-        except (binascii.Error, ValueError) as err:
-            raise InvalidInput("payload.attachments", "content must be base64") from err
-        if size > MAX_ATTACHMENT_BYTES or len(item["name"]) > 100 or len(item["mimetype"]) > 100:
-            raise InvalidInput("payload.attachments", "an attachment is too large")
-
-
-def forward_row(
-    kiosk: Kiosk, event_id: str, payload: dict[str, Any], now: datetime
-) -> dict[str, Any]:
-    """The ForwardedNotification row of a validated forward event."""
-    return {
-        "site": kiosk.site_id,
-        "kiosk": kiosk.id,
-        "event_id": event_id,
-        "delivery_key": payload["delivery"],
-        "kind": payload["kind"],
-        "audience": payload["audience"],
-        "channel_hash": payload["channel_hash"],
-        "title": payload["title"],
-        "body": payload["body"],
-        "attachments": json.dumps(payload.get("attachments", [])),
-        "next_attempt_at": now,
-        "created_at": now,
-    }
-
-
-def stored_forward_payload(payload: dict[str, Any]) -> dict[str, Any]:
-    """What the event log keeps of a forward: the refs, not the message."""
-    return {key: payload[key] for key in ("delivery", "kind", "audience", "channel_hash")}
 
 
 def resolve_channel(site: Site, audience: str, wanted: str) -> str | None:
@@ -151,12 +81,14 @@ class ForwardReport:
     errors: list[str] = field(default_factory=list)
 
 
-class OfficeNotifier:
-    """Sends the forwarded notifications that are due. `tick()` once, `run(stop)` loops."""
+class OfficeForwarder:
+    """Sends the forwarded notifications that are due. `tick()` once, `run(stop)` loops.
+    Built once by the office's composition root (kiosk.office.api.build_office)."""
 
     def __init__(
         self,
-        store: OfficeStore,
+        db: Database,
+        clock: Clock,
         *,
         sender: Sender | None = None,
         claim_timeout: timedelta = timedelta(minutes=5),
@@ -164,9 +96,8 @@ class OfficeNotifier:
         batch: int = 50,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self._store = store
-        self._db = store.db
-        self._clock = store.clock
+        self._db = db
+        self._clock = clock
         self._sender = sender or AppriseSender()
         self._claim_timeout = claim_timeout
         self._max_age = max_age
@@ -291,3 +222,21 @@ class OfficeNotifier:
             row.id, claimed_at=None, sent_at=self._clock.now(), last_error="",
             title="", body="", attachments="[]",
         )  # fmt: skip
+
+
+class DatabaseAndClock(Protocol):
+    """What OfficeNotifier reads of the store it is given."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+class OfficeNotifier(OfficeForwarder):
+    """The forwarder over a store's database and clock: the constructor that kiosk.cli_office
+    and older tests call (`OfficeNotifier(store)`); new code builds an OfficeForwarder."""
+
+    def __init__(self, store: DatabaseAndClock, **options: Any) -> None:
+        super().__init__(store.db, store.clock, **options)

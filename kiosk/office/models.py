@@ -25,7 +25,7 @@ from peewee import (
     fn,
 )
 
-from kiosk.storage.models import UtcTimestampField
+from kiosk.dbkit.fields import UtcTimestampField
 
 office_database = DatabaseProxy()
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from peewee import Database, fn
 
+from kiosk.dbkit.rows import rows_of
 from kiosk.domain.values import VisitState
 from kiosk.office.models import (
     AuditEntry,
@@ -41,7 +42,6 @@ from kiosk.office.models import (
 )
 from kiosk.office.settings import load_site_settings
 from kiosk.office.store import NONCE_LIFETIME_MS
-from kiosk.storage.db import rows_of
 
 ENDED = (VisitState.CHECKED_OUT.value, VisitState.DENIED.value, VisitState.NO_SHOW.value)
 BATCH = 500

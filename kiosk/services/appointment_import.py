@@ -26,18 +26,12 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
+from kiosk.domain.booking_files import calendar_address, event_times, read_csv
 from kiosk.domain.clock import Clock
 from kiosk.domain.errors import InvalidInput, KioskError
 from kiosk.domain.import_identity import carried_csv_key, content_digest, csv_row_key, event_key
 from kiosk.domain.values import Purpose, VisitorLevel, VisitState
-from kiosk.services.directory import (
-    DEFAULT_APPOINTMENT_LENGTH,
-    Directory,
-    ImportReport,
-    calendar_address,
-    event_times,
-    read_csv,
-)
+from kiosk.services.directory import DEFAULT_APPOINTMENT_LENGTH, Directory, ImportReport
 from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import append_audit
 from kiosk.storage.models import Appointment, Visit

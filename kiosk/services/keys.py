@@ -19,43 +19,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    load_pem_private_key,
-)
 from peewee import fn
 
+# The key files' helpers live below (kiosk.notify.links and the office use them); kept
+# importable from here for the kiosk's callers.
+from kiosk.dbkit.key_files import create_private_key as create_private_key
+from kiosk.dbkit.key_files import load_private_key as load_private_key
+from kiosk.dbkit.private_files import tighten, write_private_bytes
 from kiosk.domain.errors import NotFound
 from kiosk.domain.tokens import KeyRing, TokenKind, TokenSigner, key_id_for, raw_public_key
 from kiosk.storage.models import TrustedKey
-from kiosk.storage.private_files import tighten, write_private_bytes
 
 BADGE_KEY = "badge.key"
 INVITATION_KEY = "invitation.key"
 DOCUMENT_SALT = "document-salt"
-
-
-def create_private_key(path: Path) -> bool:
-    """Create an Ed25519 key at `path` unless one is there; return True if created."""
-    if path.exists():
-        return False
-    key = Ed25519PrivateKey.generate()
-    write_private_bytes(path, key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
-    return True
-
-
-def load_private_key(path: Path) -> Ed25519PrivateKey:
-    try:
-        tighten(path)  # a key copied in from a shell may have come with mode 0644
-        key = load_pem_private_key(path.read_bytes(), password=None)
-    except FileNotFoundError as err:
-        raise NotFound(f"no key at {path}; run `kiosk init`") from err
-    if not isinstance(key, Ed25519PrivateKey):
-        raise NotFound(f"{path} is not an Ed25519 key")
-    return key
 
 
 def create_salt(path: Path) -> bool:

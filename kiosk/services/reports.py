@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, cast
 
 from peewee import JOIN
 
+from kiosk.domain.report_values import ResponseTimes, Satisfaction
 from kiosk.domain.text import padded
 from kiosk.domain.values import ATTENDED_WITHIN, VisitState
 from kiosk.services.schedule import SiteCalendar
@@ -23,22 +24,6 @@ from kiosk.storage.models import Appointment, Host, HostMessage, Visit
 
 Period = Literal["daily", "monthly"]
 _NOT_ARRIVED = (VisitState.EXPECTED.value, VisitState.NO_SHOW.value)
-
-
-@dataclass
-class ResponseTimes:
-    answered: int = 0
-    unanswered: int = 0
-    median_seconds: float | None = None
-    p90_seconds: float | None = None
-    within_standard: float | None = None  # share answered within ATTENDED_WITHIN, 0..1
-
-
-@dataclass
-class Satisfaction:
-    ratings: int = 0
-    average: float | None = None
-    distribution: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass

@@ -15,23 +15,27 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
 
-from peewee import CharField, Database, DatabaseError, SqliteDatabase, TextField
+from peewee import DatabaseError, SqliteDatabase
 
+from kiosk.dbkit.private_files import prepare_private_database
+from kiosk.dbkit.rows import insert_rows, rows_of
+from kiosk.dbkit.sqlite import PRAGMAS, WRITE_LOCK_FIRST
 from kiosk.domain.errors import StorageError
 from kiosk.storage.migrations import migrate
 from kiosk.storage.models import database
-from kiosk.storage.private_files import prepare_private_database
 
-PRAGMAS = {
-    "journal_mode": "wal",
-    "synchronous": 2,  # FULL
-    "foreign_keys": 1,
-    "busy_timeout": 5000,
-}
-#: How a transaction begins (see the module's docstring).
-WRITE_LOCK_FIRST = "IMMEDIATE"
+#: insert_rows, rows_of, PRAGMAS and WRITE_LOCK_FIRST live in kiosk.dbkit (shared with the
+#: office); kept importable from here for the kiosk's callers.
+__all__ = [
+    "PRAGMAS",
+    "WRITE_LOCK_FIRST",
+    "insert_rows",
+    "integrity_problems",
+    "open_database",
+    "rows_of",
+    "storage_errors",
+]  # fmt: skip
 
 
 def open_database(path: Path | str) -> SqliteDatabase:
@@ -55,63 +59,6 @@ def open_database(path: Path | str) -> SqliteDatabase:
         raise StorageError(f"cannot open the database at {path}: {err}") from err
     database.initialize(db)
     return db
-
-
-def insert_rows(
-    db: Database | Any,
-    model: Any,
-    rows: list[dict[str, Any]],
-    *,
-    conflict_on: str | None = None,
-    update: tuple[str, ...] = (),
-) -> None:
-    """Insert many rows with one prepared statement (DB-API executemany).
-
-    peewee builds SQL text for every row of an `insert_many`, which costs more than the
-    database's own work for the thousands of rows a sync batch holds. Values still pass
-    through each field's `db_value`, so times and foreign keys are stored as peewee would.
-    With `conflict_on`, an existing row with that key is updated (`update` columns) instead.
-    """
-    if not rows:
-        return
-    given = list(rows[0])
-    # Columns the rows leave out get the field's default, as peewee's own insert gives them.
-    defaults = {
-        field.name: field.default
-        for field in model._meta.sorted_fields
-        if field.name not in given and field.default is not None
-    }
-    names = given + list(defaults)
-    fields = [model._meta.fields[name] for name in names]
-    columns = ", ".join(f'"{field.column_name}"' for field in fields)
-    marks = ", ".join([db.param] * len(fields))
-    sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
-    if conflict_on:
-        target = model._meta.fields[conflict_on].column_name
-        updated = [model._meta.fields[name].column_name for name in update]
-        changes = ", ".join(f'"{column}" = excluded."{column}"' for column in updated)
-        sql += f' ON CONFLICT ("{target}") DO ' + (f"UPDATE SET {changes}" if update else "NOTHING")
-    fixed = [value() if callable(value) else value for value in defaults.values()]
-    # Text needs no conversion: skipping peewee's per-value call halves the cost of big batches.
-    convert = [
-        None if isinstance(field, CharField | TextField) else field.db_value for field in fields
-    ]
-    values = []
-    for row in rows:
-        raw = [*map(row.__getitem__, given), *fixed]
-        values.append(
-            tuple(
-                value if converter is None or value is None else converter(value)
-                for converter, value in zip(convert, raw, strict=True)
-            )
-        )
-
-    db.cursor().executemany(sql, values)
-
-
-def rows_of(query: Any) -> list[tuple[Any, ...]]:
-    """A query's rows as plain tuples (peewee's own typing of `.tuples()` is too loose)."""
-    return cast("list[tuple[Any, ...]]", list(query.tuples()))
 
 
 def integrity_problems(db: SqliteDatabase) -> list[str]:

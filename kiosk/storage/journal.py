@@ -16,7 +16,6 @@ newest link is kept in KioskState, so the chain goes on after sent events are pu
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,21 +23,22 @@ from typing import Any
 
 from peewee import fn
 
+from kiosk.domain.event_chain import GENESIS, canonical_json, event_chain_hash, payload_digest
 from kiosk.storage.models import AuditEntry, KioskState, OutboxEvent
 
-GENESIS = "0" * 64
+#: The chain's hashing lives in kiosk.domain.event_chain (the office verifies it too); kept
+#: importable from here for the kiosk's callers.
+__all__ = ["CHAIN_HEAD", "GENESIS", "ChainReport", "append_audit", "canonical_json", "chain_head",
+           "enqueue_event", "event_chain_hash", "payload_digest", "verify_audit_chain"]  # fmt: skip
+
 #: KioskState key of the outbox chain's newest link: "SEQ HASH".
 CHAIN_HEAD = "outbox_chain_head"
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def _entry_hash(
     prev_hash: str, at_ms: int, actor: str, action: str, subject: str, details: str
 ) -> str:
-    material = _canonical([prev_hash, at_ms, actor, action, subject, details])
+    material = canonical_json([prev_hash, at_ms, actor, action, subject, details])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
@@ -48,7 +48,7 @@ def append_audit(
     """Append one entry to the chain. Call inside the transaction of the change it records."""
     last = AuditEntry.select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).first()
     prev_hash = last.entry_hash if last else GENESIS
-    details_text = _canonical(details or {})
+    details_text = canonical_json(details or {})
     at_ms = int(at.timestamp() * 1000)
     entry_hash = _entry_hash(prev_hash, at_ms, actor, action, subject, details_text)
     return AuditEntry.create(
@@ -97,24 +97,6 @@ def verify_audit_chain() -> ChainReport:
     return ChainReport(count, True)
 
 
-def canonical_json(value: Any) -> str:
-    """The one text of a JSON value that both the kiosk and the office hash."""
-    return _canonical(value)
-
-
-def payload_digest(payload_text: str) -> str:
-    """SHA-256 of an event's canonical payload text."""
-    return hashlib.sha256(payload_text.encode("utf-8")).hexdigest()
-
-
-def event_chain_hash(
-    prev_hash: str, seq: int, event_id: str, kind: str, occurred_at_ms: int, digest: str
-) -> str:
-    """The hash of one outbox event's link in the chain."""
-    material = _canonical([prev_hash, seq, event_id, kind, occurred_at_ms, digest])
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
-
-
 def chain_head() -> tuple[int, str]:
     """The seq and hash of the newest chained event (0 and GENESIS before the first)."""
     row = KioskState.get_or_none(KioskState.key == CHAIN_HEAD)
@@ -137,7 +119,7 @@ def enqueue_event(
     newest = OutboxEvent.select(fn.MAX(OutboxEvent.id)).scalar() or 0
     seq = max(head_seq, newest) + 1
     event_id = uuid.uuid4().hex
-    text = _canonical(payload)
+    text = canonical_json(payload)
     at_ms = int(at.timestamp() * 1000)
     event_hash = event_chain_hash(prev_hash, seq, event_id, kind, at_ms, payload_digest(text))
     event = OutboxEvent.create(

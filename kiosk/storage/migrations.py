@@ -116,13 +116,8 @@ def _v4(database: Database) -> None:
     """The outbox is hash-chained (kiosk.storage.journal): the events already queued get
     their links here, in seq (id) order, and the chain's head is recorded. The digest is of
     the payload's canonical text, which is what the office computes from what it receives."""
-    from kiosk.storage.journal import (
-        CHAIN_HEAD,
-        GENESIS,
-        canonical_json,
-        event_chain_hash,
-        payload_digest,
-    )
+    from kiosk.domain.event_chain import GENESIS, canonical_json, event_chain_hash, payload_digest
+    from kiosk.storage.journal import CHAIN_HEAD
 
     for column in ("prev_hash", "event_hash"):
         database.execute_sql(

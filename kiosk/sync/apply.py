@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kiosk.dbkit.rows import insert_rows, rows_of
 from kiosk.domain import names
 from kiosk.domain.errors import IllegalTransition, InvalidInput, NotFound
 from kiosk.domain.host_answers import HostAnswers
@@ -35,7 +36,6 @@ from kiosk.domain.records import FINAL_STATES, STATE_RANK, parse_time
 from kiosk.domain.text import shown
 from kiosk.domain.tokens import key_id_for
 from kiosk.domain.values import VisitState
-from kiosk.storage.db import insert_rows, rows_of
 from kiosk.storage.models import (
     Appointment,
     Host,

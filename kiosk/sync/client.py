@@ -31,17 +31,12 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
+from kiosk.dbkit.key_files import create_private_key, load_private_key
 from kiosk.domain.clock import Clock
 from kiosk.domain.errors import KioskError
 from kiosk.domain.tokens import raw_public_key
 from kiosk.notify.links import STANDALONE_LINK_KEY
-from kiosk.services.keys import (
-    DOCUMENT_SALT,
-    INVITATION_KEY,
-    create_private_key,
-    load_private_key,
-    replace_salt,
-)
+from kiosk.services.keys import DOCUMENT_SALT, INVITATION_KEY, replace_salt
 from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import append_audit, enqueue_event
 from kiosk.storage.models import KioskState, OutboxEvent

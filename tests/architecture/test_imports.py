@@ -12,8 +12,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parents[2] / "kiosk"
 
 #: What the office (kiosk.office.*) may not import: the kiosk's own engine and devices.
@@ -109,7 +107,6 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted(found)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18: the restructuring that removes them is merging")
 def test_no_import_cycle_between_modules() -> None:
     assert cycles(import_graph()) == []
 
@@ -126,7 +123,6 @@ def test_the_domain_imports_nothing_above_itself() -> None:
     assert above == set()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18: the restructuring that removes them is merging")
 def test_the_office_imports_none_of_the_kiosks_engine() -> None:
     graph = import_graph()
     reached = {

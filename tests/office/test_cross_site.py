@@ -247,7 +247,7 @@ def test_an_enrolment_with_a_key_the_office_knows_is_refused(two_sites: TwoSites
 def test_a_badge_key_whose_id_collides_is_refused(
     two_sites: TwoSites, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kiosk.office import store as office_store
+    from kiosk.office import fleet as office_store
 
     monkeypatch.setattr(office_store, "key_id_for", lambda _public: "00c0ffee")
     monkeypatch.setattr(office_store, "_key_ids_in_use", lambda: {"00c0ffee"})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from datetime import timedelta
 
@@ -298,7 +299,7 @@ def test_an_event_put_in_the_place_of_another_breaks_the_chain(
         event = Event.get((Event.kiosk == office_kiosk) & (Event.seq == 1))
         assert "Anna" in event.payload
         payload = event.payload.replace("Anna", "Zoe")
-        digest = payload_digest(canonical_json(reporting.json.loads(payload)))
+        digest = payload_digest(canonical_json(json.loads(payload)))
         forged = event_chain_hash(
             event.prev_hash, 1, event.event_id, event.kind,
             int(event.occurred_at.timestamp() * 1000), digest,

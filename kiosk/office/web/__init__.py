@@ -1,7 +1,8 @@
 """The office web: server-rendered pages for reception, security, hosts and admins.
 
-Each page group is a router in its own module; `mount_web` adds them all to the office's
-FastAPI app. A page handler asks for the person signed in with `require(...)`:
+Each page group is a router in its own module; `mount_web` (kiosk.office.web.pages)
+adds them all to the office's FastAPI app. A page handler asks for the person signed in
+with `require(...)`:
 
     @router.get("/hosts")
     def hosts(request: Request, staff: Staff = Depends(require(Role.RECEPTION))) -> Response:
@@ -29,12 +30,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiosk.office.channel_policy import ChannelPolicy
+from kiosk.office.invitations import InvitationMailer
 from kiosk.office.settings import OfficeSettings
 from kiosk.office.staff import Role, Staff, StaffDirectory
 from kiosk.office.store import OfficeStore
@@ -43,7 +44,6 @@ from kiosk.office.web.templating import (
     ENDONYMS,
     LANGUAGES,
     N_,
-    STATIC,
     Translator,
     environment,
     pick_language,
@@ -119,11 +119,31 @@ def words(request: Request, staff: Staff | None = None) -> Translator:
     return Translator(language_of(request, staff))
 
 
-@dataclass
 class WebContext:
-    store: OfficeStore
-    settings: OfficeSettings
-    staff: StaffDirectory
+    """What the pages use, each built once by the office's composition root
+    (kiosk.office.api.build_office)."""
+
+    def __init__(
+        self,
+        store: OfficeStore,
+        settings: OfficeSettings,
+        staff: StaffDirectory,
+        mailer: InvitationMailer,
+    ) -> None:
+        self.store = store
+        self.staff = staff
+        self.mailer = mailer
+        self.settings = settings
+
+    @property
+    def settings(self) -> OfficeSettings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: OfficeSettings) -> None:
+        """New settings reach the mailer too (tests point the office at another server)."""
+        self._settings = settings
+        self.mailer.settings = settings
 
     @contextmanager
     def db(self) -> Iterator[None]:
@@ -190,7 +210,7 @@ def require(*roles: Role) -> Callable[[Request], Any]:
     async def dependency(request: Request) -> Staff:
         context = web(request)
         token = request.cookies.get(SESSION_COOKIE, "")
-        staff = await _in_thread(context, lambda: context.staff.session(token))
+        staff = await in_thread(context, lambda: context.staff.session(token))
         if staff is None:
             raise LoginRequired()
         request.state.language = staff.language  # for a refusal's page, which has no staff
@@ -211,7 +231,7 @@ def require(*roles: Role) -> Callable[[Request], Any]:
     return dependency
 
 
-async def _in_thread(context: WebContext, work: Callable[[], Any]) -> Any:
+async def in_thread(context: WebContext, work: Callable[[], Any]) -> Any:
     from starlette.concurrency import run_in_threadpool
 
     def run() -> Any:
@@ -263,36 +283,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def mount_web(app: FastAPI, store: OfficeStore, settings: OfficeSettings) -> None:
-    from kiosk.office.web import pages
-
-    context = WebContext(
-        store, settings, StaffDirectory(store.db, store.clock, session_hours=settings.session_hours)
-    )
-    app.state.web = context
-    app.add_middleware(SecurityHeaders)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
-    @app.exception_handler(LoginRequired)
-    async def to_login(request: Request, _err: LoginRequired) -> Response:
-        target = request.url.path if request.method in SAFE_METHODS else "/"
-        return RedirectResponse(f"/login?next={target}", 303)
-
-    @app.exception_handler(PageRefused)
-    async def refused(request: Request, err: PageRefused) -> Response:
-        if not getattr(request.state, "language", ""):
-            # Refused before require() ran (a query parameter's check): whose page is it?
-            token = request.cookies.get(SESSION_COOKIE, "")
-            staff = await _in_thread(context, lambda: context.staff.session(token))
-            if staff is not None:
-                request.state.language = staff.language
-        message = err.message if err.translated else words(request)(err.message, **err.values)
-        return context.page(request, None, "error.html", err.status, message=message)
-
-    for router in pages.routers():
-        app.include_router(router)
 
 
 def new_login_csrf() -> str:

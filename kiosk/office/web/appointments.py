@@ -31,7 +31,6 @@ from kiosk.office.bookings import (
     local_datetime,
     visitor_types,
 )
-from kiosk.office.invitations import InvitationMailer
 from kiosk.office.models import OfficeHost, Site
 from kiosk.office.staff import Role, Staff
 from kiosk.office.typed_dates import typed_date
@@ -82,15 +81,11 @@ def _own(staff: Staff) -> str:
     return staff.host_ref if staff.role is Role.HOST else ""
 
 
-def _mailer(context: WebContext) -> InvitationMailer:
-    return InvitationMailer(context.store, context.settings)
-
-
 def _send_soon(tasks: BackgroundTasks, context: WebContext, appointment_ids: list[int]) -> None:
     """Send the mails of these appointments (invitations, cancellation notices) after the
     answer has gone: the person booking or cancelling never waits for the mail server."""
     if appointment_ids:
-        tasks.add_task(_mailer(context).send_due, only=appointment_ids)
+        tasks.add_task(context.mailer.send_due, only=appointment_ids)
 
 
 # ---------------------------------------------------------------- the list

@@ -10,6 +10,7 @@ from typing import cast
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from kiosk.domain.values import ATTENDED_WITHIN
 from kiosk.office import charts, reporting
@@ -53,13 +54,31 @@ def reports(
             raise PageRefused(400, N_("The day is not a date (YYYY-MM-DD).")) from err
         report = reporting.build_report(Site.get_by_id(staff.site_id), chosen, when, zone, now)
     target = ATTENDED_WITHIN.total_seconds()
-    _ = words(request, staff)
+    figures = _charts(report, chosen, words(request, staff), target)
+    return context.page(
+        request,
+        staff,
+        "reports.html",
+        report=report,
+        charts=figures,
+        period=chosen,
+        day=when,
+        earlier=_shift(chosen, when, -1),
+        later=_shift(chosen, when, 1),
+        standard=target,
+    )
+
+
+def _charts(
+    report: reporting.OfficeReport, chosen: reporting.Period, _: Translator, target: float
+) -> dict[str, Markup]:
+    """The report's charts, each an SVG in the reader's language."""
 
     def day_label(day: date) -> str:
         return _.short_date(day) if chosen == "week" else day.strftime("%d")
 
     answered_hosts = [h for h in report.by_host if h.response.median_seconds is not None]
-    figures = {
+    return {
         "per_day": charts.column_chart(
             _("Visits per day"),
             [(day_label(d), count) for d, count in report.per_day],
@@ -103,18 +122,6 @@ def reports(
             [(f"{score} ★", count) for score, count in report.satisfaction.distribution.items()],
         ),
     }
-    return context.page(
-        request,
-        staff,
-        "reports.html",
-        report=report,
-        charts=figures,
-        period=chosen,
-        day=when,
-        earlier=_shift(chosen, when, -1),
-        later=_shift(chosen, when, 1),
-        standard=target,
-    )
 
 
 def _labelled(counts: dict[str, int], kind: str, _: Translator) -> list[tuple[str, float]]:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from kiosk.domain.errors import InvalidInput, NotFound
-from kiosk.office import directory
+from kiosk.office import site_admin
 from kiosk.office.models import Kiosk, Site
 from kiosk.office.settings import SiteSettings, load_site_settings
 from kiosk.office.staff import Staff
@@ -38,8 +38,10 @@ def _page(
         "settings.html",
         status,
         settings=shown,
-        masked={name: "\n".join(urls) for name, urls in directory.masked_settings(current).items()},
-        kiosks=directory.kiosks_of(staff.site_id),
+        masked={
+            name: "\n".join(urls) for name, urls in site_admin.masked_settings(current).items()
+        },
+        kiosks=site_admin.kiosks_of(staff.site_id),
         zone=current.timezone,
         skew=_skew,
         **context,
@@ -49,7 +51,7 @@ def _page(
 @router.get("/settings")
 def settings_page(request: Request, staff: Staff = Depends(admin_only)) -> Response:
     with web(request).db():
-        names = {k.kiosk_id: k.name or k.kiosk_id for k in directory.kiosks_of(staff.site_id)}
+        names = {k.kiosk_id: k.name or k.kiosk_id for k in site_admin.kiosks_of(staff.site_id)}
         shown = notice(words(request, staff), request.query_params, names.get)
         return _page(request, staff, notice=shown)
 
@@ -82,7 +84,7 @@ def save_settings(
     }
     with context.db():
         try:
-            directory.update_site_settings(
+            site_admin.update_site_settings(
                 context.staff, staff.site_id, staff.username, values, lines, clear,
                 channel_policy(request, staff),
             )  # fmt: skip
@@ -95,7 +97,7 @@ def save_settings(
 def enrolment_code(request: Request, staff: Staff = Depends(admin_only)) -> Response:
     context = web(request)
     with context.db():
-        code = directory.new_enrolment_code(
+        code = site_admin.new_enrolment_code(
             context.store, context.staff, staff.site_id, staff.username
         )
         # Shown on this answer only, never in a URL or a log.
@@ -104,7 +106,7 @@ def enrolment_code(request: Request, staff: Staff = Depends(admin_only)) -> Resp
 
 def _kiosk(staff: Staff, kiosk_id: str) -> Kiosk:
     try:
-        return directory.kiosk_of(staff.site_id, kiosk_id)
+        return site_admin.kiosk_of(staff.site_id, kiosk_id)
     except NotFound as err:
         raise PageRefused(404, N_("There is no such kiosk at this site.")) from err
 
@@ -118,7 +120,7 @@ def confirm_revoke(request: Request, kiosk_id: str, staff: Staff = Depends(admin
             staff,
             "kiosks_revoke.html",
             kiosk=kiosk,
-            zone=directory.site_timezone(staff.site_id),
+            zone=site_admin.site_timezone(staff.site_id),
         )
 
 
@@ -128,7 +130,7 @@ def revoke(request: Request, kiosk_id: str, staff: Staff = Depends(admin_only)) 
     with context.db():
         kiosk = _kiosk(staff, kiosk_id)
         try:
-            directory.revoke_kiosk(
+            site_admin.revoke_kiosk(
                 context.store, context.staff, staff.site_id, staff.username, kiosk.kiosk_id
             )
         except InvalidInput as err:

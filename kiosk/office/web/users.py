@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from kiosk.domain.errors import InvalidInput, NotFound
-from kiosk.office import directory
+from kiosk.office import directory, site_admin, staff_accounts
 from kiosk.office.staff import Role, Staff
 from kiosk.office.web import N_, PageRefused, require, web, words
 from kiosk.office.web.notices import done, notice
@@ -23,11 +23,11 @@ def _page(request: Request, staff: Staff, status: int = 200, **context: object) 
         staff,
         "users.html",
         status,
-        users=directory.users_of(staff.site_id),
+        users=staff_accounts.users_of(staff.site_id),
         hosts=hosts,
         host_names={host.ref: host.name for host in directory.hosts_of(staff.site_id)},
         roles=[role.value for role in Role],
-        zone=directory.site_timezone(staff.site_id),
+        zone=site_admin.site_timezone(staff.site_id),
         **context,
     )
 
@@ -35,7 +35,7 @@ def _page(request: Request, staff: Staff, status: int = 200, **context: object) 
 @router.get("/users")
 def users(request: Request, staff: Staff = Depends(admin_only)) -> Response:
     with web(request).db():
-        names = {str(user.id): user.username for user in directory.users_of(staff.site_id)}
+        names = {str(user.id): user.username for user in staff_accounts.users_of(staff.site_id)}
         shown = notice(words(request, staff), request.query_params, names.get)
         return _page(request, staff, notice=shown, values={})
 
@@ -53,7 +53,7 @@ def add_user(
     _ = words(request, staff)
     with context.db():
         try:
-            user, password = directory.add_user(
+            user, password = staff_accounts.add_user(
                 context.staff, staff.site_id, staff.username, username=username,
                 display_name=display_name.strip(), role=role, host_ref=host_ref,
                 language=staff.language,  # a new colleague reads what the admin reads
@@ -75,7 +75,7 @@ def set_active(
     context = web(request)
     with context.db():
         try:
-            user = directory.set_user_active(
+            user = staff_accounts.set_user_active(
                 context.staff, staff.site_id, staff.username, user_id, active == "1"
             )
         except NotFound as err:
@@ -92,7 +92,7 @@ def reset_password(request: Request, user_id: int, staff: Staff = Depends(admin_
     context = web(request)
     with context.db():
         try:
-            user, password = directory.reset_password(
+            user, password = staff_accounts.reset_password(
                 context.staff, staff.site_id, staff.username, user_id
             )
         except NotFound as err:

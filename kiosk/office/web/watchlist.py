@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from kiosk.domain.errors import InvalidInput, NotFound
-from kiosk.office import directory
+from kiosk.office import directory, site_admin
 from kiosk.office.staff import Role, Staff
 from kiosk.office.web import N_, PageRefused, require, web, words
 from kiosk.office.web.notices import done, notice
@@ -27,7 +27,7 @@ def _page(request: Request, staff: Staff, status: int = 200, **context: object) 
         entries=entries,
         audit=directory.audit_of(staff.site_id, "watchlist"),
         names={entry.ref: entry.name for entry in entries},
-        zone=directory.site_timezone(staff.site_id),
+        zone=site_admin.site_timezone(staff.site_id),
         **context,
     )
 

@@ -1,0 +1,32 @@
+"""The notifications' kinds and the retry back-off, shared by the kiosk's notifier
+(kiosk.notify.notifier) and the office's forwarder (kiosk.office.forwarding).
+
+This module imports nothing of the notifier, so the office can use it without loading the
+kiosk's check-in engine.
+"""
+
+from __future__ import annotations
+
+#: Outbox kinds the notifier acts on, and the delivery kind each becomes.
+EVENT_KINDS = {
+    "notification.visitor_arrived": "arrived",
+    "notification.approval_request": "approval",
+    "notification.vip_arrived": "vip",
+    "notification.message_left": "message",
+    "security.alert": "security",
+    "device.problem": "device",
+}
+#: Delivery kinds resent when a crash leaves them in doubt (see kiosk.notify.notifier's docstring).
+AT_LEAST_ONCE_KINDS = frozenset({"security", "device"})
+#: Kinds about a visitor waiting at the desk: pointless once the host has answered.
+WAITING_KINDS = frozenset({"escalation"})
+#: Every delivery kind (the office checks forwarded ones against it).
+DELIVERY_KINDS = frozenset({*EVENT_KINDS.values(), "escalation", "reminder"})
+#: The outbox kind of a delivery handed to the office.
+FORWARD_KIND = "notification.forward"
+
+
+def backoff_seconds(attempts: int, rand: float, base: float = 10.0, cap: float = 900.0) -> float:
+    """Wait before attempt `attempts + 1`: doubling from `base`, capped, with ±20 % jitter."""
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    return delay * (0.8 + 0.4 * rand)
