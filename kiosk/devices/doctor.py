@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from kiosk.devices import hardware
-from kiosk.devices.config import DevicesConfig
+from kiosk.devices.config import CameraConfig, DevicesConfig, PrinterConfig
 from kiosk.devices.findings import Finding, probe_network_printer
 from kiosk.devices.fonts import NO_FONT_ADVICE, fc_match
 
@@ -132,9 +132,24 @@ def mrz_ocr_finding(mode: str) -> Finding:
 def check(config: DevicesConfig, probe_network: bool = False) -> Report:
     """Everything the configured devices need, each with advice when missing."""
     report = Report()
-    camera, printer = config.camera, config.printer
+    report.findings += camera_findings(config.camera)
+    report.findings += decoder_findings()
+    report.findings.append(mrz_ocr_finding(config.camera.mrz_ocr))
+    report.findings += printer_findings(config.printer, probe_network)
+    report.findings.append(badge_font_finding(config.printer))
+    return report
+
+
+def _feature(kind: str, name: str, feature: str, present: str) -> Finding:
+    """An optional library: importable, or why not and how to install it."""
+    reason = hardware.missing(feature)
+    advice = hardware.FEATURES[feature].advice if reason else ""
+    return Finding(kind, name, reason is None, reason or present, advice)
+
+
+def camera_findings(camera: CameraConfig) -> list[Finding]:
     if camera.kind == "uvc":
-        report.findings += [
+        return [
             f
             for f in find_cameras()
             if f.name == camera.device or not isinstance(camera.device, str)
@@ -148,88 +163,53 @@ def check(config: DevicesConfig, probe_network: bool = False) -> Report:
             )
         ]
     if camera.kind == "picamera2":
-        reason = hardware.missing("picamera2")
-        report.findings.append(
-            Finding(
-                "camera",
-                "Pi camera",
-                reason is None,
-                reason or "picamera2 importable",
-                hardware.FEATURES["picamera2"].advice if reason else "",
-            )
-        )
-    for feature, what in (
-        ("zxing-cpp", "QR + PDF417 decoder (default)"),
-        ("pyzbar", "QR + 1-D decoder (alternative)"),
-    ):
-        reason = hardware.missing(feature)
-        report.findings.append(
-            Finding(
-                "decoder",
-                feature,
-                reason is None,
-                reason or what,
-                hardware.FEATURES[feature].advice if reason else "",
-            )
-        )
-    report.findings.append(mrz_ocr_finding(camera.mrz_ocr))
+        return [_feature("camera", "Pi camera", "picamera2", "picamera2 importable")]
+    return []
+
+
+def decoder_findings() -> list[Finding]:
+    return [
+        _feature("decoder", "zxing-cpp", "zxing-cpp", "QR + PDF417 decoder (default)"),
+        _feature("decoder", "pyzbar", "pyzbar", "QR + 1-D decoder (alternative)"),
+    ]
+
+
+def printer_findings(printer: PrinterConfig, probe_network: bool) -> list[Finding]:
     if printer.kind == "usb":
-        report.findings += find_usb_printers()
-    elif printer.kind == "serial":
-        reason = hardware.missing("serial")
-        if reason:
-            report.findings.append(
-                Finding(
-                    "printer",
-                    printer.serial_device,
-                    False,
-                    reason,
-                    hardware.FEATURES["serial"].advice,
-                )
-            )
-        elif os.path.exists(printer.serial_device):
-            report.findings.append(_access(printer.serial_device, os.R_OK | os.W_OK))
-        else:
-            report.findings.append(
-                Finding("printer", printer.serial_device, False, "device does not exist")
-            )
-    elif printer.kind == "file":
+        return find_usb_printers()
+    if printer.kind == "serial":
+        if hardware.missing("serial"):
+            return [_feature("printer", printer.serial_device, "serial", "")]
+        if os.path.exists(printer.serial_device):
+            return [_access(printer.serial_device, os.R_OK | os.W_OK)]
+        return [Finding("printer", printer.serial_device, False, "device does not exist")]
+    if printer.kind == "file":
         if os.path.exists(printer.file_path):
-            report.findings.append(_access(printer.file_path, os.W_OK))
-        else:
-            report.findings.append(
-                Finding(
-                    "printer",
-                    printer.file_path,
-                    False,
-                    "device does not exist",
-                    "is the printer on and plugged in?",
-                )
-            )
-    elif printer.kind == "cups":
-        reason = hardware.missing("cups")
-        report.findings.append(
+            return [_access(printer.file_path, os.W_OK)]
+        return [
             Finding(
                 "printer",
-                f"CUPS {printer.cups_printer}",
-                reason is None,
-                reason or "pycups importable",
-                hardware.FEATURES["cups"].advice if reason else "",
+                printer.file_path,
+                False,
+                "device does not exist",
+                "is the printer on and plugged in?",
             )
-        )
-    elif printer.kind == "network" and probe_network:
-        report.findings.append(probe_network_printer(printer.host, printer.port))
-    elif printer.kind == "brother_ql":
+        ]
+    if printer.kind == "cups":
+        return [_feature("printer", f"CUPS {printer.cups_printer}", "cups", "pycups importable")]
+    if printer.kind == "network" and probe_network:
+        return [probe_network_printer(printer.host, printer.port)]
+    if printer.kind == "brother_ql":
         from kiosk.devices.ql_doctor import check_ql
 
-        report.findings += check_ql(printer, probe_network)
+        return check_ql(printer, probe_network)
+    return []
+
+
+def badge_font_finding(printer: PrinterConfig) -> Finding:
     font = printer.font_path or fc_match("sans:lang=zh-cn")
     if font and os.path.isfile(font):
-        report.findings.append(Finding("font", font, True, "badge font"))
-    else:
-        report.findings.append(
-            Finding(
-                "font", printer.font_path or "fontconfig", False, "no badge font", NO_FONT_ADVICE
-            )
-        )
-    return report
+        return Finding("font", font, True, "badge font")
+    return Finding(
+        "font", printer.font_path or "fontconfig", False, "no badge font", NO_FONT_ADVICE
+    )

@@ -7,14 +7,16 @@ kiosk's check-in engine.
 
 from __future__ import annotations
 
+from kiosk.sync.wire import EventKind
+
 #: Outbox kinds the notifier acts on, and the delivery kind each becomes.
 EVENT_KINDS = {
-    "notification.visitor_arrived": "arrived",
-    "notification.approval_request": "approval",
-    "notification.vip_arrived": "vip",
-    "notification.message_left": "message",
-    "security.alert": "security",
-    "device.problem": "device",
+    EventKind.NOTIFICATION_VISITOR_ARRIVED: "arrived",
+    EventKind.NOTIFICATION_APPROVAL_REQUEST: "approval",
+    EventKind.NOTIFICATION_VIP_ARRIVED: "vip",
+    EventKind.NOTIFICATION_MESSAGE_LEFT: "message",
+    EventKind.SECURITY_ALERT: "security",
+    EventKind.DEVICE_PROBLEM: "device",
 }
 #: Delivery kinds resent when a crash leaves them in doubt (see kiosk.notify.notifier's docstring).
 AT_LEAST_ONCE_KINDS = frozenset({"security", "device"})
@@ -23,7 +25,7 @@ WAITING_KINDS = frozenset({"escalation"})
 #: Every delivery kind (the office checks forwarded ones against it).
 DELIVERY_KINDS = frozenset({*EVENT_KINDS.values(), "escalation", "reminder"})
 #: The outbox kind of a delivery handed to the office.
-FORWARD_KIND = "notification.forward"
+FORWARD_KIND = EventKind.NOTIFICATION_FORWARD
 
 
 def backoff_seconds(attempts: int, rand: float, base: float = 10.0, cap: float = 900.0) -> float:

@@ -19,8 +19,9 @@ import string
 from collections.abc import Callable
 
 from kiosk.notify.channels import Message
+from kiosk.sync.wire import EventKind
 
-SHORT_KIND = "link.short"
+SHORT_KIND = EventKind.LINK_SHORT
 CODE_LENGTH = 10
 #: The longest short link wanted (with an office URL of up to 27 characters).
 MAX_LENGTH = 40

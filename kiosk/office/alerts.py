@@ -19,6 +19,7 @@ from typing import Any
 from kiosk.notify.channels import channel_hash
 from kiosk.office.models import Event, ForwardedNotification, Kiosk, Site
 from kiosk.office.settings import load_site_settings
+from kiosk.sync.wire import EventKind
 
 
 class OfficeAlert(StrEnum):
@@ -54,8 +55,9 @@ def raise_alert(
     event_id = secrets.token_hex(16)
     payload = {"reason": reason.value, "kiosk": kiosk.kiosk_id, **details}
     Event.create(
-        event_id=event_id, kiosk=kiosk, seq=0, kind="security.alert", subject_ref=subject_ref,
-        payload=json.dumps(payload, ensure_ascii=False), occurred_at=at, received_at=now,
+        event_id=event_id, kiosk=kiosk, seq=0, kind=EventKind.SECURITY_ALERT,
+        subject_ref=subject_ref, payload=json.dumps(payload, ensure_ascii=False),
+        occurred_at=at, received_at=now,
     )  # fmt: skip
     body = "\n".join(f"{name}: {value}" for name, value in payload.items())
     sites = [kiosk.site] + ([also] if also is not None and also.id != kiosk.site_id else [])
@@ -64,7 +66,7 @@ def raise_alert(
         digest = channel_hash(url.get_secret_value())
         ForwardedNotification.insert(
             site=site.id, kiosk=kiosk.id, event_id=event_id,
-            delivery_key=f"office-alert:{event_id}", kind="security.alert",
+            delivery_key=f"office-alert:{event_id}", kind=EventKind.SECURITY_ALERT,
             audience="security", channel_hash=digest, title=TITLES[reason], body=body,
             next_attempt_at=now, created_at=now,
         ).on_conflict_ignore().execute()  # fmt: skip

@@ -41,7 +41,7 @@ from kiosk.domain.records import (
 )
 from kiosk.domain.text import check_text
 from kiosk.office.forwarded_events import FORWARD_KIND, validate_forward_payload
-from kiosk.sync.wire import EVENT_KINDS
+from kiosk.sync.wire import EVENT_KINDS, EventKind
 
 # The rules shared with the kiosk's side of sync live in kiosk.domain.records; they are
 # named here too because the office's code imports them from this module.
@@ -104,12 +104,12 @@ def validate_event(kiosk_id: str, raw: Any) -> dict[str, Any]:
         raise InvalidInput("occurred_at", "is required")
     if kind.startswith("visit."):
         validate_visit_payload(kind, payload)
-    elif kind == "token.revoked":
+    elif kind == EventKind.TOKEN_REVOKED:
         _text(payload, "token", REF_MAX, required=True)
         _text(payload, "kind", 32)
     elif kind == FORWARD_KIND:
         validate_forward_payload(payload)
-    elif kind == "link.short":  # kiosk.notify.short_links
+    elif kind == EventKind.LINK_SHORT:  # kiosk.notify.short_links
         _text(payload, "code", 16, required=True)
         _text(payload, "token", 600, required=True)
         if payload["code"] != subject:
@@ -137,7 +137,7 @@ def validate_visit_payload(kind: str, payload: dict[str, Any]) -> None:
     """A visit event's payload is folded into the office's view of the visit, so every
     field it uses must have the right type before anything is stored."""
     _text(payload, "visit", REF_MAX, required=True)
-    if kind == "visit.rated":
+    if kind == EventKind.VISIT_RATED:
         check_satisfaction(payload.get("satisfaction"), "payload.satisfaction", required=True)
         return
     state = payload.get("state")

@@ -37,6 +37,7 @@ from kiosk.office.models import (
     UsedInvitation,
 )
 from kiosk.office.visit_names import visit_name_key
+from kiosk.sync.wire import EventKind
 
 
 @dataclass
@@ -60,7 +61,7 @@ def _refs_named(event: dict[str, Any]) -> list[tuple[type[Any], str]]:
     named: list[tuple[type[Any], str]] = []
     for model, ref in (
         (OfficeVisit, payload.get("visit")),
-        (OfficeVisit, event["subject_ref"] if event["kind"] != "token.revoked" else None),
+        (OfficeVisit, event["subject_ref"] if event["kind"] != EventKind.TOKEN_REVOKED else None),
         (OfficeHost, payload.get("host")),
         (OfficeAppointment, payload.get("appointment")),
     ):
@@ -270,7 +271,7 @@ class Intake:
         """One event into `visits` (the site's visits it names, by ref), noting in `changed`
         each visit it moves."""
         payload = event["payload"]
-        if event["kind"] == "visit.rated" and payload.get("visit") in visits:
+        if event["kind"] == EventKind.VISIT_RATED and payload.get("visit") in visits:
             visit = visits[payload["visit"]]
             visit.satisfaction = payload.get("satisfaction")
             changed[visit.ref] = visit
@@ -278,7 +279,7 @@ class Intake:
         if event["kind"] == FORWARD_KIND:
             self._record_forward(kiosk, event, now)
             return
-        if event["kind"] == "token.revoked":
+        if event["kind"] == EventKind.TOKEN_REVOKED:
             self.feed.log(
                 kiosk.site,
                 "revoked_token",

@@ -42,10 +42,11 @@ from kiosk.office.models import (
 )
 from kiosk.office.settings import load_site_settings
 from kiosk.office.store import NONCE_LIFETIME_MS
+from kiosk.sync.wire import EventKind
 
 ENDED = (VisitState.CHECKED_OUT.value, VisitState.DENIED.value, VisitState.NO_SHOW.value)
 BATCH = 500
-MESSAGE_KINDS = ("notification.message_left",)
+MESSAGE_KINDS = (EventKind.NOTIFICATION_MESSAGE_LEFT,)
 #: Payload fields that name or describe a person, by where they sit in an event's payload.
 PERSONAL_PAYLOAD_FIELDS = ("visitor", "company", "contact", "text", "comment")
 APPOINTMENT_FEED_FIELDS = ("visitor_name", "exact_key", "latin_key", "company", "email", "phone")
