@@ -33,23 +33,22 @@ def _store(args: argparse.Namespace) -> Any:
     return OfficeStore(open_office_database(url))
 
 
-def _start_office_notifier(args: argparse.Namespace) -> threading.Event | None:
-    """Messages kiosks forwarded go out from a thread of the serving process (one per
-    `serve`, whatever its workers; kiosk.office.forwarding)."""
-    if getattr(args, "no_notify", False):
-        return None
-    from kiosk.office.forwarding import OfficeNotifier
+def _office(args: argparse.Namespace) -> Any:
+    """The office's parts as its composition root builds them (kiosk.office.api)."""
+    from kiosk.office.api import build_office
 
-    stop = threading.Event()
-    notifier = OfficeNotifier(_store(args))
-    threading.Thread(target=notifier.run, args=(stop,), name="office-notify", daemon=True).start()
-    return stop
+    return build_office(_store(args))
+
+
+def _start_background(office: Any) -> None:
+    """Messages kiosks forwarded, and invitation e-mails that failed, go out from threads
+    of the serving process (one each per `serve`, whatever its workers)."""
+    for name, loop in (("office-notify", office.forwarder.run), ("invitations", office.mailer.run)):
+        threading.Thread(target=loop, args=(threading.Event(),), name=name, daemon=True).start()
 
 
 def cmd_office_notify(args: argparse.Namespace) -> int:
-    from kiosk.office.forwarding import OfficeNotifier
-
-    notifier = OfficeNotifier(_store(args))
+    notifier = _office(args).forwarder
     if args.once:
         report = notifier.tick()
         emit(args, vars(report), f"sent {report.sent}, failed {report.failed}, "
@@ -65,8 +64,9 @@ def cmd_office_serve(args: argparse.Namespace) -> int:
 
     from kiosk.office.api import create_app
 
-    _start_office_notifier(args)
-    _start_invitation_sender(args)
+    office = _office(args)
+    if not getattr(args, "no_notify", False):
+        _start_background(office)
 
     if args.workers > 1:
         # Each worker process builds its own app from the environment: the office keeps no
@@ -81,7 +81,8 @@ def cmd_office_serve(args: argparse.Namespace) -> int:
             log_level="info",
         )
         return 0
-    uvicorn.run(create_app(_store(args)), host=args.host, port=args.port, log_level="info")
+    app = create_app(office.store, office=office)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
 
@@ -244,26 +245,9 @@ def cmd_office_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _invitation_mailer(args: argparse.Namespace) -> Any:
-    from kiosk.office.invitations import InvitationMailer
-    from kiosk.office.settings import OfficeSettings
-
-    return InvitationMailer(_store(args), OfficeSettings.from_environment())
-
-
-def _start_invitation_sender(args: argparse.Namespace) -> None:
-    """Invitation e-mails that failed are retried from a thread of the serving process."""
-    if getattr(args, "no_notify", False):
-        return
-    stop = threading.Event()
-    threading.Thread(
-        target=_invitation_mailer(args).run, args=(stop,), name="invitations", daemon=True
-    ).start()
-
-
 def cmd_office_send_invitations(args: argparse.Namespace) -> int:
     """Send the invitation and cancellation e-mails that are due (`serve` does every 30 s)."""
-    mailer = _invitation_mailer(args)
+    mailer = _office(args).mailer
     if args.once:
         report = mailer.send_due()
         emit(args, vars(report), str(report) + "".join(f"\n  {e}" for e in report.errors))

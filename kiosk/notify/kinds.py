@@ -10,7 +10,7 @@ from __future__ import annotations
 from kiosk.sync.wire import EventKind
 
 #: Outbox kinds the notifier acts on, and the delivery kind each becomes.
-EVENT_KINDS = {
+EVENT_KINDS: dict[str, str] = {
     EventKind.NOTIFICATION_VISITOR_ARRIVED: "arrived",
     EventKind.NOTIFICATION_APPROVAL_REQUEST: "approval",
     EventKind.NOTIFICATION_VIP_ARRIVED: "vip",

@@ -154,10 +154,13 @@ def build_office(
     )
 
 
-def create_app(store: OfficeStore, settings: OfficeSettings | None = None) -> FastAPI:
+def create_app(
+    store: OfficeStore, settings: OfficeSettings | None = None, *, office: Office | None = None
+) -> FastAPI:
     """The office: the kiosks' API under /v1 and the staff's web pages (kiosk.office.web),
-    over the parts `build_office` makes (kept on `app.state.office`)."""
-    office = build_office(store, settings)
+    over the parts `build_office` makes (kept on `app.state.office`), or those given: `kiosk
+    office serve` shares one set with its background threads."""
+    office = office or build_office(store, settings)
     docs = office.settings.api_docs
     app = FastAPI(
         docs_url="/docs" if docs else None,
