@@ -47,15 +47,14 @@ def insert_rows(
     convert = [
         None if isinstance(field, CharField | TextField) else field.db_value for field in fields
     ]
+    converted = [(index, converter) for index, converter in enumerate(convert) if converter]
     values = []
     for row in rows:
         raw = [*map(row.__getitem__, given), *fixed]
-        values.append(
-            tuple(
-                value if converter is None or value is None else converter(value)
-                for converter, value in zip(convert, raw, strict=True)
-            )
-        )
+        for index, converter in converted:
+            if raw[index] is not None:
+                raw[index] = converter(raw[index])
+        values.append(raw)
 
     db.cursor().executemany(sql, values)
 

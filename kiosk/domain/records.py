@@ -87,6 +87,15 @@ def _unstorable(value: Any, depth: int) -> tuple[str, str] | None:
             return "", "contains a broken character (lone surrogate)"
         return None
     if isinstance(value, dict):
+        # A flat object of printable text and scalars, as nearly every change is, in one pass
+        # without a call per value (a first pull checks 100,000 of them).
+        if depth < MAX_DEPTH and all(
+            isinstance(key, str)
+            and key.isprintable()
+            and (item.isprintable() if isinstance(item, str) else not isinstance(item, dict | list))
+            for key, item in value.items()
+        ):
+            return None
         for key, item in value.items():
             found = _unstorable(key, depth + 1) or _unstorable(item, depth + 1)
             if found is not None:

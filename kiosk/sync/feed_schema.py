@@ -72,6 +72,14 @@ def validate_change(entity: str, ref: Any, data: Any) -> tuple[str, dict[str, An
 def _text(
     data: dict[str, Any], name: str, limit: int, *, required: bool = False, multiline: bool = False
 ) -> str:
+    value = data.get(name)
+    # What check_text_field accepts at once, without building the field's name: printable
+    # text within its limit (a first pull checks a million fields).
+    if type(value) is str and len(value) <= limit and value.isprintable():
+        if not required or value.strip():
+            return value
+    elif value is None and not required:
+        return ""
     return check_text_field(
         data, name, limit, field=f"data.{name}", required=required, multiline=multiline
     )
