@@ -16,7 +16,9 @@ default: OCR when the binding and model load, else off with one warning in the l
 `kiosk doctor` says how to install them).
 
 The frame handed to the worker is a copy it drops as soon as it is read; nothing of it is
-kept but the MRZ's text, which the classification parses and discards as for any scan.
+kept but the MRZ's text, which the classification parses and discards as for any scan. A
+read not collected within `FRESH_S` (the camera stopped meanwhile, the visitor walked away)
+is dropped: the next scan must never see the last visitor's document.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from kiosk.devices.protocols import CodeReader, DecodedCode, Frame
 log = logging.getLogger(__name__)
 
 MrzOcrMode = Literal["auto", "on", "off"]
+
+#: How long a read waits for the camera loop to collect it before it is dropped.
+FRESH_S = 2.0
 
 
 class MrzOcrReader:
@@ -58,6 +63,7 @@ class MrzOcrReader:
         self._pending: Frame | None = None
         self._busy = False
         self._read: str | None = None
+        self._read_at = float("-inf")
         self._idle_since = float("-inf")
         self._worker: threading.Thread | None = None
 
@@ -68,6 +74,8 @@ class MrzOcrReader:
         with self._lock:
             read, self._read = self._read, None
             now = self._clock()
+            if read is not None and now - self._read_at > FRESH_S:
+                read = None  # read for someone who has gone: never handed to the next one
             if not self._busy and now - self._idle_since >= self.interval_s:
                 self._busy = True
                 self._pending = frame.copy()  # the camera reuses its buffers
@@ -105,7 +113,7 @@ class MrzOcrReader:
             with self._lock:
                 self.attempts += 1
                 if text is not None:
-                    self._read = text
+                    self._read, self._read_at = text, self._clock()
                 self._busy, self._idle_since = False, self._clock()
                 self._lock.notify_all()
 

@@ -211,6 +211,20 @@ def test_the_camera_reader_hands_frames_without_codes_to_the_worker_now_and_then
     assert reader.attempts == 1
 
 
+def test_a_read_nobody_collected_in_time_is_dropped() -> None:
+    """The camera stopped while the worker read (the visitor walked away): the next scan,
+    later, must not be handed the last visitor's document."""
+    inner, clock = _NoCodes(), _Clock()
+    reader = mrz_camera.MrzOcrReader(inner, lambda _image: TD3, interval_s=0.5, clock=clock)
+    assert reader.decode(_page()) == []
+    assert reader.wait_idle()
+    clock.now += mrz_camera.FRESH_S + 60
+    assert reader.decode(_page()) == []  # stale: dropped, not handed out
+    assert reader.wait_idle()  # this frame was handed over afresh, and read
+    clock.now += 0.1
+    assert [c.format for c in reader.decode(_page())] == ["mrz"]  # a fresh read is
+
+
 def test_the_camera_reader_survives_a_failing_ocr(caplog: pytest.LogCaptureFixture) -> None:
     def broken(_image: Frame) -> str:
         raise RuntimeError("tesseract fell over")
