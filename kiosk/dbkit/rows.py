@@ -48,12 +48,18 @@ def insert_rows(
         None if isinstance(field, CharField | TextField) else field.db_value for field in fields
     ]
     converted = [(index, converter) for index, converter in enumerate(convert) if converter]
+    # A batch's rows often share one value (the batch's own time in every row): converted once.
+    last: dict[int, tuple[Any, Any]] = {}
     values = []
     for row in rows:
         raw = [*map(row.__getitem__, given), *fixed]
         for index, converter in converted:
-            if raw[index] is not None:
-                raw[index] = converter(raw[index])
+            value = raw[index]
+            if value is not None:
+                seen = last.get(index)
+                if seen is None or seen[0] is not value:
+                    seen = last[index] = (value, converter(value))
+                raw[index] = seen[1]
         values.append(raw)
 
     db.cursor().executemany(sql, values)
