@@ -335,18 +335,8 @@ class Arrival:
         is_open: bool,
         needs_approval: bool,
     ) -> Visit:
-        person = Visitor.create(
-            name=visitor.name,
-            company=visitor.company,
-            phone=visitor.phone,
-            email=visitor.email,
-            document_hash=visitor.document_hash,
-            document_last4=visitor.document_last4,
-            created_at=now,
-        )
-        visit = None
-        if context.appointment is not None:
-            visit = Visit.get_or_none(Visit.appointment == context.appointment)
+        person = _new_visitor(visitor, now, email=visitor.email)
+        visit = _appointment_visit(context)
         fields = dict(
             visitor=person,
             host=context.host,
@@ -435,17 +425,9 @@ class Arrival:
         self, context: _Context, visitor: VisitorDetails, hit: WatchlistEntry, now: datetime
     ) -> None:
         with storage_errors(), self._db.atomic():
-            person = Visitor.create(
-                name=visitor.name,
-                company=visitor.company,
-                phone=visitor.phone,
-                document_hash=visitor.document_hash,
-                document_last4=visitor.document_last4,
-                created_at=now,
-            )
-            visit = None
-            if context.appointment is not None:
-                visit = Visit.get_or_none(Visit.appointment == context.appointment)
+            # A refused visitor's e-mail is not kept: the least that records the refusal.
+            person = _new_visitor(visitor, now, email="")
+            visit = _appointment_visit(context)
             if visit is None:
                 visit = Visit(
                     ref=new_ref(), state=None, created_at=now, appointment=context.appointment
@@ -481,3 +463,23 @@ class Arrival:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _new_visitor(visitor: VisitorDetails, now: datetime, *, email: str) -> Visitor:
+    """The visitor's row: what they gave, the document only as its keyed hash and last four."""
+    return Visitor.create(
+        name=visitor.name,
+        company=visitor.company,
+        phone=visitor.phone,
+        email=email,
+        document_hash=visitor.document_hash,
+        document_last4=visitor.document_last4,
+        created_at=now,
+    )
+
+
+def _appointment_visit(context: _Context) -> Visit | None:
+    """The expected visit of the appointment being checked in, if any."""
+    if context.appointment is None:
+        return None
+    return Visit.get_or_none(Visit.appointment == context.appointment)
