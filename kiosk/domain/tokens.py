@@ -6,10 +6,11 @@ and a person can read it aloud or paste it on a command line.
 
     offset size  field
     0      1     version (1)
-    1      1     kind (1 invitation, 2 badge)
+    1      1     kind (1 invitation, 2 badge, 3 case receipt, 4 parcel pickup)
     2      4     key id: first 4 bytes of SHA-256 of the signer's raw public key
     6      8     token id: random; the unit of replay records and revocation
-    14     8     subject: the appointment ref (invitation) or the visit ref (badge)
+    14     8     subject: the appointment ref (invitation), the visit ref (badge), the case
+                 ref (case receipt) or the parcel ref (parcel pickup)
     22     4     not before, Unix seconds
     26     4     not after, Unix seconds
     -- invitations only --
@@ -60,6 +61,10 @@ DEFAULT_LEEWAY = timedelta(minutes=5)
 class TokenKind(IntEnum):
     INVITATION = 1
     BADGE = 2
+    #: The QR on a case's receipt slip: opens the case's status and its follow-up.
+    CASE_RECEIPT = 3
+    #: The QR on a parcel's label and in its recipient's message: collects the parcel.
+    PARCEL_PICKUP = 4
 
 
 @dataclass(frozen=True)
@@ -144,11 +149,32 @@ class TokenSigner:
         not_after: datetime,
         token_id: str | None = None,
     ) -> tuple[str, Token]:
+        return self.sign_subject(
+            TokenKind.BADGE,
+            subject_ref=visit_ref,
+            not_before=not_before,
+            not_after=not_after,
+            token_id=token_id,
+        )
+
+    def sign_subject(
+        self,
+        kind: TokenKind,
+        *,
+        subject_ref: str,
+        not_before: datetime,
+        not_after: datetime,
+        token_id: str | None = None,
+    ) -> tuple[str, Token]:
+        """A token that names one subject and nothing more: a badge, a case receipt or a
+        parcel pickup (an invitation carries more: see sign_invitation)."""
+        if kind is TokenKind.INVITATION:
+            raise ValueError("an invitation names its host and visitor: use sign_invitation")
         token = Token(
-            kind=TokenKind.BADGE,
+            kind=kind,
             key_id=self.key_id,
             token_id=token_id or new_ref(),
-            subject_ref=visit_ref,
+            subject_ref=subject_ref,
             not_before=not_before,
             not_after=not_after,
         )

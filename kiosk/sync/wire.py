@@ -57,6 +57,18 @@ class EventKind(StrEnum):
     SECURITY_ALERT = "security.alert"
     DEVICE_PROBLEM = "device.problem"
     TOKEN_REVOKED = "token.revoked"
+    #: A case (complaint, repair, suggestion, inquiry) reported at a kiosk (issue 19).
+    CASE_OPENED = "case.opened"
+    #: The reporter's answer to a case's follow-up, given at a kiosk.
+    CASE_FOLLOWED_UP = "case.followed_up"
+    #: The duty staff told of a new case (kiosk.notify).
+    NOTIFICATION_CASE_OPENED = "notification.case_opened"
+    #: A parcel left at a kiosk for a recipient (issue 20).
+    DELIVERY_LOGGED = "delivery.logged"
+    #: A parcel collected at a kiosk, by its recipient or someone they named.
+    DELIVERY_COLLECTED = "delivery.collected"
+    #: A recipient told a parcel waits for them (kiosk.notify).
+    NOTIFICATION_DELIVERY_WAITING = "notification.delivery_waiting"
 
 
 #: Event kinds a kiosk may send; anything else is rejected, event by event.
