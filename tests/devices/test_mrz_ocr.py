@@ -97,7 +97,7 @@ def test_an_unsure_read_is_refused_though_its_check_digits_pass() -> None:
     # M and W are 10 apart in the check digit's values: L898902C3 -> L898902C3 with W in the
     # name would pass too; here the surname itself, which no check digit covers, is misread.
     misread = TD3.replace("ERIKSSON", "ERIKSS0N".replace("0", "O").replace("K", "X"))
-    lines = [OcrLine(line, 95.6) for line in misread.splitlines()]
+    lines = [OcrLine(line, mrz_ocr.SURE_CONFIDENCE - 0.4) for line in misread.splitlines()]
     checked = checked_mrz(lines)
     assert checked is not None and not checked.sure
     assert read_mrz_text(_page(), lambda _image: lines, budget_s=None) is None
@@ -151,9 +151,41 @@ def test_a_second_model_contradicts_where_the_check_digits_are_blind() -> None:
     # C and M, and W: the same check value; M for F: the sex, which nothing else checks.
     assert mrz_ocr.contradicted(TD3, [OcrLine(one), OcrLine(two.replace("C3", "M3"))])
     assert mrz_ocr.contradicted(TD3, [OcrLine(one), OcrLine(two.replace("2F12", "2M12"))])
-    # Another letter in a name is not taken as a contradiction: eng reads OCR-B's I as L.
+    # In a name, which no check digit covers, another letter contradicts (measured: H read
+    # as W), but for the letters eng itself reads for others there: OCR-B's I as L.
+    assert mrz_ocr.contradicted(TD3, [OcrLine(one.replace("ERIKSSON", "ERIKSSOW")), OcrLine(two)])
     assert not mrz_ocr.contradicted(TD3, [OcrLine(one.replace("MARIA", "MARLA")), OcrLine(two)])
+    # Outside the names another letter is for the check digits to judge.
+    assert not mrz_ocr.contradicted(TD3, [OcrLine(one.replace("P<UTO", "P<UTD")), OcrLine(two)])
     assert mrz_ocr.contradicted(TD3, [])  # no second reading is no confirmation
+
+
+class _Reads:
+    """An OCR whose reads are given in turn, one a variant, each sure; its second opinion
+    agrees with what it read."""
+
+    def __init__(self, *texts: str) -> None:
+        self.texts = list(texts)
+        self.last = ""
+
+    def __call__(self, _image: Frame) -> list[OcrLine]:
+        self.last = self.texts.pop(0) if self.texts else ""
+        return [OcrLine(line, 99.0) for line in self.last.splitlines()]
+
+    def second_opinion(self, _image: Frame) -> list[OcrLine]:
+        return [OcrLine(line, 99.0) for line in self.last.splitlines()]
+
+
+def test_a_number_that_reads_two_ways_needs_two_variants_to_agree() -> None:
+    # OO and 00 at weights 7 and 3 pass the same check digit: one read cannot tell them.
+    truth = _td3_with_number("L89OO02C3")
+    other = truth.replace("L89OO02C3", "L890002C3")
+    assert mrz_ocr._passes(truth) and mrz_ocr._passes(other)
+    checked = checked_mrz(truth)
+    assert checked is not None and checked.ambiguous
+    assert not checked_mrz(TD3).ambiguous  # type: ignore[union-attr]
+    assert read_mrz_text(_page(), _Reads(other, truth), budget_s=None) is None
+    assert read_mrz_text(_page(), _Reads(other, truth, truth), budget_s=None) == truth
 
 
 def _page() -> Frame:
