@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
+from kiosk.cli import office_deliveries
 from kiosk.cli.common import Commands, emit, shown_time, stop_on_signals, stored_moment
 
 
@@ -43,7 +44,8 @@ def _office(args: argparse.Namespace) -> Any:
 def _start_background(office: Any) -> None:
     """Messages kiosks forwarded, and invitation e-mails that failed, go out from threads
     of the serving process (one each per `serve`, whatever its workers)."""
-    for name, loop in (("office-notify", office.forwarder.run), ("invitations", office.mailer.run)):
+    for name, loop in (("office-notify", office.forwarder.run), ("invitations", office.mailer.run),
+                       ("parcel-reminders", office.parcel_reminders.run)):  # fmt: skip
         threading.Thread(target=loop, args=(threading.Event(),), name=name, daemon=True).start()
 
 
@@ -332,3 +334,4 @@ def register(commands: Commands) -> None:
     )  # fmt: skip
     invitations.add_argument("--once", action="store_true", help="one round, then exit")
     invitations.add_argument("--every", type=float, default=30.0, help="seconds between rounds")
+    office_deliveries.register(commands, office_commands)

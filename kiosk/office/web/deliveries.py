@@ -1,0 +1,300 @@
+"""The deliveries pages: the list of a site's parcels (waiting, collected, returned; by
+recipient, company, carrier and age; in keyset pages), one parcel with its history,
+"returned to sender", the reports (per day, per carrier, median time to pickup) and the
+CSV of what is uncollected.
+
+Reception, security and admins see every parcel of their site, a host only their own
+(kiosk.office.deliveries.ledger decides: a parcel out of sight is a 404, as if it did not
+exist); only reception and admins mark a parcel returned. Forms carry the CSRF token,
+checked by `require` as on every page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from markupsafe import Markup
+
+from kiosk.domain.errors import InvalidInput, NotFound
+from kiosk.office import charts
+from kiosk.office.deliveries import ledger, reports
+from kiosk.office.deliveries.rules import DEFAULT_CARRIERS, ParcelKind, ParcelState, load_rules
+from kiosk.office.staff import Role, Staff
+from kiosk.office.typed_dates import typed_date
+from kiosk.office.web import N_, PageRefused, require, web, words
+from kiosk.office.web.onsite import site_zone
+from kiosk.office.web.templating import Translator
+
+router = APIRouter()
+may_see = require(Role.RECEPTION, Role.SECURITY, Role.HOST)
+may_return = require(Role.RECEPTION)
+
+#: The words for the codes a parcel keeps (as kiosk.office.web.labels does for visits).
+PARCEL_LABELS: dict[str, dict[str, str]] = {
+    "parcel_state": {
+        ParcelState.WAITING: N_("waiting"),
+        ParcelState.COLLECTED: N_("collected"),
+        ParcelState.RETURNED: N_("returned to sender"),
+    },
+    "parcel_kind": {
+        ParcelKind.PARCEL: N_("parcel"),
+        ParcelKind.DOCUMENTS: N_("documents"),
+        ParcelKind.FOOD: N_("food"),
+        ParcelKind.FLOWERS: N_("flowers"),
+        ParcelKind.OTHER: N_("other"),
+    },
+    "carrier": {
+        "sf": N_("SF Express"),
+        "jd": N_("JD Logistics"),
+        "ems": N_("EMS"),
+        "zto": N_("ZTO"),
+        "yto": N_("YTO"),
+        "sto": N_("STO"),
+        "yunda": N_("Yunda"),
+        "meituan": N_("Meituan"),
+        "eleme": N_("Ele.me"),
+        "dhl": N_("DHL"),
+        "ups": N_("UPS"),
+        "fedex": N_("FedEx"),
+        "other": N_("other carrier"),
+    },
+    "pickup_method": {
+        "qr": N_("QR code"),
+        "code": N_("pickup code"),
+        "guard": N_("by a guard"),
+    },
+    "history": {
+        "logged": N_("Logged at the kiosk"),
+        "collected": N_("Collected"),
+        "second_collection": N_("Collected again (a duplicate: nothing changed)"),
+        "returned": N_("Returned to sender"),
+        "reminded": N_("Recipient reminded"),
+    },
+}
+#: The age filter's choices, in days.
+AGES = (1, 3, 7, 14, 30)
+#: The notices after a form, by code (only the office's own sentences, see web.notices).
+NOTICES = {
+    "returned": N_("Marked returned to sender. Kiosks refuse its pickup from their next sync.")
+}
+
+
+def _notice(request: Request, _: Translator) -> str:
+    code = request.query_params.get("done", "")
+    return _(NOTICES[code]) if code in NOTICES else ""
+
+
+def labeller(_: Translator) -> Callable[[str, object], str]:
+    """`plabel(kind, code)` for the templates: the words, or the code as it is."""
+
+    def plabel(kind: str, code: object) -> str:
+        text = "" if code is None else str(code)
+        table = PARCEL_LABELS[kind]
+        return _(table[text]) if text in table else text
+
+    return plabel
+
+
+def viewer_of(staff: Staff) -> ledger.Viewer:
+    if staff.role is Role.HOST:
+        return ledger.Viewer(staff.site_id, staff.host_ref or "-")
+    return ledger.Viewer(staff.site_id)
+
+
+def _filter(
+    state: str = Query("", max_length=16),
+    host: str = Query("", max_length=64),
+    company: str = Query("", max_length=120),
+    carrier: str = Query("", max_length=32),
+    age: str = Query("", max_length=4),
+) -> ledger.ParcelFilter:
+    if state and state not in set(ParcelState):
+        raise PageRefused(400, N_("There is no such state of a parcel."))
+    if age and (not age.isdigit() or int(age) not in AGES):
+        raise PageRefused(400, N_("The age is one of the list's choices."))
+    return ledger.ParcelFilter(
+        state=state,
+        host_ref=host,
+        company=company.strip(),
+        carrier=carrier,
+        older_than_days=int(age) if age else 0,
+    )
+
+
+@router.get("/deliveries")
+def deliveries(
+    request: Request,
+    after: str = Query("", max_length=40),
+    wanted: ledger.ParcelFilter = Depends(_filter),
+    staff: Staff = Depends(may_see),
+) -> Response:
+    context = web(request)
+    _ = words(request, staff)
+    now = context.store.clock.now()
+    viewer = viewer_of(staff)
+    with context.db():
+        zone = site_zone(staff.site_id)
+        try:
+            rows, next_cursor = ledger.parcel_page(viewer, wanted, now, after)
+        except InvalidInput as err:
+            raise PageRefused(400, N_("That page of the list does not exist.")) from err
+        total = ledger.matching_count(viewer, wanted, now)
+        counts = ledger.state_counts(viewer, now)
+        hosts = [] if viewer.host_ref else ledger.host_choices(staff.site_id)
+        carriers = load_rules(staff.site_id).carriers
+    params = wanted.as_params()
+    others = {name: value for name, value in params.items() if name != "state"}
+    tabs = [("", _("All"), sum(counts.values()), "/deliveries?" + urlencode(others))] + [
+        (
+            state.value,
+            labeller(_)("parcel_state", state.value),
+            counts[state.value],
+            "/deliveries?" + urlencode({**others, "state": state.value}),
+        )
+        for state in ParcelState
+    ]
+    return context.page(
+        request,
+        staff,
+        "deliveries.html",
+        rows=rows,
+        total=total,
+        wanted=wanted,
+        tabs=tabs,
+        hosts=hosts,
+        carriers=carriers or list(DEFAULT_CARRIERS),
+        ages=AGES,
+        zone=str(zone),
+        now=now,
+        plabel=labeller(_),
+        first_page=not after,
+        next_url=f"/deliveries?{urlencode({**params, 'after': next_cursor})}"
+        if next_cursor
+        else "",
+        first_url="/deliveries?" + urlencode(params),
+        may_export=not viewer.host_ref,
+        notice=_notice(request, _),
+    )
+
+
+@router.get("/deliveries/uncollected.csv")
+def uncollected_csv(request: Request, staff: Staff = Depends(may_see)) -> Response:
+    context = web(request)
+    now = context.store.clock.now()
+    viewer = viewer_of(staff)
+    with context.db():
+        zone = site_zone(staff.site_id)
+        # Recipients' names leaving the office: who took the list is recorded.
+        context.staff.audit(staff.site_id, staff.username, "deliveries.export")
+
+    def chunks() -> Iterator[bytes]:
+        with context.db():
+            for chunk in reports.uncollected_csv(viewer, now, zone):
+                yield chunk.encode("utf-8")
+
+    stamp = now.astimezone(zone).strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        chunks(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="uncollected-{stamp}.csv"'},
+    )
+
+
+def _day(value: str, fallback: date) -> date:
+    if not value:
+        return fallback
+    try:
+        return typed_date(value)
+    except ValueError as err:
+        raise PageRefused(400, N_("The day is not a date (YYYY-MM-DD).")) from err
+
+
+@router.get("/deliveries/report")
+def report(
+    request: Request,
+    date_from: str = Query("", alias="from", max_length=20),
+    date_to: str = Query("", alias="to", max_length=20),
+    staff: Staff = Depends(may_see),
+) -> Response:
+    context = web(request)
+    _ = words(request, staff)
+    plabel = labeller(_)
+    now = context.store.clock.now()
+    with context.db():
+        zone = site_zone(staff.site_id)
+        today = now.astimezone(zone).date()
+        last = _day(date_to, today)
+        first = _day(date_from, last - timedelta(days=29))
+        built = reports.delivery_report(viewer_of(staff), first, last, zone)
+        on_shelf = ledger.state_counts(viewer_of(staff), now)[ParcelState.WAITING]
+    figures: dict[str, Markup] = {
+        "per_day": charts.column_chart(
+            _("Deliveries per day"), [(d.strftime("%d"), n) for d, n in built.per_day]
+        ),
+        "per_carrier": charts.bar_chart(
+            _("Deliveries per carrier"), [(plabel("carrier", c), n) for c, n in built.per_carrier]
+        ),
+    }
+    return context.page(
+        request,
+        staff,
+        "deliveries_report.html",
+        report=built,
+        charts=figures,
+        plabel=plabel,
+        may_export=not viewer_of(staff).host_ref,
+        on_shelf=on_shelf,
+    )
+
+
+def _ref(ref: str) -> str:
+    if len(ref) != 16 or any(c not in "0123456789abcdef" for c in ref):
+        raise PageRefused(404, N_("There is no such parcel at this site."))
+    return ref
+
+
+@router.get("/deliveries/{ref}")
+def parcel(request: Request, ref: str, staff: Staff = Depends(may_see)) -> Response:
+    context = web(request)
+    _ = words(request, staff)
+    with context.db():
+        zone = site_zone(staff.site_id)
+        try:
+            detail = ledger.parcel_detail(viewer_of(staff), _ref(ref))
+        except NotFound as err:
+            raise PageRefused(404, N_("There is no such parcel at this site.")) from err
+    return context.page(
+        request,
+        staff,
+        "parcel.html",
+        parcel=detail.row,
+        history=detail.history,
+        zone=str(zone),
+        plabel=labeller(_),
+        now=context.store.clock.now(),
+        notice=_notice(request, _),
+        may_return=staff.has(Role.RECEPTION) and detail.row.state == ParcelState.WAITING,
+    )
+
+
+@router.post("/deliveries/{ref}/return")
+def mark_returned(request: Request, ref: str, staff: Staff = Depends(may_return)) -> Response:
+    context = web(request)
+    with context.db():
+        try:
+            ledger.mark_returned(
+                context.store.feed,
+                viewer_of(staff),
+                _ref(ref),
+                staff.username,
+                context.store.clock.now(),
+            )
+        except NotFound as err:
+            raise PageRefused(404, N_("There is no such parcel at this site.")) from err
+        except InvalidInput as err:
+            raise PageRefused(409, N_("Only a waiting parcel can be returned to sender.")) from err
+    return RedirectResponse(f"/deliveries/{ref}?done=returned", 303)
