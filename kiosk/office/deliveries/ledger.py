@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from peewee import JOIN, Expression
+from peewee import JOIN, Expression, fn
 
 from kiosk.dbkit.rows import rows_of
 from kiosk.domain.errors import InvalidInput, NotFound
@@ -188,7 +188,7 @@ def state_counts(viewer: Viewer, now: datetime) -> dict[str, int]:
     conditions = _conditions(viewer, ParcelFilter(), now)
     counts = {state.value: 0 for state in ParcelState}
     for state, count in rows_of(
-        Parcel.select(Parcel.state, Parcel.id.count())
+        Parcel.select(Parcel.state, fn.COUNT(Parcel.id))
         .where(_all(conditions))
         .group_by(Parcel.state)
     ):

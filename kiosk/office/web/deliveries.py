@@ -36,7 +36,7 @@ may_return = require(Role.RECEPTION)
 #: The words for the codes a parcel keeps (as kiosk.office.web.labels does for visits).
 PARCEL_LABELS: dict[str, dict[str, str]] = {
     "parcel_state": {
-        ParcelState.WAITING: N_("waiting"),
+        ParcelState.WAITING: N_("waiting for pickup"),
         ParcelState.COLLECTED: N_("collected"),
         ParcelState.RETURNED: N_("returned to sender"),
     },
@@ -50,15 +50,12 @@ PARCEL_LABELS: dict[str, dict[str, str]] = {
     "carrier": {
         "sf": N_("SF Express"),
         "jd": N_("JD Logistics"),
-        "ems": N_("EMS"),
         "zto": N_("ZTO"),
         "yto": N_("YTO"),
         "sto": N_("STO"),
         "yunda": N_("Yunda"),
         "meituan": N_("Meituan"),
         "eleme": N_("Ele.me"),
-        "dhl": N_("DHL"),
-        "ups": N_("UPS"),
         "fedex": N_("FedEx"),
         "other": N_("other carrier"),
     },
@@ -75,6 +72,14 @@ PARCEL_LABELS: dict[str, dict[str, str]] = {
         "reminded": N_("Recipient reminded"),
     },
 }
+#: The same words by (kind, code), for the look-up.
+PARCEL_WORDS = {
+    (kind, str(code)): words
+    for kind, table in PARCEL_LABELS.items()
+    for code, words in table.items()
+}
+#: Carriers whose name is the same in every language: shown as they are, never looked up.
+CARRIER_NAMES = {"ems": "EMS", "dhl": "DHL", "ups": "UPS"}
 #: The age filter's choices, in days.
 AGES = (1, 3, 7, 14, 30)
 #: The notices after a form, by code (only the office's own sentences, see web.notices).
@@ -93,8 +98,9 @@ def labeller(_: Translator) -> Callable[[str, object], str]:
 
     def plabel(kind: str, code: object) -> str:
         text = "" if code is None else str(code)
-        table = PARCEL_LABELS[kind]
-        return _(table[text]) if text in table else text
+        if kind == "carrier" and text in CARRIER_NAMES:
+            return CARRIER_NAMES[text]
+        return _(PARCEL_WORDS[kind, text]) if (kind, text) in PARCEL_WORDS else text
 
     return plabel
 
