@@ -25,8 +25,8 @@ from kiosk.domain.clock import ManualClock
 from kiosk.domain.errors import InvalidInput
 from kiosk.domain.tokens import raw_public_key
 from kiosk.notify import LinkAction, LinkSigner
-from kiosk.office.deliveries.rules import DELIVERY_KINDS
 from kiosk.notify.links import LinkRefusal, LinkRefused
+from kiosk.office.deliveries.rules import DELIVERY_KINDS
 from kiosk.office.models import (
     ChangeLog,
     Event,
