@@ -21,7 +21,7 @@ WORDS: Mapping[str, Mapping[str, str]] = {
     "reminder_title": {
         "zh_Hans": "提醒：您有 %(count)s 件快递待领取",
         "zh_Hant": "提醒：您有 %(count)s 件包裹待領取",
-        "en": "Reminder: %(count)s deliveries are waiting for you",
+        "en": "Reminder: deliveries waiting for you at the desk (%(count)s)",
     },
     "reminder_intro": {
         "zh_Hans": "%(site)s 前台有以下物品等您领取，请尽快来取：",
@@ -38,7 +38,7 @@ WORDS: Mapping[str, Mapping[str, str]] = {
             "取件碼 %(code)s，位置 %(shelf)s"
         ),
         "en": (
-            "· %(kind)s (%(carrier)s, %(items)s items), left %(logged)s,"
+            "· %(kind)s ×%(items)s (%(carrier)s), left %(logged)s,"
             " pickup code %(code)s, shelf %(shelf)s"
         ),
     },
@@ -50,7 +50,7 @@ WORDS: Mapping[str, Mapping[str, str]] = {
     "desk_title": {
         "zh_Hans": "%(site)s 前台：%(count)s 件快递仍待领取（%(day)s）",
         "zh_Hant": "%(site)s 前台：%(count)s 件包裹仍待領取（%(day)s）",
-        "en": "%(site)s desk: %(count)s deliveries still on the shelf (%(day)s)",
+        "en": "%(site)s desk: still on the shelf on %(day)s (%(count)s)",
     },
     "desk_line": {
         "zh_Hans": (
@@ -62,8 +62,8 @@ WORDS: Mapping[str, Mapping[str, str]] = {
             "件），位置 %(shelf)s，已等待 %(days)s 天%(note)s"
         ),
         "en": (
-            "· %(recipient)s: %(kind)s (%(carrier)s, %(items)s items),"
-            " shelf %(shelf)s, waiting %(days)s days%(note)s"
+            "· %(recipient)s: %(kind)s ×%(items)s (%(carrier)s),"
+            " shelf %(shelf)s, waiting %(days)s d%(note)s"
         ),
     },
     "left_note": {
