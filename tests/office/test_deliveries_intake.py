@@ -252,3 +252,19 @@ def test_another_sites_parcel_or_host_is_refused_with_a_security_alert(
             .where((ChangeLog.site == other) & (ChangeLog.entity == "parcel"))
             .exists()
         )
+
+
+def test_a_collection_after_the_office_returned_it_wins(
+    store: OfficeStore, lobby: ParcelKiosk
+) -> None:
+    """A kiosk offline at the time handed it over: what happened at the desk is the truth,
+    and the parcel's history keeps that it had been marked returned."""
+    from kiosk.office.deliveries import ledger
+
+    ref, _ = lobby.log(company="Acme")
+    with store.db.connection_context():
+        ledger.mark_returned(store.feed, ledger.Viewer(store.site(SITE).id), ref, "desk",
+                             MONDAY_10AM + timedelta(hours=1))  # fmt: skip
+    assert lobby.collect(ref, at=MONDAY_10AM + timedelta(minutes=30)).status == "stored"
+    assert parcel(store, ref).state == "collected"
+    assert history(store, ref) == ["logged", "returned", "collected"]

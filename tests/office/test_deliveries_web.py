@@ -251,3 +251,44 @@ def test_the_command_line(
     ]
     assert main(["office", "deliveries", "show", "0" * 16, *db]) == 1
     assert main(["office", "deliveries", "list", *db, "--state", "lost"]) == 1
+
+
+def test_the_delivery_settings_are_an_admins(office: WebOffice) -> None:
+    from kiosk.office.deliveries.rules import load_rules
+
+    reception = office.as_role("reception")
+    assert reception.get("/deliveries/settings").status_code == 403
+    assert "/deliveries/settings" not in reception.get("/deliveries").text
+    admin = office.as_role("admin")
+    assert "/deliveries/settings" in admin.get("/deliveries").text
+    form = {"csrf_token": office.csrf(admin), "remind_after_hours": "48",
+            "remind_every_days": "2", "send_from_hour": "10", "language": "zh_Hant",
+            "carriers": "sf\njd, acme-express"}  # fmt: skip
+
+    saved = admin.post("/deliveries/settings", data=form)
+
+    assert saved.status_code == 303
+    assert "Settings saved." in admin.get(saved.headers["location"]).text
+    with office.store.db.connection_context():
+        rules = load_rules(office.site)
+    assert (rules.remind_after_hours, rules.remind_every_days, rules.send_from_hour) == (48, 2, 10)
+    assert (rules.language, rules.carriers) == ("zh_Hant", ["sf", "jd", "acme-express"])
+    for field, value, said in (
+        (
+            "send_from_hour",
+            "25",
+            "Send from (hour of the day): Input should be less than or equal to 23",
+        ),
+        (
+            "remind_after_hours",
+            "soon",
+            "Remind after (hours waiting): Input should be a valid integer",
+        ),
+        ("carriers", "SF Express", "is not a carrier key"),
+        ("language", "fr", "Language of messages"),
+    ):
+        refused = admin.post("/deliveries/settings", data={**form, field: value})
+        assert refused.status_code == 400 and said in refused.text, (field, refused.text[-800:])
+    with office.store.db.connection_context():
+        assert load_rules(office.site).send_from_hour == 10  # nothing half-saved
+        assert AuditEntry.select().where(AuditEntry.action == "deliveries.settings").count() == 1

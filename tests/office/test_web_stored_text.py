@@ -284,6 +284,7 @@ ADMIN_PAGES = {
     "/settings/kiosks/{kiosk_id}/revoke": ["/settings/kiosks/{kiosk}/revoke"],
     "/deliveries": ["/deliveries", "/deliveries?state=waiting&carrier=sf&age=7"],
     "/deliveries/report": ["/deliveries/report"],
+    "/deliveries/settings": ["/deliveries/settings"],
     "/deliveries/uncollected.csv": ["/deliveries/uncollected.csv"],
     "/deliveries/{ref}": ["/deliveries/{parcel}", "/deliveries/{collected}"],
 }

@@ -15,14 +15,20 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from markupsafe import Markup
 
 from kiosk.domain.errors import InvalidInput, NotFound
 from kiosk.office import charts
 from kiosk.office.deliveries import ledger, reports
-from kiosk.office.deliveries.rules import DEFAULT_CARRIERS, ParcelKind, ParcelState, load_rules
+from kiosk.office.deliveries.rules import (
+    DEFAULT_CARRIERS,
+    ParcelKind,
+    ParcelState,
+    load_rules,
+    save_rules,
+)
 from kiosk.office.staff import Role, Staff
 from kiosk.office.typed_dates import typed_date
 from kiosk.office.web import N_, PageRefused, require, web, words
@@ -32,6 +38,7 @@ from kiosk.office.web.templating import Translator
 router = APIRouter()
 may_see = require(Role.RECEPTION, Role.SECURITY, Role.HOST)
 may_return = require(Role.RECEPTION)
+may_configure = require()  # admins only
 
 #: The words for the codes a parcel keeps (as kiosk.office.web.labels does for visits).
 PARCEL_LABELS: dict[str, dict[str, str]] = {
@@ -84,7 +91,16 @@ CARRIER_NAMES = {"ems": "EMS", "dhl": "DHL", "ups": "UPS"}
 AGES = (1, 3, 7, 14, 30)
 #: The notices after a form, by code (only the office's own sentences, see web.notices).
 NOTICES = {
-    "returned": N_("Marked returned to sender. Kiosks refuse its pickup from their next sync.")
+    "returned": N_("Marked returned to sender. Kiosks refuse its pickup from their next sync."),
+    "settings_saved": N_("Settings saved."),
+}
+#: The delivery settings as the settings form names them.
+SETTINGS = {
+    "remind_after_hours": N_("Remind after (hours waiting)"),
+    "remind_every_days": N_("Remind again every (days)"),
+    "send_from_hour": N_("Send from (hour of the day)"),
+    "language": N_("Language of messages"),
+    "carriers": N_("Carriers"),
 }
 
 
@@ -184,6 +200,7 @@ def deliveries(
         first_url="/deliveries?" + urlencode(params),
         may_export=not viewer.host_ref,
         notice=_notice(request, _),
+        may_configure=staff.role is Role.ADMIN,
     )
 
 
@@ -255,6 +272,58 @@ def report(
         may_export=not viewer_of(staff).host_ref,
         on_shelf=on_shelf,
     )
+
+
+def _settings_page(
+    request: Request, staff: Staff, status: int = 200, **context: object
+) -> Response:
+    _ = words(request, staff)
+    return web(request).page(
+        request, staff, "deliveries_settings.html", status,
+        labels={name: _(SETTINGS[name]) for name in SETTINGS}, plabel=labeller(_),
+        notice=_notice(request, _), **context,
+    )  # fmt: skip
+
+
+@router.get("/deliveries/settings")
+def settings(request: Request, staff: Staff = Depends(may_configure)) -> Response:
+    with web(request).db():
+        rules = load_rules(staff.site_id)
+    return _settings_page(request, staff, values=rules.model_dump())
+
+
+@router.post("/deliveries/settings")
+def save_settings(
+    request: Request,
+    staff: Staff = Depends(may_configure),
+    remind_after_hours: str = Form("", max_length=10),
+    remind_every_days: str = Form("", max_length=10),
+    send_from_hour: str = Form("", max_length=10),
+    language: str = Form("", max_length=10),
+    carriers: str = Form("", max_length=2000),
+) -> Response:
+    context = web(request)
+    _ = words(request, staff)
+    values = {
+        "remind_after_hours": remind_after_hours.strip(),
+        "remind_every_days": remind_every_days.strip(),
+        "send_from_hour": send_from_hour.strip(),
+        "language": language.strip(),
+        "carriers": [key for key in carriers.replace(",", "\n").split() if key],
+    }
+    with context.db(), context.store.db.atomic():
+        try:
+            save_rules(staff.site_id, values, context.store.clock.now())
+        except InvalidInput as err:
+            shown = {**values, "carriers": values["carriers"]}
+            label = _(SETTINGS[err.field]) if err.field in SETTINGS else err.field
+            return _settings_page(
+                request, staff, 400, values=shown, error=f"{label}: {_.problem(err.message)}"
+            )
+        context.staff.audit(
+            staff.site_id, staff.username, "deliveries.settings", entity="settings", detail=values
+        )
+    return RedirectResponse("/deliveries/settings?done=settings_saved", 303)
 
 
 def _ref(ref: str) -> str:
