@@ -268,3 +268,33 @@ def test_a_collection_after_the_office_returned_it_wins(
     assert lobby.collect(ref, at=MONDAY_10AM + timedelta(minutes=30)).status == "stored"
     assert parcel(store, ref).state == "collected"
     assert history(store, ref) == ["logged", "returned", "collected"]
+
+
+def test_the_nightly_purge_blanks_who_collected_a_parcel(
+    store: OfficeStore, lobby: ParcelKiosk
+) -> None:
+    from kiosk.office import reporting
+    from kiosk.office.retention import purge
+
+    old, _ = lobby.log(company="Acme", waybill="SF9000000000001")
+    lobby.collect(old, collected_by="张伟")
+    recent, _ = lobby.log(company="Acme", waybill="SF9000000000002")
+    waiting, _ = lobby.log(company="Acme", waybill="SF9000000000003")
+    later = MONDAY_10AM + timedelta(days=80)
+    lobby.collect(recent, at=later, collected_by="王芳")
+
+    report = purge(store.db, MONDAY_10AM + timedelta(days=91))  # 90 days by default
+    again = purge(store.db, MONDAY_10AM + timedelta(days=91))
+
+    assert (report.parcels_anonymised, again.parcels_anonymised) == (1, 0)
+    assert (parcel(store, old).collected_by, parcel(store, old).waybill) == ("", "")
+    assert parcel(store, old).collected_at is not None  # the reports' times stay
+    assert parcel(store, recent).collected_by == "王芳"
+    assert parcel(store, waiting).waybill == "SF9000000000003"
+    with store.db.connection_context():
+        payloads = [e.payload for e in Event.select().where(Event.subject_ref == old)]
+        assert payloads and not any("张伟" in p or "SF9000000000001" in p for p in payloads)
+        details = [h.detail for h in ParcelHistory.select().join(Parcel).where(Parcel.ref == old)]
+        assert not any("张伟" in d for d in details)
+        checks = reporting.verify_site_chains(store.site(SITE).id)
+    assert all(check.broken_seq is None and not check.problem for check in checks), checks
