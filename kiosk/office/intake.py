@@ -88,7 +88,7 @@ class Intake:
         self.db = db
         self.clock = clock
         self.feed = feed
-        self.parcels = ParcelIntake(db, clock, feed)
+        self.parcels = ParcelIntake(db, feed)
 
     def ingest(self, kiosk: Kiosk, events: Iterable[dict[str, Any]]) -> IngestReport:
         """Store a batch of a kiosk's events. Each event is judged alone: a bad one is
@@ -119,7 +119,8 @@ class Intake:
             verdicts.update(self._judge_known(kiosk, valid, now))
             fresh = [e for e in valid if e["event_id"] not in verdicts]
             verdicts.update(self._refuse_foreign(kiosk, fresh, now))
-            for event_id, reason in self.parcels.refusals(kiosk, fresh, now).items():
+            unjudged = [e for e in fresh if e["event_id"] not in verdicts]
+            for event_id, reason in self.parcels.refusals(kiosk, unjudged, now).items():
                 verdicts.setdefault(event_id, EventResult(event_id, "rejected", reason))
             # The same event twice in one batch counts once.
             for event in fresh:

@@ -24,7 +24,6 @@ from typing import Any
 from peewee import Database
 
 from kiosk.dbkit.rows import rows_of
-from kiosk.domain.clock import Clock
 from kiosk.domain.records import parse_time
 from kiosk.office.alerts import OfficeAlert, raise_alert
 from kiosk.office.deliveries.models import Parcel, ParcelHistory
@@ -68,9 +67,8 @@ class ParcelIntake:
     """Judges and folds one kiosk's delivery events, inside kiosk.office.intake's
     transaction (so a refusal's alert and the batch commit together)."""
 
-    def __init__(self, db: Database, clock: Clock, feed: ChangeFeed) -> None:
+    def __init__(self, db: Database, feed: ChangeFeed) -> None:
         self.db = db
-        self.clock = clock
         self.feed = feed
 
     def refusals(self, kiosk: Kiosk, events: list[dict[str, Any]], now: datetime) -> dict[str, str]:
