@@ -66,7 +66,7 @@ class ParcelKiosk:
         self.kiosk.seq += 1
         return {
             "event_id": uuid.uuid4().hex, "seq": self.kiosk.seq, "kind": kind,
-            "subject_ref": payload.get("parcel_ref", "") if isinstance(payload, dict) else "",
+            "subject_ref": "",  # the office reads payload.parcel_ref
             "payload": payload, "occurred_at": self.store.clock.now().isoformat(),
         }  # fmt: skip
 

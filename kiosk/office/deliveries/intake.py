@@ -54,6 +54,8 @@ def parcel_data(parcel: Parcel) -> dict[str, Any]:
 
 
 def record(parcel: Parcel, action: str, actor: str, at: datetime, **detail: Any) -> None:
+    """A line of the parcel's history; `event` in the detail names the kiosk's event it
+    came from (the purge finds the events to blank by it)."""
     ParcelHistory.create(
         parcel=parcel,
         at=at,
@@ -128,9 +130,9 @@ class ParcelIntake:
         payload = event["payload"]
         parcel = Parcel.get_or_none(Parcel.ref == payload["parcel_ref"])
         if event["kind"] == EventKind.DELIVERY_LOGGED:
-            changed = self._logged(kiosk, parcel, payload, now)
+            changed = self._logged(kiosk, parcel, event, now)
         else:
-            changed = self._collected(kiosk, parcel, payload, now)
+            changed = self._collected(kiosk, parcel, event, now)
         if changed is None:
             return True
         if changed.logged:
@@ -139,8 +141,9 @@ class ParcelIntake:
 
     @staticmethod
     def _logged(
-        kiosk: Kiosk, parcel: Parcel | None, payload: dict[str, Any], now: datetime
+        kiosk: Kiosk, parcel: Parcel | None, event: dict[str, Any], now: datetime
     ) -> Parcel | None:
+        payload = event["payload"]
         if parcel is not None and parcel.logged:
             return None  # the same parcel logged again: it is as it was
         if parcel is None:
@@ -157,15 +160,15 @@ class ParcelIntake:
         parcel.logged = True
         parcel.updated_at = now
         parcel.save(force_insert=parcel.id is None)
-        record(
-            parcel, "logged", kiosk.kiosk_id, parcel.logged_at, recipient_left=parcel.recipient_left
-        )
+        record(parcel, "logged", kiosk.kiosk_id, parcel.logged_at, event=event["event_id"],
+               recipient_left=parcel.recipient_left)  # fmt: skip
         return parcel
 
     @staticmethod
     def _collected(
-        kiosk: Kiosk, parcel: Parcel | None, payload: dict[str, Any], now: datetime
+        kiosk: Kiosk, parcel: Parcel | None, event: dict[str, Any], now: datetime
     ) -> Parcel | None:
+        payload = event["payload"]
         at = parse_time(payload["collected_at"], "payload.collected_at")
         assert at is not None  # the schema requires it
         who = payload["collected_by"].strip()
@@ -178,6 +181,7 @@ class ParcelIntake:
                 collected_by=who,
                 method=payload["method"],
                 first_by=parcel.collected_by,
+                event=event["event_id"],
             )
             return None
         if parcel is None:
@@ -205,6 +209,7 @@ class ParcelIntake:
             collected_by=who,
             method=parcel.collected_method,
             signed=parcel.signed,
+            event=event["event_id"],
             **({"was": was} if was == ParcelState.RETURNED else {}),
         )
         return parcel

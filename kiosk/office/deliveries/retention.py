@@ -17,7 +17,7 @@ from peewee import Database
 from kiosk.dbkit.rows import rows_of
 from kiosk.office.deliveries.models import Parcel, ParcelHistory
 from kiosk.office.deliveries.rules import ParcelState
-from kiosk.office.models import Event, Kiosk, Site
+from kiosk.office.models import Event, Site
 from kiosk.sync.wire import EventKind
 
 #: The fields of a delivery that name a person or could be traced to one.
@@ -49,32 +49,36 @@ def purge_parcels(db: Database, site: Site, cutoff: datetime, now: datetime, bat
             Parcel.update(collected_by="", waybill="", updated_at=now).where(
                 Parcel.id.in_(ids)
             ).execute()
-            _blank_history(ids)
-            _blank_events(site, [ref for _, ref in found], now)
+            _blank_events(_blank_history(ids), now)
             done += len(found)
 
 
-def _blank_history(parcel_ids: list[int]) -> None:
+def _blank_history(parcel_ids: list[int]) -> list[str]:
+    """Blank the names in these parcels' history; the ids of the events it came from."""
+    events = []
     for line_id, text in rows_of(
         ParcelHistory.select(ParcelHistory.id, ParcelHistory.detail).where(
             ParcelHistory.parcel.in_(parcel_ids)
         )
     ):
         detail = json.loads(text or "{}")
+        if isinstance(detail.get("event"), str):
+            events.append(detail["event"])
         cleaned = {k: ("" if k in ("collected_by", "first_by") else v) for k, v in detail.items()}
         if cleaned != detail:
             ParcelHistory.update(detail=json.dumps(cleaned, ensure_ascii=False)).where(
                 ParcelHistory.id == line_id
             ).execute()
+    return events
 
 
-def _blank_events(site: Site, refs: list[str], now: datetime) -> None:
-    kiosks = Kiosk.select(Kiosk.id).where(Kiosk.site == site.id)
+def _blank_events(event_ids: list[str], now: datetime) -> None:
+    if not event_ids:
+        return
     for event_id, text in rows_of(
         Event.select(Event.id, Event.payload).where(
-            Event.kiosk.in_(kiosks)
+            Event.event_id.in_(event_ids)
             & Event.kind.in_([EventKind.DELIVERY_COLLECTED, EventKind.DELIVERY_LOGGED])
-            & Event.subject_ref.in_(refs)
         )
     ):
         payload = json.loads(text)
