@@ -23,7 +23,6 @@ from collections.abc import Callable
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-from kiosk.cli import office_deliveries
 from kiosk.cli.common import Commands, emit, shown_time, stop_on_signals, stored_moment
 
 
@@ -334,4 +333,3 @@ def register(commands: Commands) -> None:
     )  # fmt: skip
     invitations.add_argument("--once", action="store_true", help="one round, then exit")
     invitations.add_argument("--every", type=float, default=30.0, help="seconds between rounds")
-    office_deliveries.register(commands, office_commands)

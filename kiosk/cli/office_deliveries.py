@@ -180,8 +180,10 @@ def cmd_remind(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: Commands, office_commands: Any) -> None:
-    """Add `kiosk office deliveries` and its subcommands under `kiosk office`."""
+def register(commands: Commands) -> None:
+    """Add `kiosk office deliveries` and its subcommands under `kiosk office` (registered
+    after kiosk.cli.office, which makes that group)."""
+    office_commands = commands.existing_group("office")
     group = commands.add(
         "deliveries", needs_subcommand, "the parcels left at the kiosks", office_commands
     ).add_subparsers(dest="deliveries_command", required=True)

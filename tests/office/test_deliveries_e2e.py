@@ -138,4 +138,10 @@ def test_reception_filters_opens_and_returns_a_parcel(live_office: Any, browser:
     assert "已退回寄件人" in phone.inner_text("table.deliveries")
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shot(phone, "host-phone-zh")
+    phone.click(f"a[href='/deliveries/{mine}']")
+    phone.wait_for_url(f"{office.url}/deliveries/{mine}")
+    assert "退回寄件人" in phone.inner_text("dl.facts")
+    assert phone.locator("form[action$='/return']").count() == 0  # a host returns nothing
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(phone, "host-phone-parcel-zh")
     assert phone.goto(f"{office.url}/deliveries/{food}").status == 404

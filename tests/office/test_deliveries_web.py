@@ -130,7 +130,11 @@ def test_filters_tabs_and_pages(office: WebOffice, lobby: ParcelKiosk) -> None:
     waiting = client.get("/deliveries?state=waiting")
     assert "110 parcels match." in waiting.text
     assert re.search(r"waiting for pickup <span class=\"badge\">110</span>", waiting.text)
-    assert "40 parcels match." in client.get("/deliveries?carrier=jd").text
+    by_jd = client.get("/deliveries?carrier=jd").text
+    assert "40 parcels match." in by_jd
+    # The tabs count within the other filters: jd's parcels 1, 4 and 7 were collected.
+    assert 'waiting for pickup <span class="badge">37</span>' in by_jd
+    assert 'collected <span class="badge">3</span>' in by_jd
     assert "40 parcels match." in client.get("/deliveries?company=Company+1").text
     # Now is 10 days after the first; logged an hour apart: 240 - 72 h... at least 7 days ago
     aged = client.get("/deliveries?age=7")

@@ -15,7 +15,7 @@ the parcel's history and the audit entry.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -91,6 +91,8 @@ class ParcelRow:
 class ParcelDetail:
     row: ParcelRow
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: The names of the kiosks its history names (by kiosk id).
+    kiosk_names: dict[str, str] = field(default_factory=dict)
 
 
 def _conditions(viewer: Viewer, wanted: ParcelFilter, now: datetime) -> list[Expression]:
@@ -183,9 +185,12 @@ def parcel_page(
     return rows, (_cursor(rows[-1], found[size - 1].id) if more else "")
 
 
-def state_counts(viewer: Viewer, now: datetime) -> dict[str, int]:
-    """How many of the viewer's parcels are in each state (the page's tabs)."""
-    conditions = _conditions(viewer, ParcelFilter(), now)
+def state_counts(
+    viewer: Viewer, now: datetime, wanted: ParcelFilter | None = None
+) -> dict[str, int]:
+    """How many of the viewer's parcels (of `wanted`, whatever its state) are in each
+    state: the page's tabs."""
+    conditions = _conditions(viewer, replace(wanted or ParcelFilter(), state=""), now)
     counts = {state.value: 0 for state in ParcelState}
     for state, count in rows_of(
         Parcel.select(Parcel.state, fn.COUNT(Parcel.id))
@@ -223,7 +228,16 @@ def parcel_detail(viewer: Viewer, ref: str) -> ParcelDetail:
         .where(ParcelHistory.parcel == parcel.id)
         .order_by(ParcelHistory.at, ParcelHistory.id)
     ]
-    return ParcelDetail(_row(parcel), history)
+    actors = sorted({line["actor"] for line in history})
+    names = {
+        kiosk_id: name or kiosk_id
+        for kiosk_id, name in rows_of(
+            Kiosk.select(Kiosk.kiosk_id, Kiosk.name).where(
+                (Kiosk.site == viewer.site_id) & Kiosk.kiosk_id.in_(actors)
+            )
+        )
+    }
+    return ParcelDetail(_row(parcel), history, names)
 
 
 def mark_returned(

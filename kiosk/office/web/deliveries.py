@@ -12,6 +12,7 @@ checked by `require` as on every page.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
@@ -165,10 +166,11 @@ def deliveries(
         except InvalidInput as err:
             raise PageRefused(400, N_("That page of the list does not exist.")) from err
         total = ledger.matching_count(viewer, wanted, now)
-        counts = ledger.state_counts(viewer, now)
+        counts = ledger.state_counts(viewer, now, replace(wanted, state=""))
         hosts = [] if viewer.host_ref else ledger.host_choices(staff.site_id)
         carriers = load_rules(staff.site_id).carriers
     params = wanted.as_params()
+    next_url = "/deliveries?" + urlencode({**params, "after": next_cursor}) if next_cursor else ""
     others = {name: value for name, value in params.items() if name != "state"}
     tabs = [("", _("All"), sum(counts.values()), "/deliveries?" + urlencode(others))] + [
         (
@@ -194,9 +196,7 @@ def deliveries(
         now=now,
         plabel=labeller(_),
         first_page=not after,
-        next_url=f"/deliveries?{urlencode({**params, 'after': next_cursor})}"
-        if next_cursor
-        else "",
+        next_url=next_url,
         first_url="/deliveries?" + urlencode(params),
         may_export=not viewer.host_ref,
         notice=_notice(request, _),
@@ -348,6 +348,7 @@ def parcel(request: Request, ref: str, staff: Staff = Depends(may_see)) -> Respo
         "parcel.html",
         parcel=detail.row,
         history=detail.history,
+        kiosk_names=detail.kiosk_names,
         zone=str(zone),
         plabel=labeller(_),
         now=context.store.clock.now(),
