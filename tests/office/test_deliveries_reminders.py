@@ -142,19 +142,26 @@ def test_reminders_every_other_day_and_a_failed_send_retried(
     with store.db.connection_context():
         save_rules(store.site(SITE), {"remind_every_days": 2, "send_from_hour": 8}, MONDAY_8AM)
     lobby.kiosk.log(host_ref=lobby.li.ref, at=MONDAY_8AM - timedelta(days=2))
-    down = store.add_host(SITE, "王芳", channels=[
-        f"mailto://127.0.0.1:{free_port()}?mode=insecure&from=office@tower.test&to=wang@tower.test"
-    ])  # fmt: skip
+    closed_port = f"mailto://127.0.0.1:{free_port()}?mode=insecure&from=office@tower.test"
+    down = store.add_host(SITE, "王芳", channels=[closed_port + "&to=wang@tower.test"])
     lobby.kiosk.log(host_ref=down.ref, at=MONDAY_8AM - timedelta(days=2))
 
     monday = lobby.reminders.tick()
     assert (monday.reminders, monday.failed) == (1, 1) and "host:" in monday.errors[0]
-    with store.db.connection_context():  # the failed one is not recorded as sent: retried
-        assert not ParcelMail.select().where(ParcelMail.audience == f"host:{down.ref}").exists()
+    with store.db.connection_context():
+        [row] = ParcelMail.select().where(ParcelMail.audience == f"host:{down.ref}")
+        assert (row.status, row.sent_at) == ("failed", None)
+    store.add_host(SITE, "王芳", channels=[lobby.smtp.url("wang@tower.test")], ref=down.ref)
+    lobby.at(MONDAY_8AM + timedelta(minutes=10))
+    assert lobby.reminders.tick().reminders == 0  # too soon to try again
+    lobby.at(MONDAY_8AM + timedelta(minutes=31))
+    retried = lobby.reminders.tick()
+    assert (retried.reminders, retried.failed) == (1, 0)
+    assert len(lobby.mails_to("wang@tower.test")) == 1
     lobby.at(MONDAY_8AM + timedelta(days=1))
-    assert lobby.reminders.tick().reminders == 0  # Li was reminded yesterday
+    assert lobby.reminders.tick().reminders == 0  # reminded yesterday, every other day
     lobby.at(MONDAY_8AM + timedelta(days=2))
-    assert lobby.reminders.tick().reminders == 1
+    assert lobby.reminders.tick().reminders == 2
     assert len(lobby.mails_to("li.na@tower.test")) == 2
     assert len(lobby.mails_to("desk@tower.test")) == 3  # the desk's list stays daily
 

@@ -16,9 +16,9 @@ every site with waiting parcels, once the site's local day has reached its sendi
 
 **Never twice for one day.** A message's row (`ParcelMail`, unique on audience and local
 day) is committed before it is sent, so a second round, or a second office, finds it and
-sends nothing. A send that fails drops its row, and a later round of the day tries again;
-a crash between sending and recording leaves the row: that message is not sent again
-(at most once, as the forwarder treats messages to people).
+sends nothing. A send that fails marks its row failed, and a round RETRY_AFTER later (the
+same local day) tries again; a crash between sending and recording leaves the row: that
+message is not sent again (at most once, as the forwarder treats messages to people).
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ from kiosk.office.models import OfficeHost, Site, StaffUser
 from kiosk.office.settings import load_site_settings
 
 log = logging.getLogger(__name__)
+#: How long after a failed send a later round tries the same message again.
+RETRY_AFTER = timedelta(minutes=30)
 
 
 @dataclass
@@ -197,6 +199,29 @@ class ParcelReminders:
             return str(account.language)
         return rules.language
 
+    def _claim(self, site: Site, audience: str, key: str, day: date) -> bool:
+        """The day's row for this message, made (or taken back from a failed attempt at
+        least RETRY_AFTER ago) by this round alone; False if it is sent or being sent."""
+        now = self.clock.now()
+        try:
+            with self._db.atomic():
+                ParcelMail.create(key=key, site=site, audience=audience, day=day.isoformat(),
+                                  status="sending", created_at=now)  # fmt: skip
+            return True
+        except IntegrityError:
+            pass
+        with self._db.atomic():
+            retaken = (
+                ParcelMail.update(status="sending", created_at=now)
+                .where(
+                    (ParcelMail.key == key)
+                    & (ParcelMail.status == "failed")
+                    & (ParcelMail.created_at <= now - RETRY_AFTER)
+                )
+                .execute()
+            )
+        return bool(retaken)
+
     def _send_once(
         self,
         site: Site,
@@ -208,19 +233,8 @@ class ParcelReminders:
         report: ReminderReport,
     ) -> bool:
         """Claim the day's message (committed), then send it; True once it is out."""
-        now = self.clock.now()
-        try:
-            with self._db.atomic():
-                ParcelMail.create(
-                    key=key,
-                    site=site,
-                    audience=audience,
-                    day=day.isoformat(),
-                    status="sending",
-                    created_at=now,
-                )
-        except IntegrityError:
-            return False  # sent already today (or being sent by another round)
+        if not self._claim(site, audience, key, day):
+            return False
         if not channels:
             ParcelMail.update(status="no_channel").where(ParcelMail.key == key).execute()
             report.unreachable += 1
@@ -231,8 +245,9 @@ class ParcelReminders:
             if not result.ok
         ]
         if len(errors) == len(channels):
-            with self._db.atomic():
-                ParcelMail.delete().where(ParcelMail.key == key).execute()  # a later round retries
+            ParcelMail.update(
+                status="failed", created_at=self.clock.now(), last_error=errors[0][:500]
+            ).where(ParcelMail.key == key).execute()  # a round RETRY_AFTER later tries again
             report.failed += 1
             report.errors.append(f"{audience}: {errors[0]}")
             return False
