@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from peewee import JOIN, Expression, fn
+from peewee import JOIN, Case, Expression, fn
 
 from kiosk.dbkit.rows import rows_of
 from kiosk.domain.errors import InvalidInput, NotFound
@@ -191,18 +191,12 @@ def state_counts(
     """How many of the viewer's parcels (of `wanted`, whatever its state) are in each
     state: the page's tabs."""
     conditions = _conditions(viewer, replace(wanted or ParcelFilter(), state=""), now)
-    counts = {state.value: 0 for state in ParcelState}
-    for state, count in rows_of(
-        Parcel.select(Parcel.state, fn.COUNT(Parcel.id))
-        .where(_all(conditions))
-        .group_by(Parcel.state)
-    ):
-        counts[state] = count
-    return counts
-
-
-def matching_count(viewer: Viewer, wanted: ParcelFilter, now: datetime) -> int:
-    return int(Parcel.select().where(_all(_conditions(viewer, wanted, now))).count())
+    # Sums rather than GROUP BY state: a grouping lets SQLite's planner (without ANALYZE)
+    # walk the (site, state) index over the whole site instead of the filters' index.
+    states = list(ParcelState)
+    sums = [fn.SUM(Case(None, [(Parcel.state == state.value, 1)], 0)) for state in states]
+    [found] = rows_of(Parcel.select(*sums).where(_all(conditions)))
+    return {state.value: int(count or 0) for state, count in zip(states, found, strict=True)}
 
 
 def _parcel(viewer: Viewer, ref: str) -> Parcel:

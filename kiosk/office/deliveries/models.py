@@ -61,8 +61,8 @@ class Parcel(OfficeModel):
             # The deliveries page: a site's parcels of one state, newest first, in pages.
             (("site", "state", "logged_at", "id"), False),
             (("site", "logged_at", "id"), False),
-            (("site", "host_ref", "logged_at"), False),
-            (("site", "carrier", "logged_at"), False),
+            (("site", "host_ref", "logged_at", "id"), False),
+            (("site", "carrier", "logged_at", "id"), False),
         )
 
 

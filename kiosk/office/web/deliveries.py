@@ -12,7 +12,6 @@ checked by `require` as on every page.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
@@ -165,8 +164,9 @@ def deliveries(
             rows, next_cursor = ledger.parcel_page(viewer, wanted, now, after)
         except InvalidInput as err:
             raise PageRefused(400, N_("That page of the list does not exist.")) from err
-        total = ledger.matching_count(viewer, wanted, now)
-        counts = ledger.state_counts(viewer, now, replace(wanted, state=""))
+        # The tabs count within the other filters, so the total is one of them: one scan.
+        counts = ledger.state_counts(viewer, now, wanted)
+        total = counts[wanted.state] if wanted.state else sum(counts.values())
         hosts = [] if viewer.host_ref else ledger.host_choices(staff.site_id)
         carriers = load_rules(staff.site_id).carriers
     params = wanted.as_params()
