@@ -5,6 +5,7 @@ list have something to say), two returned to sender. Every name here is made up.
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timedelta
 
@@ -12,7 +13,7 @@ from peewee import Database
 
 from kiosk.dbkit.rows import insert_rows
 from kiosk.office.deliveries.intake import parcel_data
-from kiosk.office.deliveries.models import Parcel
+from kiosk.office.deliveries.models import Parcel, ParcelHistory
 from kiosk.office.feed import ChangeFeed
 from kiosk.office.models import Kiosk, Site
 
@@ -20,7 +21,7 @@ DAYS = 60
 COMPANIES = ("浦江智能科技", "申城物流", "Nordic Partners", "Lakeside Catering")
 COLLECTORS = ("李娜", "王强", "陳美玲", "Maria Schmidt", "James O'Connor", "张伟", "前台 王芳")
 CARRIERS = ("sf", "jd", "zto", "yto", "sto", "yunda", "ems", "meituan", "eleme", "dhl", "fedex")
-KINDS = ("parcel", "parcel", "parcel", "documents", "food", "flowers", "other")
+KINDS = ("parcel", "parcel", "parcel", "documents", "flowers", "other")
 
 
 def seed_demo_parcels(db: Database, site: Site, host_refs: list[str], now: datetime) -> int:
@@ -64,6 +65,24 @@ def seed_demo_parcels(db: Database, site: Site, host_refs: list[str], now: datet
     feed = ChangeFeed(db)
     with feed.site_writes(site):
         insert_rows(db, Parcel, rows)
+        _history(db, site, kiosk)
         waiting = Parcel.select().where((Parcel.site == site) & (Parcel.state == "waiting"))
         feed.log_many(site, "parcel", [(p.ref, parcel_data(p)) for p in waiting])
     return len(rows)
+
+
+def _history(db: Database, site: Site, kiosk: Kiosk) -> None:
+    """Each demo parcel's history, as intake and the desk would have written it."""
+    lines = []
+    for parcel in Parcel.select().where(Parcel.site == site):
+        lines.append({"parcel": parcel.id, "at": parcel.logged_at, "action": "logged",
+                      "actor": kiosk.kiosk_id, "detail": "{}"})  # fmt: skip
+        if parcel.collected_at is not None:
+            detail = {"collected_by": parcel.collected_by, "method": parcel.collected_method}
+            lines.append({"parcel": parcel.id, "at": parcel.collected_at, "action": "collected",
+                          "actor": kiosk.kiosk_id,
+                          "detail": json.dumps(detail, ensure_ascii=False)})  # fmt: skip
+        if parcel.returned_at is not None:
+            lines.append({"parcel": parcel.id, "at": parcel.returned_at, "action": "returned",
+                          "actor": parcel.returned_by, "detail": "{}"})  # fmt: skip
+    insert_rows(db, ParcelHistory, lines)
