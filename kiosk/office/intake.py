@@ -24,7 +24,6 @@ from kiosk.domain.errors import InvalidInput
 from kiosk.domain.event_chain import canonical_json, payload_digest
 from kiosk.office.alerts import OfficeAlert, raise_alert
 from kiosk.office.deliveries.intake import ParcelIntake
-from kiosk.office.deliveries.rules import DELIVERY_KINDS
 from kiosk.office.event_schema import FINAL_STATES, STATE_RANK, validate_event
 from kiosk.office.feed import VISIT_FIELDS, ChangeFeed, visit_data
 from kiosk.office.forwarded_events import FORWARD_KIND, forward_row, stored_forward_payload
@@ -238,10 +237,7 @@ class Intake:
         """Fold visit events into the office's view of each visit, and note used invitations
         (and parcels: kiosk.office.deliveries). The ids of events that changed nothing."""
         site = kiosk.site
-        unchanged = {
-            e["event_id"] for e in events
-            if e["kind"] in DELIVERY_KINDS and self.parcels.fold(kiosk, e, now)
-        }  # fmt: skip
+        unchanged = self.parcels.fold_many(kiosk, events, now)
         refs = {e["payload"].get("visit") for e in events if e["kind"].startswith("visit.")}
         refs.discard(None)
         visits = (

@@ -23,7 +23,7 @@ from typing import Any
 
 from peewee import Database
 
-from kiosk.dbkit.rows import rows_of
+from kiosk.dbkit.rows import insert_rows, rows_of
 from kiosk.domain.records import parse_time
 from kiosk.office.alerts import OfficeAlert, raise_alert
 from kiosk.office.deliveries.models import Parcel, ParcelHistory
@@ -33,6 +33,13 @@ from kiosk.office.models import Kiosk, OfficeHost, Site
 from kiosk.sync.wire import EventKind
 
 FEED_ENTITY = "parcel"
+#: A parcel's columns as the intake's upsert writes them (all but its id and ref).
+PARCEL_COLUMNS = (
+    "site", "kiosk", "logged", "pickup_code", "host_ref", "company", "kind", "carrier",
+    "items", "waybill", "shelf", "recipient_left", "token_id", "state", "logged_at",
+    "collected_at", "collected_by", "collected_method", "signed", "collected_kiosk",
+    "returned_at", "returned_by", "updated_at",
+)  # fmt: skip
 
 
 def parcel_data(parcel: Parcel) -> dict[str, Any]:
@@ -51,6 +58,11 @@ def parcel_data(parcel: Parcel) -> dict[str, Any]:
         "collected_at": parcel.collected_at.isoformat() if parcel.collected_at else None,
         "token_id": parcel.token_id,
     }
+
+
+def _column(parcel: Parcel, name: str) -> Any:
+    """A column's value; a foreign key's id as it is (its object would cost a query)."""
+    return getattr(parcel, f"{name}_id") if name in ("site", "kiosk") else getattr(parcel, name)
 
 
 def record(parcel: Parcel, action: str, actor: str, at: datetime, **detail: Any) -> None:
@@ -125,32 +137,71 @@ class ParcelIntake:
                 )
         return refused
 
-    def fold(self, kiosk: Kiosk, event: dict[str, Any], now: datetime) -> bool:
-        """One delivery event into its parcel; True when it changed nothing (a duplicate)."""
-        payload = event["payload"]
-        parcel = Parcel.get_or_none(Parcel.ref == payload["parcel_ref"])
-        if event["kind"] == EventKind.DELIVERY_LOGGED:
-            changed = self._logged(kiosk, parcel, event, now)
-        else:
-            changed = self._collected(kiosk, parcel, event, now)
-        if changed is None:
-            return True
-        if changed.logged:
-            self.feed.log(kiosk.site, FEED_ENTITY, changed.ref, parcel_data(changed))
-        return False
+    def fold_many(self, kiosk: Kiosk, events: list[dict[str, Any]], now: datetime) -> set[str]:
+        """The batch's delivery events (in seq order) into their parcels, with a few
+        statements for the whole batch (per-event statements would cost a round trip to
+        PostgreSQL each); the ids of the events that changed nothing (duplicates)."""
+        mine = [e for e in events if e["kind"] in DELIVERY_KINDS]
+        if not mine:
+            return set()
+        refs = sorted({e["payload"]["parcel_ref"] for e in mine})
+        parcels = {p.ref: p for p in Parcel.select().where(Parcel.ref.in_(refs))}
+        changed: dict[str, Parcel] = {}
+        lines: list[tuple[str, datetime, str, dict[str, Any]]] = []
+        unchanged: set[str] = set()
+        for event in mine:
+            ref = event["payload"]["parcel_ref"]
+            fold = self._logged if event["kind"] == EventKind.DELIVERY_LOGGED else self._collected
+            outcome = fold(kiosk, parcels.get(ref), event, now, lines)
+            if outcome is None:
+                unchanged.add(event["event_id"])
+            else:
+                parcels[ref] = changed[ref] = outcome
+        self._write(kiosk, list(changed.values()), lines)
+        return unchanged
+
+    def _write(
+        self,
+        kiosk: Kiosk,
+        changed: list[Parcel],
+        lines: list[tuple[str, datetime, str, dict[str, Any]]],
+    ) -> None:
+        """The changed parcels (one upsert), their history and their feed rows."""
+        if changed:
+            insert_rows(
+                self.db,
+                Parcel,
+                [{"ref": p.ref, **{name: _column(p, name) for name in PARCEL_COLUMNS}}
+                 for p in changed],
+                conflict_on="ref",
+                update=PARCEL_COLUMNS,
+            )  # fmt: skip
+        refs = sorted({ref for ref, *_ in lines})
+        ids = dict(rows_of(Parcel.select(Parcel.ref, Parcel.id).where(Parcel.ref.in_(refs))))
+        insert_rows(
+            self.db,
+            ParcelHistory,
+            [{"parcel": ids[ref], "at": at, "action": action, "actor": kiosk.kiosk_id,
+              "detail": json.dumps(detail, ensure_ascii=False, default=str)}
+             for ref, at, action, detail in lines],
+        )  # fmt: skip
+        logged = [(p.ref, parcel_data(p)) for p in changed if p.logged]
+        if logged:
+            self.feed.log_many(kiosk.site, FEED_ENTITY, logged)
 
     @staticmethod
     def _logged(
-        kiosk: Kiosk, parcel: Parcel | None, event: dict[str, Any], now: datetime
-    ) -> Parcel | None:
+        kiosk: Kiosk, parcel: Parcel | None, event: dict[str, Any], now: datetime,
+        lines: list[tuple[str, datetime, str, dict[str, Any]]],
+    ) -> Parcel | None:  # fmt: skip
+        """The parcel as its logging leaves it (None: already logged, nothing changes)."""
         payload = event["payload"]
         if parcel is not None and parcel.logged:
             return None  # the same parcel logged again: it is as it was
         if parcel is None:
-            parcel = Parcel(
-                ref=payload["parcel_ref"], site=kiosk.site_id, state=ParcelState.WAITING
-            )
-        parcel.kiosk = kiosk
+            parcel = Parcel(ref=payload["parcel_ref"], site=kiosk.site_id,
+                            state=ParcelState.WAITING)  # fmt: skip
+        parcel.kiosk = kiosk.id
         for name in ("pickup_code", "kind", "carrier", "items", "token_id"):
             setattr(parcel, name, payload[name])
         for name in ("host_ref", "company", "waybill", "shelf"):
@@ -159,39 +210,30 @@ class ParcelIntake:
         parcel.logged_at = parse_time(payload["logged_at"], "payload.logged_at")
         parcel.logged = True
         parcel.updated_at = now
-        parcel.save(force_insert=parcel.id is None)
-        record(parcel, "logged", kiosk.kiosk_id, parcel.logged_at, event=event["event_id"],
-               recipient_left=parcel.recipient_left)  # fmt: skip
+        detail = {"event": event["event_id"], "recipient_left": parcel.recipient_left}
+        lines.append((parcel.ref, parcel.logged_at, "logged", detail))
         return parcel
 
     @staticmethod
     def _collected(
-        kiosk: Kiosk, parcel: Parcel | None, event: dict[str, Any], now: datetime
-    ) -> Parcel | None:
+        kiosk: Kiosk, parcel: Parcel | None, event: dict[str, Any], now: datetime,
+        lines: list[tuple[str, datetime, str, dict[str, Any]]],
+    ) -> Parcel | None:  # fmt: skip
+        """The parcel as its collection leaves it (None: a second collection, kept in its
+        history only)."""
         payload = event["payload"]
         at = parse_time(payload["collected_at"], "payload.collected_at")
         assert at is not None  # the schema requires it
         who = payload["collected_by"].strip()
+        detail: dict[str, Any] = {"event": event["event_id"], "collected_by": who,
+                                  "method": payload["method"]}  # fmt: skip
         if parcel is not None and parcel.state == ParcelState.COLLECTED:
-            record(
-                parcel,
-                "second_collection",
-                kiosk.kiosk_id,
-                at,
-                collected_by=who,
-                method=payload["method"],
-                first_by=parcel.collected_by,
-                event=event["event_id"],
-            )
+            lines.append((parcel.ref, at, "second_collection",
+                          {**detail, "first_by": parcel.collected_by}))  # fmt: skip
             return None
         if parcel is None:
-            parcel = Parcel(
-                ref=payload["parcel_ref"],
-                site=kiosk.site_id,
-                kiosk=kiosk,
-                logged=False,
-                logged_at=at,
-            )
+            parcel = Parcel(ref=payload["parcel_ref"], site=kiosk.site_id, kiosk=kiosk.id,
+                            logged=False, logged_at=at)  # fmt: skip
         was = parcel.state
         parcel.state = ParcelState.COLLECTED
         parcel.collected_at = at
@@ -200,16 +242,7 @@ class ParcelIntake:
         parcel.signed = payload["signed"]
         parcel.collected_kiosk = kiosk.kiosk_id
         parcel.updated_at = now
-        parcel.save(force_insert=parcel.id is None)
-        record(
-            parcel,
-            "collected",
-            kiosk.kiosk_id,
-            at,
-            collected_by=who,
-            method=parcel.collected_method,
-            signed=parcel.signed,
-            event=event["event_id"],
-            **({"was": was} if was == ParcelState.RETURNED else {}),
-        )
+        if was == ParcelState.RETURNED:
+            detail["was"] = was
+        lines.append((parcel.ref, at, "collected", {**detail, "signed": parcel.signed}))
         return parcel
