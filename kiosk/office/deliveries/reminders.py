@@ -93,7 +93,9 @@ class ParcelReminders:
         """Tick until `stop` is set; a failing round is logged, never fatal."""
         while not stop.is_set():
             try:
-                self.tick()
+                report = self.tick()
+                for error in report.errors:
+                    log.warning("parcel reminder not sent: %s", error)
             except Exception:
                 log.exception("parcel reminders: round failed; retrying")
             stop.wait(interval)
