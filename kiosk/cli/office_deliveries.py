@@ -147,7 +147,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         site = _site(args, office.store)
         today = office.store.clock.now().astimezone(args.site_zone).date()
         last = date.fromisoformat(args.to) if args.to else today
-        first = date.fromisoformat(args.since) if args.since else last - timedelta(days=29)
+        try:
+            first = date.fromisoformat(args.since) if args.since else last - timedelta(days=29)
+        except OverflowError as err:
+            raise ValueError(f"--to {args.to} leaves no 30 days before it") from err
         built = reports.delivery_report(ledger.Viewer(site.id), first, last, args.site_zone)
 
     def text() -> str:

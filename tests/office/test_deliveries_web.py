@@ -141,7 +141,8 @@ def test_filters_tabs_and_pages(office: WebOffice, lobby: ParcelKiosk) -> None:
     assert "73 parcels match." in aged.text, re.findall(r"\d+ parcels match", aged.text)
     assert client.get("/deliveries?state=lost").status_code == 400
     assert client.get("/deliveries?age=2").status_code == 400
-    assert client.get("/deliveries?after=junk").status_code == 400
+    for cursor in ("junk", "9" * 30 + ".1", "-" + "9" * 20 + ".5", "1.99999999999999999999999"):
+        assert client.get(f"/deliveries?after={cursor}").status_code == 400, cursor
     assert client.get("/deliveries/not-a-ref").status_code == 404
 
 
@@ -172,7 +173,8 @@ def test_the_report_on_a_known_set(office: WebOffice, lobby: ParcelKiosk) -> Non
     )
     assert (figures["Logged"], figures["Collected"], figures["Still waiting"]) == ("7", "5", "1")
     assert figures["Returned to sender"] == "1"
-    assert client.get("/deliveries/report?from=junk").status_code == 400
+    for query in ("from=junk", "to=9999-12-31", "to=0001-01-05", "from=1999-12-31"):
+        assert client.get(f"/deliveries/report?{query}").status_code == 400, query
 
     from kiosk.cli import main
 

@@ -170,10 +170,12 @@ def parcel_page(
     if after:
         try:
             stamp_text, id_text = after.split(".", 1)
-            stamp, last_id = int(stamp_text), int(id_text)
-        except ValueError as err:
+            last_id = int(id_text)
+            if not 0 <= last_id < 2**62:
+                raise ValueError(id_text)
+            moment = datetime.fromtimestamp(int(stamp_text) / 1000, tz=now.tzinfo)
+        except (ValueError, OverflowError, OSError) as err:  # a cursor typed by hand
             raise InvalidInput("after", "is not a page of this list") from err
-        moment = datetime.fromtimestamp(stamp / 1000, tz=now.tzinfo)
         conditions.append(
             (Parcel.logged_at < moment) | ((Parcel.logged_at == moment) & (Parcel.id < last_id))
         )

@@ -19,6 +19,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from kiosk.dbkit.rows import rows_of
+from kiosk.domain.errors import InvalidInput
+from kiosk.domain.records import MAX_TIME, MIN_TIME
 from kiosk.office.deliveries.ledger import ParcelFilter, ParcelRow, Viewer, parcel_page
 from kiosk.office.deliveries.models import Parcel
 from kiosk.office.deliveries.rules import ParcelState
@@ -64,6 +66,9 @@ def delivery_report(
     viewer: Viewer, first_day: date, last_day: date, zone: ZoneInfo
 ) -> DeliveryReport:
     """The report of the viewer's parcels logged from `first_day` to `last_day` (local)."""
+    for day, name in ((first_day, "from"), (last_day, "to")):
+        if not MIN_TIME.year <= day.year < MAX_TIME.year:
+            raise InvalidInput(name, f"must be between {MIN_TIME.year} and {MAX_TIME.year - 1}")
     if last_day < first_day:
         first_day, last_day = last_day, first_day
     last_day = min(last_day, first_day + timedelta(days=MAX_DAYS - 1))

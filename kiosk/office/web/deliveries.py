@@ -251,8 +251,11 @@ def report(
         zone = site_zone(staff.site_id)
         today = now.astimezone(zone).date()
         last = _day(date_to, today)
-        first = _day(date_from, last - timedelta(days=29))
-        built = reports.delivery_report(viewer_of(staff), first, last, zone)
+        try:
+            first = _day(date_from, last - timedelta(days=29))
+            built = reports.delivery_report(viewer_of(staff), first, last, zone)
+        except (InvalidInput, OverflowError) as err:
+            raise PageRefused(400, N_("The day is not a date (YYYY-MM-DD).")) from err
         on_shelf = ledger.state_counts(viewer_of(staff), now)[ParcelState.WAITING]
     figures: dict[str, Markup] = {
         "per_day": charts.column_chart(
