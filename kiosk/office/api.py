@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.domain.errors import InvalidInput, KioskError, NotFound
 from kiosk.notify.channels import Sender
 from kiosk.office.db import open_office_database
+from kiosk.office.deliveries.reminders import ParcelReminders
 from kiosk.office.fleet import Forbidden, Unauthorized
 from kiosk.office.forwarding import OfficeForwarder
 from kiosk.office.invitations import InvitationMailer
@@ -138,6 +139,8 @@ class Office:
     staff: StaffDirectory
     mailer: InvitationMailer
     forwarder: OfficeForwarder
+    #: Reminders of waiting parcels and the desk's daily list (kiosk.office.deliveries).
+    parcel_reminders: ParcelReminders
 
 
 def build_office(
@@ -151,6 +154,7 @@ def build_office(
         staff=StaffDirectory(store.db, store.clock, session_hours=settings.session_hours),
         mailer=InvitationMailer(store, settings),
         forwarder=OfficeForwarder(store.db, store.clock, sender=sender),
+        parcel_reminders=ParcelReminders(store.db, store.clock, sender=sender),
     )
 
 

@@ -20,6 +20,7 @@ from kiosk.dbkit.rows import insert_rows
 from kiosk.demo_people import APPOINTMENTS, HOSTS
 from kiosk.domain.values import CheckInMethod, Purpose, VisitorLevel, VisitState
 from kiosk.office import reporting
+from kiosk.office.deliveries.demo import seed_demo_parcels
 from kiosk.office.models import Kiosk, OfficeHost, OfficeVisit, Site, StaffUser
 from kiosk.office.settings import SiteSettings, load_site_settings, save_site_settings
 from kiosk.office.staff import Role, StaffDirectory
@@ -166,6 +167,7 @@ def seed_office_demo(store: OfficeStore, site_name: str) -> OfficeDemo:
                 zone=zone, kiosks=2, host_refs=list(refs.values()), visitors=demo_visitors(),
             )  # fmt: skip
             on_site = seed_on_site(store.db, site, refs, now)
+            seed_demo_parcels(store.db, site, list(refs.values()), now)
     else:
         past = on_site = 0
     password = None

@@ -29,6 +29,7 @@ from peewee import Database, fn
 
 from kiosk.dbkit.rows import rows_of
 from kiosk.domain.values import VisitState
+from kiosk.office.deliveries.retention import purge_parcels
 from kiosk.office.models import (
     AuditEntry,
     ChangeLog,
@@ -62,6 +63,7 @@ class PurgeReport:
     audit_entries_deleted: int = 0
     sessions_deleted: int = 0
     nonces_deleted: int = 0
+    parcels_anonymised: int = 0  # kiosk.office.deliveries.retention
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -115,6 +117,7 @@ def purge_site(db: Database, site: Site, now: datetime, *, batch: int = BATCH) -
         events_cutoff = now - timedelta(days=settings.events_days)
         _purge_visits(db, site, now, details_cutoff, batch, report)
         _purge_appointments(db, site, details_cutoff, batch, report)
+        report.parcels_anonymised = purge_parcels(db, site, details_cutoff, now, batch)
         # A message left for an absent host is personal data of its own, with the visit's
         # period; past events_days no event keeps any.
         _purge_old_events(db, site, now, details_cutoff, batch, report, MESSAGE_KINDS)

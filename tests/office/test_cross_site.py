@@ -26,6 +26,7 @@ from kiosk.domain.errors import InvalidInput
 from kiosk.domain.tokens import raw_public_key
 from kiosk.notify import LinkAction, LinkSigner
 from kiosk.notify.links import LinkRefusal, LinkRefused
+from kiosk.office.deliveries.rules import DELIVERY_KINDS
 from kiosk.office.models import (
     ChangeLog,
     Event,
@@ -40,6 +41,17 @@ from kiosk.office.store import Forbidden, OfficeStore, open_office_database
 from kiosk.sync.wire import EVENT_KINDS
 
 OTHER_SITE = "Other Tower"
+DELIVERY_PAYLOADS = {
+    "delivery.logged": lambda ref, at: {
+        "parcel_ref": ref, "pickup_code": "123456", "host_ref": "", "company": "Mallory Ltd",
+        "kind": "parcel", "carrier": "sf", "items": 1, "waybill": "", "shelf": "",
+        "recipient_left": False, "logged_at": at.isoformat(), "token_id": ref,
+    },
+    "delivery.collected": lambda ref, at: {
+        "parcel_ref": ref, "collected_by": "Mallory", "method": "code", "signed": False,
+        "collected_at": at.isoformat(),
+    },
+}  # fmt: skip
 
 
 @dataclass
@@ -133,6 +145,8 @@ def foreign_event(kind: str, sites: TwoSites) -> tuple[dict[str, Any], str]:
         return {"token": "t" * 16, "visit": sites.visit_ref}, ""
     if kind == "notification.forward":
         return {"visit": sites.visit_ref}, sites.visit_ref
+    if kind in DELIVERY_KINDS:  # a well-formed delivery event whose subject is the visit
+        return DELIVERY_PAYLOADS[kind](uuid.uuid4().hex[:16], MONDAY_10AM), sites.visit_ref
     return {"visit": sites.visit_ref, "reason": "test"}, sites.visit_ref
 
 

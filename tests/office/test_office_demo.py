@@ -47,3 +47,6 @@ def test_the_demo_office_seeds_once_and_its_admin_sees_the_reports(tmp_path: Pat
     assert all(person.visitor in onsite for person in ON_SITE_NOW)
     visits = client.get("/visits").text
     assert "Example Ltd" not in visits and "Host 0" not in visits and "Visitor 1" not in visits
+    deliveries = client.get("/deliveries").text  # two months of parcels, some waiting
+    assert "快递" in deliveries and "待领取" in deliveries
+    assert "共 480 件快递符合条件。" in deliveries

@@ -282,6 +282,11 @@ ADMIN_PAGES = {
     "/users": ["/users"],
     "/settings": ["/settings"],
     "/settings/kiosks/{kiosk_id}/revoke": ["/settings/kiosks/{kiosk}/revoke"],
+    "/deliveries": ["/deliveries", "/deliveries?state=waiting&carrier=sf&age=7"],
+    "/deliveries/report": ["/deliveries/report"],
+    "/deliveries/settings": ["/deliveries/settings"],
+    "/deliveries/uncollected.csv": ["/deliveries/uncollected.csv"],
+    "/deliveries/{ref}": ["/deliveries/{parcel}", "/deliveries/{collected}"],
 }
 
 
@@ -391,6 +396,32 @@ def store_everything(office: WebOffice, stored: Stored, admin: str) -> dict[str,
             "left_at": now.isoformat() if state == "checked_out" else None,
         }  # fmt: skip
         kiosk.send(f"visit.{state}", ref, payload, arrived)
+    refs.update(store_parcels(office, stored, kiosk.kiosk_id, refs["host"]))
+    return refs
+
+
+def store_parcels(
+    office: WebOffice, stored: Stored, kiosk_id: str, host_ref: str
+) -> dict[str, str]:
+    """Two parcels (kiosk.office.deliveries) with the generated text in their fields."""
+    from kiosk.office.deliveries.models import Parcel
+
+    now = office.clock.now()
+    refs = {"parcel": uuid.uuid4().hex[:16], "collected": uuid.uuid4().hex[:16]}
+    with office.store.db.connection_context():
+        kiosk = Kiosk.get(Kiosk.kiosk_id == kiosk_id)
+        for name, ref in refs.items():
+            Parcel.create(
+                ref=ref, site=office.site, kiosk=kiosk, pickup_code="123456",
+                host_ref=host_ref if name == "parcel" else "",
+                company=stored.appointment["company"][:120], kind=stored.visits[0]["purpose"],
+                carrier=stored.visits[0]["level"], items=2, waybill=stored.host["phone"][:64],
+                shelf=stored.kiosk_name[:32], token_id=ref, logged_at=now - timedelta(days=8),
+                state="waiting" if name == "parcel" else "collected",
+                collected_at=None if name == "parcel" else now,
+                collected_by=stored.display_name[:80], collected_method=stored.visits[0]["method"],
+                updated_at=now,
+            )  # fmt: skip
     return refs
 
 

@@ -72,6 +72,7 @@ NAV = (
     NavItem("/reports", N_("Reports"), frozenset({Role.RECEPTION})),
     NavItem("/users", N_("Users"), frozenset()),
     NavItem("/settings", N_("Settings"), frozenset()),
+    NavItem("/deliveries", N_("Deliveries"), frozenset({Role.RECEPTION, Role.SECURITY, Role.HOST})),
 )
 
 
