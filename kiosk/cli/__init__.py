@@ -19,6 +19,7 @@ kiosk.cli.common, and none reaches into another's helpers:
     devices         badge, scan, print-test, rollcall
     sync            enroll, sync, notify: the kiosk's background commands
     office          office (the office server and its data)
+    cases           case (open, show, follow-up: issue 19)
     id_card         id-card, demo-card
 """
 
@@ -30,6 +31,7 @@ from collections.abc import Sequence
 
 from kiosk.cli import (
     admin,
+    cases,
     checkin,
     devices,
     directory,
@@ -43,7 +45,9 @@ from kiosk.cli.common import Commands
 from kiosk.domain.errors import ConfigError, KioskError, TokenRejected
 
 #: The groups in the order `kiosk --help` lists their commands.
-GROUPS = (kiosk_commands, directory, checkin, records, admin, devices, sync, office, id_card)
+GROUPS = (
+    kiosk_commands, directory, checkin, records, admin, devices, sync, office, id_card, cases,
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
