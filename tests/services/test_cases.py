@@ -294,3 +294,25 @@ def test_closed_cases_lose_contact_and_photo_after_the_period(
     assert (gone.reporter_name, gone.reporter_phone, gone.photo_jpeg) == ("", "", None)
     assert gone.number == opened.number and gone.kind == "repair"
     assert KioskCase.get(KioskCase.ref == kept.ref).reporter_phone == "13800000000"
+
+
+def test_the_migrated_case_tables_match_the_models(file_kiosk: Kiosk) -> None:
+    from kiosk.services.cases.models import CASE_MODELS
+
+    for model in CASE_MODELS:
+        table = model._meta.table_name
+        columns = {row[1] for row in file_kiosk.db.execute_sql(f'PRAGMA table_info("{table}")')}
+        assert columns == {field.column_name for field in model._meta.sorted_fields}, table
+        indexes = {row[1] for row in file_kiosk.db.execute_sql(f'PRAGMA index_list("{table}")')}
+        wanted = {i.query()[0].split('"')[1] for i in model._schema._create_indexes(safe=False)}
+        assert wanted <= indexes, table
+
+
+def test_a_station_tag_that_could_be_misread_is_refused(tmp_path: Path) -> None:
+    from kiosk.config import load_config
+    from kiosk.domain.errors import ConfigError
+
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[site]\nname = "T"\n[kiosk]\nstation = "O"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="station"):
+        load_config(path)
