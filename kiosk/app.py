@@ -46,6 +46,7 @@ from kiosk.storage.models import KioskState
 
 if TYPE_CHECKING:  # built on demand: the touchscreen's engine needs neither httpx nor apprise
     from kiosk.notify import LinkSigner, Notifier, Sender
+    from kiosk.services.cases.desk import CaseDesk
     from kiosk.sync.client import SyncClient
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "Kiosk",
     "KioskServices",
     "WelcomeBoard",
+    "build_case_desk",
     "build_kiosk",
     "build_notifier",
     "build_sync_client",
@@ -315,3 +317,17 @@ def build_sync_client(kiosk: Kiosk, **options: Any) -> SyncClient:
     from kiosk.sync.client import SyncClient
 
     return SyncClient(kiosk, **options)
+
+
+def build_case_desk(kiosk: Kiosk) -> CaseDesk:
+    """The kiosk's case desk (issue 19): receipts signed with its badge key, verified with
+    every badge key of the site it trusts."""
+    from kiosk.services.cases.desk import CaseDesk
+
+    return CaseDesk(
+        db=kiosk.db,
+        config=kiosk.config,
+        clock=kiosk.clock,
+        signer=kiosk.keys.badge_signer(),
+        badge_keys=DatabaseKeyRing(),
+    )

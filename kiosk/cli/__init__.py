@@ -20,6 +20,7 @@ kiosk.cli.common, and none reaches into another's helpers:
     sync            enroll, sync, notify: the kiosk's background commands
     office          office (the office server and its data)
     office_deliveries  office deliveries (the parcels at the office)
+    cases           case (open, show, follow-up: issue 19)
     id_card         id-card, demo-card
 """
 
@@ -31,6 +32,7 @@ from collections.abc import Sequence
 
 from kiosk.cli import (
     admin,
+    cases,
     checkin,
     devices,
     directory,
@@ -47,7 +49,7 @@ from kiosk.domain.errors import ConfigError, KioskError, TokenRejected
 #: The groups in the order `kiosk --help` lists their commands.
 GROUPS = (
     kiosk_commands, directory, checkin, records, admin, devices, sync, office, id_card,
-    office_deliveries,
+    office_deliveries, cases,
 )  # fmt: skip
 
 

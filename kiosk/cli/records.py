@@ -100,7 +100,12 @@ def cmd_purge(args: argparse.Namespace) -> int:
     from kiosk.services.retention import purge
 
     kiosk = open_kiosk(args)
-    report = purge(kiosk.db, kiosk.config.retention, kiosk.clock)
+    report = purge(
+        kiosk.db,
+        kiosk.config.retention,
+        kiosk.clock,
+        case_contact_days=kiosk.config.cases.contact_days,
+    )
     emit(
         args, report.as_dict(), lambda: "\n".join(f"{k}: {v}" for k, v in report.as_dict().items())
     )
@@ -127,7 +132,12 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     kiosk = open_kiosk(args)
     steps: dict[str, Callable[[], Any]] = {
         "close_day": kiosk.engine.close_day,
-        "purge": lambda: purge(kiosk.db, kiosk.config.retention, kiosk.clock).as_dict(),
+        "purge": lambda: purge(
+            kiosk.db,
+            kiosk.config.retention,
+            kiosk.clock,
+            case_contact_days=kiosk.config.cases.contact_days,
+        ).as_dict(),
         "backup": lambda: str(
             backup_database(
                 kiosk.config.database_path,

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from kiosk.config.cases import CasesConfig, StationConfig
 from kiosk.devices.config import DevicesConfig
 from kiosk.domain.errors import ConfigError
 from kiosk.domain.values import VISIT_PURPOSES, Purpose
@@ -203,6 +204,8 @@ class KioskConfig(_Section):
     visitor_types: dict[str, VisitorTypeConfig] = Field(min_length=1)
     agreements: dict[str, AgreementConfig] = Field(default_factory=dict)
     devices: DevicesConfig = Field(default_factory=DevicesConfig)
+    kiosk: StationConfig = Field(default_factory=StationConfig)
+    cases: CasesConfig = Field(default_factory=CasesConfig)
     #: The file this was loaded from; relative paths are resolved against its folder.
     source: Path | None = None
 

@@ -83,6 +83,7 @@ from kiosk.domain.clock import Clock
 from kiosk.domain.errors import IllegalTransition, NotFound
 from kiosk.domain.host_answers import HostAnswers
 from kiosk.domain.values import ON_SITE_STATES, VisitState
+from kiosk.notify.case_notice import AUDIENCES, CASE_KIND, notice_refs, render_case_notice
 from kiosk.notify.channels import AppriseSender, Attachment, Message, Sender, is_text_message
 from kiosk.notify.i18n import (
     ALERT_REASONS,
@@ -313,6 +314,8 @@ class Notifier:
                     refs["party"] = "reception"
             elif kind == "vip":
                 audiences, subject, refs = ["vip"], payload["visit"], {"visit": payload["visit"]}
+            elif kind == CASE_KIND:
+                audiences, subject, refs = AUDIENCES, event.subject_ref, notice_refs(payload)
             elif kind == "message":
                 audiences = [f"host:{payload['host']}", "reception"]
                 subject, refs = payload["message"], {"message": payload["message"]}
@@ -600,6 +603,8 @@ class Notifier:
             return Message(title, "\n".join(lines) + footer)
         if row.kind in ("security", "device"):
             return self._render_alert(row, payload, footer)
+        if row.kind == CASE_KIND:
+            return render_case_notice(payload, self.language, self._local_time, place, footer)
         if row.kind == "reminder":
             visits = [Visit.get_or_none(Visit.ref == ref) for ref in payload["visits"]]
             lines = [

@@ -57,8 +57,11 @@ def host_urls(host: Host | None) -> list[str]:
 
 
 def audience_urls(config: KioskConfig, audience: str) -> list[str]:
-    """The channels of `[notifications].<audience>` (reception, security, vip)."""
-    secrets = getattr(config.notifications, audience, [])
+    """The channels of `[notifications].<audience>` (reception, security, vip), or of
+    `[cases] duty` for "duty"."""
+    secrets = (
+        config.cases.duty if audience == "duty" else getattr(config.notifications, audience, [])
+    )
     return [secret.get_secret_value() for secret in secrets if secret.get_secret_value()]
 
 

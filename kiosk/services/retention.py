@@ -22,6 +22,7 @@ from peewee import SqliteDatabase
 from kiosk.config import RetentionConfig
 from kiosk.domain.clock import Clock
 from kiosk.domain.values import VisitState
+from kiosk.services.cases.desk import purge_case_contacts
 from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import append_audit
 from kiosk.storage.models import (
@@ -49,12 +50,15 @@ class PurgeReport:
     messages_deleted: int = 0
     events_deleted: int = 0
     replay_records_deleted: int = 0
+    case_contacts_purged: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
-def purge(db: SqliteDatabase, retention: RetentionConfig, clock: Clock) -> PurgeReport:
+def purge(
+    db: SqliteDatabase, retention: RetentionConfig, clock: Clock, *, case_contact_days: int = 365
+) -> PurgeReport:
     now = clock.now()
     details_cutoff = now - timedelta(days=retention.visitor_details_days)
     report = PurgeReport()
@@ -127,5 +131,6 @@ def purge(db: SqliteDatabase, retention: RetentionConfig, clock: Clock) -> Purge
             .where(UsedInvitation.used_at < now - timedelta(days=USED_INVITATION_DAYS))
             .execute()
         )
+        report.case_contacts_purged = purge_case_contacts(now, case_contact_days)
         append_audit(now, "system", "retention.purge", "", report.as_dict())
     return report

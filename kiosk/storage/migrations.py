@@ -170,6 +170,22 @@ def _v6(database: Database) -> None:
     database.execute_sql('CREATE INDEX "appointment_import_key" ON "appointment" ("import_key")')
 
 
+# Version 7: cases reported at the kiosk (kiosk.services.cases.models, issue 19).
+_V7_CASES = """
+CREATE TABLE "kiosk_case" ("id" INTEGER NOT NULL PRIMARY KEY, "ref" VARCHAR(255) NOT NULL, "number" VARCHAR(255) NOT NULL, "submission_key" VARCHAR(255) NOT NULL, "kind" VARCHAR(255) NOT NULL, "urgency" VARCHAR(255) NOT NULL, "category" VARCHAR(255) NOT NULL, "building" VARCHAR(255) NOT NULL, "floor" VARCHAR(255) NOT NULL, "unit" VARCHAR(255) NOT NULL, "place_text" TEXT NOT NULL, "unit_known" INTEGER NOT NULL, "description" TEXT NOT NULL, "reporter_name" VARCHAR(255) NOT NULL, "reporter_unit" VARCHAR(255) NOT NULL, "reporter_phone" VARCHAR(255) NOT NULL, "language" VARCHAR(255) NOT NULL, "photo_jpeg" BLOB, "receipt_token" TEXT NOT NULL, "opened_at" INTEGER NOT NULL, "response_due_at" INTEGER NOT NULL, "purged_at" INTEGER);
+CREATE UNIQUE INDEX "kiosk_case_ref" ON "kiosk_case" ("ref");
+CREATE UNIQUE INDEX "kiosk_case_number" ON "kiosk_case" ("number");
+CREATE UNIQUE INDEX "kiosk_case_submission_key" ON "kiosk_case" ("submission_key");
+CREATE TABLE "case_status" ("case_ref" VARCHAR(255) NOT NULL PRIMARY KEY, "number" VARCHAR(255) NOT NULL, "kind" VARCHAR(255) NOT NULL, "state" VARCHAR(255) NOT NULL, "opened_at" INTEGER NOT NULL, "response_due_at" INTEGER NOT NULL, "resolved_at" INTEGER, "followup_due_at" INTEGER, "updated_at" INTEGER NOT NULL);
+CREATE TABLE "case_follow_up" ("id" INTEGER NOT NULL PRIMARY KEY, "case_ref" VARCHAR(255) NOT NULL, "resolved_at" INTEGER NOT NULL, "outcome" VARCHAR(255) NOT NULL, "note" TEXT NOT NULL, "at" INTEGER NOT NULL);
+CREATE UNIQUE INDEX "case_follow_up_case_ref_resolved_at" ON "case_follow_up" ("case_ref", "resolved_at");
+"""
+
+
+def _v7(database: Database) -> None:
+    _run_script(database, _V7_CASES)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
     (1, _v1),
     (2, _v2),
@@ -177,6 +193,7 @@ MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
     (4, _v4),
     (5, _v5),
     (6, _v6),
+    (7, _v7),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -41,6 +41,7 @@ from kiosk.domain.text import (
 )
 from kiosk.domain.tokens import key_id_for
 from kiosk.domain.values import ON_SITE_STATES, HostAvailability
+from kiosk.services.cases.status import check_case_change
 
 #: The matching keys the office computes from a name (kiosk.domain.names) can be far longer
 #: than the name: NFKC turns U+FDFA into 18 characters, pinyin a Han character into up to 6.
@@ -202,4 +203,5 @@ _RULES: dict[str, Callable[[str, dict[str, Any]], None]] = {
     "used_invitation": _used_invitation,
     "visit": _visit,
     "link_response": _link_response,
+    "case": check_case_change,
 }
