@@ -27,6 +27,8 @@ from peewee import SqliteDatabase
 
 from kiosk.badge_queue import BadgeQueue
 from kiosk.card_reading import CardReading
+from kiosk.case_printing import CaseSlipPrinting
+from kiosk.case_screen_services import CaseScreenServices
 from kiosk.config import KioskConfig, config_path, load_config
 from kiosk.devices.cameras import open_camera
 from kiosk.devices.commands import open_printer
@@ -224,9 +226,10 @@ class BadgePrinting(BadgeQueue):
         super().__init__(kiosk.engine, printer or open_printer(settings), settings, kiosk.clock)
 
 
-class KioskServices(ScreenServices):
+class KioskServices(CaseScreenServices, ScreenServices):
     """The touchscreen's services (kiosk.screen_services) over a kiosk and its devices:
-    the printer, camera and ID card reader given, else the configured ones."""
+    the printer, camera and ID card reader given, else the configured ones; and the case
+    screens' (kiosk.case_screen_services), whose slips go to the same printer."""
 
     def __init__(
         self,
@@ -255,6 +258,18 @@ class KioskServices(ScreenServices):
             card_reading=card_reading,
             monotonic=monotonic,
         )
+        slips = CaseSlipPrinting(
+            engine=engine,
+            printer=self.printing.printer,
+            settings=self.printing.settings,
+            clock=kiosk.clock,
+            site_name=kiosk.config.site.name,
+        )
+        self.attach_cases(build_case_desk(kiosk), slips)
+
+    def close(self) -> None:
+        self.close_cases()
+        super().close()
 
 
 #: The welcome screen's services, as before the check-in screens.

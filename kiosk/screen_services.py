@@ -170,12 +170,18 @@ class ScreenServices:
         from kiosk.domain.tokens import TokenKind, decode, parse
 
         text = raw.decode("latin-1").strip()
+        # A case receipt's QR may be the office's status page, ending in /c/<token>.
+        token = text.rpartition("/c/")[2] if "/c/" in text else text
         try:
-            kind = parse(decode(text))[0].kind
+            kind = parse(decode(token))[0].kind
         except TokenRejected:
             pass
         else:
-            return ui.ScannedCode("invitation" if kind is TokenKind.INVITATION else "badge", text)
+            names: dict[TokenKind, ui.CodeKind] = {
+                TokenKind.INVITATION: "invitation",
+                TokenKind.CASE_RECEIPT: "case_receipt",
+            }
+            return ui.ScannedCode(names.get(kind, "badge"), token)
         salt = self._kiosk.keys.document_salt()
         try:
             if looks_like_aamva(raw):

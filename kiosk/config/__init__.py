@@ -29,7 +29,7 @@ from pydantic import (
 from kiosk.config.cases import CasesConfig, StationConfig
 from kiosk.devices.config import DevicesConfig
 from kiosk.domain.errors import ConfigError
-from kiosk.domain.values import VISIT_PURPOSES, Purpose
+from kiosk.domain.values import Purpose
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
@@ -66,12 +66,7 @@ class SiteConfig(_Section):
 
     @field_validator("common_purposes")
     @classmethod
-    def _visit_purposes(cls, value: list[Purpose]) -> list[Purpose]:
-        issues = [p.value for p in value if p not in VISIT_PURPOSES]
-        if issues:
-            raise ValueError(
-                f"{', '.join(issues)} belong to the 'Report an issue' path, not to a visit"
-            )
+    def _each_once(cls, value: list[Purpose]) -> list[Purpose]:
         return list(dict.fromkeys(value))
 
     @field_validator("timezone")

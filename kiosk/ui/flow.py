@@ -49,8 +49,6 @@ class Journey:
     proceed_if_absent: bool = False
     visit_ref: str = ""
     host_name: str = ""
-    #: Report an issue: the purposes offered are the issue-type ones.
-    issue: bool = False
 
     def plan(self) -> None:
         """The per-visitor-type steps, in the order a receptionist would take them."""
@@ -63,8 +61,6 @@ class Journey:
             self.pending.append("escort")
 
 
-#: Purposes offered when a visitor reports an issue rather than visits someone.
-ISSUE_PURPOSES = values.ISSUE_PURPOSES
 #: Every purpose of a visit: the site's common ones first, these under "More".
 VISIT_PURPOSES = values.VISIT_PURPOSES
 

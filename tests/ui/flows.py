@@ -232,6 +232,50 @@ def flows_engine_class() -> type:
         def set_clock(self, moment: Any) -> None:
             self._kiosk.clock.set(moment)
 
+        def case_rows(self) -> list[dict[str, Any]]:
+            from kiosk.services.cases.models import KioskCase
+
+            return [
+                {
+                    "number": c.number, "kind": c.kind, "category": c.category,
+                    "unit": c.unit, "unit_known": c.unit_known, "description": c.description,
+                    "name": c.reporter_name, "phone": c.reporter_phone,
+                    "photo": c.photo_jpeg is not None, "language": c.language,
+                }
+                for c in KioskCase.select().order_by(KioskCase.id)
+            ]  # fmt: skip
+
+        def case_receipt_url(self, number: str) -> str:
+            """The receipt's QR as the office's status page would have it."""
+            from kiosk.services.cases.models import KioskCase
+
+            case = KioskCase.get(KioskCase.number == number)
+            return f"https://office.example/c/{case.receipt_token}"
+
+        def resolve_case(self, number: str) -> None:
+            """The office resolved it: its `case` change through the feed-apply path."""
+            from kiosk.services.cases.desk import iso
+            from kiosk.services.cases.models import KioskCase
+            from kiosk.sync.apply import apply_changes, current_cursor
+
+            case = KioskCase.get(KioskCase.number == number)
+            now = self._kiosk.clock.now()
+            data = {
+                "case_ref": case.ref, "number": case.number, "kind": case.kind,
+                "state": "resolved", "opened_at": iso(case.opened_at),
+                "response_due_at": iso(case.response_due_at), "resolved_at": iso(now),
+                "followup_due_at": iso(now + timedelta(hours=24)), "updated_at": iso(now),
+            }  # fmt: skip
+            change = {"entity": "case", "ref": case.ref, "data": data}
+            with self._kiosk.db.atomic():
+                apply_changes([change], current_cursor() + 1, self._kiosk.kiosk_id, now)
+
+        def case_follow_ups(self) -> list[list[str]]:
+            from kiosk.services.cases.models import CaseFollowUp, CaseStatus
+
+            states = [s.state for s in CaseStatus.select()]
+            return [[f.outcome, f.note, *states] for f in CaseFollowUp.select()]
+
         def memory_kib(self) -> int:
             return rss_kib()
 
@@ -438,10 +482,144 @@ def script(
         yield from press("Take photo")
         yield from wait_for("the photo", lambda: screen().taken, 200)
 
+    def pinyin(letters: str, word: str) -> Iterator[None]:
+        if screen().ids.keyboard.keyboard.mode != "pinyin":
+            yield from tap(find(KeyButton, key="pinyin"))
+        yield from type_keys(letters)
+        yield from wait_for("candidates", lambda: bool(screen().ids.keyboard.keyboard.candidates))
+        yield from tap(find("CandidateButton", text=word))
+
+    def step(name: str) -> Iterator[None]:
+        yield from wait_for(f"step {name}", lambda: getattr(screen(), "step", "") == name)
+
+    def case_flows() -> Iterator[None]:
+        """Report a repair end to end (a double tap on Send), a suggestion while the printer
+        is out of paper, then scan the repair's receipt before and after its resolution."""
+        yield from timed_press("Report an issue", "cases", "touch_built_ms")
+        yield from shoot("case-kind")
+        yield from press("Repair request")
+        yield from step("place")
+        fields = screen()._fields
+        for name, keys in (("building", "b"), ("floor", "12"), ("unit", "zz")):
+            yield from tap(fields[name])
+            yield from type_keys(keys)  # zz: not one of the site's units, and allowed
+        yield from shoot("case-place")
+        yield from press("Next")
+        yield from step("description")
+        yield from tap(screen()._fields["description"])
+        for letters, word in (("shui", "水"), ("guan", "管"), ("lou", "漏")):
+            yield from pinyin(letters, word)
+        report["case_typed"] = screen()._fields["description"].text
+        yield from shoot("case-description")
+        yield from press("Next")
+        yield from step("category")
+        yield from shoot("case-category")
+        yield from press("Water")
+        yield from step("photo")
+        yield from shoot("case-photo")
+        yield from press("Yes, take a photo")
+        yield from step("camera")
+        rested = time.monotonic() + 0.5  # a few camera frames
+        yield from wait_for("the camera", lambda: time.monotonic() > rested)
+        yield from shoot("case-camera")
+        yield from press("Take the photo")
+        yield from step("contact")
+        yield from tap(screen()._fields["name"])
+        yield from pinyin("wang", "王")
+        yield from tap(screen()._fields["phone"])
+        yield from type_keys("13800138000")
+        yield from shoot("case-contact")
+        yield from press("Next")
+        yield from step("confirm")
+        yield from shoot("case-confirm")
+        jobs_before = services.printed_jobs()
+        send = button("Send")  # tapped twice, as an impatient finger does
+        for _ in range(2):
+            x, y = send.to_window(*send.center)
+            finger = Finger(x, y)
+            finger.touch_down()
+            finger.touch_up()
+        cases_screen = app.screen("cases")
+        cases_screen.busy = False  # a second submission of the same form reaching the engine
+        cases_screen.send()
+        yield from wait_for(
+            "the case number",
+            lambda: (
+                getattr(screen(), "title_id", "") == "Your case number is {number}"
+                and screen().tone == "ok"
+            ),
+            600,
+        )
+        report["case_done"] = [screen().title, screen().body]
+        report["case_slips"] = services.printed_jobs() - jobs_before
+        report["case_rows_after_repair"] = services.case_rows()
+        yield from shoot("case-done")
+        yield from press("Back to the start")
+        yield from on("welcome")
+        # A suggestion, contact skipped, while the printer has no paper.
+        services.printer_fault("paper_out")
+        yield from press("Report an issue")
+        yield from press("Suggestion")
+        yield from step("place")
+        yield from press("Next")
+        yield from tap(screen()._fields["description"])
+        yield from pinyin("hao", "好")
+        yield from press("Next")
+        yield from press("No photo")
+        yield from step("contact")
+        yield from shoot("case-contact-suggestion")
+        yield from press("Skip")
+        yield from step("confirm")
+        yield from press("Send")
+        yield from wait_for(
+            "the printer failure", lambda: getattr(screen(), "tone", "") == "warn", 600
+        )
+        report["case_printer_failed"] = [screen().title, screen().body]
+        yield from shoot("case-printer-failed")
+        services.printer_fault("clear")
+        yield from press("Back to the start")
+        yield from on("welcome")
+        # The repair's receipt at the scan entry point: not resolved yet, then answered.
+        number = report["case_rows_after_repair"][0]["number"]
+        for resolved in (False, True):
+            if resolved:
+                services.resolve_case(number)
+            yield from press("I have an invitation")
+            yield from on("scan")
+            yield from settle(10)
+            receipt = services.case_receipt_url(number)
+            report.setdefault("case_receipts", []).append(receipt)
+            services.push_code(receipt if resolved else receipt.rpartition("/c/")[2])
+            yield from on("cases")
+            shown = [w.text for w in screen().ids.body.walk() if getattr(w, "text", "")]
+            report[f"case_status_resolved_{resolved}"] = shown
+            yield from shoot(f"case-status-{'resolved' if resolved else 'open'}")
+            if not resolved:
+                yield from press("Cancel")
+                yield from on("welcome")
+        yield from press("Not satisfied")
+        yield from tap(screen()._fields["note"])
+        yield from pinyin("hao", "好")
+        yield from shoot("case-follow-up")
+        yield from press("Send my answer")
+        yield from wait_for(
+            "the thanks", lambda: getattr(screen(), "title_id", "") == "Thank you for your answer"
+        )
+        yield from shoot("case-answered")
+        report["case_follow_ups"] = services.case_follow_ups()
+        report["case_rows"] = services.case_rows()
+        yield from press("Back to the start")
+        yield from on("welcome")
+        flows_done.append("cases")
+
     only = set(args.only.split(",")) if args.only else set(FLOWS)
     flows_done: list[str] = []
     app.set_language("en")
     yield from settle()
+
+    # ---------------------------------------------------------------- cases (issue 19)
+    if "cases" in only:
+        yield from case_flows()
 
     # ---------------------------------------------------------------- welcome
     if "welcome" in only:

@@ -85,14 +85,11 @@ class DetailsScreen(FormScreen):
     def on_pre_enter(self, *_args: object) -> None:
         journey = self.journey
         form = journey.form
-        if journey.issue:
-            offered = list(flow.ISSUE_PURPOSES)
-        else:
-            common = [Purpose(p) for p in self.services.common_purposes]
-            rest = [p for p in flow.VISIT_PURPOSES if p not in common]
-            chosen_elsewhere = form.purpose in rest
-            offered = [*common, *rest] if self.showing_all or chosen_elsewhere else common
-            self.showing_all = self.showing_all or chosen_elsewhere
+        common = [Purpose(p) for p in self.services.common_purposes]
+        rest = [p for p in flow.VISIT_PURPOSES if p not in common]
+        chosen_elsewhere = form.purpose in rest
+        offered = [*common, *rest] if self.showing_all or chosen_elsewhere else common
+        self.showing_all = self.showing_all or chosen_elsewhere
         self.purposes = [p.value for p in offered]
         wanted = form.purpose.value
         self.purpose = wanted if wanted in self.purposes else self.purposes[0]
@@ -113,7 +110,7 @@ class DetailsScreen(FormScreen):
             choice.chosen = purpose == self.purpose
             choice.bind(on_release=lambda button: setattr(self, "purpose", button.purpose))
             grid.add_widget(choice)
-        if not self.journey.issue and not self.showing_all:
+        if not self.showing_all:
             more = Factory.Choice(text=self.t(N_("More…")))
             more.purpose = ""
             more.bind(on_release=lambda _button: self.show_all())

@@ -11,7 +11,6 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.domain.errors import AlreadyCheckedOut, NotFound, RejectReason, TokenRejected
-from kiosk.domain.values import Purpose
 from kiosk.ui import card_reader, flow
 from kiosk.ui.flow import N_
 from kiosk.ui.opening_status import CLOSED, opening_status
@@ -94,7 +93,10 @@ class WelcomeScreen(KioskScreen):
             app.go("scan", mode="id")
         elif way == "checkout":
             app.go("scan", mode="checkout")
-        elif way == "issue" or way == "walk_in":
+        elif way == "issue":  # a case (issue 19), at any hour: reports need no host
+            app.screen("cases").start_report()
+            app.go("cases")
+        elif way == "walk_in":
             if self.walk_in_closed and self.services.after_hours == "closed":
                 app.notice("warn", N_("Reception is closed"), self.closed_message_id(), home=True)
                 return
@@ -110,9 +112,6 @@ class WelcomeScreen(KioskScreen):
                     home=True,
                 )
                 return
-            self.journey.issue = way == "issue"
-            if self.journey.issue:
-                self.journey.form.purpose = Purpose.COMPLAINT
             app.go("visitor")
         elif way == "staff":
             app.go("pin")
@@ -162,6 +161,9 @@ class ScanScreen(KioskScreen):
         if self.manager is None or self.manager.current != self.name or self.busy:
             return
         self.app.touched()  # a code shown is the visitor doing something
+        if code.kind == "case_receipt" and self.mode != "guard":  # routed by its kind
+            self._case_receipt(code)
+            return
         handler = {
             "invitation": self._invitation,
             "id": self._identity,
@@ -211,6 +213,16 @@ class ScanScreen(KioskScreen):
             primary=(N_("Continue"), self.app.advance),
             home=True,
         )
+
+    def _case_receipt(self, code: ScannedCode) -> None:
+        cases = self.app.screen("cases")
+        if cases.start_status(code.text):
+            self.app.go("cases")
+        elif self.manager.current == self.name:
+            self._problem(
+                N_("We could not read this receipt"),
+                N_("Please see reception with your case number."),
+            )
 
     def _identity(self, code: ScannedCode) -> None:
         if code.kind == "unreadable_document":
