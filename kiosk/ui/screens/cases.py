@@ -139,7 +139,7 @@ class CasesScreen(FormScreen):
         self.typing = bool(self._fields)
         self.can_go_back = self.mode == "report" and step not in ("kind", "status")
         self.on_language(self.app.language)
-        if self._fields:
+        if self._fields and step != "status":  # a case is read first: its note may wait
             first = next(iter(self._fields.values()))
             Clock.schedule_once(lambda _dt: setattr(first, "focus", True), 0)
 
