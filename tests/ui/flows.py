@@ -75,6 +75,7 @@ def make_site(folder: Path) -> None:
         file.write(
             f'\n[admin]\npin_hash = "{hasher.hash(ADMIN_PIN)}"\n'
             f'guard_pin_hash = "{hasher.hash(GUARD_PIN)}"\n'
+            '\n[cases]\nunits = ["3-1201", "3-1202", "5-0801"]\n'
         )
     config = load_config(path)
     kiosk = build_kiosk(config, open_database(config.database_path), clock)
@@ -500,9 +501,19 @@ def script(
         yield from press("Repair request")
         yield from step("place")
         fields = screen()._fields
-        for name, keys in (("building", "b"), ("floor", "12"), ("unit", "zz")):
+        for name, keys in (("building", "b"), ("floor", "12")):
             yield from tap(fields[name])
-            yield from type_keys(keys)  # zz: not one of the site's units, and allowed
+            yield from type_keys(keys)
+        yield from tap(fields["unit"])
+        yield from type_keys("3")  # the site's units starting with 3 are offered...
+        report["case_units_offered"] = [w.text for w in screen()._unit_grid.children[::-1]]
+        yield from tap(find("Choice", text="3-1202"))
+        report["case_unit_picked"] = fields["unit"].text
+        yield from shoot("case-place-unit-picked")
+        for _ in "3-1202":  # ...but one not among them is allowed too
+            yield from tap(find(KeyButton, key="backspace"))
+        yield from tap(find(KeyButton, key="latin"))
+        yield from type_keys("zz")
         yield from shoot("case-place")
         yield from press("Next")
         yield from step("description")
@@ -564,10 +575,20 @@ def script(
         yield from press("Next")
         yield from tap(screen()._fields["description"])
         yield from pinyin("hao", "好")
+        screen()._fields["description"].text += "\t"  # pasted in: the engine refuses it
         yield from press("Next")
         yield from press("No photo")
         yield from step("contact")
         yield from shoot("case-contact-suggestion")
+        yield from press("Skip")
+        yield from step("confirm")
+        yield from press("Send")
+        yield from step("description")  # back on the step concerned, said in words
+        report["case_refused"] = [screen().error, screen()._fields["description"].text]
+        yield from shoot("case-refused")
+        screen()._fields["description"].text = "好"
+        yield from press("Next")
+        yield from press("No photo")
         yield from press("Skip")
         yield from step("confirm")
         yield from press("Send")
@@ -597,7 +618,9 @@ def script(
             if not resolved:
                 yield from press("Cancel")
                 yield from on("welcome")
+        yield from into_view(button("Not satisfied"))  # below the case's lines: a swipe
         yield from press("Not satisfied")
+        yield from into_view(screen()._fields["note"])  # as a swipe would
         yield from tap(screen()._fields["note"])
         yield from pinyin("hao", "好")
         yield from shoot("case-follow-up")

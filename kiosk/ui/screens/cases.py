@@ -66,12 +66,22 @@ STEP_TITLES = {
 }
 #: The engine's field (before any dot) -> the step to show again and what to say there.
 FIELD_STEPS = {
-    "description": ("description", N_("Please describe what happened (up to 4,000 characters).")),
+    "description": (
+        "description",
+        N_("Please check the description: up to 4,000 characters, no tabs."),
+    ),
     "place": ("place", N_("Please check the building, floor and unit.")),
     "category": ("category", N_("Please choose what needs repairing.")),
     "photo": ("photo", N_("The photo could not be kept. Please try again or go on without.")),
     "reporter": ("contact", N_("Please type your name and phone number so we can respond.")),
+    "reporter.name": ("contact", N_("Please check your name.")),
+    "reporter.unit": ("contact", N_("Please check your unit.")),
+    "reporter.phone": ("contact", N_("Please check your phone number.")),
 }
+
+
+#: How many of the site's units are offered under the unit field at once.
+UNITS_OFFERED = 6
 
 
 def when(moment: datetime | None) -> str:
@@ -93,6 +103,7 @@ class CasesScreen(FormScreen):
     status: CaseStatusView | None = None
     _preview: Any = None
     _fields: dict[str, Any]
+    _unit_grid: Any = None
 
     # ----------------------------------------------------------------- starting
 
@@ -223,7 +234,7 @@ class CasesScreen(FormScreen):
             opened = self.services.open_case(self.form)
         except InvalidInput as err:
             self.busy = False
-            step, words = FIELD_STEPS.get(
+            step, words = FIELD_STEPS.get(err.field) or FIELD_STEPS.get(
                 err.field.partition(".")[0], ("confirm", N_("Please check what you typed."))
             )
             self.show_step(step if step in self.steps() else "confirm", words)
@@ -330,7 +341,26 @@ class CasesScreen(FormScreen):
         self.next_label = N_("Next")
         self._field("building", N_("Building"), "latin")
         self._field("floor", N_("Floor"), "digits")
-        self._field("unit", N_("Unit (type it even if it is not listed)"), "latin")
+        self._field("unit", N_("Unit (type it even if it is not listed)"), "digits")
+        self._unit_grid = make("ChoiceGrid", cols=3)
+        self.ids.body.add_widget(self._unit_grid)
+        self._fields["unit"].bind(text=lambda _field, typed: self._offer_units(typed))
+        self._offer_units(self.form.unit)
+
+    def _offer_units(self, typed: str) -> None:
+        """The site's units that start with what is typed (a few), to pick instead."""
+        wanted = typed.strip().casefold()
+        units = [u for u in self.services.case_units() if u.casefold().startswith(wanted)]
+        grid = self._unit_grid
+        grid.clear_widgets()
+        if units[:1] == [typed.strip()]:
+            return  # picked (or typed in full) already
+        for unit in units[:UNITS_OFFERED]:
+            choice = Factory.Choice(text=unit)
+            choice.bind(
+                on_release=lambda button: setattr(self._fields["unit"], "text", button.text)
+            )
+            grid.add_widget(choice)
 
     def _build_description(self, _body: Any) -> None:
         self.next_label = N_("Next")
@@ -364,7 +394,7 @@ class CasesScreen(FormScreen):
             skip = self._add("KButton", source_text=N_("Skip"))
             skip.bind(on_release=lambda _button: self.skip_contact())
         self._field("name", N_("Your name"), "pinyin", names=True)
-        self._field("contact_unit", N_("Your unit"), "latin")
+        self._field("contact_unit", N_("Your unit"), "digits")
         self._field("phone", N_("Phone"), "digits")
 
     def _build_confirm(self, _body: Any) -> None:
