@@ -305,12 +305,13 @@ def test_screens_fit_every_size(xvfb_display: str, font_cache: Path, size: str) 
         SCREENSHOTS / "sizes" / size,
         "--size", size,
         "--languages", "en,zh_Hans",
-        "--only", "welcome,invitation,approval,absent,printer,guard",
+        "--only", "cases,welcome,invitation,approval,absent,printer,guard",
         "--details-keyboard",
     )  # fmt: skip
     width, height = (int(n) for n in size.split("x"))
     assert report["window_size"] == [width, height]
     assert report["flows_done"] == [
+        "cases",  # issue 19's screens (tests/ui/test_ui_cases.py), at every size too
         "welcome",
         "invitation",
         "approval",
@@ -319,7 +320,7 @@ def test_screens_fit_every_size(xvfb_display: str, font_cache: Path, size: str) 
         "guard",
     ]
     screens = {shot["screen"] for shot in report["shots"]}
-    assert {"details", "verdict", "message", "guard", "photo", "agreement"} <= screens
+    assert {"details", "verdict", "message", "guard", "photo", "agreement", "cases"} <= screens
     verdicts = {shot["name"] for shot in report["shots"] if shot["screen"] == "verdict"}
     assert verdicts == {"verdict-valid", "verdict-invalid"}
     problems = [p for shot in report["shots"] for p in outside_or_clipped(shot, width, height)]
