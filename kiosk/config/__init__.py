@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from kiosk.config.deliveries import DeliveriesConfig
 from kiosk.devices.config import DevicesConfig
 from kiosk.domain.errors import ConfigError
 from kiosk.domain.values import VISIT_PURPOSES, Purpose
@@ -166,6 +167,7 @@ class RetentionConfig(_Section):
     signatures_days: int = Field(ge=1)
     messages_days: int = Field(ge=1)
     sent_events_days: int = Field(ge=1)
+    parcels_days: int = Field(default=90, ge=1)
 
 
 class AdminConfig(_Section):
@@ -203,6 +205,7 @@ class KioskConfig(_Section):
     visitor_types: dict[str, VisitorTypeConfig] = Field(min_length=1)
     agreements: dict[str, AgreementConfig] = Field(default_factory=dict)
     devices: DevicesConfig = Field(default_factory=DevicesConfig)
+    deliveries: DeliveriesConfig = Field(default_factory=DeliveriesConfig)
     #: The file this was loaded from; relative paths are resolved against its folder.
     source: Path | None = None
 

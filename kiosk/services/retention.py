@@ -22,6 +22,7 @@ from peewee import SqliteDatabase
 from kiosk.config import RetentionConfig
 from kiosk.domain.clock import Clock
 from kiosk.domain.values import VisitState
+from kiosk.services.deliveries.feed import purge_parcels
 from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import append_audit
 from kiosk.storage.models import (
@@ -49,6 +50,7 @@ class PurgeReport:
     messages_deleted: int = 0
     events_deleted: int = 0
     replay_records_deleted: int = 0
+    parcels_anonymised: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -127,5 +129,6 @@ def purge(db: SqliteDatabase, retention: RetentionConfig, clock: Clock) -> Purge
             .where(UsedInvitation.used_at < now - timedelta(days=USED_INVITATION_DAYS))
             .execute()
         )
+        report.parcels_anonymised = purge_parcels(now, retention.parcels_days)
         append_audit(now, "system", "retention.purge", "", report.as_dict())
     return report

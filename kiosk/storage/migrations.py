@@ -170,6 +170,13 @@ def _v6(database: Database) -> None:
     database.execute_sql('CREATE INDEX "appointment_import_key" ON "appointment" ("import_key")')
 
 
+def _v7(database: Database) -> None:
+    """Deliveries (issue 20): parcels and their collection signatures (kiosk.storage.parcels)."""
+    from kiosk.storage.parcels import PARCEL_TABLES
+
+    _run_script(database, PARCEL_TABLES)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
     (1, _v1),
     (2, _v2),
@@ -177,6 +184,7 @@ MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
     (4, _v4),
     (5, _v5),
     (6, _v6),
+    (7, _v7),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
