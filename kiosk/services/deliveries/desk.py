@@ -84,6 +84,7 @@ class DeliveryDesk:
     ) -> None:
         self._db = db
         self.settings = config.deliveries
+        self.site = config.site
         self._clock = clock
         self._signer = signer
         self._verifier = verifier
