@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from kiosk.cli import (
     admin,
     checkin,
+    delivery,
     devices,
     directory,
     id_card,
@@ -43,7 +44,7 @@ from kiosk.cli.common import Commands
 from kiosk.domain.errors import ConfigError, KioskError, TokenRejected
 
 #: The groups in the order `kiosk --help` lists their commands.
-GROUPS = (kiosk_commands, directory, checkin, records, admin, devices, sync, office, id_card)
+GROUPS = (kiosk_commands, directory, checkin, records, admin, devices, sync, office, id_card, delivery)
 
 
 def build_parser() -> argparse.ArgumentParser:
