@@ -92,6 +92,7 @@ from kiosk.notify.i18n import (
     catalogue,
     place_name,
 )
+from kiosk.notify.parcels import parcel_audiences, render_parcel
 from kiosk.notify.kinds import (
     AT_LEAST_ONCE_KINDS,
     EVENT_KINDS,
@@ -313,6 +314,8 @@ class Notifier:
                     refs["party"] = "reception"
             elif kind == "vip":
                 audiences, subject, refs = ["vip"], payload["visit"], {"visit": payload["visit"]}
+            elif kind == "parcel":
+                audiences, subject, refs = parcel_audiences(payload), payload["parcel"], payload
             elif kind == "message":
                 audiences = [f"host:{payload['host']}", "reception"]
                 subject, refs = payload["message"], {"message": payload["message"]}
@@ -600,6 +603,8 @@ class Notifier:
             return Message(title, "\n".join(lines) + footer)
         if row.kind in ("security", "device"):
             return self._render_alert(row, payload, footer)
+        if row.kind == "parcel":
+            return render_parcel(payload, _, place, footer)
         if row.kind == "reminder":
             visits = [Visit.get_or_none(Visit.ref == ref) for ref in payload["visits"]]
             lines = [
