@@ -20,14 +20,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.app import build_delivery_desk, build_kiosk, init_kiosk  # noqa: E402
-from kiosk.config import load_config  # noqa: E402
-from kiosk.devices.printers import FakePrinter  # noqa: E402
-from kiosk.domain.clock import ManualClock  # noqa: E402
-from kiosk.parcel_printing import ParcelLabels  # noqa: E402
-from kiosk.services.checkin import Collected, VisitorDetails, WalkIn  # noqa: E402
-from kiosk.services.deliveries import NewParcel  # noqa: E402
-from kiosk.storage.db import open_database  # noqa: E402
+from kiosk.app import build_delivery_desk, build_kiosk, init_kiosk
+from kiosk.config import load_config
+from kiosk.devices.printers import FakePrinter
+from kiosk.domain.clock import ManualClock
+from kiosk.parcel_printing import ParcelLabels
+from kiosk.services.checkin import Collected, VisitorDetails, WalkIn
+from kiosk.services.deliveries import NewParcel
+from kiosk.storage.db import open_database
 
 ROUNDS = 40
 

@@ -44,7 +44,18 @@ from kiosk.cli.common import Commands
 from kiosk.domain.errors import ConfigError, KioskError, TokenRejected
 
 #: The groups in the order `kiosk --help` lists their commands.
-GROUPS = (kiosk_commands, directory, checkin, records, admin, devices, sync, office, id_card, delivery)
+GROUPS = (
+    kiosk_commands,
+    directory,
+    checkin,
+    records,
+    admin,
+    devices,
+    sync,
+    office,
+    id_card,
+    delivery,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,11 +1,11 @@
 """`kiosk delivery ...`: parcels at the kiosk from the command line (issue 20).
 
-    kiosk delivery log --host NAME | --company TEXT --kind K --carrier C [--items N]
-                       [--waybill W] [--print]    log a parcel (and print its label)
-    kiosk delivery pickup CODE|TOKEN --by NAME [--parcel REF] [--guard]   collect one
-    kiosk delivery return REF                     a guard hands it back to the carrier
-    kiosk delivery reprint REF                    print the label again
-    kiosk delivery list [--state waiting|collected|returned|all]
+kiosk delivery log --host NAME | --company TEXT --kind K --carrier C [--items N]
+                   [--waybill W] [--print]    log a parcel (and print its label)
+kiosk delivery pickup CODE|TOKEN --by NAME [--parcel REF] [--guard]   collect one
+kiosk delivery return REF                     a guard hands it back to the carrier
+kiosk delivery reprint REF                    print the label again
+kiosk delivery list [--state waiting|collected|returned|all]
 """
 
 from __future__ import annotations

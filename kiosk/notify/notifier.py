@@ -92,7 +92,6 @@ from kiosk.notify.i18n import (
     catalogue,
     place_name,
 )
-from kiosk.notify.parcels import parcel_audiences, render_parcel
 from kiosk.notify.kinds import (
     AT_LEAST_ONCE_KINDS,
     EVENT_KINDS,
@@ -108,6 +107,7 @@ from kiosk.notify.models import (
     UsedLink,
     channel_hash,
 )
+from kiosk.notify.parcels import parcel_audiences, render_parcel
 from kiosk.notify.short_links import SHORT_KIND, shorten
 from kiosk.services.recipients import audience_urls, host_urls
 from kiosk.services.schedule import SiteCalendar

@@ -55,9 +55,7 @@ def render_parcel(
     ]
     if parcel.shelf:
         lines.append(_("Shelf: {shelf}").format(shelf=parcel.shelf))
-    lines.append(
-        _("Show the attached QR code at the kiosk, or type the pickup code there.")
-    )
+    lines.append(_("Show the attached QR code at the kiosk, or type the pickup code there."))
     if parcel.recipient_left:
         lines.insert(0, _("The recipient has left the company: please take care of it."))
     title = _("A delivery is waiting for you: code {code}").format(code=parcel.pickup_code)

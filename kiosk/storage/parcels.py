@@ -58,6 +58,6 @@ CREATE INDEX IF NOT EXISTS "parcel_token_id" ON "parcel" ("token_id");
 CREATE INDEX IF NOT EXISTS "parcel_logged_at" ON "parcel" ("logged_at");
 CREATE TABLE IF NOT EXISTS "parcel_signature" ("id" INTEGER NOT NULL PRIMARY KEY, "parcel_id" INTEGER NOT NULL, "signature_png" BLOB, "signed_at" INTEGER NOT NULL, FOREIGN KEY ("parcel_id") REFERENCES "parcel" ("id") ON DELETE CASCADE);
 CREATE INDEX IF NOT EXISTS "parcel_signature_parcel_id" ON "parcel_signature" ("parcel_id");
-"""
+"""  # noqa: E501
 
 PARCEL_MODELS: list[type[BaseModel]] = [Parcel, ParcelSignature]

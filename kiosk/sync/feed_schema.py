@@ -147,7 +147,9 @@ def _parcel(ref: str, data: dict[str, Any]) -> None:
     if not code.isdigit() or len(code) != 6:
         raise InvalidInput("data.pickup_code", "is not 6 digits")
     if data.get("state") not in ("waiting", "collected", "returned"):
-        raise InvalidInput("data.state", f"is not a parcel's state ({str(data.get('state'))[:20]!r})")
+        raise InvalidInput(
+            "data.state", f"is not a parcel's state ({str(data.get('state'))[:20]!r})"
+        )
     for name in ("kind", "carrier"):
         _text(data, name, CODE_MAX, required=True)
     _text(data, "host_ref", REF_MAX)

@@ -80,7 +80,11 @@ def test_a_recipient_who_left_is_logged_and_the_desk_told(
     [
         (NewParcel(kind="parcel", carrier="pigeon", company="A"), "carrier", "unknown carrier"),
         (NewParcel(kind="parcel", carrier="sf", company="A", waybill="X" * 200), "waybill", "200"),
-        (NewParcel(kind="parcel", carrier="sf", company="A", waybill="SF\x1b[2J"), "waybill", "ESC"),
+        (
+            NewParcel(kind="parcel", carrier="sf", company="A", waybill="SF\x1b[2J"),
+            "waybill",
+            "ESC",
+        ),
         (NewParcel(kind="parcel", carrier="sf", company="A", items=0), "items", "between 1 and 99"),
         (NewParcel(kind="parcel", carrier="sf", company="A", items=100), "items", "1 and 99"),
         (NewParcel(kind="pizza", carrier="sf", company="A"), "kind", "not a kind"),
@@ -121,7 +125,10 @@ def test_pickup_by_qr_records_who_and_a_second_scan_is_refused(
 
 
 def test_forged_expired_revoked_and_foreign_tokens_are_refused(
-    kiosk: Kiosk, hosts: dict[str, str], desk: DeliveryDesk, clock  # type: ignore[no-untyped-def]
+    kiosk: Kiosk,
+    hosts: dict[str, str],
+    desk: DeliveryDesk,
+    clock,  # type: ignore[no-untyped-def]
 ) -> None:
     view = desk.log_parcel(NewParcel(kind="parcel", carrier="sf", host_ref=hosts["李娜"]))
     forged = view.token[:-6] + ("AAAAAA" if not view.token.endswith("AAAAAA") else "BBBBBB")
@@ -187,7 +194,9 @@ def test_a_site_asking_for_signatures_gets_one_and_a_guard_returns_a_parcel(
 
 
 def test_the_offices_parcel_rows_are_applied_and_only_move_forward(
-    kiosk: Kiosk, desk: DeliveryDesk, clock  # type: ignore[no-untyped-def]
+    kiosk: Kiosk,
+    desk: DeliveryDesk,
+    clock,  # type: ignore[no-untyped-def]
 ) -> None:
     data = {
         "parcel_ref": "00000000000000aa", "pickup_code": "123456", "host_ref": "", "company": "Acme",
@@ -210,7 +219,9 @@ def test_the_offices_parcel_rows_are_applied_and_only_move_forward(
 
 
 def test_collected_parcels_names_are_purged_after_the_retention_period(
-    kiosk: Kiosk, desk: DeliveryDesk, clock  # type: ignore[no-untyped-def]
+    kiosk: Kiosk,
+    desk: DeliveryDesk,
+    clock,  # type: ignore[no-untyped-def]
 ) -> None:
     view = desk.log_parcel(NewParcel(kind="parcel", carrier="sf", company="Secret Co"))
     desk.collect_with_code(view.pickup_code, "Zhang Wei")

@@ -35,7 +35,9 @@ def desk(kiosk: Kiosk) -> DeliveryDesk:
 
 
 def logged(desk: DeliveryDesk, hosts: dict[str, str]) -> str:
-    parcel = NewParcel(kind="parcel", carrier="sf", items=3, host_ref=hosts["李娜"], waybill="SF1234567890")
+    parcel = NewParcel(
+        kind="parcel", carrier="sf", items=3, host_ref=hosts["李娜"], waybill="SF1234567890"
+    )
     return desk.log_parcel(parcel).parcel_ref
 
 
@@ -90,7 +92,8 @@ def test_a_printer_failing_mid_job_loses_nothing_and_the_label_is_reprinted(
     assert failed.state is JobState.FAILED and failed.error
     assert Parcel.get(Parcel.ref == ref).state == "waiting"
     [problem] = [
-        json.loads(e.payload) for e in OutboxEvent.select().where(OutboxEvent.kind == "device.problem")
+        json.loads(e.payload)
+        for e in OutboxEvent.select().where(OutboxEvent.kind == "device.problem")
     ]
     assert problem["device"] == "printer" and problem["message"] == failed.error
     again = FakePrinter()

@@ -158,12 +158,13 @@ class DeliveryDesk:
             wanted = self.settings.shelf_by_department.get(host.department, "")
             if wanted:
                 return wanted
-        counts = dict(
+        rows: Any = (
             Parcel.select(Parcel.shelf, fn.COUNT(Parcel.id))
             .where(Parcel.state == ParcelState.WAITING)
             .group_by(Parcel.shelf)
             .tuples()
         )
+        counts: dict[str, int] = {str(row[0]): int(row[1]) for row in rows}
         return min(shelves, key=lambda shelf: (counts.get(shelf, 0), shelves.index(shelf)))
 
     def _logged_payload(self, row: Parcel) -> dict[str, Any]:

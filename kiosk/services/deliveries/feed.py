@@ -61,7 +61,8 @@ def purge_parcels(now: datetime, retention_days: int) -> int:
         (Parcel.collected_at < cutoff) | (Parcel.returned_at < cutoff)
     )
     stale = Parcel.select(Parcel.id).where(
-        ended & ((Parcel.company != "") | (Parcel.collected_by != "") | Parcel.photo_jpeg.is_null(False))
+        ended
+        & ((Parcel.company != "") | (Parcel.collected_by != "") | Parcel.photo_jpeg.is_null(False))
     )
     ids = [row.id for row in stale]
     if not ids:
