@@ -64,3 +64,12 @@ def test_bad_input_gets_a_clear_message(folder: Path) -> None:
     assert "200 characters" in long.stderr
     forged = run(folder, "delivery", "pickup", "AAAABBBBCCCC", "--by", "X", ok=False)
     assert "forged" in forged.stderr
+
+
+def test_the_demo_has_parcels_waiting_once(tmp_path: Path) -> None:
+    (tmp_path / "kiosk.toml").write_text(SITE, encoding="utf-8")
+    run(tmp_path, "init")
+    run(tmp_path, "demo-seed")
+    run(tmp_path, "demo-seed")  # run again: no more parcels
+    waiting = json.loads(run(tmp_path, "--json", "delivery", "list").stdout)
+    assert sorted(p["kind"] for p in waiting) == ["documents", "food", "parcel"]
