@@ -28,6 +28,7 @@ from peewee import SqliteDatabase
 from kiosk.badge_queue import BadgeQueue
 from kiosk.card_reading import CardReading
 from kiosk.config import KioskConfig, config_path, load_config
+from kiosk.delivery_parts import build_delivery_desk
 from kiosk.devices.cameras import open_camera
 from kiosk.devices.commands import open_printer
 from kiosk.devices.config import PrinterConfig
@@ -46,7 +47,6 @@ from kiosk.storage.models import KioskState
 
 if TYPE_CHECKING:  # built on demand: the touchscreen's engine needs neither httpx nor apprise
     from kiosk.notify import LinkSigner, Notifier, Sender
-    from kiosk.services.deliveries import DeliveryDesk
     from kiosk.sync.client import SyncClient
 
 __all__ = [
@@ -187,22 +187,6 @@ def build_kiosk(config: KioskConfig, db: SqliteDatabase, clock: Clock) -> Kiosk:
     )
     directory = Directory(db=db, config=config, clock=clock)
     return Kiosk(config, db, clock, keys, state.value, engine, directory)
-
-
-def build_delivery_desk(kiosk: Kiosk) -> DeliveryDesk:
-    """The kiosk's deliveries engine (issue 20): pickup tokens signed by its badge signer and
-    verified with the site's badge keys."""
-    from kiosk.services.deliveries import DeliveryDesk, PickupKeyRing
-
-    verifier = TokenVerifier(PickupKeyRing(DatabaseKeyRing()), kiosk.clock.now)
-    return DeliveryDesk(
-        db=kiosk.db,
-        config=kiosk.config,
-        clock=kiosk.clock,
-        signer=kiosk.keys.badge_signer(),
-        verifier=verifier,
-        kiosk_id=kiosk.kiosk_id,
-    )
 
 
 def printer_settings(config: KioskConfig) -> PrinterConfig:

@@ -12,11 +12,11 @@ from kiosk.storage.parcels import Parcel
 
 def seed_demo_parcels(kiosk: Kiosk) -> int:
     """Log the demo's parcels (none if any parcel exists); returns how many were logged."""
-    from kiosk.app import build_delivery_desk
+    from kiosk.delivery_parts import build_delivery_desk
 
     if Parcel.select().exists():
         return 0
-    hosts = list(Host.select().where(Host.active).order_by(Host.id).limit(2))
+    hosts = list(Host.select().where(Host.active).order_by(Host.name).limit(2))
     desk = build_delivery_desk(kiosk)
     parcels = [NewParcel(kind="food", carrier="meituan", company="Demo Trading Ltd")]
     parcels += [

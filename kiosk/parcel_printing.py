@@ -50,8 +50,10 @@ class ParcelLabels:
         self._engine = engine
         self.settings = settings
         self.printer = printer
+        # A queue shared with the badges (the touchscreen's) already reports its failures.
         self.queue = queue or PrintQueue(printer, clock.now)
-        self.queue.add_listener(self._on_event)
+        if queue is None:
+            self.queue.add_listener(self._on_event)
 
     def job_bytes(self, parcel_ref: str) -> bytes:
         label = label_for(self._desk.parcel(parcel_ref), self._desk, self._engine)
