@@ -28,6 +28,7 @@ from peewee import SqliteDatabase
 from kiosk.badge_queue import BadgeQueue
 from kiosk.card_reading import CardReading
 from kiosk.config import KioskConfig, config_path, load_config
+from kiosk.delivery_parts import build_delivery_desk
 from kiosk.devices.cameras import open_camera
 from kiosk.devices.commands import open_printer
 from kiosk.devices.config import PrinterConfig
@@ -56,6 +57,7 @@ __all__ = [
     "KioskServices",
     "WelcomeBoard",
     "build_case_desk",
+    "build_delivery_desk",
     "build_kiosk",
     "build_notifier",
     "build_sync_client",

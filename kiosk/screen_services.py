@@ -21,6 +21,7 @@ from peewee import JOIN
 
 from kiosk.badge_queue import BadgeQueue
 from kiosk.card_reading import CardReading
+from kiosk.delivery_screen_services import DeliveryScreenServices
 from kiosk.devices.print_queue import JobState
 from kiosk.devices.protocols import DecodedCode, DeviceEvent, DeviceEventKind
 from kiosk.domain.errors import AlreadyCheckedOut
@@ -36,7 +37,7 @@ from kiosk.ui import services as ui
 log = logging.getLogger(__name__)
 
 
-class ScreenServices:
+class ScreenServices(DeliveryScreenServices):
     """The touchscreen's services (`kiosk.ui.services.KioskServices`) over the engine,
     the directory and the devices: the UI sees plain values and domain errors only.
 
@@ -175,7 +176,8 @@ class ScreenServices:
         except TokenRejected:
             pass
         else:
-            return ui.ScannedCode("invitation" if kind is TokenKind.INVITATION else "badge", text)
+            named = {TokenKind.INVITATION: "invitation", TokenKind.PARCEL_PICKUP: "parcel"}
+            return ui.ScannedCode(named.get(kind, "badge"), text)  # type: ignore[arg-type]
         salt = self._kiosk.keys.document_salt()
         try:
             if looks_like_aamva(raw):

@@ -21,6 +21,7 @@ kiosk.cli.common, and none reaches into another's helpers:
     office          office (the office server and its data)
     office_deliveries  office deliveries (the parcels at the office)
     cases           case (open, show, follow-up: issue 19)
+    delivery        delivery (log, pickup, return, reprint, list: issue 20)
     id_card         id-card, demo-card
 """
 
@@ -34,6 +35,7 @@ from kiosk.cli import (
     admin,
     cases,
     checkin,
+    delivery,
     devices,
     directory,
     id_card,
@@ -49,7 +51,7 @@ from kiosk.domain.errors import ConfigError, KioskError, TokenRejected
 #: The groups in the order `kiosk --help` lists their commands.
 GROUPS = (
     kiosk_commands, directory, checkin, records, admin, devices, sync, office, id_card,
-    office_deliveries, cases,
+    office_deliveries, cases, delivery,
 )  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from typing import Literal, Protocol
 
 from kiosk.domain.values import OnSiteEntry, Purpose, TodaySummary
 
-CodeKind = Literal["invitation", "badge", "document", "unreadable_document", "other"]
+CodeKind = Literal["invitation", "badge", "document", "unreadable_document", "other", "parcel"]
 CheckInOutcome = Literal["checked_in", "awaiting_approval", "host_absent"]
 AfterHours = Literal["closed", "appointments_only", "open"]
 
