@@ -23,6 +23,7 @@ from kiosk.domain.clock import Clock
 from kiosk.domain.errors import InvalidInput
 from kiosk.domain.event_chain import canonical_json, payload_digest
 from kiosk.office.alerts import OfficeAlert, raise_alert
+from kiosk.office.cases.intake import CaseIntake
 from kiosk.office.event_schema import FINAL_STATES, STATE_RANK, validate_event
 from kiosk.office.feed import VISIT_FIELDS, ChangeFeed, visit_data
 from kiosk.office.forwarded_events import FORWARD_KIND, forward_row, stored_forward_payload
@@ -86,6 +87,7 @@ class Intake:
         self.db = db
         self.clock = clock
         self.feed = feed
+        self.cases = CaseIntake(db, feed)
 
     def ingest(self, kiosk: Kiosk, events: Iterable[dict[str, Any]]) -> IngestReport:
         """Store a batch of a kiosk's events. Each event is judged alone: a bad one is
@@ -109,12 +111,16 @@ class Intake:
         now = self.clock.now()
         verdicts: dict[str, EventResult] = {}
         unique: dict[str, dict[str, Any]] = {}
+        unchanged: set[str] = set()  # stored, but only as duplicates (a case sent twice)
         with self.feed.site_writes(kiosk.site):
             for event in valid:
                 event["digest"] = payload_digest(canonical_json(event["payload"]))
             verdicts.update(self._judge_known(kiosk, valid, now))
             fresh = [e for e in valid if e["event_id"] not in verdicts]
             verdicts.update(self._refuse_foreign(kiosk, fresh, now))
+            unjudged = [e for e in fresh if e["event_id"] not in verdicts]
+            for event_id, reason in self.cases.refusals(kiosk, unjudged).items():
+                verdicts.setdefault(event_id, EventResult(event_id, "rejected", reason))
             # The same event twice in one batch counts once.
             for event in fresh:
                 if event["event_id"] not in verdicts:
@@ -140,7 +146,9 @@ class Intake:
                         for e in unique.values()
                     ],
                 )
-                self._project(kiosk, sorted(unique.values(), key=lambda e: e["seq"]), now)
+                in_order = sorted(unique.values(), key=lambda e: e["seq"])
+                unchanged = self.cases.fold_many(kiosk, in_order, now)
+                self._project(kiosk, in_order, now)
                 Kiosk.update(
                     last_seq=max(kiosk.last_seq, max(e["seq"] for e in unique.values())),
                     last_seen_at=now,
@@ -148,7 +156,8 @@ class Intake:
         stored = {id(event) for event in unique.values()}
         for event in valid:
             if id(event) in stored:
-                report.results.append(EventResult(event["event_id"], "stored"))
+                status = "duplicate" if event["event_id"] in unchanged else "stored"
+                report.results.append(EventResult(event["event_id"], status))
             else:
                 verdict = verdicts.get(event["event_id"])
                 report.results.append(verdict or EventResult(event["event_id"], "duplicate"))
