@@ -43,7 +43,11 @@ def _office(args: argparse.Namespace) -> Any:
 def _start_background(office: Any) -> None:
     """Messages kiosks forwarded, and invitation e-mails that failed, go out from threads
     of the serving process (one each per `serve`, whatever its workers)."""
-    for name, loop in (("office-notify", office.forwarder.run), ("invitations", office.mailer.run)):
+    for name, loop in (
+        ("office-notify", office.forwarder.run),
+        ("invitations", office.mailer.run),
+        ("cases-overdue", office.cases.escalator.run),
+    ):
         threading.Thread(target=loop, args=(threading.Event(),), name=name, daemon=True).start()
 
 

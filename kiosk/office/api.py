@@ -31,7 +31,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.domain.errors import InvalidInput, KioskError, NotFound
-from kiosk.notify.channels import Sender
+from kiosk.notify.channels import AppriseSender, Sender
+from kiosk.office.cases.parts import CaseParts, build_case_parts
 from kiosk.office.db import open_office_database
 from kiosk.office.fleet import Forbidden, Unauthorized
 from kiosk.office.forwarding import OfficeForwarder
@@ -138,6 +139,7 @@ class Office:
     staff: StaffDirectory
     mailer: InvitationMailer
     forwarder: OfficeForwarder
+    cases: CaseParts
 
 
 def build_office(
@@ -145,12 +147,14 @@ def build_office(
 ) -> Office:
     """The office's composition root: the one place that builds its parts."""
     settings = settings or OfficeSettings.from_environment()
+    sender = sender or AppriseSender()  # one sender: forwarded messages and overdue cases
     return Office(
         store=store,
         settings=settings,
         staff=StaffDirectory(store.db, store.clock, session_hours=settings.session_hours),
         mailer=InvitationMailer(store, settings),
         forwarder=OfficeForwarder(store.db, store.clock, sender=sender),
+        cases=build_case_parts(store.db, store.clock, store.feed, sender),
     )
 
 
