@@ -19,6 +19,7 @@ kiosk.cli.common, and none reaches into another's helpers:
     devices         badge, scan, print-test, rollcall
     sync            enroll, sync, notify: the kiosk's background commands
     office          office (the office server and its data)
+    office_cases    office cases (complaints, repairs... at the office)
     id_card         id-card, demo-card
 """
 
@@ -36,6 +37,7 @@ from kiosk.cli import (
     id_card,
     kiosk_commands,
     office,
+    office_cases,
     records,
     sync,
 )
@@ -43,7 +45,10 @@ from kiosk.cli.common import Commands
 from kiosk.domain.errors import ConfigError, KioskError, TokenRejected
 
 #: The groups in the order `kiosk --help` lists their commands.
-GROUPS = (kiosk_commands, directory, checkin, records, admin, devices, sync, office, id_card)
+GROUPS = (
+    kiosk_commands, directory, checkin, records, admin, devices, sync, office, id_card,
+    office_cases,
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -46,6 +46,7 @@ class Commands:
     def __init__(self, subparsers: Any, common: argparse.ArgumentParser) -> None:
         self._subparsers = subparsers
         self._common = common
+        self._groups: dict[str, Any] = {}
 
     def add(
         self, name: str, handler: Handler, help_text: str, parent: Any = None
@@ -58,7 +59,16 @@ class Commands:
 
     def group(self, name: str, help_text: str, dest: str) -> Any:
         """A command with subcommands (`kiosk hosts add`): the subparsers to add them to."""
-        return self.add(name, needs_subcommand, help_text).add_subparsers(dest=dest, required=True)
+        subparsers = self.add(name, needs_subcommand, help_text).add_subparsers(
+            dest=dest, required=True
+        )
+        self._groups[name] = subparsers
+        return subparsers
+
+    def existing_group(self, name: str) -> Any:
+        """The subparsers of a group an earlier module added, for a module of its own that
+        adds commands under it (`kiosk office deliveries`)."""
+        return self._groups[name]
 
 
 # ----------------------------------------------------------------------------- output

@@ -44,7 +44,10 @@ class Desk:
         if role == "host":
             host_ref = self.store.add_host((site or self.site).name, f"Staff {self.users}").ref
         user = StaffDirectory(self.store.db, self.clock).add_user(
-            site or self.site, f"{role}{self.users}", "correct horse battery", role,
+            site or self.site,
+            f"{role}{self.users}",
+            "correct horse battery",
+            role,
             host_ref=host_ref,
         )
         for name in departments:

@@ -27,7 +27,9 @@ def feed_rows(office: Office, ref: str) -> list[dict]:
     with office.store.db.connection_context():
         return [
             json.loads(row.data)
-            for row in ChangeLog.select().where((ChangeLog.entity == "case") & (ChangeLog.ref == ref))
+            for row in ChangeLog.select().where(
+                (ChangeLog.entity == "case") & (ChangeLog.ref == ref)
+            )
         ]
 
 
@@ -43,7 +45,11 @@ def test_a_kiosk_case_is_stored_once_with_its_history_and_feed_row(
     assert [r["status"] for r in again] == ["duplicate", "duplicate"]
     with office.store.db.connection_context():
         case = Case.get(Case.ref == payload["case_ref"])
-        assert (case.number, case.state, case.reporter_name) == ("R-20261123-K0001", "received", "王芳")
+        assert (case.number, case.state, case.reporter_name) == (
+            "R-20261123-K0001",
+            "received",
+            "王芳",
+        )
         assert [h.action for h in CaseHistory.select().where(CaseHistory.case == case)] == ["open"]
     [row] = feed_rows(office, payload["case_ref"])
     assert row["state"] == "received" and row["number"] == "R-20261123-K0001"

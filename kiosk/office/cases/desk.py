@@ -17,8 +17,13 @@ from kiosk.domain.clock import Clock
 from kiosk.domain.errors import InvalidInput, NotFound
 from kiosk.domain.records import check_text_field
 from kiosk.domain.tokens import new_ref
-from kiosk.office.cases.models import Case, CaseHistory, Department, DepartmentMember
-from kiosk.office.cases.models import OfficeCaseSequence
+from kiosk.office.cases.models import (
+    Case,
+    CaseHistory,
+    Department,
+    DepartmentMember,
+    OfficeCaseSequence,
+)
 from kiosk.office.cases.rules import (
     CHANNELS,
     KIND_LETTER,
@@ -152,7 +157,7 @@ class CaseDesk:
         description = check_description(description)
         place, reporter = place or {}, reporter or {}
         for group, values in (("place", place), ("reporter", reporter)):
-            for name, value in values.items():
+            for name, _value in values.items():
                 check_text_field(values, name, 200, field=f"{group}.{name}")
         now = self.clock.now()
         site = Site.get_by_id(actor.site_id)
@@ -269,7 +274,9 @@ class CaseDesk:
         CaseHistory.create(case=case, at=at, actor=actor, action=action, from_state=source,
                            to_state=target, note=note)  # fmt: skip
 
-    def add_department(self, site: Site, name: str, channels: list[str] | None = None) -> Department:
+    def add_department(
+        self, site: Site, name: str, channels: list[str] | None = None
+    ) -> Department:
         import json
 
         check_text_field({"n": name}, "n", 100, field="department", required=True)

@@ -37,9 +37,9 @@ def overdue(now: datetime) -> Expression:
 def due_time(case: Case) -> datetime | None:
     """The deadline a case is being held to now, if any."""
     if case.state == "resolved":
-        return case.followup_due_at  # type: ignore[no-any-return]
+        return case.followup_due_at
     if case.state in OPEN_STATES and case.responded_at is None:
-        return case.response_due_at  # type: ignore[no-any-return]
+        return case.response_due_at
     return None
 
 
@@ -128,8 +128,9 @@ class CaseEscalator:
     @staticmethod
     def _assignee_channels(case: Case) -> list[str]:
         urls: list[str] = []
-        if case.department_id is not None:
-            urls += json.loads(case.department.channels or "[]")
+        department = case.department if case.department_id is not None else None
+        if department is not None:
+            urls += json.loads(department.channels or "[]")
         if case.assignee_id is not None:
             user = StaffUser.get_by_id(case.assignee_id)
             host = OfficeHost.get_or_none(

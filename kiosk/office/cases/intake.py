@@ -108,6 +108,6 @@ class CaseIntake:
         case.updated_at = now
         case.save()
         actor = f"reporter at kiosk {kiosk.name or kiosk.kiosk_id}"
-        CaseDesk.record(case, actor, "follow_up", "resolved", "followed_up",
-                        f"{payload['outcome']}: {payload.get('note', '')}".rstrip(": "), at)  # fmt: skip
+        note = f"{payload['outcome']}: {payload.get('note', '')}".rstrip(": ")
+        CaseDesk.record(case, actor, "follow_up", "resolved", "followed_up", note, at)
         self.feed.log(kiosk.site, FEED_ENTITY, case.ref, case_data(case))

@@ -117,4 +117,11 @@ class OfficeCaseSequence(OfficeModel):
         indexes = ((("site", "day"), True),)
 
 
-CASE_MODELS = [Department, DepartmentMember, Case, CaseHistory, CallLogEntry, OfficeCaseSequence]
+CASE_MODELS: list[type[OfficeModel]] = [
+    Department,
+    DepartmentMember,
+    Case,
+    CaseHistory,
+    CallLogEntry,
+    OfficeCaseSequence,
+]

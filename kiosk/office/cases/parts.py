@@ -24,7 +24,11 @@ class CaseParts:
 
 
 def build_case_parts(
-    db: Database, clock: Clock, feed: ChangeFeed, sender: Sender, settings: CaseSettings | None = None
+    db: Database,
+    clock: Clock,
+    feed: ChangeFeed,
+    sender: Sender,
+    settings: CaseSettings | None = None,
 ) -> CaseParts:
     settings = settings or CaseSettings()
     return CaseParts(

@@ -165,8 +165,9 @@ class CaseReports:
             {"number": number, "kind": kind, "state": state, "opened_at": opened.isoformat()}
             for number, kind, state, opened in rows_of(
                 Case.select(Case.number, Case.kind, Case.state, Case.opened_at)
-                .where((Case.site == site.id) & (Case.opened_at < end)
-                       & Case.state.in_(OPEN_STATES))  # fmt: skip
+                .where(
+                    (Case.site == site.id) & (Case.opened_at < end) & Case.state.in_(OPEN_STATES)
+                )
                 .order_by(Case.opened_at)
                 .limit(500)
             )

@@ -52,11 +52,15 @@ class CaseSettings:
 
     response_hours: dict[tuple[str, str], float] = field(
         default_factory=lambda: {
-            ("complaint", "normal"): 4, ("complaint", "urgent"): 1,
-            ("repair", "normal"): 4, ("repair", "urgent"): 1,
-            ("suggestion", "normal"): 72, ("suggestion", "urgent"): 24,
-            ("inquiry", "normal"): 24, ("inquiry", "urgent"): 4,
-        }  # fmt: skip
+            ("complaint", "normal"): 4,
+            ("complaint", "urgent"): 1,
+            ("repair", "normal"): 4,
+            ("repair", "urgent"): 1,
+            ("suggestion", "normal"): 72,
+            ("suggestion", "urgent"): 24,
+            ("inquiry", "normal"): 24,
+            ("inquiry", "urgent"): 4,
+        }
     )
     followup_hours: dict[str, float] = field(default_factory=lambda: dict.fromkeys(KINDS, 24))
     #: after the assignee is told, how long before the supervisor is
@@ -155,7 +159,7 @@ def validate_case_payload(kind: str, payload: dict[str, Any]) -> None:
 
 
 def check_photo(value: Any) -> None:
-    """"" or a base64 JPEG of at most 150 KB."""
+    """ "" or a base64 JPEG of at most 150 KB."""
     if value in ("", None):
         return
     if not isinstance(value, str):
