@@ -72,6 +72,7 @@ NAV = (
     NavItem("/reports", N_("Reports"), frozenset({Role.RECEPTION})),
     NavItem("/users", N_("Users"), frozenset()),
     NavItem("/settings", N_("Settings"), frozenset()),
+    NavItem("/cases", N_("Cases"), frozenset({Role.RECEPTION, Role.HOST})),
 )
 
 

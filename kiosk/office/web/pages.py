@@ -16,6 +16,7 @@ from kiosk.office.web import (
     WebContext,
     account,
     appointments,
+    cases,
     hosts,
     in_thread,
     links,
@@ -35,7 +36,7 @@ def routers() -> list[APIRouter]:
         module.router
         for module in (
             account, onsite, appointments, hosts, watchlist, visits, reports, users,
-            settings_page, links,
+            settings_page, links, cases,
         )
     ]  # fmt: skip
 
