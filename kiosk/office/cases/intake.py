@@ -95,7 +95,7 @@ class CaseIntake:
             response_due_at=parse_time(payload["response_due_at"], "response_due_at"),
             updated_at=now,
         )  # fmt: skip
-        actor = f"kiosk {kiosk.name or kiosk.kiosk_id}"
+        actor = kiosk.name or f"kiosk {kiosk.kiosk_id}"
         CaseDesk.record(case, actor, "open", "", "received", "by kiosk", case.opened_at)
         self.feed.log(kiosk.site, FEED_ENTITY, case.ref, case_data(case))
         return True
