@@ -246,6 +246,12 @@ def test_report_numbers_on_a_known_set(desk: Desk) -> None:
     assert report.overdue == 1  # the resolved case never followed up (due long ago)
     assert {c["state"] for c in report.still_open} == {"assigned", "reopened"}
     assert "followup_rate,0.5" in report_csv(report)
+    start, end = report.start, report.end
+    weekly = desk.parts.reports.weekly_followup_rates(
+        desk.site, datetime.fromisoformat(start), datetime.fromisoformat(end)
+    )
+    assert weekly == [("11-30", 50.0), ("12-07", 0.0), ("12-14", 0.0), ("12-21", 0.0),
+                      ("12-28", 0.0)]  # fmt: skip
     assert desk.parts.reports.month(desk.site, "2026-11", desk.clock.now()).total == 0
     with pytest.raises(InvalidInput, match="YYYY-MM"):
         desk.parts.reports.month(desk.site, "12/2026", desk.clock.now())

@@ -175,15 +175,31 @@ class CaseReports:
         return report
 
     def weekly_followup_rates(
-        self, site: Site, start: datetime, end: datetime, now: datetime
+        self, site: Site, start: datetime, end: datetime
     ) -> list[tuple[str, float]]:
-        """(week's Monday, follow-up rate in %) for each week from `start` to `end`: the chart."""
-        weeks = []
-        day = start.date() - timedelta(days=start.date().weekday())
+        """(week's Monday, % of the week's resolved cases followed up in time) for each week
+        from the one holding `start` to `end`: the chart. One query for all the weeks."""
         zone = self.zone(site)
+        first = start.astimezone(zone).date()
+        first -= timedelta(days=first.weekday())
+        resolved: Counter[date] = Counter()
+        in_time: Counter[date] = Counter()
+        for kind, opened, done, followed in rows_of(
+            Case.select(Case.kind, Case.opened_at, Case.resolved_at, Case.followed_up_at).where(
+                (Case.site == site.id) & (Case.opened_at >= _local(first, zone))
+                & (Case.opened_at < end) & Case.resolved_at.is_null(False)
+            )
+        ):  # fmt: skip
+            local = opened.astimezone(zone).date()
+            week = local - timedelta(days=local.weekday())
+            window = timedelta(hours=self.settings.followup_hours.get(kind, 24))
+            resolved[week] += 1
+            in_time[week] += followed is not None and followed - done <= window
+        weeks = []
+        day = first
         while _local(day, zone) < end:
-            week = self.build(site, day.isoformat(), *week_bounds(day, zone), now)
-            weeks.append((day.strftime("%m-%d"), round(100 * (week.followup_rate or 0), 1)))
+            rate = 100 * in_time[day] / resolved[day] if resolved[day] else 0.0
+            weeks.append((day.strftime("%m-%d"), round(rate, 1)))
             day += timedelta(days=7)
         return weeks
 

@@ -127,8 +127,9 @@ def case_report(
                 report = parts.reports.month(site, month, now)
         except (InvalidInput, ValueError) as err:
             raise PageRefused(400, N_("The period is not a month (YYYY-MM) or a day.")) from err
-        start, end = month_bounds(report.start[:7], zone)
-        weekly = parts.reports.weekly_followup_rates(site, start, end, now)
+        if fmt != "csv":
+            start, end = month_bounds(report.start[:7], zone)
+            weekly = parts.reports.weekly_followup_rates(site, start, end)
     if fmt == "csv":
         return Response(
             report_csv(report), media_type="text/csv; charset=utf-8",
