@@ -37,6 +37,7 @@ from kiosk.office.store import OfficeStore, open_office_database
 
 END = datetime(2026, 12, 20, 2, 0, tzinfo=UTC)
 CASES = 100_000
+OUTCOMES = ("satisfied", "satisfied", "not_satisfied", "unreachable")
 PASSWORD = "bench password 1"
 ROUNDS = 15
 TARGET_MS = 300.0
@@ -64,21 +65,21 @@ def seed(site: Any, departments: list[int]) -> None:
         responded = opened + timedelta(minutes=rand.randrange(5, 600))
         resolved = responded + timedelta(hours=rand.randrange(1, 72))
         done = state in ("resolved", "followed_up", "closed")
+        followed_up = state in ("followed_up", "closed")
         followed = resolved + timedelta(hours=rand.randrange(1, 30))
         rows.append({
             "ref": f"{number:016x}", "site": site.id,
             "number": f"{KIND_LETTER[kind]}-{opened:%Y%m%d}-K{number:06d}", "kind": kind,
             "urgency": "normal", "state": state, "channel": "kiosk",
             "category": rand.choice(REPAIR_CATEGORIES) if kind == "repair" else "",
-            "building": rand.choice("ABCD"), "unit": f"{rand.randrange(1, 30)}0{rand.randrange(1, 9)}",
+            "building": rand.choice("ABCD"), "unit": f"{rand.randrange(100, 3000)}",
             "description": "The tap leaks", "department": rand.choice(departments),
             "opened_at": opened, "response_due_at": opened + timedelta(hours=4),
             "responded_at": responded if state != "received" else None,
             "resolved_at": resolved if done else None,
             "followup_due_at": resolved + timedelta(hours=24) if done else None,
-            "followed_up_at": followed if state in ("followed_up", "closed") else None,
-            "followup_outcome": rand.choice(("satisfied", "satisfied", "not_satisfied",
-                                             "unreachable")) if state in ("followed_up", "closed") else "",
+            "followed_up_at": followed if followed_up else None,
+            "followup_outcome": rand.choice(OUTCOMES) if followed_up else "",
             "reopened_count": int(rand.random() < 0.03), "updated_at": opened,
         })  # fmt: skip
         if len(rows) == 2000:
@@ -126,7 +127,8 @@ def run() -> list[dict[str, Any]]:
         measured = [
             ("case list, first page", fetch("/cases")),
             ("case list, overdue repairs", fetch("/cases?kind=repair&late=1")),
-            ("case list, one department, resolved", fetch(f"/cases?department={departments[2]}&state=resolved")),
+            ("case list, one department, resolved",
+             fetch(f"/cases?department={departments[2]}&state=resolved")),
             ("case list, page 20", fetch("/cases?page=20")),
             ("monthly report page", fetch("/cases/report?month=2026-11")),
             ("monthly report CSV", fetch("/cases/report?month=2026-11&format=csv")),
