@@ -119,7 +119,7 @@ class Intake:
             fresh = [e for e in valid if e["event_id"] not in verdicts]
             verdicts.update(self._refuse_foreign(kiosk, fresh, now))
             unjudged = [e for e in fresh if e["event_id"] not in verdicts]
-            for event_id, reason in self.cases.refusals(kiosk, unjudged).items():
+            for event_id, reason in self.cases.refusals(kiosk, unjudged, now).items():
                 verdicts.setdefault(event_id, EventResult(event_id, "rejected", reason))
             # The same event twice in one batch counts once.
             for event in fresh:

@@ -262,3 +262,27 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([5.0], 0.9) == 5.0
     assert percentile([float(v) for v in range(1, 11)], 0.9) == 9.0
     assert percentile([float(v) for v in range(1, 12)], 0.9) == 10.0
+
+
+def test_retention_blanks_a_closed_cases_contact_and_keeps_its_counts(desk: Desk) -> None:
+    from kiosk.office.retention import purge
+
+    reception = desk.actor("reception")
+    desk.department("Engineering")
+    d = desk.parts.desk
+    closed = desk.open(reception)
+    still_open = desk.open(reception)
+    Case.update(photo_jpeg_b64="/9j/AAAA").where(Case.id == closed.id).execute()
+    for action in ("assign", "resolve", "follow_up", "close"):
+        d.act(reception, closed.number, action, department="Engineering", outcome="satisfied")
+    desk.clock.advance(timedelta(days=89))
+    assert purge(desk.store.db, desk.clock.now()).cases_anonymised == 0  # not yet
+    desk.clock.advance(timedelta(days=2))
+    assert purge(desk.store.db, desk.clock.now()).cases_anonymised == 1
+    assert purge(desk.store.db, desk.clock.now()).cases_anonymised == 0  # idempotent
+    kept = Case.get_by_id(closed.id)
+    assert (kept.reporter_name, kept.reporter_phone, kept.photo_jpeg_b64) == ("", "", "")
+    assert (kept.kind, kept.state, kept.building) == ("repair", "closed", "A")
+    assert Case.get_by_id(still_open.id).reporter_name == "Li"
+    month = closed.opened_at.astimezone(UTC).strftime("%Y-%m")
+    assert desk.parts.reports.month(desk.site, month, desk.clock.now()).total == 2

@@ -13,12 +13,13 @@ from typing import Any
 
 from peewee import Database
 
+from kiosk.office.alerts import OfficeAlert, raise_alert
 from kiosk.office.cases.desk import FEED_ENTITY, CaseDesk, case_data
 from kiosk.office.cases.models import Case
 from kiosk.office.cases.rules import CASE_KINDS
 from kiosk.office.event_schema import parse_time
 from kiosk.office.feed import ChangeFeed
-from kiosk.office.models import Kiosk
+from kiosk.office.models import Kiosk, Site
 from kiosk.sync.wire import EventKind
 
 NOT_RESOLVED = "not resolved yet"
@@ -31,8 +32,9 @@ class CaseIntake:
         self.db = db
         self.feed = feed
 
-    def refusals(self, kiosk: Kiosk, events: list[dict[str, Any]]) -> dict[str, str]:
-        """event id -> why it is refused, for the case events among `events`."""
+    def refusals(self, kiosk: Kiosk, events: list[dict[str, Any]], now: datetime) -> dict[str, str]:
+        """event id -> why it is refused, for the case events among `events`. A case of
+        another site raises a security alert, as a foreign visit does."""
         ours = [e for e in events if e["kind"] in CASE_KINDS]
         if not ours:
             return {}
@@ -52,7 +54,12 @@ class CaseIntake:
             payload = event["payload"]
             case = known.get(payload["case_ref"])
             if case is not None and case.site_id != kiosk.site_id:
-                refused[event["event_id"]] = "this case is not of this kiosk's site"
+                refused[event["event_id"]] = f"the case {case.ref} is not of this kiosk's site"
+                raise_alert(
+                    kiosk, OfficeAlert.FOREIGN_SITE, case.ref,
+                    {"event_id": event["event_id"], "kind": event["kind"], "refs": [case.ref]},
+                    event["occurred_at"], now, also=Site.get_by_id(case.site_id),
+                )  # fmt: skip
             elif event["kind"] == EventKind.CASE_OPENED:
                 clash = by_number.get(payload["number"])
                 earlier = batch_numbers.setdefault(payload["number"], payload["case_ref"])
