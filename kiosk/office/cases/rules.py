@@ -30,7 +30,7 @@ REPAIR_CATEGORIES = (
 DESCRIPTION_MAX = 4000
 PHOTO_MAX_BYTES = 150 * 1024
 _REF = re.compile(r"^[0-9a-f]{16}$")
-_NUMBER = re.compile(r"^[CRSQ]-\d{8}-[A-HJ-NP-Z0-9]\d{4}$")
+_NUMBER = re.compile(r"^[CRSQ]-\d{8}-[A-NP-Z0-9]\d{4}$")
 
 #: action -> (the states it may start from, the state it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
