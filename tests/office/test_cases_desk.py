@@ -185,7 +185,7 @@ def test_overdue_escalates_to_the_assignee_then_the_supervisor(desk: Desk, smtp:
     desk.department("Engineering", channels=[smtp.url("eng@tower.test")])
     reception = desk.actor("reception")
     late = desk.open(reception)  # due in 4 h
-    unassigned = desk.open(reception, kind="complaint")  # due in 4 h, nobody assigned
+    unassigned = desk.open(reception, kind="complaint")  # due in 2 h, nobody assigned
     escalator = desk.parts.escalator
     assert escalator.tick().assignees_told == 0 and smtp.messages == []
     desk.parts.desk.act(reception, late.number, "assign", department="Engineering")

@@ -48,15 +48,15 @@ ALL_ACTIONS_ROLES = ("admin", "reception")
 
 @dataclass(frozen=True)
 class CaseSettings:
-    """A site's case deadlines (hours). Defaults as the kiosk's."""
+    """A site's case deadlines (hours). Defaults as the kiosk's `[cases]` defaults."""
 
     response_hours: dict[tuple[str, str], float] = field(
         default_factory=lambda: {
-            ("complaint", "normal"): 4,
-            ("complaint", "urgent"): 1,
+            ("complaint", "normal"): 2,
+            ("complaint", "urgent"): 0.5,
             ("repair", "normal"): 4,
             ("repair", "urgent"): 1,
-            ("suggestion", "normal"): 72,
+            ("suggestion", "normal"): 24,
             ("suggestion", "urgent"): 24,
             ("inquiry", "normal"): 24,
             ("inquiry", "urgent"): 4,
