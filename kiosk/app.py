@@ -30,6 +30,7 @@ from kiosk.card_reading import CardReading
 from kiosk.case_printing import CaseSlipPrinting
 from kiosk.case_screen_services import CaseScreenServices
 from kiosk.config import KioskConfig, config_path, load_config
+from kiosk.delivery_parts import build_delivery_desk
 from kiosk.devices.cameras import open_camera
 from kiosk.devices.commands import open_printer
 from kiosk.devices.config import PrinterConfig
@@ -58,6 +59,7 @@ __all__ = [
     "KioskServices",
     "WelcomeBoard",
     "build_case_desk",
+    "build_delivery_desk",
     "build_kiosk",
     "build_notifier",
     "build_sync_client",

@@ -93,6 +93,9 @@ def seed_demo(kiosk: Kiosk) -> SeedResult:
         directory.add_watchlist_entry(
             "Mallory Banned", reason="Demo entry: trespass notice 2026-03"
         )
+    from kiosk.demo_parcels import seed_demo_parcels
+
+    seed_demo_parcels(kiosk)
     now = kiosk.clock.now()
     start, end = directory.calendar.day_bounds(now)
     invitations: list[tuple[str, str]] = []

@@ -21,6 +21,7 @@ from peewee import JOIN
 
 from kiosk.badge_queue import BadgeQueue
 from kiosk.card_reading import CardReading
+from kiosk.delivery_screen_services import DeliveryScreenServices
 from kiosk.devices.print_queue import JobState
 from kiosk.devices.protocols import DecodedCode, DeviceEvent, DeviceEventKind
 from kiosk.domain.errors import AlreadyCheckedOut
@@ -36,7 +37,7 @@ from kiosk.ui import services as ui
 log = logging.getLogger(__name__)
 
 
-class ScreenServices:
+class ScreenServices(DeliveryScreenServices):
     """The touchscreen's services (`kiosk.ui.services.KioskServices`) over the engine,
     the directory and the devices: the UI sees plain values and domain errors only.
 
@@ -180,6 +181,7 @@ class ScreenServices:
             names: dict[TokenKind, ui.CodeKind] = {
                 TokenKind.INVITATION: "invitation",
                 TokenKind.CASE_RECEIPT: "case_receipt",
+                TokenKind.PARCEL_PICKUP: "parcel",
             }
             return ui.ScannedCode(names.get(kind, "badge"), token)
         salt = self._kiosk.keys.document_salt()

@@ -20,7 +20,9 @@ kiosk.cli.common, and none reaches into another's helpers:
     sync            enroll, sync, notify: the kiosk's background commands
     office          office (the office server and its data)
     office_deliveries  office deliveries (the parcels at the office)
+    office_cases    office cases (complaints, repairs... at the office)
     cases           case (open, show, follow-up: issue 19)
+    delivery        delivery (log, pickup, return, reprint, list: issue 20)
     id_card         id-card, demo-card
 """
 
@@ -34,11 +36,13 @@ from kiosk.cli import (
     admin,
     cases,
     checkin,
+    delivery,
     devices,
     directory,
     id_card,
     kiosk_commands,
     office,
+    office_cases,
     office_deliveries,
     records,
     sync,
@@ -49,7 +53,7 @@ from kiosk.domain.errors import ConfigError, KioskError, TokenRejected
 #: The groups in the order `kiosk --help` lists their commands.
 GROUPS = (
     kiosk_commands, directory, checkin, records, admin, devices, sync, office, id_card,
-    office_deliveries, cases,
+    office_deliveries, office_cases, cases, delivery,
 )  # fmt: skip
 
 

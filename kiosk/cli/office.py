@@ -43,8 +43,12 @@ def _office(args: argparse.Namespace) -> Any:
 def _start_background(office: Any) -> None:
     """Messages kiosks forwarded, and invitation e-mails that failed, go out from threads
     of the serving process (one each per `serve`, whatever its workers)."""
-    for name, loop in (("office-notify", office.forwarder.run), ("invitations", office.mailer.run),
-                       ("parcel-reminders", office.parcel_reminders.run)):  # fmt: skip
+    for name, loop in (
+        ("office-notify", office.forwarder.run),
+        ("invitations", office.mailer.run),
+        ("parcel-reminders", office.parcel_reminders.run),
+        ("cases-overdue", office.cases.escalator.run),
+    ):
         threading.Thread(target=loop, args=(threading.Event(),), name=name, daemon=True).start()
 
 

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from kiosk.config.cases import CasesConfig, StationConfig
+from kiosk.config.deliveries import DeliveriesConfig
 from kiosk.devices.config import DevicesConfig
 from kiosk.domain.errors import ConfigError
 from kiosk.domain.values import Purpose
@@ -162,6 +163,7 @@ class RetentionConfig(_Section):
     signatures_days: int = Field(ge=1)
     messages_days: int = Field(ge=1)
     sent_events_days: int = Field(ge=1)
+    parcels_days: int = Field(default=90, ge=1)
 
 
 class AdminConfig(_Section):
@@ -201,6 +203,7 @@ class KioskConfig(_Section):
     devices: DevicesConfig = Field(default_factory=DevicesConfig)
     kiosk: StationConfig = Field(default_factory=StationConfig)
     cases: CasesConfig = Field(default_factory=CasesConfig)
+    deliveries: DeliveriesConfig = Field(default_factory=DeliveriesConfig)
     #: The file this was loaded from; relative paths are resolved against its folder.
     source: Path | None = None
 

@@ -18,6 +18,7 @@ EVENT_KINDS: dict[str, str] = {
     EventKind.SECURITY_ALERT: "security",
     EventKind.DEVICE_PROBLEM: "device",
     EventKind.NOTIFICATION_CASE_OPENED: "case",
+    EventKind.NOTIFICATION_DELIVERY_WAITING: "parcel",
 }
 #: Delivery kinds resent when a crash leaves them in doubt (see kiosk.notify.notifier's docstring).
 AT_LEAST_ONCE_KINDS = frozenset({"security", "device"})

@@ -108,6 +108,7 @@ from kiosk.notify.models import (
     UsedLink,
     channel_hash,
 )
+from kiosk.notify.parcels import parcel_audiences, render_parcel
 from kiosk.notify.short_links import SHORT_KIND, shorten
 from kiosk.services.recipients import audience_urls, host_urls
 from kiosk.services.schedule import SiteCalendar
@@ -316,6 +317,8 @@ class Notifier:
                 audiences, subject, refs = ["vip"], payload["visit"], {"visit": payload["visit"]}
             elif kind == CASE_KIND:
                 audiences, subject, refs = AUDIENCES, event.subject_ref, notice_refs(payload)
+            elif kind == "parcel":
+                audiences, subject, refs = parcel_audiences(payload), payload["parcel"], payload
             elif kind == "message":
                 audiences = [f"host:{payload['host']}", "reception"]
                 subject, refs = payload["message"], {"message": payload["message"]}
@@ -605,6 +608,8 @@ class Notifier:
             return self._render_alert(row, payload, footer)
         if row.kind == CASE_KIND:
             return render_case_notice(payload, self.language, self._local_time, place, footer)
+        if row.kind == "parcel":
+            return render_parcel(payload, _, place, footer)
         if row.kind == "reminder":
             visits = [Visit.get_or_none(Visit.ref == ref) for ref in payload["visits"]]
             lines = [

@@ -31,7 +31,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.domain.errors import InvalidInput, KioskError, NotFound
-from kiosk.notify.channels import Sender
+from kiosk.notify.channels import AppriseSender, Sender
+from kiosk.office.cases.parts import CaseParts, build_case_parts
 from kiosk.office.db import open_office_database
 from kiosk.office.deliveries.reminders import ParcelReminders
 from kiosk.office.fleet import Forbidden, Unauthorized
@@ -141,6 +142,7 @@ class Office:
     forwarder: OfficeForwarder
     #: Reminders of waiting parcels and the desk's daily list (kiosk.office.deliveries).
     parcel_reminders: ParcelReminders
+    cases: CaseParts
 
 
 def build_office(
@@ -148,6 +150,7 @@ def build_office(
 ) -> Office:
     """The office's composition root: the one place that builds its parts."""
     settings = settings or OfficeSettings.from_environment()
+    sender = sender or AppriseSender()  # one sender: forwarded messages and overdue cases
     return Office(
         store=store,
         settings=settings,
@@ -155,6 +158,7 @@ def build_office(
         mailer=InvitationMailer(store, settings),
         forwarder=OfficeForwarder(store.db, store.clock, sender=sender),
         parcel_reminders=ParcelReminders(store.db, store.clock, sender=sender),
+        cases=build_case_parts(store.db, store.clock, store.feed, sender),
     )
 
 

@@ -19,6 +19,7 @@ from playhouse.pool import PooledPostgresqlDatabase
 from kiosk.dbkit.private_files import prepare_private_database
 from kiosk.dbkit.rows import rows_of
 from kiosk.dbkit.sqlite import PRAGMAS, WRITE_LOCK_FIRST
+from kiosk.office.cases.models import CASE_MODELS
 from kiosk.office.deliveries.models import DELIVERY_MODELS
 from kiosk.office.models import OFFICE_MODELS, OfficeVisit, office_database
 from kiosk.office.visit_names import visit_name_key
@@ -52,7 +53,7 @@ def open_office_database(url: str | None) -> Database:
     with db.connection_context(), db.atomic():
         if isinstance(db, PostgresqlDatabase):  # offices starting together take turns
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (6_999_999,))
-        models = [*OFFICE_MODELS, *DELIVERY_MODELS]
+        models = [*OFFICE_MODELS, *DELIVERY_MODELS, *CASE_MODELS]
         added = add_missing_columns(db, models)
         drop_outdated_unique_indexes(db, models)
         # After the columns: an index declared on a new column can only be made now.

@@ -40,6 +40,7 @@ from kiosk.domain.records import (
     parse_time,
 )
 from kiosk.domain.text import check_text
+from kiosk.office.cases.rules import CASE_KINDS, validate_case_payload
 from kiosk.office.deliveries.rules import DELIVERY_KINDS, validate_delivery_payload
 from kiosk.office.forwarded_events import FORWARD_KIND, validate_forward_payload
 from kiosk.sync.wire import EVENT_KINDS, EventKind
@@ -117,6 +118,8 @@ def validate_event(kiosk_id: str, raw: Any) -> dict[str, Any]:
             raise InvalidInput("subject_ref", "must be the short link's code")
     elif kind in DELIVERY_KINDS:  # kiosk.office.deliveries
         validate_delivery_payload(kind, payload)
+    elif kind in CASE_KINDS:  # kiosk.office.cases
+        validate_case_payload(kind, payload)
     elif "visit" in payload:
         _text(payload, "visit", REF_MAX)
     # The kiosk's hash chain, stored as sent and verified later (kiosk.office.reporting):

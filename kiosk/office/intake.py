@@ -23,6 +23,7 @@ from kiosk.domain.clock import Clock
 from kiosk.domain.errors import InvalidInput
 from kiosk.domain.event_chain import canonical_json, payload_digest
 from kiosk.office.alerts import OfficeAlert, raise_alert
+from kiosk.office.cases.intake import CaseIntake
 from kiosk.office.deliveries.intake import ParcelIntake
 from kiosk.office.event_schema import FINAL_STATES, STATE_RANK, validate_event
 from kiosk.office.feed import VISIT_FIELDS, ChangeFeed, visit_data
@@ -88,6 +89,7 @@ class Intake:
         self.clock = clock
         self.feed = feed
         self.parcels = ParcelIntake(db, feed)
+        self.cases = CaseIntake(db, feed)
 
     def ingest(self, kiosk: Kiosk, events: Iterable[dict[str, Any]]) -> IngestReport:
         """Store a batch of a kiosk's events. Each event is judged alone: a bad one is
@@ -111,7 +113,9 @@ class Intake:
         now = self.clock.now()
         verdicts: dict[str, EventResult] = {}
         unique: dict[str, dict[str, Any]] = {}
-        unchanged: set[str] = set()  # stored, but only as duplicates (a second collection)
+        unchanged: set[str] = (
+            set()
+        )  # stored, but only as duplicates (a case sent twice, a second collection)
         with self.feed.site_writes(kiosk.site):
             for event in valid:
                 event["digest"] = payload_digest(canonical_json(event["payload"]))
@@ -119,7 +123,11 @@ class Intake:
             fresh = [e for e in valid if e["event_id"] not in verdicts]
             verdicts.update(self._refuse_foreign(kiosk, fresh, now))
             unjudged = [e for e in fresh if e["event_id"] not in verdicts]
-            for event_id, reason in self.parcels.refusals(kiosk, unjudged, now).items():
+            refusals = {
+                **self.parcels.refusals(kiosk, unjudged, now),
+                **self.cases.refusals(kiosk, unjudged, now),
+            }
+            for event_id, reason in refusals.items():
                 verdicts.setdefault(event_id, EventResult(event_id, "rejected", reason))
             # The same event twice in one batch counts once.
             for event in fresh:
@@ -146,9 +154,9 @@ class Intake:
                         for e in unique.values()
                     ],
                 )
-                unchanged = self._project(
-                    kiosk, sorted(unique.values(), key=lambda e: e["seq"]), now
-                )
+                in_order = sorted(unique.values(), key=lambda e: e["seq"])
+                unchanged = self.cases.fold_many(kiosk, in_order, now)
+                unchanged |= self._project(kiosk, in_order, now)
                 Kiosk.update(
                     last_seq=max(kiosk.last_seq, max(e["seq"] for e in unique.values())),
                     last_seen_at=now,

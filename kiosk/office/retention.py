@@ -29,6 +29,7 @@ from peewee import Database, fn
 
 from kiosk.dbkit.rows import rows_of
 from kiosk.domain.values import VisitState
+from kiosk.office.cases.retention import purge_case_contacts
 from kiosk.office.deliveries.retention import purge_parcels
 from kiosk.office.models import (
     AuditEntry,
@@ -49,7 +50,9 @@ ENDED = (VisitState.CHECKED_OUT.value, VisitState.DENIED.value, VisitState.NO_SH
 BATCH = 500
 MESSAGE_KINDS = (EventKind.NOTIFICATION_MESSAGE_LEFT,)
 #: Payload fields that name or describe a person, by where they sit in an event's payload.
-PERSONAL_PAYLOAD_FIELDS = ("visitor", "company", "contact", "text", "comment")
+PERSONAL_PAYLOAD_FIELDS = (
+    "visitor", "company", "contact", "text", "comment", "reporter", "photo_jpeg_b64"
+)  # fmt: skip
 APPOINTMENT_FEED_FIELDS = ("visitor_name", "exact_key", "latin_key", "company", "email", "phone")
 VISIT_FEED_FIELDS = ("visitor_name", "company")
 
@@ -64,6 +67,7 @@ class PurgeReport:
     sessions_deleted: int = 0
     nonces_deleted: int = 0
     parcels_anonymised: int = 0  # kiosk.office.deliveries.retention
+    cases_anonymised: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -122,6 +126,7 @@ def purge_site(db: Database, site: Site, now: datetime, *, batch: int = BATCH) -
         # period; past events_days no event keeps any.
         _purge_old_events(db, site, now, details_cutoff, batch, report, MESSAGE_KINDS)
         _purge_old_events(db, site, now, events_cutoff, batch, report)
+        report.cases_anonymised = purge_case_contacts(db, site.id, details_cutoff, now, batch)
         with db.atomic():
             report.audit_entries_deleted = (
                 AuditEntry.delete()

@@ -23,6 +23,7 @@ from kiosk.config import RetentionConfig
 from kiosk.domain.clock import Clock
 from kiosk.domain.values import VisitState
 from kiosk.services.cases.desk import purge_case_contacts
+from kiosk.services.deliveries.feed import purge_parcels
 from kiosk.storage.db import storage_errors
 from kiosk.storage.journal import append_audit
 from kiosk.storage.models import (
@@ -51,6 +52,7 @@ class PurgeReport:
     events_deleted: int = 0
     replay_records_deleted: int = 0
     case_contacts_purged: int = 0
+    parcels_anonymised: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -132,5 +134,6 @@ def purge(
             .execute()
         )
         report.case_contacts_purged = purge_case_contacts(now, case_contact_days)
+        report.parcels_anonymised = purge_parcels(now, retention.parcels_days)
         append_audit(now, "system", "retention.purge", "", report.as_dict())
     return report

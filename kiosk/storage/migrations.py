@@ -186,6 +186,13 @@ def _v7(database: Database) -> None:
     _run_script(database, _V7_CASES)
 
 
+def _v8(database: Database) -> None:
+    """Deliveries (issue 20): parcels and their collection signatures (kiosk.storage.parcels)."""
+    from kiosk.storage.parcels import PARCEL_TABLES
+
+    _run_script(database, PARCEL_TABLES)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
     (1, _v1),
     (2, _v2),
@@ -194,6 +201,7 @@ MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
     (5, _v5),
     (6, _v6),
     (7, _v7),
+    (8, _v8),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

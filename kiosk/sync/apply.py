@@ -37,6 +37,7 @@ from kiosk.domain.text import shown
 from kiosk.domain.tokens import key_id_for
 from kiosk.domain.values import VisitState
 from kiosk.services.cases.status import apply_case_states
+from kiosk.services.deliveries.feed import apply_parcel
 from kiosk.storage.models import (
     Appointment,
     Host,
@@ -83,7 +84,7 @@ log = logging.getLogger(__name__)
 #: Entities in the order they are applied: hosts before the appointments that name them.
 ORDER = (
     "key", "host", "watchlist", "appointment", "revoked_token", "used_invitation", "visit",
-    "link_response", "case",
+    "link_response", "case", "parcel",
 )  # fmt: skip
 #: Rows per statement, well inside SQLite's limit on bound variables.
 CHUNK = 400
@@ -141,6 +142,8 @@ def apply_changes(
     for ref, data in latest["link_response"].items():
         _link_response(ref, data, own_kiosk_id, now, engine)
     apply_case_states(latest["case"])
+    for ref, data in latest["parcel"].items():
+        apply_parcel(ref, data, now)
     KioskState.insert(key=CURSOR_KEY, value=str(cursor)).on_conflict_replace().execute()
     return report
 

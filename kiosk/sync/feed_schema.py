@@ -142,6 +142,28 @@ def _watchlist(ref: str, data: dict[str, Any]) -> None:
     _flags(data, "active")
 
 
+def _parcel(ref: str, data: dict[str, Any]) -> None:
+    """Issue 20's feed entity (/work/briefs/deliveries-contract.md)."""
+    code = _text(data, "pickup_code", 6, required=True)
+    if not code.isdigit() or len(code) != 6:
+        raise InvalidInput("data.pickup_code", "is not 6 digits")
+    if data.get("state") not in ("waiting", "collected", "returned"):
+        raise InvalidInput(
+            "data.state", f"is not a parcel's state ({str(data.get('state'))[:20]!r})"
+        )
+    for name in ("kind", "carrier"):
+        _text(data, name, CODE_MAX, required=True)
+    _text(data, "host_ref", REF_MAX)
+    _text(data, "token_id", REF_MAX)
+    _text(data, "company", 120)
+    _text(data, "shelf", 32)
+    items = data.get("items", 1)
+    if type(items) is not int or not 1 <= items <= 99:
+        raise InvalidInput("data.items", "is not a count of 1..99")
+    _time(data, "logged_at", required=True)
+    _time(data, "collected_at")
+
+
 def _revoked_token(ref: str, data: dict[str, Any]) -> None:
     _text(data, "kind", CODE_MAX)
 
@@ -204,4 +226,5 @@ _RULES: dict[str, Callable[[str, dict[str, Any]], None]] = {
     "visit": _visit,
     "link_response": _link_response,
     "case": check_case_change,
+    "parcel": _parcel,
 }

@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 from kiosk.domain.values import OnSiteEntry, Purpose, TodaySummary
 
 CodeKind = Literal[
-    "invitation", "badge", "case_receipt", "document", "unreadable_document", "other"
+    "invitation", "badge", "case_receipt", "document", "unreadable_document", "other", "parcel"
 ]
 CheckInOutcome = Literal["checked_in", "awaiting_approval", "host_absent"]
 AfterHours = Literal["closed", "appointments_only", "open"]

@@ -134,6 +134,16 @@ def two_sites(office_db_url: str) -> Iterator[TwoSites]:
     store.db.close()
 
 
+def foreign_case_event(kind: str, sites: TwoSites) -> tuple[dict[str, Any], str]:
+    from cases_support import followed_up, opened_payload
+
+    payload = opened_payload(number="C-20261123-K0001", kind="complaint")
+    assert sites.home.send("case.opened", payload, payload["case_ref"]).status == "stored"
+    if kind == "case.followed_up":
+        return followed_up(payload["case_ref"])["payload"], payload["case_ref"]
+    return {**payload, "number": "C-20261123-K0002"}, payload["case_ref"]
+
+
 def foreign_event(kind: str, sites: TwoSites) -> tuple[dict[str, Any], str]:
     """An event of `kind` that names Riverside Tower's visit (in its payload or subject)."""
     if kind.startswith("visit.") and kind != "visit.rated":
@@ -147,6 +157,8 @@ def foreign_event(kind: str, sites: TwoSites) -> tuple[dict[str, Any], str]:
         return {"visit": sites.visit_ref}, sites.visit_ref
     if kind in DELIVERY_KINDS:  # a well-formed delivery event whose subject is the visit
         return DELIVERY_PAYLOADS[kind](uuid.uuid4().hex[:16], MONDAY_10AM), sites.visit_ref
+    if kind.startswith("case."):  # a case of Riverside Tower's (kiosk.office.cases)
+        return foreign_case_event(kind, sites)
     return {"visit": sites.visit_ref, "reason": "test"}, sites.visit_ref
 
 

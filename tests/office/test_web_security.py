@@ -16,7 +16,8 @@ from kiosk.office.staff import Role
 #: Pages anyone may open: signing in, and the links in hosts' messages (the token is the proof).
 # A link's page: the signed token in the link (or, for a text message's short link, the
 # 59-bit random code that names one) is the capability; the token is verified as ever.
-PUBLIC = {"/login", "/l/{token}", "/s/{code}"}
+# A case receipt's status page: the kiosk-signed token is the proof (times only, no names).
+PUBLIC = {"/login", "/l/{token}", "/s/{code}", "/c/{token}"}
 
 
 def all_routes(routes: list[Any]) -> list[Any]:

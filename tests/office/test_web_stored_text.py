@@ -287,6 +287,10 @@ ADMIN_PAGES = {
     "/deliveries/settings": ["/deliveries/settings"],
     "/deliveries/uncollected.csv": ["/deliveries/uncollected.csv"],
     "/deliveries/{ref}": ["/deliveries/{parcel}", "/deliveries/{collected}"],
+    "/cases": ["/cases", "/cases?state=received&kind=repair&place=A&late=1"],
+    "/cases/report": ["/cases/report", "/cases/report?format=csv", "/cases/report?period=week"],
+    "/cases/{ref}": ["/cases/{case}"],
+    "/calls": ["/calls"],
 }
 
 
@@ -304,7 +308,7 @@ def get_routes(routes: list[Any]) -> set[str]:
 
 def test_every_admin_page_is_rendered(office_web: WebOffice) -> None:
     pages = {p for p in get_routes(office_web.app.routes) if not p.startswith("/v1/")}
-    anyones = {"/login", "/l/{token}", "/s/{code}"}  # see test_web_security.PUBLIC
+    anyones = {"/login", "/l/{token}", "/s/{code}", "/c/{token}"}  # test_web_security.PUBLIC
     assert pages - anyones == set(ADMIN_PAGES)
 
 
@@ -397,6 +401,7 @@ def store_everything(office: WebOffice, stored: Stored, admin: str) -> dict[str,
         }  # fmt: skip
         kiosk.send(f"visit.{state}", ref, payload, arrived)
     refs.update(store_parcels(office, stored, kiosk.kiosk_id, refs["host"]))
+    refs.update(store_cases(office, stored))
     return refs
 
 
@@ -423,6 +428,31 @@ def store_parcels(
                 updated_at=now,
             )  # fmt: skip
     return refs
+
+
+def store_cases(office: WebOffice, stored: Stored) -> dict[str, str]:
+    """A case, its department, its history and a logged call (kiosk.office.cases) with the
+    generated text in their fields."""
+    from kiosk.office.cases.models import CallLogEntry, Case, CaseHistory, Department
+
+    now = office.clock.now()
+    ref = uuid.uuid4().hex[:16]
+    with office.store.db.connection_context():
+        department = Department.create(site=office.site, name=stored.host["department"][:100]
+                                       + uuid.uuid4().hex[:6])  # fmt: skip
+        case = Case.create(
+            ref=ref, site=office.site, number="R-" + ref, kind="repair",
+            category=stored.visits[0]["level"][:40], building=stored.address[:200],
+            place_text=stored.what_to_bring[:200], description=stored.appointment["company"],
+            reporter_name=stored.visits[0]["name"], reporter_phone=stored.host["phone"],
+            department=department, opened_at=now, response_due_at=now, updated_at=now,
+            state="resolved", resolved_at=now, resolution=stored.display_name,
+        )  # fmt: skip
+        CaseHistory.create(case=case, at=now, actor=stored.kiosk_name, action="open",
+                           note=stored.watchlist[1])  # fmt: skip
+        CallLogEntry.create(site=office.site, at=now, caller=stored.visits[0]["name"],
+                            subject=stored.address, for_whom=stored.host["name"])  # fmt: skip
+    return {"case": ref}
 
 
 @pytest.mark.parametrize("language", ["en", "zh_Hans"])

@@ -73,6 +73,7 @@ NAV = (
     NavItem("/users", N_("Users"), frozenset()),
     NavItem("/settings", N_("Settings"), frozenset()),
     NavItem("/deliveries", N_("Deliveries"), frozenset({Role.RECEPTION, Role.SECURITY, Role.HOST})),
+    NavItem("/cases", N_("Cases"), frozenset({Role.RECEPTION, Role.HOST})),
 )
 
 

@@ -16,6 +16,7 @@ from kiosk.office.web import (
     WebContext,
     account,
     appointments,
+    cases,
     deliveries,
     hosts,
     in_thread,
@@ -36,7 +37,7 @@ def routers() -> list[APIRouter]:
         module.router
         for module in (
             account, onsite, appointments, hosts, watchlist, visits, reports, users,
-            settings_page, links, deliveries,
+            settings_page, links, deliveries, cases,
         )
     ]  # fmt: skip
 

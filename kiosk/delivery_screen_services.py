@@ -1,0 +1,134 @@
+"""The touchscreen's delivery services (issue 20), mixed into kiosk.screen_services'
+ScreenServices: a parcel logged and its label printed on the badges' queue (one queue a
+printer, so a label and a badge never interleave), a pickup by QR or typed code, and a
+guard's collected / returned / reprint. Plain values out (kiosk.ui.deliveries); the
+engine's own errors (InvalidInput, PickupRefused, AmbiguousCode) pass through for the
+screens to word."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.devices.print_queue import JobState
+from kiosk.devices.protocols import DeviceEvent, DeviceEventKind
+from kiosk.services.deliveries import KINDS, DeliveryDesk, NewParcel, ParcelView
+from kiosk.ui.deliveries import DeliveryChoices, ParcelLine
+
+
+class DeliveryScreenServices:
+    """Needs `_kiosk` and `printing` (a BadgeQueue) from the class it is mixed into."""
+
+    _kiosk: Any
+    printing: Any
+    _desk_built: DeliveryDesk | None = None
+    _labels_built: Any = None
+
+    def _desk(self) -> DeliveryDesk:
+        if self._desk_built is None:
+            from kiosk.delivery_parts import build_delivery_desk
+
+            self._desk_built = build_delivery_desk(self._kiosk)
+        return self._desk_built
+
+    def _labels(self) -> Any:
+        if self._labels_built is None:
+            from kiosk.parcel_printing import ParcelLabels
+
+            self._labels_built = ParcelLabels(
+                self._desk(), self._kiosk.engine, self.printing.printer, self.printing.settings,
+                self._kiosk.clock, queue=self.printing.queue,
+            )  # fmt: skip
+        return self._labels_built
+
+    def delivery_choices(self) -> DeliveryChoices:
+        settings = self._kiosk.config.deliveries
+        return DeliveryChoices(list(KINDS), list(settings.carriers), settings.signature)
+
+    def _line(self, view: ParcelView) -> ParcelLine:
+        zone = self._kiosk.engine.calendar.zone
+        return ParcelLine(
+            parcel_ref=view.parcel_ref,
+            pickup_code=view.pickup_code,
+            recipient=view.recipient,
+            shelf=view.shelf,
+            kind=view.kind,
+            carrier=view.carrier,
+            items=view.items,
+            state=view.state,
+            recipient_left=view.recipient_left,
+            logged_at=view.logged_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            collected_by=view.collected_by,
+        )
+
+    def log_delivery(
+        self,
+        *,
+        kind: str,
+        carrier: str,
+        items: int,
+        on_printed: Callable[[bool], None],
+        host_ref: str = "",
+        company: str = "",
+        waybill: str = "",
+        photo_jpeg: bytes | None = None,
+    ) -> ParcelLine:
+        """Log the parcel (committed before anything prints), then queue its label;
+        `on_printed(ok)` runs on the printer's thread when the label is out or failed."""
+        view = self._desk().log_parcel(
+            NewParcel(kind, carrier, items, host_ref, company, waybill, photo_jpeg)
+        )
+        self.reprint_parcel_label(view.parcel_ref, on_printed)
+        return self._line(view)
+
+    def reprint_parcel_label(self, parcel_ref: str, on_printed: Callable[[bool], None]) -> None:
+        labels = self._labels()
+        job = labels.print_label(parcel_ref)
+
+        def finished(event: DeviceEvent) -> None:
+            if event.detail.get("job_id") != job.job_id:
+                return
+            if event.kind in (DeviceEventKind.PRINT_DONE, DeviceEventKind.PRINT_FAILED):
+                labels.queue.remove_listener(finished)
+                on_printed(event.kind is DeviceEventKind.PRINT_DONE)
+
+        labels.queue.add_listener(finished)
+        state = labels.queue.get(job.job_id).state
+        if state in (JobState.DONE, JobState.FAILED):  # finished before we listened
+            labels.queue.remove_listener(finished)
+            on_printed(state is JobState.DONE)
+
+    def parcel_for_pickup_token(self, text: str) -> ParcelLine:
+        return self._line(self._desk().parcel_for_token(text))
+
+    def parcels_for_pickup_code(self, code: str) -> list[ParcelLine]:
+        return [self._line(view) for view in self._desk().parcels_for_code(code)]
+
+    def collect_parcel(
+        self,
+        *,
+        collected_by: str,
+        token: str = "",
+        code: str = "",
+        parcel_ref: str = "",
+        signature_png: bytes | None = None,
+    ) -> ParcelLine:
+        desk = self._desk()
+        if token:
+            view = desk.collect_with_token(token, collected_by, signature_png)
+        else:
+            view = desk.collect_with_code(
+                code, collected_by, parcel_ref=parcel_ref, signature_png=signature_png
+            )
+        return self._line(view)
+
+    def waiting_parcels(self) -> list[ParcelLine]:
+        return [self._line(view) for view in self._desk().parcels("waiting")]
+
+    def guard_collect_parcel(
+        self, parcel_ref: str, collected_by: str, signature_png: bytes | None = None
+    ) -> ParcelLine:
+        return self._line(self._desk().collect_by_guard(parcel_ref, collected_by, signature_png))
+
+    def return_parcel(self, parcel_ref: str) -> ParcelLine:
+        return self._line(self._desk().mark_returned(parcel_ref, by="guard"))

@@ -1,0 +1,33 @@
+"""What the delivery screens need from the kiosk (issue 20), as plain values; the methods
+are on the touchscreen's services (kiosk.delivery_screen_services), reached the same way
+as the check-in's (kiosk.ui.services, through kiosk.engine_link)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DeliveryChoices:
+    """What the courier picks from: kinds, carriers (keys; the screens translate them)."""
+
+    kinds: list[str]
+    carriers: list[str]
+    signature: bool  # a collection takes a signature on the screen
+
+
+@dataclass(frozen=True)
+class ParcelLine:
+    """A parcel as a screen shows it (never its token)."""
+
+    parcel_ref: str
+    pickup_code: str
+    recipient: str
+    shelf: str
+    kind: str
+    carrier: str
+    items: int
+    state: str
+    recipient_left: bool
+    logged_at: str  # local "YYYY-MM-DD HH:MM"
+    collected_by: str = ""
