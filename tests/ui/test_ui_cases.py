@@ -99,3 +99,9 @@ def test_every_case_screen_fits_and_has_its_glyphs(cases: dict[str, Any]) -> Non
     assert tofu == set()
     chinese = {label["text"] for s in shots if s["language"] == "zh_Hans" for label in s["labels"]}
     assert {"报修", "您对处理结果满意吗？"} <= chinese  # the catalogue's words, not English
+    status = next(
+        s for s in shots if s["name"] == "case-status-resolved" and s["language"] == "zh_Hant"
+    )
+    shown = {label["text"] for label in status["labels"]}
+    assert {"報修", "已解決", "您對處理結果滿意嗎？"} <= shown  # kind and state translated too
+    assert not shown & {"Repair request", "Resolved"}

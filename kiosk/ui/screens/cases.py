@@ -24,7 +24,7 @@ from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.domain.errors import IllegalTransition, InvalidInput, KioskError, NotFound
 from kiosk.ui.case_services import CASE_KINDS, CaseForm, CaseOpenedView, CaseStatusView
-from kiosk.ui.flow import N_
+from kiosk.ui.flow import N_, Phrase
 from kiosk.ui.screens.base import PREVIEW_FPS, FormScreen, make
 from kiosk.ui.widgets import KeyboardDock, later
 
@@ -308,6 +308,11 @@ class CasesScreen(FormScreen):
     # ----------------------------------------------------------------- the steps
 
     def _add(self, kind: str, **properties: Any) -> Any:
+        """A widget of `kind` in the step's body; a `value` that is a Phrase is UI text,
+        translated with the rest when the language changes."""
+        value = properties.get("value")
+        if isinstance(value, Phrase):
+            properties["value_id"] = str(value)
         widget = make(kind, **properties)
         self.ids.body.add_widget(widget)
         return widget
@@ -401,13 +406,14 @@ class CasesScreen(FormScreen):
         self.next_label = N_("Send")
         form = self.form
         place = " ".join(p for p in (form.building, form.floor, form.unit) if p.strip())
-        lines = [(N_("Kind"), KIND_LABELS[form.kind])]
+        lines: list[tuple[str, str]] = [(N_("Kind"), Phrase(KIND_LABELS[form.kind]))]
         if form.kind == "repair":
-            lines.append((N_("Category"), CATEGORY_LABELS.get(form.category, form.category)))
+            category = CATEGORY_LABELS.get(form.category)
+            lines.append((N_("Category"), Phrase(category) if category else form.category))
         lines += [
             (N_("Place"), place or "–"),
             (N_("What happened"), form.description.strip()),
-            (N_("Photo"), N_("Yes") if form.photo_jpeg else N_("No")),
+            (N_("Photo"), Phrase(N_("Yes") if form.photo_jpeg else N_("No"))),
             (N_("Contact"), " ".join(p for p in (form.name, form.phone) if p.strip()) or "–"),
         ]
         for label, value in lines:
@@ -420,8 +426,8 @@ class CasesScreen(FormScreen):
         self._outcome = ""
         lines = [
             (N_("Case number"), status.number),
-            (N_("Kind"), KIND_LABELS.get(status.kind, status.kind)),
-            (N_("State"), STATE_LABELS.get(status.state, status.state)),
+            (N_("Kind"), Phrase(KIND_LABELS.get(status.kind, status.kind))),
+            (N_("State"), Phrase(STATE_LABELS.get(status.state, status.state))),
             (N_("Reported"), when(status.opened_at)),
             (N_("Response due"), when(status.response_due_at)),
         ]
@@ -461,6 +467,9 @@ class CasesScreen(FormScreen):
             source = getattr(widget, "source_text", "")
             if source:
                 widget.text = self.t(source)
+            value_id = getattr(widget, "value_id", "")
+            if value_id:
+                widget.value = self.t(value_id)
 
     def on_typing(self, *_args: object) -> None:
         self._dock_keyboard()
