@@ -502,14 +502,19 @@ def script(
         yield from step("place")
         fields = screen()._fields
         for name, keys in (("building", "b"), ("floor", "12")):
+            yield from into_view(fields[name])  # one field at a time on 800x480
             yield from tap(fields[name])
             yield from type_keys(keys)
+        yield from into_view(fields["unit"])
         yield from tap(fields["unit"])
         yield from type_keys("3")  # the site's units starting with 3 are offered...
         report["case_units_offered"] = [w.text for w in screen()._unit_grid.children[::-1]]
+        yield from into_view(find("Choice", text="3-1202"))
         yield from tap(find("Choice", text="3-1202"))
         report["case_unit_picked"] = fields["unit"].text
         yield from shoot("case-place-unit-picked")
+        yield from into_view(fields["unit"])
+        yield from tap(fields["unit"])
         for _ in "3-1202":  # ...but one not among them is allowed too
             yield from tap(find(KeyButton, key="backspace"))
         yield from tap(find(KeyButton, key="latin"))
@@ -535,8 +540,10 @@ def script(
         yield from shoot("case-camera")
         yield from press("Take the photo")
         yield from step("contact")
+        yield from into_view(screen()._fields["name"])
         yield from tap(screen()._fields["name"])
         yield from pinyin("wang", "王")
+        yield from into_view(screen()._fields["phone"])
         yield from tap(screen()._fields["phone"])
         yield from type_keys("13800138000")
         yield from shoot("case-contact")
@@ -580,6 +587,7 @@ def script(
         yield from press("No photo")
         yield from step("contact")
         yield from shoot("case-contact-suggestion")
+        yield from into_view(button("Skip"))
         yield from press("Skip")
         yield from step("confirm")
         yield from press("Send")
@@ -589,6 +597,8 @@ def script(
         screen()._fields["description"].text = "好"
         yield from press("Next")
         yield from press("No photo")
+        yield from step("contact")
+        yield from into_view(button("Skip"))
         yield from press("Skip")
         yield from step("confirm")
         yield from press("Send")

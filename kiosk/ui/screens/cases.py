@@ -150,7 +150,8 @@ class CasesScreen(FormScreen):
         self.typing = bool(self._fields)
         self.can_go_back = self.mode == "report" and step not in ("kind", "status")
         self.on_language(self.app.language)
-        if self._fields and step != "status":  # a case is read first: its note may wait
+        optional = step == "status" or (step == "contact" and self.form.kind == "suggestion")
+        if self._fields and not optional:  # what may be skipped is not focused (and scrolled to)
             first = next(iter(self._fields.values()))
             Clock.schedule_once(lambda _dt: setattr(first, "focus", True), 0)
 
