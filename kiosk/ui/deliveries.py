@@ -31,3 +31,24 @@ class ParcelLine:
     recipient_left: bool
     logged_at: str  # local "YYYY-MM-DD HH:MM"
     collected_by: str = ""
+
+
+@dataclass
+class DeliveryOrder:
+    """What a courier has picked so far on the delivery screens (one parcel)."""
+
+    host_ref: str = ""
+    company: str = ""
+    recipient: str = ""  # as shown: the host's name or the company typed
+    kind: str = ""
+    carrier: str = ""
+    items: int = 1
+
+
+@dataclass
+class PickupAttempt:
+    """A collection under way: the QR scanned or the code typed, and the parcel it named."""
+
+    token: str = ""
+    code: str = ""
+    parcel: ParcelLine | None = None
