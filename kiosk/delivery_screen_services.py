@@ -7,13 +7,19 @@ screens to word."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from kiosk.devices.print_queue import JobState
 from kiosk.devices.protocols import DeviceEvent, DeviceEventKind
-from kiosk.services.deliveries import KINDS, DeliveryDesk, NewParcel, ParcelView
+from kiosk.services.deliveries import KINDS, DeliveryDesk, NewParcel, ParcelView, PickupRefused
 from kiosk.ui.deliveries import DeliveryChoices, ParcelLine
+
+#: An ISO moment in a refusal's detail ("already collected by 李娜 on 2026-11-23T02:00:00+00:00").
+_ISO_MOMENT = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.]+(?:[+-]\d\d:\d\d|Z)?")
 
 
 class DeliveryScreenServices:
@@ -98,11 +104,28 @@ class DeliveryScreenServices:
             labels.queue.remove_listener(finished)
             on_printed(state is JobState.DONE)
 
+    @contextlib.contextmanager
+    def _refusals_in_site_time(self) -> Iterator[None]:
+        """PickupRefused with its moment as the lobby's clock says it ("2026-11-23 10:00"),
+        as every time the screens get."""
+        zone = self._kiosk.engine.calendar.zone
+
+        def local(found: re.Match[str]) -> str:
+            moment = datetime.fromisoformat(found.group(0))
+            return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+        try:
+            yield
+        except PickupRefused as err:
+            raise PickupRefused(err.reason, _ISO_MOMENT.sub(local, err.detail)) from err
+
     def parcel_for_pickup_token(self, text: str) -> ParcelLine:
-        return self._line(self._desk().parcel_for_token(text))
+        with self._refusals_in_site_time():
+            return self._line(self._desk().parcel_for_token(text))
 
     def parcels_for_pickup_code(self, code: str) -> list[ParcelLine]:
-        return [self._line(view) for view in self._desk().parcels_for_code(code)]
+        with self._refusals_in_site_time():
+            return [self._line(view) for view in self._desk().parcels_for_code(code)]
 
     def collect_parcel(
         self,
@@ -114,12 +137,13 @@ class DeliveryScreenServices:
         signature_png: bytes | None = None,
     ) -> ParcelLine:
         desk = self._desk()
-        if token:
-            view = desk.collect_with_token(token, collected_by, signature_png)
-        else:
-            view = desk.collect_with_code(
-                code, collected_by, parcel_ref=parcel_ref, signature_png=signature_png
-            )
+        with self._refusals_in_site_time():
+            if token:
+                view = desk.collect_with_token(token, collected_by, signature_png)
+            else:
+                view = desk.collect_with_code(
+                    code, collected_by, parcel_ref=parcel_ref, signature_png=signature_png
+                )
         return self._line(view)
 
     def waiting_parcels(self) -> list[ParcelLine]:

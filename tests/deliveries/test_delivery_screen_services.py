@@ -47,5 +47,8 @@ def test_log_print_scan_and_collect_through_the_screen_services(
         assert done.state == "collected" and services.waiting_parcels() == []
         with pytest.raises(PickupRefused, match="already collected by 李娜"):
             services.collect_parcel(collected_by="x", code=line.pickup_code)
+        with pytest.raises(PickupRefused) as refused:  # its moment in the site's time
+            services.parcel_for_pickup_token(scanned.text)
+        assert refused.value.detail.endswith(" on " + line.logged_at)
     finally:
         services.close()

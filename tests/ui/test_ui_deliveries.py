@@ -55,7 +55,7 @@ def test_a_collected_parcels_code_and_qr_are_refused_in_words(
     )
     title, body = landscape["qr_again_notice"]
     assert title == "This parcel was already collected"
-    assert body.startswith("李娜 collected it on ")
+    assert body.startswith("李娜 collected it on 2026-11-23 10:")  # the site's time
 
 
 def test_a_printer_failure_says_so_and_keeps_the_parcel(landscape: dict[str, Any]) -> None:
@@ -85,3 +85,17 @@ def test_the_portrait_screen_runs_the_same_flow(xvfb_display: str, font_cache: P
     )  # fmt: skip
     assert report["after_collecting"][0]["state"] == "collected"
     assert report["after_failure"][-1]["state"] == "waiting"
+
+
+def test_a_delivery_is_no_longer_a_visits_purpose() -> None:
+    """Couriers use "Delivery" on the welcome screen; a site whose kiosk.toml still lists
+    it among common purposes does not see it offered on the visit's details either."""
+    import tomllib
+
+    import kiosk.config
+    from kiosk.domain.values import Purpose
+    from kiosk.ui import flow
+
+    assert Purpose.DELIVERY not in flow.VISIT_PURPOSES
+    defaults = Path(kiosk.config.__file__).with_name("defaults.toml").read_text()
+    assert "delivery" not in tomllib.loads(defaults)["site"]["common_purposes"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
 from typing import Any
 
 from kivy.factory import Factory
@@ -89,21 +88,14 @@ PICKUP_REFUSED: dict[PickupRefusal, tuple[str, str]] = {
     ),
 }
 
-_COLLECTED = re.compile(r"collected by (?P<who>.+) on (?P<when>\S+)$")
-_RETURNED = re.compile(r"on (?P<when>\S+)$")
+#: The engine's detail, its moment already in the site's time (delivery_screen_services).
+_COLLECTED = re.compile(r"collected by (?P<who>.+) on (?P<when>\S+ \S+)$")
+_RETURNED = re.compile(r" on (?P<when>\d{4}-\d\d-\d\d \d\d:\d\d)$")
 CODE_LENGTH = 6
 
 
 def carrier_label(carrier: str) -> str:
     return CARRIER_LABELS.get(carrier, carrier)
-
-
-def local_time(iso_text: str) -> str:
-    """An ISO moment from the engine as the lobby's clock shows it ("2026-12-07 14:05")."""
-    try:
-        return datetime.fromisoformat(iso_text).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return iso_text
 
 
 def refusal_words(err: PickupRefused) -> tuple[str, str, dict[str, str]]:
@@ -115,7 +107,8 @@ def refusal_words(err: PickupRefused) -> tuple[str, str, dict[str, str]]:
     )
     if found:
         args.update(found.groupdict())
-        args["when"] = local_time(args["when"])
+    elif err.reason in (PickupRefusal.ALREADY_COLLECTED, PickupRefusal.RETURNED):
+        body = N_("Please ask reception for your parcel.")  # no moment known to say
     return title, body, args
 
 
