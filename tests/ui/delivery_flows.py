@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from flows import Window_shot, build_site
+from flows import GUARD_PIN, Window_shot, build_site
 
 from kiosk.ui.i18n import translate
 
@@ -203,6 +203,28 @@ def script(
     report["after_failure"] = services.parcel_rows()
     yield from press("Back to the start")
     yield from on("welcome")
+
+    # The guard reprints the kept parcel's label, then marks it returned to its sender.
+    jobs = len(report["printed_qrs"])
+    yield from press("Staff")
+    yield from on("pin")
+    for key in [*GUARD_PIN, "ok"]:
+        yield from tap(find("PinKey", key=key))
+    yield from on("guard")
+    yield from press("Parcels")
+    yield from on("guard_parcels")
+    report["guard_rows"] = [row.recipient for row in screen().ids.parcels.children]
+    yield from shoot("guard-parcels")
+    yield from press("Reprint label")
+    done = translate("Label printed.", app.language)
+    yield from wait_for("the reprint", lambda: screen().status == done, 900)
+    report["reprinted_jobs"] = len(services.printed_pickup_qrs()) - jobs
+    yield from press("Returned to sender")
+    yield from wait_for("the list emptied", lambda: not screen().parcels)
+    yield from shoot("guard-parcels-returned")
+    report["after_return"] = services.parcel_rows()
+    yield from press("Back to guard mode")
+    yield from on("guard")
 
 
 def main() -> None:

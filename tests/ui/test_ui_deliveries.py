@@ -65,6 +65,15 @@ def test_a_printer_failure_says_so_and_keeps_the_parcel(landscape: dict[str, Any
     assert kept["kind"] == "documents" and kept["carrier"] == "ems"
 
 
+def test_the_guard_reprints_the_kept_label_and_marks_it_returned(
+    landscape: dict[str, Any],
+) -> None:
+    assert landscape["guard_rows"] == ["acme"]  # the collected parcel is not listed
+    assert landscape["reprinted_jobs"] == 1
+    kept = landscape["after_return"][-1]
+    assert kept["company"] == "acme" and kept["state"] == "returned"
+
+
 def test_every_delivery_screen_speaks_each_language(landscape: dict[str, Any]) -> None:
     """Each shot's labels are the catalogue's words in its language (no English left in
     the Chinese shots where a translation exists)."""

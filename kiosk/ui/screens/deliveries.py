@@ -21,7 +21,7 @@ from kiosk.domain.errors import InvalidInput, KioskError
 from kiosk.services.deliveries.values import AmbiguousCode, PickupRefusal, PickupRefused
 from kiosk.ui.deliveries import DeliveryOrder, ParcelLine, PickupAttempt
 from kiosk.ui.flow import N_
-from kiosk.ui.screens.base import FormScreen, KioskScreen, SearchScreen
+from kiosk.ui.screens.base import FormScreen, KioskScreen, SearchScreen, make
 from kiosk.ui.services import ScannedCode
 from kiosk.ui.widgets import later
 
@@ -418,6 +418,59 @@ def parcel_scanned(screen: KioskScreen, code: ScannedCode) -> None:
     screen.app.go("parcel")
 
 
+class GuardParcelsScreen(KioskScreen):
+    """Guard mode's parcels still on the shelf: a label reprinted (a printer failed, a
+    label came off), or a parcel marked as returned to its sender."""
+
+    kv_file = "deliveries"
+    parcels = ListProperty([])
+    status = StringProperty("")
+
+    def on_pre_enter(self, *_args: object) -> None:
+        self.status = ""
+        self.refresh()
+
+    def refresh(self) -> None:
+        try:
+            self.parcels = self.services.waiting_parcels()
+        except KioskError:
+            log.exception("reading the waiting parcels failed")
+
+    def on_parcels(self, *_args: object) -> None:
+        box = self.ids.parcels
+        box.clear_widgets()
+        for parcel in self.parcels:
+            kind = self.t(KIND_LABELS.get(parcel.kind, parcel.kind))
+            details = f"{kind} × {parcel.items} · {self.t(carrier_label(parcel.carrier))}"
+            box.add_widget(
+                make(
+                    "GuardParcelRow",
+                    parcel_ref=parcel.parcel_ref,
+                    recipient=parcel.recipient,
+                    details=f"{details} · {parcel.shelf or '–'} · {parcel.logged_at}",
+                )
+            )
+
+    def on_language(self, language: str) -> None:
+        self.on_parcels()
+
+    def reprint(self, parcel_ref: str) -> None:
+        self.status = self.t(N_("Printing the label…"))
+        words = {True: N_("Label printed."), False: N_("The label could not be printed")}
+        self.services.reprint_parcel_label(
+            parcel_ref, lambda ok: later(lambda: setattr(self, "status", self.t(words[ok])))
+        )
+
+    def returned(self, parcel_ref: str) -> None:
+        try:
+            self.services.return_parcel(parcel_ref)
+        except PickupRefused as err:
+            self.status = self.t(refusal_words(err)[0])
+        else:
+            self.status = self.t(N_("Marked as returned to the sender."))
+        self.refresh()
+
+
 DELIVERY_SCREENS: dict[str, type[KioskScreen]] = {
     "delivery_recipient": DeliveryRecipientScreen,
     "delivery_kind": DeliveryKindScreen,
@@ -425,4 +478,5 @@ DELIVERY_SCREENS: dict[str, type[KioskScreen]] = {
     "delivery_items": DeliveryItemsScreen,
     "parcel_code": ParcelCodeScreen,
     "parcel": ParcelScreen,
+    "guard_parcels": GuardParcelsScreen,
 }
