@@ -216,8 +216,7 @@ def script(
     report["guard_rows"] = [row.recipient for row in screen().ids.parcels.children]
     yield from shoot("guard-parcels")
     yield from press("Reprint label")
-    done = translate("Label printed.", app.language)
-    yield from wait_for("the reprint", lambda: screen().status == done, 900)
+    yield from wait_for("the reprint", lambda: screen().status_id == "Label printed.", 900)
     report["reprinted_jobs"] = len(services.printed_pickup_qrs()) - jobs
     yield from press("Returned to sender")
     yield from wait_for("the list emptied", lambda: not screen().parcels)

@@ -291,7 +291,7 @@ class ParcelCodeScreen(KioskScreen):
 
     kv_file = "deliveries"
     digits = StringProperty("")
-    message = StringProperty("")
+    message = StringProperty("")  # a message id, shown in the current language
 
     def on_pre_enter(self, *_args: object) -> None:
         self.digits, self.message = "", ""
@@ -307,7 +307,7 @@ class ParcelCodeScreen(KioskScreen):
 
     def look_up(self) -> None:
         if len(self.digits) != CODE_LENGTH:
-            self.message = self.t(N_("The pickup code has six digits."))
+            self.message = N_("The pickup code has six digits.")
             return
         try:
             parcels = self.services.parcels_for_pickup_code(self.digits)
@@ -315,7 +315,7 @@ class ParcelCodeScreen(KioskScreen):
             refuse_pickup(self, err)
             return
         except InvalidInput:
-            self.message = self.t(N_("The pickup code has six digits."))
+            self.message = N_("The pickup code has six digits.")
             return
         self.app.journey.pickup = PickupAttempt(code=self.digits)
         self.app.screen("parcel").show(parcels)
@@ -424,10 +424,10 @@ class GuardParcelsScreen(KioskScreen):
 
     kv_file = "deliveries"
     parcels = ListProperty([])
-    status = StringProperty("")
+    status_id = StringProperty("")  # a message id, shown in the current language
 
     def on_pre_enter(self, *_args: object) -> None:
-        self.status = ""
+        self.status_id = ""
         self.refresh()
 
     def refresh(self) -> None:
@@ -455,19 +455,19 @@ class GuardParcelsScreen(KioskScreen):
         self.on_parcels()
 
     def reprint(self, parcel_ref: str) -> None:
-        self.status = self.t(N_("Printing the label…"))
+        self.status_id = N_("Printing the label…")
         words = {True: N_("Label printed."), False: N_("The label could not be printed")}
         self.services.reprint_parcel_label(
-            parcel_ref, lambda ok: later(lambda: setattr(self, "status", self.t(words[ok])))
+            parcel_ref, lambda ok: later(lambda: setattr(self, "status_id", words[ok]))
         )
 
     def returned(self, parcel_ref: str) -> None:
         try:
             self.services.return_parcel(parcel_ref)
         except PickupRefused as err:
-            self.status = self.t(refusal_words(err)[0])
+            self.status_id = refusal_words(err)[0]
         else:
-            self.status = self.t(N_("Marked as returned to the sender."))
+            self.status_id = N_("Marked as returned to the sender.")
         self.refresh()
 
 
