@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from flows import GUARD_PIN, Window_shot, build_site
+from flows import GUARD_PIN, Window_shot, build_site, loaded_packages
 
 from kiosk.ui.i18n import translate
 
@@ -224,6 +224,7 @@ def script(
     report["after_return"] = services.parcel_rows()
     yield from press("Back to guard mode")
     yield from on("guard")
+    report["packages"] = loaded_packages()  # after refusals came over the link too
 
 
 def main() -> None:

@@ -74,6 +74,14 @@ def test_the_guard_reprints_the_kept_label_and_marks_it_returned(
     assert kept["company"] == "acme" and kept["state"] == "returned"
 
 
+def test_the_touchscreen_reads_refusals_without_the_engines_libraries(
+    landscape: dict[str, Any],
+) -> None:
+    engine_only = {"peewee", "sqlite3", "cryptography", "nacl", "pydantic", "cv2", "numpy"}
+    assert set(landscape["packages"]) & engine_only == set()
+    assert "kiosk.services" not in landscape["packages"]
+
+
 def test_every_delivery_screen_speaks_each_language(landscape: dict[str, Any]) -> None:
     """Each shot's labels are the catalogue's words in its language (no English left in
     the Chinese shots where a translation exists)."""

@@ -18,8 +18,13 @@ from kivy.factory import Factory
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
 from kiosk.domain.errors import InvalidInput, KioskError
-from kiosk.services.deliveries.values import AmbiguousCode, PickupRefusal, PickupRefused
-from kiosk.ui.deliveries import DeliveryOrder, ParcelLine, PickupAttempt
+from kiosk.ui.deliveries import (
+    DeliveryOrder,
+    ParcelCodeShared,
+    ParcelLine,
+    ParcelRefused,
+    PickupAttempt,
+)
 from kiosk.ui.flow import N_
 from kiosk.ui.screens.base import FormScreen, KioskScreen, SearchScreen, make
 from kiosk.ui.services import ScannedCode
@@ -52,37 +57,38 @@ CARRIER_LABELS = {
     "other": N_("Another carrier"),
 }
 
-#: (title, body) for a pickup refused; "{who}" and "{when}" come from the engine's detail.
-PICKUP_REFUSED: dict[PickupRefusal, tuple[str, str]] = {
-    PickupRefusal.ALREADY_COLLECTED: (
+#: (title, body) for a pickup refused, by its reason (kiosk.services.deliveries'
+#: PickupRefusal values); "{who}" and "{when}" come from the engine's detail.
+PICKUP_REFUSED: dict[str, tuple[str, str]] = {
+    "already_collected": (
         N_("This parcel was already collected"),
         N_("{who} collected it on {when}. Please ask reception if this is wrong."),
     ),
-    PickupRefusal.RETURNED: (
+    "returned": (
         N_("This parcel was returned to the sender"),
         N_("It was sent back on {when}. Please ask reception."),
     ),
-    PickupRefusal.FORGED: (
+    "forged": (
         N_("This pickup code is not valid"),
         N_("It was altered or is not one of this building's. Please ask reception."),
     ),
-    PickupRefusal.EXPIRED: (
+    "expired": (
         N_("This pickup code has expired"),
         N_("Please ask reception for your parcel."),
     ),
-    PickupRefusal.REVOKED: (
+    "revoked": (
         N_("This pickup code was cancelled"),
         N_("Please ask reception for your parcel."),
     ),
-    PickupRefusal.OTHER_SITE: (
+    "other_site": (
         N_("This parcel is not here"),
         N_("The code belongs to another building. Please collect it there."),
     ),
-    PickupRefusal.UNKNOWN_CODE: (
+    "unknown_code": (
         N_("No parcel waits with this code"),
         N_("Please check the six digits in your message, or ask reception."),
     ),
-    PickupRefusal.NOT_A_PICKUP: (
+    "not_a_pickup": (
         N_("This is not a pickup code"),
         N_("Please show the QR code from your parcel message."),
     ),
@@ -98,21 +104,20 @@ def carrier_label(carrier: str) -> str:
     return CARRIER_LABELS.get(carrier, carrier)
 
 
-def refusal_words(err: PickupRefused) -> tuple[str, str, dict[str, str]]:
+def refusal_words(err: ParcelRefused) -> tuple[str, str, dict[str, str]]:
     """The title, body and arguments for a refused pickup; no internal detail shown."""
-    title, body = PICKUP_REFUSED[err.reason]
+    title, body = PICKUP_REFUSED.get(err.reason, PICKUP_REFUSED["forged"])
     args = {"who": "", "when": ""}
-    found = (_COLLECTED if err.reason is PickupRefusal.ALREADY_COLLECTED else _RETURNED).search(
-        err.detail
-    )
+    collected = err.reason == "already_collected"
+    found = (_COLLECTED if collected else _RETURNED).search(err.detail)
     if found:
         args.update(found.groupdict())
-    elif err.reason in (PickupRefusal.ALREADY_COLLECTED, PickupRefusal.RETURNED):
+    elif err.reason in ("already_collected", "returned"):
         body = N_("Please ask reception for your parcel.")  # no moment known to say
     return title, body, args
 
 
-def refuse_pickup(screen: KioskScreen, err: PickupRefused) -> None:
+def refuse_pickup(screen: KioskScreen, err: ParcelRefused) -> None:
     title, body, args = refusal_words(err)
     screen.app.notice("warn", title, body, args=args, home=True)
 
@@ -311,7 +316,7 @@ class ParcelCodeScreen(KioskScreen):
             return
         try:
             parcels = self.services.parcels_for_pickup_code(self.digits)
-        except PickupRefused as err:
+        except ParcelRefused as err:
             refuse_pickup(self, err)
             return
         except InvalidInput:
@@ -384,10 +389,10 @@ class ParcelScreen(FormScreen):
                 parcel_ref="" if pickup.token else parcel.parcel_ref,
                 signature_png=pad.png() if self.signature else None,
             )
-        except PickupRefused as err:
+        except ParcelRefused as err:
             refuse_pickup(self, err)
             return
-        except AmbiguousCode:  # cannot happen with parcel_ref given; said, not raised
+        except ParcelCodeShared:  # not with parcel_ref given; said, not raised
             self.say(N_("Please choose the recipient."))
             return
         except InvalidInput as err:
@@ -410,7 +415,7 @@ def parcel_scanned(screen: KioskScreen, code: ScannedCode) -> None:
     """A pickup QR shown at the scan screen: the parcel it names, or why not."""
     try:
         parcel = screen.services.parcel_for_pickup_token(code.text)
-    except PickupRefused as err:
+    except ParcelRefused as err:
         refuse_pickup(screen, err)
         return
     screen.app.journey.pickup = PickupAttempt(token=code.text)
@@ -464,7 +469,7 @@ class GuardParcelsScreen(KioskScreen):
     def returned(self, parcel_ref: str) -> None:
         try:
             self.services.return_parcel(parcel_ref)
-        except PickupRefused as err:
+        except ParcelRefused as err:
             self.status_id = refusal_words(err)[0]
         else:
             self.status_id = N_("Marked as returned to the sender.")
