@@ -89,6 +89,7 @@ class DetailsScreen(FormScreen):
             offered = list(flow.ISSUE_PURPOSES)
         else:
             common = [Purpose(p) for p in self.services.common_purposes]
+            common = [p for p in common if p in flow.VISIT_PURPOSES] or [Purpose.VISIT_PERSON]
             rest = [p for p in flow.VISIT_PURPOSES if p not in common]
             chosen_elsewhere = form.purpose in rest
             offered = [*common, *rest] if self.showing_all or chosen_elsewhere else common
