@@ -1,19 +1,32 @@
 """The touchscreen's delivery services (issue 20), mixed into kiosk.screen_services'
 ScreenServices: a parcel logged and its label printed on the badges' queue (one queue a
 printer, so a label and a badge never interleave), a pickup by QR or typed code, and a
-guard's collected / returned / reprint. Plain values out (kiosk.ui.deliveries); the
-engine's own errors (InvalidInput, PickupRefused, AmbiguousCode) pass through for the
-screens to word."""
+guard's collected / returned / reprint. Plain values out (kiosk.ui.deliveries); a
+refusal as kiosk.ui.deliveries' ParcelRefused or ParcelCodeShared (the touchscreen's
+process does not import the engine's package), InvalidInput as it is."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from kiosk.devices.print_queue import JobState
 from kiosk.devices.protocols import DeviceEvent, DeviceEventKind
-from kiosk.services.deliveries import KINDS, DeliveryDesk, NewParcel, ParcelView
-from kiosk.ui.deliveries import DeliveryChoices, ParcelLine
+from kiosk.services.deliveries import (
+    KINDS,
+    AmbiguousCode,
+    DeliveryDesk,
+    NewParcel,
+    ParcelView,
+    PickupRefused,
+)
+from kiosk.ui.deliveries import DeliveryChoices, ParcelCodeShared, ParcelLine, ParcelRefused
+
+#: An ISO moment in a refusal's detail ("already collected by 李娜 on 2026-11-23T02:00:00+00:00").
+_ISO_MOMENT = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.]+(?:[+-]\d\d:\d\d|Z)?")
 
 
 class DeliveryScreenServices:
@@ -52,10 +65,10 @@ class DeliveryScreenServices:
             pickup_code=view.pickup_code,
             recipient=view.recipient,
             shelf=view.shelf,
-            kind=view.kind,
-            carrier=view.carrier,
+            kind=str(view.kind),
+            carrier=str(view.carrier),
             items=view.items,
-            state=view.state,
+            state=str(view.state),  # a plain str: a ParcelState would unpickle the engine's package
             recipient_left=view.recipient_left,
             logged_at=view.logged_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             collected_by=view.collected_by,
@@ -98,11 +111,30 @@ class DeliveryScreenServices:
             labels.queue.remove_listener(finished)
             on_printed(state is JobState.DONE)
 
+    @contextlib.contextmanager
+    def _refusals_in_site_time(self) -> Iterator[None]:
+        """A refusal as the screens' ParcelRefused, its moment as the lobby's clock says
+        it ("2026-11-23 10:00"), as every time the screens get."""
+        zone = self._kiosk.engine.calendar.zone
+
+        def local(found: re.Match[str]) -> str:
+            moment = datetime.fromisoformat(found.group(0))
+            return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+        try:
+            yield
+        except PickupRefused as err:
+            raise ParcelRefused(err.reason.value, _ISO_MOMENT.sub(local, err.detail)) from err
+        except AmbiguousCode as err:
+            raise ParcelCodeShared(err.choices) from err
+
     def parcel_for_pickup_token(self, text: str) -> ParcelLine:
-        return self._line(self._desk().parcel_for_token(text))
+        with self._refusals_in_site_time():
+            return self._line(self._desk().parcel_for_token(text))
 
     def parcels_for_pickup_code(self, code: str) -> list[ParcelLine]:
-        return [self._line(view) for view in self._desk().parcels_for_code(code)]
+        with self._refusals_in_site_time():
+            return [self._line(view) for view in self._desk().parcels_for_code(code)]
 
     def collect_parcel(
         self,
@@ -114,12 +146,13 @@ class DeliveryScreenServices:
         signature_png: bytes | None = None,
     ) -> ParcelLine:
         desk = self._desk()
-        if token:
-            view = desk.collect_with_token(token, collected_by, signature_png)
-        else:
-            view = desk.collect_with_code(
-                code, collected_by, parcel_ref=parcel_ref, signature_png=signature_png
-            )
+        with self._refusals_in_site_time():
+            if token:
+                view = desk.collect_with_token(token, collected_by, signature_png)
+            else:
+                view = desk.collect_with_code(
+                    code, collected_by, parcel_ref=parcel_ref, signature_png=signature_png
+                )
         return self._line(view)
 
     def waiting_parcels(self) -> list[ParcelLine]:
@@ -128,7 +161,10 @@ class DeliveryScreenServices:
     def guard_collect_parcel(
         self, parcel_ref: str, collected_by: str, signature_png: bytes | None = None
     ) -> ParcelLine:
-        return self._line(self._desk().collect_by_guard(parcel_ref, collected_by, signature_png))
+        with self._refusals_in_site_time():
+            view = self._desk().collect_by_guard(parcel_ref, collected_by, signature_png)
+        return self._line(view)
 
     def return_parcel(self, parcel_ref: str) -> ParcelLine:
-        return self._line(self._desk().mark_returned(parcel_ref, by="guard"))
+        with self._refusals_in_site_time():
+            return self._line(self._desk().mark_returned(parcel_ref, by="guard"))

@@ -160,7 +160,7 @@ class KioskApp(App):
 
         manager = self._manager
         if name not in manager.screen_names:
-            load_kv(name)
+            load_kv(getattr(SCREENS[name], "kv_file", name))  # a group's screens share one
             built = SCREENS[name](name=name, services=self.services)
             built.size = manager.size
             manager.add_widget(built)

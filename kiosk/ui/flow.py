@@ -18,6 +18,7 @@ from typing import Literal
 from kiosk.domain import values
 from kiosk.domain.errors import RefusalReason, RejectReason
 from kiosk.domain.values import Purpose
+from kiosk.ui.deliveries import DeliveryOrder, PickupAttempt
 from kiosk.ui.services import Captured, HostNotice, Setting, Steps, VisitorForm
 
 
@@ -49,6 +50,9 @@ class Journey:
     proceed_if_absent: bool = False
     visit_ref: str = ""
     host_name: str = ""
+    #: A courier's parcel, or a collection (kiosk.ui.screens.deliveries).
+    delivery: DeliveryOrder = field(default_factory=DeliveryOrder)
+    pickup: PickupAttempt = field(default_factory=PickupAttempt)
 
     def plan(self) -> None:
         """The per-visitor-type steps, in the order a receptionist would take them."""
@@ -61,8 +65,9 @@ class Journey:
             self.pending.append("escort")
 
 
-#: Every purpose of a visit: the site's common ones first, these under "More".
-VISIT_PURPOSES = values.VISIT_PURPOSES
+#: Every purpose of a visit: the site's common ones first, these under "More". Not a
+#: delivery: a courier logs the parcel ("Delivery" on the welcome screen), not a visit.
+VISIT_PURPOSES = tuple(p for p in values.VISIT_PURPOSES if p is not Purpose.DELIVERY)
 
 PURPOSE_LABELS = {
     Purpose.VISIT_PERSON: N_("Visit a person"),

@@ -11,7 +11,7 @@ from devices.escpos_reader import read_job
 
 from kiosk.app import Kiosk, KioskServices
 from kiosk.devices.printers import FakePrinter
-from kiosk.services.deliveries import PickupRefused
+from kiosk.ui.deliveries import ParcelRefused
 
 
 def test_log_print_scan_and_collect_through_the_screen_services(
@@ -45,7 +45,10 @@ def test_log_print_scan_and_collect_through_the_screen_services(
         assert services.parcel_for_pickup_token(scanned.text).parcel_ref == line.parcel_ref
         done = services.collect_parcel(collected_by="李娜", token=scanned.text)
         assert done.state == "collected" and services.waiting_parcels() == []
-        with pytest.raises(PickupRefused, match="already collected by 李娜"):
+        with pytest.raises(ParcelRefused, match="already collected by 李娜"):
             services.collect_parcel(collected_by="x", code=line.pickup_code)
+        with pytest.raises(ParcelRefused) as refused:  # its moment in the site's time
+            services.parcel_for_pickup_token(scanned.text)
+        assert refused.value.detail.endswith(" on " + line.logged_at)
     finally:
         services.close()

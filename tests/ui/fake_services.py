@@ -91,7 +91,7 @@ class FakeFormServices(FakeWelcomeServices):
     site's common purposes; searches find nobody; pinyin spells nothing."""
 
     common_purposes: list[str] = field(
-        default_factory=lambda: ["visit_person", "delivery", "interview"]
+        default_factory=lambda: ["visit_person", "interview", "tour"]
     )
 
     def search_hosts(self, query: str) -> list[Any]:

@@ -280,6 +280,31 @@ def flows_engine_class() -> type:
         def memory_kib(self) -> int:
             return rss_kib()
 
+        def parcel_rows(self) -> list[dict[str, Any]]:
+            """The parcels' rows as the database holds them (tests/ui/delivery_flows.py)."""
+            from kiosk.storage.parcels import Parcel
+
+            fields = ("ref", "pickup_code", "host_ref", "company", "kind", "carrier", "items")
+            more = ("shelf", "state", "collected_by", "method", "signed")
+            return [
+                {name: getattr(row, name) for name in (*fields, *more)}
+                for row in Parcel.select().order_by(Parcel.id)
+            ]
+
+        def printed_pickup_qrs(self) -> list[list[str]]:
+            """Each printed job read back from its bytes by the independent ESC/POS reader
+            (tests/devices/escpos_reader.py), its QR codes decoded with zxing-cpp."""
+            import numpy as np
+            import zxingcpp
+            from devices.escpos_reader import read_job
+
+            found = []
+            for job in self.fake_printer.jobs:
+                grey = np.asarray(read_job(job, 576).paper.convert("L"))
+                codes = zxingcpp.read_barcodes(grey, formats=zxingcpp.BarcodeFormat.QRCode)
+                found.append([code.text for code in codes])
+            return found
+
         def final_report(self) -> dict[str, Any]:
             return {
                 "engine_rss_kib": rss_kib(),

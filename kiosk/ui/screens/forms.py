@@ -86,6 +86,7 @@ class DetailsScreen(FormScreen):
         journey = self.journey
         form = journey.form
         common = [Purpose(p) for p in self.services.common_purposes]
+        common = [p for p in common if p in flow.VISIT_PURPOSES] or [Purpose.VISIT_PERSON]
         rest = [p for p in flow.VISIT_PURPOSES if p not in common]
         chosen_elsewhere = form.purpose in rest
         offered = [*common, *rest] if self.showing_all or chosen_elsewhere else common

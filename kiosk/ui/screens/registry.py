@@ -5,6 +5,7 @@ from __future__ import annotations
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.screens.cases import CasesScreen
 from kiosk.ui.screens.checkout import CheckoutScreen, RatingScreen
+from kiosk.ui.screens.deliveries import DELIVERY_SCREENS
 from kiosk.ui.screens.forms import (
     AgreementScreen,
     DetailsScreen,
@@ -49,5 +50,6 @@ SCREENS: dict[str, type[KioskScreen]] = {
     "guard": GuardScreen,
     "verdict": VerdictScreen,
     "admin": AdminScreen,
+    **DELIVERY_SCREENS,
     "cases": CasesScreen,
 }

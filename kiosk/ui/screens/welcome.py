@@ -115,6 +115,8 @@ class WelcomeScreen(KioskScreen):
             app.go("visitor")
         elif way == "staff":
             app.go("pin")
+        elif way in ("delivery", "collect"):  # kiosk.ui.screens.deliveries
+            app.go("delivery_recipient" if way == "delivery" else "parcel_code")
 
     def closed_message_id(self) -> str:
         return N_("Please see security at the entrance.")
@@ -169,13 +171,28 @@ class ScanScreen(KioskScreen):
             "id": self._identity,
             "checkout": self._checkout,
             "guard": self._guard,
+            "parcel": self._parcel,
         }[self.mode]
         handler(code)
 
     def _problem(self, title: str, body: str) -> None:
         self.problem_title, self.problem_body = title, body
 
+    def _parcel(self, code: ScannedCode) -> None:
+        from kiosk.ui.screens.deliveries import parcel_scanned
+
+        if code.kind != "parcel":
+            self._problem(
+                N_("This is not a pickup code"),
+                N_("Please show the QR code from your parcel message."),
+            )
+            return
+        parcel_scanned(self, code)
+
     def _invitation(self, code: ScannedCode) -> None:
+        if code.kind == "parcel":  # a pickup QR shown where invitations are
+            self._parcel(code)
+            return
         if code.kind == "badge":
             self._problem(*flow.INVITATION_REJECTED[RejectReason.WRONG_KIND])
             return
