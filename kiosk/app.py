@@ -266,6 +266,7 @@ class KioskServices(CaseScreenServices, ScreenServices):
             settings=self.printing.settings,
             clock=kiosk.clock,
             site_name=kiosk.config.site.name,
+            queue=self.printing.queue,
         )
         self.attach_cases(build_case_desk(kiosk), slips)
 

@@ -27,14 +27,19 @@ class CaseSlipPrinting:
         settings: PrinterConfig,
         clock: Clock,
         site_name: str,
+        queue: PrintQueue | None = None,
     ) -> None:
         self._engine = engine
         self.settings = settings
         self.printer = printer
         self.site_name = site_name
         self.zone = engine.calendar.zone
-        self.queue = PrintQueue(printer, clock.now)
-        self.queue.add_listener(self._on_event)
+        # One printer, one queue: a slip queued beside a badge on a queue of its own could
+        # interleave their bytes on the wire. A queue shared with the badges (the
+        # touchscreen's) already reports its failures as device problems.
+        self.queue = queue or PrintQueue(printer, clock.now)
+        if queue is None:
+            self.queue.add_listener(self._on_event)
 
     def slip_of(self, opened: OpenedCase, language: str) -> CaseSlip:
         due = opened.response_due_at.astimezone(self.zone)
