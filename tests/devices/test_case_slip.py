@@ -25,9 +25,15 @@ from kiosk.services.cases.models import KioskCase
 from kiosk.storage.models import OutboxEvent
 from kiosk.sync.wire import EventKind
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "slips"
 #: Control bytes are refused at the form (tests/services); what is left must not be printed.
 HOSTILE = "Leak ESC @ GS V 0 in 厨房 %1B%40 <cut>"
+
+
+@pytest.fixture(autouse=True)
+def artifacts_folder() -> None:
+    """A clean clone has no test-artifacts/ yet (CI found that out)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
 
 def qr_texts(page: Image.Image) -> list[str]:
