@@ -10,6 +10,9 @@ VENV        ?= .venv
 BIN         := $(VENV)/bin
 DEMO_CONFIG ?= data/demo/kiosk.toml
 PYTEST_ARGS ?=
+# make test's pytest-xdist workers: a file's tests stay together (its module fixtures, one
+# window or office each), and the two cores overlap one test's waiting with another's work.
+TEST_WORKERS ?= 2
 
 # Locks are compiled by a pinned uv in a tools venv of its own; installing them needs only pip.
 UV_VERSION  := 0.13.9
@@ -62,7 +65,7 @@ office: bootstrap  ## a demo office (web pages, sync API) at http://127.0.0.1:84
 WITH_POSTGRES := KIOSK_TEST_POSTGRES_URL=$$(scripts/test-postgres.sh start)
 
 test: bootstrap check  ## ruff, mypy, then every test but the slow ones
-	$(WITH_POSTGRES) $(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+	$(WITH_POSTGRES) $(BIN)/pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 check: bootstrap  ## ruff and mypy
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@ that moves only when told, and a few hosts. Built by hand, as Mopidy's tests bui
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,27 @@ SITE_TOML = """
 name = "Test Tower"
 timezone = "Asia/Shanghai"
 """
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (`make test` runs two workers), each worker gets a PostgreSQL
+    database of its own: the office tests empty their tables between tests."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("KIOSK_TEST_POSTGRES_URL")
+    if worker and url:
+        os.environ["KIOSK_TEST_POSTGRES_URL"] = worker_database(url, worker)
+
+
+def worker_database(url: str, worker: str) -> str:
+    """A fresh database named after `worker` on the server of `url`; its URL."""
+    import psycopg
+
+    server, _, name = url.rpartition("/")
+    own = f"{name}_{worker}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{own}"')
+    return f"{server}/{own}"
 
 
 def write_config(directory: Path, extra: str = "") -> Path:

@@ -5,6 +5,7 @@ change saved on the account, and messages made in Python are translated too."""
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -36,9 +37,10 @@ def catalogue(language: str) -> Any:
         return read_po(file, locale=language)
 
 
-def template_ids() -> set[str]:
+@functools.cache  # english_left asks for every text piece of every page
+def template_ids() -> frozenset[str]:
     with (LOCALE_DIR / "office.pot").open("rb") as file:
-        return {message.id for message in read_po(file) if message.id}
+        return frozenset(message.id for message in read_po(file) if message.id)
 
 
 # ---------------------------------------------------------------- the catalogues

@@ -469,7 +469,7 @@ def test_every_page_shows_any_stored_text_escaped(office_web: WebOffice, languag
 
     @given(stored=STORED)
     @settings(
-        max_examples=12,
+        max_examples=6,  # x 2 backends x 2 languages; every example opens ~40 pages
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )

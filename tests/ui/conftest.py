@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,9 @@ _fonts_ahead: list[subprocess.Popen[bytes]] = []
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """When a window test is among those to run, its faces are prepared meanwhile."""
-    if any(Path(item.path).parent == Path(__file__).parent for item in session.items):
+    first_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0"
+    window_tests = any(Path(item.path).parent == Path(__file__).parent for item in session.items)
+    if first_worker and window_tests:
         ahead = prepare_fonts_ahead()
         if ahead is not None:
             _fonts_ahead.append(ahead)

@@ -8,6 +8,7 @@ given folder and are kept.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -41,7 +42,12 @@ def prepared_font_cache(ahead: subprocess.Popen[bytes] | None = None) -> Path:
     if ahead is not None:
         ahead.wait()
     fonts = TEST_CACHE / "lobby-kiosk" / "fonts"
-    prepare_faces(find_faces(list(FONTCONFIG_LANGUAGE)), fonts)
+    fonts.mkdir(parents=True, exist_ok=True)
+    # One preparer at a time (make test's two workers, and the one started ahead): the
+    # others wait, then find the faces done instead of preparing them again.
+    with (fonts.parent / "prepare.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        prepare_faces(find_faces(list(FONTCONFIG_LANGUAGE)), fonts)
     return TEST_CACHE
 
 
