@@ -131,7 +131,7 @@ def waybill_problem(waybill: str) -> WaybillProblem | None:
 
 
 _WAYBILL_WORDS = {
-    WaybillProblem.TOO_LONG: f"too long: at most {WAYBILL_MAX} characters",
+    WaybillProblem.TOO_LONG: "is {count} characters long, at most " + str(WAYBILL_MAX),
     WaybillProblem.UNPRINTABLE: "contains characters that cannot be printed",
     WaybillProblem.BLANK: "is only spaces",
 }
@@ -139,7 +139,9 @@ _WAYBILL_WORDS = {
 
 def check_waybill(waybill: str) -> str:
     problem = waybill_problem(waybill)
+    if problem is WaybillProblem.UNPRINTABLE:  # the text check names the character (ESC...)
+        check_text(waybill, "waybill", max_length=max(len(waybill), 1))
     if problem is not None:
-        raise InvalidInput("waybill", f"{_WAYBILL_WORDS[problem]} ({len(waybill)} given)")
+        raise InvalidInput("waybill", _WAYBILL_WORDS[problem].format(count=len(waybill)))
     check_text(waybill, "waybill", max_length=WAYBILL_MAX)
     return waybill
