@@ -104,6 +104,35 @@ def delivery_engine_class() -> type:
                 desk.log_parcel(NewParcel("parcel", carrier, 1, company=company)).pickup_code
             )
 
+        def sync_once(self) -> list[int]:
+            """One push and pull with the office the site is enrolled with:
+            [pushed, rejected, pulled]."""
+            from kiosk.sync.client import SyncClient
+
+            done = SyncClient(self._kiosk).run_once(force=True)
+            return [done.pushed, done.rejected, done.pulled]
+
+        def mail_qrs(self, address: str) -> list[list[str]]:
+            """Each e-mail the SMTP server got for `address`: subject, then the texts of the
+            QR codes in its PNG attachments (decoded with zxing-cpp)."""
+            import io
+            from email.header import decode_header, make_header
+
+            import numpy as np
+            import zxingcpp
+            from PIL import Image
+
+            found = []
+            for message in self.mailbox.to(address):
+                texts = [str(make_header(decode_header(message["Subject"])))]
+                for part in message.walk():
+                    if part.get_content_type() == "image/png":
+                        png = Image.open(io.BytesIO(part.get_payload(decode=True)))
+                        grey = np.asarray(png.convert("L"))
+                        texts += [code.text for code in zxingcpp.read_barcodes(grey)]
+                found.append(texts)
+            return found
+
     return DeliveryEngine
 
 
@@ -328,6 +357,65 @@ def script(
     report["packages"] = loaded_packages()  # after refusals came over the link too
 
 
+def end_to_end_script(
+    app: Any, args: argparse.Namespace, services: Any, report: dict[str, Any]
+) -> Iterator[None]:
+    """tests/ui/test_deliveries_end_to_end.py's kiosk half: a parcel logged by touch for
+    李娜, its label and 李娜's e-mail read back, a sync; then, once the test has seen the
+    office's page (the file DIR/go), the pickup by the e-mail's QR and a sync again.
+    DIR/logged.json and DIR/collected.json tell the test each half is done."""
+    from kivy.core.window import Window
+    from touch_driver import TouchDriver
+
+    touch = TouchDriver(app, args.out, languages=args.languages.split(","), report=report)
+    screen, press, on, wait_for = touch.screen, touch.press, touch.on, touch.wait_for
+    out: Path = args.out
+
+    yield from wait_for("the first frame", lambda: app.root is not None and Window.size[0] > 0)
+    yield from on("welcome")
+    app.set_language(touch.languages[0])
+    yield from touch.press("Delivery")
+    yield from on("delivery_recipient")
+    yield from touch.type_keys("lina")
+    yield from wait_for("李娜 found", lambda: bool(screen().results))
+    yield from touch.tap(touch.find("HostResult", host_name="李娜"))
+    yield from on("delivery_kind")
+    yield from press("Parcel")
+    yield from on("delivery_carrier")
+    yield from press("SF Express")
+    yield from on("delivery_items")
+    yield from touch.shoot("e2e-items")
+    yield from press("Print the label")
+    printed = translate("Label printed: stick it on the parcel.", app.language)
+    yield from wait_for("the label printed", lambda: getattr(screen(), "title", "") == printed)
+    yield from touch.shoot("e2e-printed")
+    report["after_logging"] = services.parcel_rows()
+    report["printed_qrs"] = services.printed_pickup_qrs()
+    yield from wait_for("李娜's e-mail", lambda: bool(services.mail_qrs("li.na@example.com")), 1500)
+    report["mail"] = services.mail_qrs("li.na@example.com")
+    report["sync_after_logging"] = services.sync_once()
+    (out / "logged.json").write_text(json.dumps(report["after_logging"], ensure_ascii=False))
+
+    yield from wait_for("the office's page seen", (out / "go").exists, 20_000)
+    yield from press("Back to the start")
+    yield from on("welcome")
+    yield from press("Collect a parcel")
+    yield from on("parcel_code")
+    yield from press("Scan the QR code")
+    yield from on("scan")
+    qr_from_mail = report["mail"][0][1]
+    services.push_code(qr_from_mail)
+    yield from on("parcel")
+    yield from touch.shoot("e2e-parcel")
+    yield from press("Confirm collection")
+    yield from wait_for("collected", lambda: screen().name == "notice")
+    report["collected_notice"] = [screen().title, screen().body]
+    yield from touch.shoot("e2e-collected")
+    report["after_collecting"] = services.parcel_rows()
+    report["sync_after_collecting"] = services.sync_once()
+    (out / "collected.json").write_text(json.dumps(report["after_collecting"], ensure_ascii=False))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, required=True)
@@ -335,6 +423,9 @@ def main() -> None:
     parser.add_argument("--languages", default="en,zh_Hans,zh_Hant")
     parser.add_argument("--engine", action="store_true", help="be the engine of the site in --out")
     parser.add_argument("--link-fd", type=int, help="the engine's end of its link")
+    parser.add_argument(
+        "--site", type=Path, help="end to end: the site made and enrolled in SITE (its engine)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.engine:
@@ -343,7 +434,15 @@ def main() -> None:
         sys.exit(flows.serve_flows_engine(args.out, args.link_fd))
     report: dict[str, Any] = {"ok": False}
     scratch = tempfile.TemporaryDirectory()
-    services = build_delivery_site(Path(scratch.name))
+    if args.site:  # made and enrolled by the end-to-end test
+        from kiosk.engine_link import start_engine
+
+        command = [sys.executable, __file__, "--out", str(args.site), "--engine"]
+        services = start_engine(command)
+        services.idle_timeout_s = 600.0
+    else:
+        services = build_delivery_site(Path(scratch.name))
+    run_script = end_to_end_script if args.site else script
 
     from kivy.app import App
     from kivy.clock import Clock
@@ -352,7 +451,7 @@ def main() -> None:
 
     def start(_dt: float) -> None:
         app = App.get_running_app()
-        steps = script(app, args, services, report)
+        steps = run_script(app, args, services, report)
 
         def tick(_dt: float) -> None:
             try:

@@ -342,6 +342,10 @@ class ParcelScreen(FormScreen):
             args={"who": done.collected_by, "recipient": done.recipient, "shelf": self.shelf},
         )
 
+    def stroke_drawn(self) -> None:
+        if self.error_id == N_("Please sign in the box."):  # signed now: said no more
+            self.say("")
+
     def reset(self) -> None:
         super().reset()
         self.options = []

@@ -211,6 +211,10 @@ class GuardCollectScreen(FormScreen):
         self.app.screen("guard_parcels").back_from_collect = True
         self.app.go("guard_parcels")
 
+    def stroke_drawn(self) -> None:
+        if self.error_id == N_("Please sign in the box."):  # signed now: said no more
+            self.say("")
+
     def reset(self) -> None:
         super().reset()
         self.ids.signature.clear()
