@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -146,19 +147,29 @@ class DeliveryScreenServices:
     def reprint_parcel_label(self, parcel_ref: str, on_printed: Callable[[bool], None]) -> None:
         labels = self._labels()
         job = labels.print_label(parcel_ref)
+        # The job may end between listening and looking at its state: both then see its
+        # end, and only the first one reports it (and lets the listener go).
+        told = threading.Lock()
+        reported: list[bool] = []
+
+        def report(ok: bool) -> None:
+            with told:
+                if reported:
+                    return
+                reported.append(ok)
+            labels.queue.remove_listener(finished)
+            on_printed(ok)
 
         def finished(event: DeviceEvent) -> None:
             if event.detail.get("job_id") != job.job_id:
                 return
             if event.kind in (DeviceEventKind.PRINT_DONE, DeviceEventKind.PRINT_FAILED):
-                labels.queue.remove_listener(finished)
-                on_printed(event.kind is DeviceEventKind.PRINT_DONE)
+                report(event.kind is DeviceEventKind.PRINT_DONE)
 
         labels.queue.add_listener(finished)
         state = labels.queue.get(job.job_id).state
         if state in (JobState.DONE, JobState.FAILED):  # finished before we listened
-            labels.queue.remove_listener(finished)
-            on_printed(state is JobState.DONE)
+            report(state is JobState.DONE)
 
     @contextlib.contextmanager
     def _refusals_in_site_time(self) -> Iterator[None]:
