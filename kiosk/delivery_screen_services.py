@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -17,11 +18,13 @@ from kiosk.devices.print_queue import JobState
 from kiosk.devices.protocols import DeviceEvent, DeviceEventKind
 from kiosk.services.deliveries import (
     KINDS,
+    WAYBILL_MAX,
     AmbiguousCode,
     DeliveryDesk,
     NewParcel,
     ParcelView,
     PickupRefused,
+    waybill_problem,
 )
 from kiosk.ui.deliveries import DeliveryChoices, ParcelCodeShared, ParcelLine, ParcelRefused
 
@@ -36,6 +39,10 @@ class DeliveryScreenServices:
     printing: Any
     _desk_built: DeliveryDesk | None = None
     _labels_built: Any = None
+    scanner: Any
+    _scanning: bool
+    #: The camera's own reader while a waybill is being scanned (put back after).
+    _reader_before_waybill: Any = None
 
     def _desk(self) -> DeliveryDesk:
         if self._desk_built is None:
@@ -94,22 +101,75 @@ class DeliveryScreenServices:
         self.reprint_parcel_label(view.parcel_ref, on_printed)
         return self._line(view)
 
+    # ------------------------------------------------------------------ the waybill
+
+    def start_waybill_scan(self, on_waybill: Callable[[str], None]) -> None:
+        """The camera on, reading waybills: Code 128 (the 1-D barcode couriers print)
+        and QR, through the camera's own capture and decode threads with a zxing-cpp
+        reader for those two formats (the kiosk's everyday reader looks for QR and PDF417
+        only: 1-D formats would slow every other scan). `on_waybill(text)` runs on the
+        decoder's thread with the code's text as it was encoded, control characters and
+        all, so that the screen can say what is wrong with it."""
+        from kiosk.devices.decoders import ZxingReader
+
+        self.stop_waybill_scan()
+        self._reader_before_waybill = self.scanner.reader
+        self.scanner.reader = ZxingReader(
+            ("code128", "qr"), try_rotate=True, try_downscale=True, try_invert=False,
+            name="waybill",
+        )  # fmt: skip
+
+        def code_seen(code: Any) -> None:
+            try:
+                text = bytes(code.raw).decode("utf-8")
+            except UnicodeDecodeError:
+                text = bytes(code.raw).decode("latin-1")
+            on_waybill(text.strip(" "))
+
+        self.scanner.start(code_seen)
+        self._scanning = True
+
+    def stop_waybill_scan(self) -> None:
+        """The camera off, and its everyday reader back."""
+        if self._reader_before_waybill is None:
+            return
+        if self._scanning:
+            self._scanning = False
+            self.scanner.stop()
+        self.scanner.reader, self._reader_before_waybill = self._reader_before_waybill, None
+
+    def waybill_problem(self, text: str) -> tuple[str, int]:
+        """Why `text` cannot be the parcel's waybill ("" when it can: the engine's rule,
+        kiosk.services.deliveries.values), with the most characters allowed."""
+        problem = waybill_problem(text)
+        return (str(problem) if problem else "", WAYBILL_MAX)
+
     def reprint_parcel_label(self, parcel_ref: str, on_printed: Callable[[bool], None]) -> None:
         labels = self._labels()
         job = labels.print_label(parcel_ref)
+        # The job may end between listening and looking at its state: both then see its
+        # end, and only the first one reports it (and lets the listener go).
+        told = threading.Lock()
+        reported: list[bool] = []
+
+        def report(ok: bool) -> None:
+            with told:
+                if reported:
+                    return
+                reported.append(ok)
+            labels.queue.remove_listener(finished)
+            on_printed(ok)
 
         def finished(event: DeviceEvent) -> None:
             if event.detail.get("job_id") != job.job_id:
                 return
             if event.kind in (DeviceEventKind.PRINT_DONE, DeviceEventKind.PRINT_FAILED):
-                labels.queue.remove_listener(finished)
-                on_printed(event.kind is DeviceEventKind.PRINT_DONE)
+                report(event.kind is DeviceEventKind.PRINT_DONE)
 
         labels.queue.add_listener(finished)
         state = labels.queue.get(job.job_id).state
         if state in (JobState.DONE, JobState.FAILED):  # finished before we listened
-            labels.queue.remove_listener(finished)
-            on_printed(state is JobState.DONE)
+            report(state is JobState.DONE)
 
     @contextlib.contextmanager
     def _refusals_in_site_time(self) -> Iterator[None]:

@@ -47,6 +47,8 @@ class DeliveryOrder:
     kind: str = ""
     carrier: str = ""
     items: int = 1
+    waybill: str = ""  # scanned or typed; optional
+    photo_jpeg: bytes | None = None  # the parcel's photo; optional
 
 
 @dataclass

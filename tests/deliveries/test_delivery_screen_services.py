@@ -52,3 +52,52 @@ def test_log_print_scan_and_collect_through_the_screen_services(
         assert refused.value.detail.endswith(" on " + line.logged_at)
     finally:
         services.close()
+
+
+def test_a_waybill_scanned_from_a_code_128_through_the_cameras_threads(kiosk: Kiosk) -> None:
+    """The waybill's scan reads Code 128 (the kiosk's everyday reader does not), hands the
+    text over as encoded (a tab kept, for the screen to refuse in words), and puts the
+    everyday reader back when it stops."""
+    import numpy as np
+    import zxingcpp
+
+    from kiosk.devices.cameras import open_camera
+    from kiosk.devices.config import CameraConfig
+    from kiosk.devices.decoders import FastReader
+    from kiosk.devices.synthetic import Conditions, synth_frame
+
+    camera = open_camera(CameraConfig(kind="fake", fps=30, quiet_time_s=0.2))
+    services = KioskServices(kiosk, printer=FakePrinter(), camera=camera)
+    everyday = camera.reader
+    try:
+        read: list[str] = []
+        seen = threading.Event()
+
+        def on_waybill(text: str) -> None:
+            read.append(text)
+            seen.set()
+
+        def show(text: str) -> None:
+            made = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.Code128)
+            bars = np.pad(np.asarray(made.to_image(scale=2), np.uint8), 20, constant_values=255)
+            frame = synth_frame(bars, Conditions(code_fraction=0.85), (640, 480), seed=3)
+            camera.source.push_frame(frame, hold_frames=15)
+
+        made = zxingcpp.create_barcode("SF1", zxingcpp.BarcodeFormat.Code128)
+        bars = np.pad(np.asarray(made.to_image(scale=2), np.uint8), 20, constant_values=255)
+        assert FastReader().decode(synth_frame(bars, Conditions(code_fraction=0.85))) == []
+        services.start_waybill_scan(on_waybill)
+        assert camera.reader is not everyday
+        for text in ("SF1234567890123", "SF12\t34"):
+            seen.clear()
+            show(text)
+            assert seen.wait(10), f"{text!r} not read"
+        assert read == ["SF1234567890123", "SF12\t34"]
+        assert services.waybill_problem(read[0]) == ("", 64)
+        assert services.waybill_problem(read[1]) == ("unprintable", 64)
+        assert services.waybill_problem("W" * 200) == ("too_long", 64)
+        assert services.waybill_problem("   ") == ("blank", 64)
+        services.stop_waybill_scan()
+        assert camera.reader is everyday
+    finally:
+        services.close()

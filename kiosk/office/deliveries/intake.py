@@ -27,6 +27,7 @@ from kiosk.dbkit.rows import insert_rows, rows_of
 from kiosk.domain.records import parse_time
 from kiosk.office.alerts import OfficeAlert, raise_alert
 from kiosk.office.deliveries.models import Parcel, ParcelHistory
+from kiosk.office.deliveries.pickup_tokens import pickup_token_problem
 from kiosk.office.deliveries.rules import DELIVERY_KINDS, ParcelState, load_rules
 from kiosk.office.feed import ChangeFeed
 from kiosk.office.models import Kiosk, OfficeHost, Site
@@ -38,7 +39,7 @@ PARCEL_COLUMNS = (
     "site", "kiosk", "logged", "pickup_code", "host_ref", "company", "kind", "carrier",
     "items", "waybill", "shelf", "recipient_left", "token_id", "state", "logged_at",
     "collected_at", "collected_by", "collected_method", "signed", "collected_kiosk",
-    "returned_at", "returned_by", "updated_at",
+    "returned_at", "returned_by", "updated_at", "pickup_token",
 )  # fmt: skip
 
 
@@ -135,6 +136,14 @@ class ParcelIntake:
                     f"payload.carrier: unknown carrier {payload['carrier']!r}; "
                     f"this site's are {', '.join(sorted(carriers))}"
                 )
+            elif event["kind"] == EventKind.DELIVERY_LOGGED and (
+                problem := pickup_token_problem(
+                    payload,
+                    kiosk.badge_public_key,
+                    parse_time(payload["logged_at"], "payload.logged_at") or now,
+                )
+            ):
+                refused[event["event_id"]] = problem
         return refused
 
     def fold_many(self, kiosk: Kiosk, events: list[dict[str, Any]], now: datetime) -> set[str]:
@@ -207,6 +216,8 @@ class ParcelIntake:
         for name in ("host_ref", "company", "waybill", "shelf"):
             setattr(parcel, name, (payload.get(name) or "").strip())
         parcel.recipient_left = payload["recipient_left"]
+        waiting = parcel.state == ParcelState.WAITING  # not collected before it was logged
+        parcel.pickup_token = (payload.get("pickup_token") or "") if waiting else ""
         parcel.logged_at = parse_time(payload["logged_at"], "payload.logged_at")
         parcel.logged = True
         parcel.updated_at = now
@@ -241,6 +252,7 @@ class ParcelIntake:
         parcel.collected_method = payload["method"]
         parcel.signed = payload["signed"]
         parcel.collected_kiosk = kiosk.kiosk_id
+        parcel.pickup_token = ""  # collected: the office keeps no credential for it
         parcel.updated_at = now
         if was == ParcelState.RETURNED:
             detail["was"] = was

@@ -251,9 +251,10 @@ def mark_returned(
         parcel.state = ParcelState.RETURNED
         parcel.returned_at = parcel.updated_at = now
         parcel.returned_by = actor
-        Parcel.update(state=parcel.state, returned_at=now, returned_by=actor, updated_at=now).where(
-            Parcel.id == parcel.id
-        ).execute()
+        Parcel.update(
+            state=parcel.state, returned_at=now, returned_by=actor, updated_at=now,
+            pickup_token="",  # revoked below: the office keeps no credential for it
+        ).where(Parcel.id == parcel.id).execute()  # fmt: skip
         record(parcel, "returned", actor, now)
         feed.log(site, FEED_ENTITY, parcel.ref, parcel_data(parcel))
         if parcel.token_id:

@@ -47,6 +47,11 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "zh_Hant": "在訪客機上掃描通知中的二維碼或輸入取件碼即可領取。",
         "en": "Scan the QR code from your first message at the kiosk, or type the pickup code.",
     },
+    "reminder_outro_qr": {
+        "zh_Hans": "在访客机上扫描附件中的二维码（每件一个），或输入取件码即可领取。",
+        "zh_Hant": "在訪客機上掃描附件中的二維碼（每件一個），或輸入取件碼即可領取。",
+        "en": "Scan the attached QR code (one a parcel) at the kiosk, or type the pickup code.",
+    },
     "desk_title": {
         "zh_Hans": "%(site)s 前台：%(count)s 件快递仍待领取（%(day)s）",
         "zh_Hant": "%(site)s 前台：%(count)s 件包裹仍待領取（%(day)s）",
@@ -123,6 +128,7 @@ class WaitingLine:
     logged_at: datetime
     recipient_left: bool = False
     reachable: bool = True
+    pickup_token: str = ""  # the kiosk's signed token: its QR goes with a reminder
 
 
 def reminder(
@@ -143,7 +149,8 @@ def reminder(
                 shelf=line.shelf or say(language, "no_shelf"),
             )
         )
-    body += ["", say(language, "reminder_outro")]
+    with_qr = any(line.pickup_token for line in lines)
+    body += ["", say(language, "reminder_outro_qr" if with_qr else "reminder_outro")]
     return say(language, "reminder_title", count=len(lines)), "\n".join(body)
 
 

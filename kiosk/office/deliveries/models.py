@@ -45,6 +45,9 @@ class Parcel(OfficeModel):
     shelf = CharField(default="")
     recipient_left = BooleanField(default=False)
     token_id = CharField(default="")
+    #: The kiosk's signed pickup token while the parcel waits ("" after): the reminders'
+    #: QR (kiosk.office.deliveries.pickup_tokens). Never shown on a page.
+    pickup_token = TextField(default="")
     state = CharField(default="waiting")  # waiting | collected | returned
     logged_at = UtcTimestampField()
     collected_at = UtcTimestampField(null=True)

@@ -35,10 +35,11 @@ from peewee import JOIN, Database, IntegrityError
 
 from kiosk.dbkit.rows import rows_of
 from kiosk.domain.clock import Clock
-from kiosk.notify.channels import AppriseSender, Message, Sender
+from kiosk.notify.channels import AppriseSender, Attachment, Message, Sender
 from kiosk.office.deliveries import messages
 from kiosk.office.deliveries.intake import record
 from kiosk.office.deliveries.models import Parcel, ParcelMail
+from kiosk.office.deliveries.pickup_tokens import pickup_qr_png
 from kiosk.office.deliveries.rules import DeliveryRules, ParcelState, load_rules
 from kiosk.office.models import OfficeHost, Site, StaffUser
 from kiosk.office.settings import load_site_settings
@@ -78,6 +79,7 @@ class _Waiting:
             logged_at=p.logged_at,
             recipient_left=p.recipient_left or bool(self.host and not self.host.active),
             reachable=self.reachable,
+            pickup_token=p.pickup_token,
         )
 
 
@@ -180,10 +182,19 @@ class ParcelReminders:
             return  # reminded fewer than remind_every_days days ago
         channels = [str(url) for url in json.loads(host.channels or "[]")] if host.active else []
         language = self._language_of(site, host_ref, rules)
-        title, body = messages.reminder(language, site.name, [i.line() for i in items], zone)
+        lines = [i.line() for i in items]
+        title, body = messages.reminder(language, site.name, lines, zone)
+        # Each parcel's pickup QR, drawn from the token its kiosk signed (never made here).
+        qrs = [
+            Attachment(
+                f"pickup-qr-{line.pickup_code}.png", "image/png", pickup_qr_png(line.pickup_token)
+            )
+            for line in lines
+            if line.pickup_token
+        ]
         key = f"remind:{site.id}:{host_ref}:{today}"
         if self._send_once(
-            site, f"host:{host_ref}", key, today, channels, Message(title, body), report
+            site, f"host:{host_ref}", key, today, channels, Message(title, body, qrs), report
         ):
             report.reminders += 1
             for item in items:

@@ -128,6 +128,10 @@ def _validate_logged(payload: dict[str, Any]) -> None:
     token = payload.get("token_id")
     if not isinstance(token, str) or not _HEX16.fullmatch(token):
         raise InvalidInput(_field("token_id"), "must be the pickup token's id (16 hex digits)")
+    # The signed token itself (amendment 2026-12-07, deliv2): optional; its signature is
+    # checked against the sending kiosk's key by the intake (pickup_tokens).
+    if not isinstance(payload.get("pickup_token", ""), str):
+        raise InvalidInput(_field("pickup_token"), "must be the pickup token's text")
 
 
 def check_waybill(value: Any, field: str) -> str:

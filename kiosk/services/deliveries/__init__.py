@@ -8,16 +8,20 @@ from __future__ import annotations
 from kiosk.services.deliveries.desk import DeliveryDesk, PickupKeyRing
 from kiosk.services.deliveries.values import (
     KINDS,
+    WAYBILL_MAX,
     AmbiguousCode,
     NewParcel,
     ParcelState,
     ParcelView,
     PickupRefusal,
     PickupRefused,
+    WaybillProblem,
+    waybill_problem,
 )
 
 __all__ = [
     "KINDS",
+    "WAYBILL_MAX",
     "AmbiguousCode",
     "DeliveryDesk",
     "NewParcel",
@@ -26,4 +30,6 @@ __all__ = [
     "PickupKeyRing",
     "PickupRefusal",
     "PickupRefused",
+    "WaybillProblem",
+    "waybill_problem",
 ]

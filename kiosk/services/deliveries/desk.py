@@ -181,6 +181,9 @@ class DeliveryDesk:
             "recipient_left": row.recipient_left,
             "logged_at": iso(row.logged_at),
             "token_id": row.token_id,
+            # The signed token, so the office's reminders carry the same pickup QR; the
+            # office verifies it with this kiosk's badge key and cannot make one.
+            "pickup_token": row.token,
         }
 
     # ------------------------------------------------------------------------- pickup

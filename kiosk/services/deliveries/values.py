@@ -109,8 +109,39 @@ def check_new_parcel(parcel: NewParcel, carriers: list[str]) -> None:
     check_waybill(parcel.waybill)
 
 
+class WaybillProblem(StrEnum):
+    """Why a waybill number (scanned or typed) is refused; the screens say each in words."""
+
+    TOO_LONG = "too_long"
+    UNPRINTABLE = "unprintable"  # a control character, a tab, a line break
+    BLANK = "blank"
+
+
+def waybill_problem(waybill: str) -> WaybillProblem | None:
+    """What is wrong with `waybill` ("" is no waybill, and fine), or None."""
+    if not waybill:
+        return None
+    if not waybill.isprintable():
+        return WaybillProblem.UNPRINTABLE
+    if len(waybill) > WAYBILL_MAX:
+        return WaybillProblem.TOO_LONG
+    if not waybill.strip():
+        return WaybillProblem.BLANK
+    return None
+
+
+_WAYBILL_WORDS = {
+    WaybillProblem.TOO_LONG: "is {count} characters long, at most " + str(WAYBILL_MAX),
+    WaybillProblem.UNPRINTABLE: "contains characters that cannot be printed",
+    WaybillProblem.BLANK: "is only spaces",
+}
+
+
 def check_waybill(waybill: str) -> str:
+    problem = waybill_problem(waybill)
+    if problem is WaybillProblem.UNPRINTABLE:  # the text check names the character (ESC...)
+        check_text(waybill, "waybill", max_length=max(len(waybill), 1))
+    if problem is not None:
+        raise InvalidInput("waybill", _WAYBILL_WORDS[problem].format(count=len(waybill)))
     check_text(waybill, "waybill", max_length=WAYBILL_MAX)
-    if waybill and not waybill.isprintable():
-        raise InvalidInput("waybill", "contains characters that cannot be printed")
     return waybill

@@ -11,7 +11,6 @@ label prints, so a printer failure loses nothing: the screen says so and staff r
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from kivy.factory import Factory
@@ -27,99 +26,23 @@ from kiosk.ui.deliveries import (
 )
 from kiosk.ui.flow import N_
 from kiosk.ui.screens.base import FormScreen, KioskScreen, SearchScreen, make
+from kiosk.ui.screens.delivery_steps import (
+    DeliveryPhotoScreen,
+    DeliveryWaybillScreen,
+    GuardCollectScreen,
+)
+from kiosk.ui.screens.delivery_words import (
+    CARRIER_LABELS,
+    CODE_LENGTH,
+    KIND_LABELS,
+    carrier_label,
+    refusal_words,
+    refuse_pickup,
+)
 from kiosk.ui.services import ScannedCode
 from kiosk.ui.widgets import later
 
 log = logging.getLogger(__name__)
-
-KIND_LABELS = {
-    "parcel": N_("Parcel"),
-    "documents": N_("Documents"),
-    "food": N_("Food"),
-    "flowers": N_("Flowers"),
-    "other": N_("Something else"),
-}
-
-#: The contract's carrier keys; a key the site adds that is not here is shown as typed.
-CARRIER_LABELS = {
-    "sf": N_("SF Express"),
-    "jd": N_("JD Logistics"),
-    "ems": N_("EMS"),
-    "zto": N_("ZTO Express"),
-    "yto": N_("YTO Express"),
-    "sto": N_("STO Express"),
-    "yunda": N_("Yunda Express"),
-    "meituan": N_("Meituan"),
-    "eleme": N_("Ele.me"),
-    "dhl": N_("DHL"),
-    "ups": N_("UPS"),
-    "fedex": N_("FedEx"),
-    "other": N_("Another carrier"),
-}
-
-#: (title, body) for a pickup refused, by its reason (kiosk.services.deliveries'
-#: PickupRefusal values); "{who}" and "{when}" come from the engine's detail.
-PICKUP_REFUSED: dict[str, tuple[str, str]] = {
-    "already_collected": (
-        N_("This parcel was already collected"),
-        N_("{who} collected it on {when}. Please ask reception if this is wrong."),
-    ),
-    "returned": (
-        N_("This parcel was returned to the sender"),
-        N_("It was sent back on {when}. Please ask reception."),
-    ),
-    "forged": (
-        N_("This pickup code is not valid"),
-        N_("It was altered or is not one of this building's. Please ask reception."),
-    ),
-    "expired": (
-        N_("This pickup code has expired"),
-        N_("Please ask reception for your parcel."),
-    ),
-    "revoked": (
-        N_("This pickup code was cancelled"),
-        N_("Please ask reception for your parcel."),
-    ),
-    "other_site": (
-        N_("This parcel is not here"),
-        N_("The code belongs to another building. Please collect it there."),
-    ),
-    "unknown_code": (
-        N_("No parcel waits with this code"),
-        N_("Please check the six digits in your message, or ask reception."),
-    ),
-    "not_a_pickup": (
-        N_("This is not a pickup code"),
-        N_("Please show the QR code from your parcel message."),
-    ),
-}
-
-#: The engine's detail, its moment already in the site's time (delivery_screen_services).
-_COLLECTED = re.compile(r"collected by (?P<who>.+) on (?P<when>\S+ \S+)$")
-_RETURNED = re.compile(r" on (?P<when>\d{4}-\d\d-\d\d \d\d:\d\d)$")
-CODE_LENGTH = 6
-
-
-def carrier_label(carrier: str) -> str:
-    return CARRIER_LABELS.get(carrier, carrier)
-
-
-def refusal_words(err: ParcelRefused) -> tuple[str, str, dict[str, str]]:
-    """The title, body and arguments for a refused pickup; no internal detail shown."""
-    title, body = PICKUP_REFUSED.get(err.reason, PICKUP_REFUSED["forged"])
-    args = {"who": "", "when": ""}
-    collected = err.reason == "already_collected"
-    found = (_COLLECTED if collected else _RETURNED).search(err.detail)
-    if found:
-        args.update(found.groupdict())
-    elif err.reason in ("already_collected", "returned"):
-        body = N_("Please ask reception for your parcel.")  # no moment known to say
-    return title, body, args
-
-
-def refuse_pickup(screen: KioskScreen, err: ParcelRefused) -> None:
-    title, body, args = refusal_words(err)
-    screen.app.notice("warn", title, body, args=args, home=True)
 
 
 class DeliveryRecipientScreen(SearchScreen):
@@ -224,15 +147,23 @@ class DeliveryItemsScreen(KioskScreen):
     kind_id = StringProperty("")
     carrier_id = StringProperty("")
     busy = BooleanProperty(False)
+    waybill = StringProperty("")  # the optional steps' results, as the order holds them
+    has_photo = BooleanProperty(False)
 
     def on_pre_enter(self, *_args: object) -> None:
         order = self.journey.delivery
         self.items, self.recipient, self.busy = order.items, order.recipient, False
         self.kind_id = KIND_LABELS.get(order.kind, order.kind)
         self.carrier_id = carrier_label(order.carrier)
+        self.waybill, self.has_photo = order.waybill, order.photo_jpeg is not None
 
     def change(self, step: int) -> None:
         self.items = min(99, max(1, int(self.items) + step))
+
+    def optional_step(self, screen: str) -> None:
+        """The waybill's scan or the parcel's photo, coming back here with the count kept."""
+        self.journey.delivery.items = int(self.items)
+        self.app.go(screen)
 
     def confirm(self) -> None:
         if self.busy:  # a second tap while the first is being logged
@@ -248,13 +179,19 @@ class DeliveryItemsScreen(KioskScreen):
                 items=order.items,
                 host_ref=order.host_ref,
                 company=order.company,
+                waybill=order.waybill,
+                photo_jpeg=order.photo_jpeg,
                 on_printed=lambda ok: later(lambda: self.printed(logged, ok)),
             )
         except InvalidInput as err:
             self.busy = False
             log.warning("parcel refused: %s", err)
             self.app.notice(
-                "warn", N_("This parcel could not be logged"), N_("Please ask reception.")
+                "warn",
+                N_("This parcel could not be logged"),
+                N_("Its waybill number cannot be kept: please scan it again, or skip it.")
+                if err.field == "waybill"
+                else N_("Please ask reception."),
             )
             return
         logged.append(line)
@@ -405,6 +342,10 @@ class ParcelScreen(FormScreen):
             args={"who": done.collected_by, "recipient": done.recipient, "shelf": self.shelf},
         )
 
+    def stroke_drawn(self) -> None:
+        if self.error_id == N_("Please sign in the box."):  # signed now: said no more
+            self.say("")
+
     def reset(self) -> None:
         super().reset()
         self.options = []
@@ -428,18 +369,54 @@ class GuardParcelsScreen(KioskScreen):
     label came off), or a parcel marked as returned to its sender."""
 
     kv_file = "deliveries"
-    parcels = ListProperty([])
+    parcels = ListProperty([])  # the waiting parcels that match the search
     status_id = StringProperty("")  # a message id, shown in the current language
+    query = StringProperty("")
+
+    #: Set by the hand-over screen: back from it, the guard's search stays as it was.
+    back_from_collect = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._waiting: list[ParcelLine] = []
 
     def on_pre_enter(self, *_args: object) -> None:
-        self.status_id = ""
+        if not self.back_from_collect:
+            self.ids.query.text = ""  # a new look at the shelf
+        self.back_from_collect = False
         self.refresh()
+
+    def on_leave(self, *_args: object) -> None:
+        self.status_id = ""
+        # Focused on return, a tap would not attach the field to the keyboard again.
+        self.ids.query.focus = False
 
     def refresh(self) -> None:
         try:
-            self.parcels = self.services.waiting_parcels()
+            self._waiting = list(self.services.waiting_parcels())
         except KioskError:
             log.exception("reading the waiting parcels failed")
+        self.search(self.ids.query.text)
+
+    def search(self, text: str) -> None:
+        """The waiting parcels whose recipient's name holds `text`, or whose pickup code
+        starts with it (a recipient at the desk without their message says the name)."""
+        self.query = text.strip()
+        wanted = self.query.casefold()
+        self.parcels = [
+            parcel
+            for parcel in self._waiting
+            if not wanted
+            or wanted in parcel.recipient.casefold()
+            or parcel.pickup_code.startswith(wanted)
+        ]
+
+    def collect(self, parcel_ref: str) -> None:
+        parcel = next((p for p in self._waiting if p.parcel_ref == parcel_ref), None)
+        if parcel is None:
+            return
+        self.app.screen("guard_collect").show(parcel)
+        self.app.go("guard_collect")
 
     def on_parcels(self, *_args: object) -> None:
         box = self.ids.parcels
@@ -452,7 +429,8 @@ class GuardParcelsScreen(KioskScreen):
                     "GuardParcelRow",
                     parcel_ref=parcel.parcel_ref,
                     recipient=parcel.recipient,
-                    details=f"{details} · {parcel.shelf or '–'} · {parcel.logged_at}",
+                    details=f"{parcel.pickup_code} · {details} · {parcel.shelf or '–'}"
+                    f" · {parcel.logged_at}",
                 )
             )
 
@@ -484,4 +462,7 @@ DELIVERY_SCREENS: dict[str, type[KioskScreen]] = {
     "parcel_code": ParcelCodeScreen,
     "parcel": ParcelScreen,
     "guard_parcels": GuardParcelsScreen,
+    "delivery_waybill": DeliveryWaybillScreen,
+    "delivery_photo": DeliveryPhotoScreen,
+    "guard_collect": GuardCollectScreen,
 }
