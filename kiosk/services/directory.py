@@ -238,6 +238,12 @@ class Directory:
                 visit.ref,
                 {
                     "visit": visit.ref,
+                    # The office takes a visit event's state from its payload, as every
+                    # other visit.* event carries it; without it the event was refused.
+                    "state": VisitState.EXPECTED.value,
+                    "purpose": visit.purpose,
+                    "level": visit.level,
+                    "visitor_type": visit.visitor_type,
                     "appointment": appointment.ref,
                     "host": host_record.ref,
                     "starts_at": fields["starts_at"].isoformat(),

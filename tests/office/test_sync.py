@@ -493,3 +493,23 @@ def test_a_malformed_feed_row_is_skipped_by_the_kiosk_and_not_pulled_again(
     again = client.run_once()
     assert (again.pulled, again.refused) == (0, 0)
     assert client.status().last_error is None
+
+
+def test_an_appointment_booked_at_a_standalone_kiosk_reaches_the_office(
+    office: Office, kiosks: KioskFactory
+) -> None:
+    """`kiosk appointments add|import` on the kiosk: its visit.expected is taken, not refused."""
+    host_ref, _ = book_with_invitation(office)
+    kiosk, client = kiosks.new()
+    client.run_once()
+    with kiosk.using():
+        booked = kiosk.directory.add_appointment(
+            visitor_name="王芳", host=host_ref, starts_at=MONDAY_10AM + timedelta(hours=2)
+        )
+        expected = Visit.get(Visit.appointment == booked).ref
+    report = client.run_once()
+    assert report.rejected == 0 and report.pushed >= 1
+    assert_exactly_once(office, kiosk)
+    with office.store.db.connection_context():
+        visit = OfficeVisit.get(OfficeVisit.ref == expected)
+    assert visit.state == "expected"
