@@ -25,7 +25,8 @@ from typing import Any
 from kiosk.cli.common import Commands, emit, needs_subcommand
 
 
-def _office(args: argparse.Namespace) -> tuple[Any, Any]:
+def office_of(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The office store over --db (or $KIOSK_OFFICE_DB) and the office built on it."""
     from kiosk.office.api import build_office
     from kiosk.office.settings import OfficeSettings
     from kiosk.office.store import OfficeStore, open_office_database
@@ -34,7 +35,8 @@ def _office(args: argparse.Namespace) -> tuple[Any, Any]:
     return store, build_office(store, OfficeSettings.from_environment())
 
 
-def _site(args: argparse.Namespace) -> Any:
+def site_of(args: argparse.Namespace) -> Any:
+    """The --site named, or the office's only site; sets `args.site_zone` for emit."""
     from zoneinfo import ZoneInfo
 
     from kiosk.domain.errors import InvalidInput, NotFound
@@ -79,10 +81,10 @@ def cmd_cases(args: argparse.Namespace) -> int:
     from kiosk.office.cases.models import Case
     from kiosk.office.cases.reports import report_csv
 
-    store, office = _office(args)
+    store, office = office_of(args)
     parts = office.cases
     with store.db.connection_context():
-        site = _site(args)
+        site = site_of(args)
         actor = Actor(site.id, "admin", "cli")
         action = args.cases_command
         if action == "list":
