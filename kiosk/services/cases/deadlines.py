@@ -100,4 +100,3 @@ def promised_response(
     reception is closed."""
     start = next_opening(config.site, opened_at) or opened_at
     return start + timedelta(minutes=response_minutes(config, kind, urgency)), start
-
