@@ -172,7 +172,8 @@ def check_deadlines(current: CaseDeadlines, changes: dict[str, Any]) -> CaseDead
         return CaseDeadlines.model_validate(data)
     except ValidationError as err:
         problem = err.errors()[0]
-        where = str(problem["loc"][0]) if problem["loc"] else "deadlines"
+        # The one check across settings is the urgent one (`_urgent_is_not_slower`).
+        where = str(problem["loc"][0]) if problem["loc"] else "urgent_response_minutes"
         message = str(problem["msg"]).removeprefix("Value error, ")
         raise InvalidInput(where, message) from err
 
