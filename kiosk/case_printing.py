@@ -8,6 +8,8 @@ device problem for the guards, and the screen still shows the case number.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from kiosk.devices.case_slip import CaseSlip, case_slip_job
 from kiosk.devices.commands import fonts_for
 from kiosk.devices.config import PrinterConfig
@@ -41,10 +43,14 @@ class CaseSlipPrinting:
         if queue is None:
             self.queue.add_listener(self._on_event)
 
+    def local_time(self, moment: datetime, today: datetime) -> str:
+        """`moment` on the site's clock: "14:30", or "12-08 14:30" when not on `today`'s date."""
+        local = moment.astimezone(self.zone)
+        same_day = local.date() == today.astimezone(self.zone).date()
+        return local.strftime("%H:%M" if same_day else "%m-%d %H:%M")
+
     def slip_of(self, opened: OpenedCase, language: str) -> CaseSlip:
-        due = opened.response_due_at.astimezone(self.zone)
-        opened_day = opened.opened_at.astimezone(self.zone).date()
-        respond_by = due.strftime("%H:%M" if due.date() == opened_day else "%m-%d %H:%M")
+        respond_by = self.local_time(opened.response_due_at, opened.opened_at)
         return CaseSlip(
             self.site_name, opened.number, opened.kind, respond_by, opened.receipt_qr, language
         )

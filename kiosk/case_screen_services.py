@@ -16,6 +16,7 @@ from datetime import datetime
 from kiosk.case_printing import CaseSlipPrinting
 from kiosk.devices.print_queue import JobState
 from kiosk.devices.protocols import DeviceEvent, DeviceEventKind
+from kiosk.services.cases.deadlines import next_opening
 from kiosk.services.cases.desk import CaseDesk, CaseView, OpenedCase
 from kiosk.services.cases.form import PHOTO_MAX_BYTES, CaseReport, Place, Reporter
 from kiosk.ui import case_services as ui
@@ -66,9 +67,19 @@ class CaseScreenServices:
             with self._case_lock:
                 self._case_opened[opened.ref] = opened
         slip = self._case_printing.slip_of(opened, report.language)
+        opens = next_opening(self._case_desk.config.site, opened.opened_at)
+        shown_opens = ""
+        if opens is not None and opens > opened.opened_at:  # after hours: counted from then
+            shown_opens = self._case_printing.local_time(opens, opened.opened_at)
         return ui.CaseOpenedView(
-            opened.ref, opened.number, opened.kind, slip.respond_by, opened.unit_known, opened.new
-        )
+            opened.ref, opened.number, opened.kind, slip.respond_by, opened.unit_known, opened.new,
+            shown_opens,
+        )  # fmt: skip
+
+    def case_reception_opens(self) -> str:
+        opens = self._case_desk.reception_opens()
+        now = self._case_desk.clock.now()
+        return self._case_printing.local_time(opens, now) if opens is not None else ""
 
     def print_case_receipt(
         self, case_ref: str, on_done: Callable[[bool], None], language: str = "en"

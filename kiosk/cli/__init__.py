@@ -24,6 +24,7 @@ kiosk.cli.common, and none reaches into another's helpers:
     cases           case (open, show, follow-up: issue 19)
     delivery        delivery (log, pickup, return, reprint, list: issue 20)
     id_card         id-card, demo-card
+    office_calls    office calls (the desk's call log: issue 19)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from kiosk.cli import (
     id_card,
     kiosk_commands,
     office,
+    office_calls,
     office_cases,
     office_deliveries,
     records,
@@ -53,7 +55,7 @@ from kiosk.domain.errors import ConfigError, KioskError, TokenRejected
 #: The groups in the order `kiosk --help` lists their commands.
 GROUPS = (
     kiosk_commands, directory, checkin, records, admin, devices, sync, office, id_card,
-    office_deliveries, office_cases, cases, delivery,
+    office_deliveries, office_cases, cases, delivery, office_calls,
 )  # fmt: skip
 
 

@@ -7,6 +7,9 @@
     kiosk office cases follow-up NUMBER --outcome satisfied|not_satisfied|unreachable
     kiosk office cases department NAME [--channel URL]   a department to assign to
     kiosk office cases report --month YYYY-MM     the monthly summary (--csv for CSV)
+    kiosk office cases settings [--response KIND=MIN] [--urgent KIND=MIN]
+                                [--followup KIND=HOURS] [--supervisor-after MIN]
+                                                  the site's deadlines: shown, or changed
 
 Each takes --db (as every `kiosk office` command), --site NAME (needed only when the office
 has more than one site) and --json. The command line acts as the office's admin ("cli" in
@@ -22,16 +25,18 @@ from typing import Any
 from kiosk.cli.common import Commands, emit, needs_subcommand
 
 
-def _parts(args: argparse.Namespace) -> tuple[Any, Any]:
+def office_of(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The office store over --db (or $KIOSK_OFFICE_DB) and the office built on it."""
     from kiosk.office.api import build_office
     from kiosk.office.settings import OfficeSettings
     from kiosk.office.store import OfficeStore, open_office_database
 
     store = OfficeStore(open_office_database(args.db or os.environ.get("KIOSK_OFFICE_DB")))
-    return store, build_office(store, OfficeSettings.from_environment()).cases
+    return store, build_office(store, OfficeSettings.from_environment())
 
 
-def _site(args: argparse.Namespace) -> Any:
+def site_of(args: argparse.Namespace) -> Any:
+    """The --site named, or the office's only site; sets `args.site_zone` for emit."""
     from zoneinfo import ZoneInfo
 
     from kiosk.domain.errors import InvalidInput, NotFound
@@ -76,9 +81,10 @@ def cmd_cases(args: argparse.Namespace) -> int:
     from kiosk.office.cases.models import Case
     from kiosk.office.cases.reports import report_csv
 
-    store, parts = _parts(args)
+    store, office = office_of(args)
+    parts = office.cases
     with store.db.connection_context():
-        site = _site(args)
+        site = site_of(args)
         actor = Actor(site.id, "admin", "cli")
         action = args.cases_command
         if action == "list":
@@ -103,6 +109,9 @@ def cmd_cases(args: argparse.Namespace) -> int:
         elif action == "department":
             department = parts.desk.add_department(site, args.name, args.channel)
             emit(args, {"department": department.name}, f"department {department.name} added")
+        elif action == "settings":
+            data = _settings(args, office, site)
+            emit(args, data, lambda: _settings_text(data))
         elif action == "report":
             report = parts.reports.month(site, args.month, store.clock.now())
             if args.csv:
@@ -118,6 +127,34 @@ def cmd_cases(args: argparse.Namespace) -> int:
             )  # fmt: skip
             emit(args, _case_dict(case), f"{case.number}: {case.state}")
     return 0
+
+
+def _settings(args: argparse.Namespace, office: Any, site: Any) -> dict[str, Any]:
+    from kiosk.office.cases.site_settings import (
+        load_deadlines,
+        parse_kind_values,
+        save_deadlines,
+    )
+
+    changes: dict[str, Any] = {}
+    for option, name in (("response", "response_minutes"), ("urgent", "urgent_response_minutes"),
+                         ("followup", "followup_hours")):  # fmt: skip
+        if getattr(args, option):
+            changes[name] = parse_kind_values(getattr(args, option), f"--{option}")
+    if args.supervisor_after is not None:
+        changes["supervisor_after_minutes"] = args.supervisor_after
+    if not changes:
+        return dict(load_deadlines(site).model_dump())
+    return dict(save_deadlines(office.staff, office.store.feed, site, "cli", changes).model_dump())
+
+
+def _settings_text(data: dict[str, Any]) -> str:
+    lines = ["kind        response  urgent  follow-up"]
+    for kind, minutes in data["response_minutes"].items():
+        urgent, hours = data["urgent_response_minutes"][kind], data["followup_hours"][kind]
+        lines.append(f"{kind:<11} {minutes:>5} min {urgent:>4} min {hours:>5} h")
+    lines.append(f"supervisor told {data['supervisor_after_minutes']} min after the assignee")
+    return "\n".join(lines)
 
 
 def _report_text(report: Any) -> str:
@@ -173,3 +210,11 @@ def register(commands: Commands) -> None:
     report = sub("report", "the monthly summary", case=False)
     report.add_argument("--month", required=True, help="YYYY-MM")
     report.add_argument("--csv", action="store_true", help="CSV instead of text or JSON")
+    settings = sub("settings", "the site's deadlines (shown; changed with the options)", case=False)
+    for option, what in (("response", "KIND=MINUTES to the first response"),
+                         ("urgent", "KIND=MINUTES to the first response when urgent"),
+                         ("followup", "KIND=HOURS from resolution to the follow-up")):  # fmt: skip
+        settings.add_argument(f"--{option}", action="append", default=[], metavar="KIND=N",
+                              help=what)  # fmt: skip
+    settings.add_argument("--supervisor-after", type=int, metavar="MINUTES",
+                          help="tell the supervisor this long after the assignee")  # fmt: skip

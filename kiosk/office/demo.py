@@ -20,6 +20,7 @@ from kiosk.dbkit.rows import insert_rows
 from kiosk.demo_people import APPOINTMENTS, HOSTS
 from kiosk.domain.values import CheckInMethod, Purpose, VisitorLevel, VisitState
 from kiosk.office import reporting
+from kiosk.office.cases.demo import seed_demo_cases
 from kiosk.office.deliveries.demo import seed_demo_parcels
 from kiosk.office.models import Kiosk, OfficeHost, OfficeVisit, Site, StaffUser
 from kiosk.office.settings import SiteSettings, load_site_settings, save_site_settings
@@ -114,6 +115,8 @@ class OfficeDemo:
     appointments: int
     past_visits: int
     on_site: int
+    cases: int = 0
+    calls: int = 0
 
 
 def seed_office_demo(store: OfficeStore, site_name: str) -> OfficeDemo:
@@ -168,8 +171,9 @@ def seed_office_demo(store: OfficeStore, site_name: str) -> OfficeDemo:
             )  # fmt: skip
             on_site = seed_on_site(store.db, site, refs, now)
             seed_demo_parcels(store.db, site, list(refs.values()), now)
+            cases, calls = seed_demo_cases(store.db, site, now)
     else:
-        past = on_site = 0
+        past = on_site = cases = calls = 0
     password = None
     with store.db.connection_context():
         if StaffUser.get_or_none(StaffUser.username == ADMIN) is None:
@@ -177,7 +181,7 @@ def seed_office_demo(store: OfficeStore, site_name: str) -> OfficeDemo:
             StaffDirectory(store.db, store.clock).add_user(
                 site, ADMIN, password, Role.ADMIN, display_name="Demo admin", language="zh_Hans"
             )
-    return OfficeDemo(site_name, ADMIN, password, len(fresh), booked, past, on_site)
+    return OfficeDemo(site_name, ADMIN, password, len(fresh), booked, past, on_site, cases, calls)
 
 
 def seed_on_site(db: Database, site: Site, hosts: dict[str, str], now: datetime) -> int:
@@ -220,6 +224,7 @@ def describe(demo: OfficeDemo, url: str) -> str:
     )
     return (
         f"demo office for {demo.site!r}: {demo.hosts} hosts, {demo.appointments} appointments "
-        f"today, {demo.past_visits} past visits, {demo.on_site} visitors on site now\n"
+        f"today, {demo.past_visits} past visits, {demo.on_site} visitors on site now, "
+        f"{demo.cases} cases, {demo.calls} calls\n"
         f"{url}/ — {account}"
     )

@@ -36,6 +36,7 @@ from kiosk.domain.records import FINAL_STATES, STATE_RANK, parse_time
 from kiosk.domain.text import shown
 from kiosk.domain.tokens import key_id_for
 from kiosk.domain.values import VisitState
+from kiosk.services.cases.deadlines import apply_case_deadlines
 from kiosk.services.cases.status import apply_case_states
 from kiosk.services.deliveries.feed import apply_parcel
 from kiosk.storage.models import (
@@ -84,7 +85,7 @@ log = logging.getLogger(__name__)
 #: Entities in the order they are applied: hosts before the appointments that name them.
 ORDER = (
     "key", "host", "watchlist", "appointment", "revoked_token", "used_invitation", "visit",
-    "link_response", "case", "parcel",
+    "link_response", "case", "parcel", "case_settings",
 )  # fmt: skip
 #: Rows per statement, well inside SQLite's limit on bound variables.
 CHUNK = 400
@@ -144,6 +145,7 @@ def apply_changes(
     apply_case_states(latest["case"])
     for ref, data in latest["parcel"].items():
         apply_parcel(ref, data, now)
+    apply_case_deadlines(latest["case_settings"])
     KioskState.insert(key=CURSOR_KEY, value=str(cursor)).on_conflict_replace().execute()
     return report
 

@@ -41,6 +41,7 @@ from kiosk.domain.text import (
 )
 from kiosk.domain.tokens import key_id_for
 from kiosk.domain.values import ON_SITE_STATES, HostAvailability
+from kiosk.services.cases.deadlines import check_deadlines_change
 from kiosk.services.cases.status import check_case_change
 
 #: The matching keys the office computes from a name (kiosk.domain.names) can be far longer
@@ -227,4 +228,5 @@ _RULES: dict[str, Callable[[str, dict[str, Any]], None]] = {
     "link_response": _link_response,
     "case": check_case_change,
     "parcel": _parcel,
+    "case_settings": check_deadlines_change,
 }

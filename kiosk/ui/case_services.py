@@ -50,6 +50,9 @@ class CaseOpenedView:
     unit_known: bool
     #: False when the form's id had already made this case (a double tap).
     new: bool
+    #: Reception was closed when the case was opened: when it opens (the response time is
+    #: counted from then), in respond_by's form; "" when it was open.
+    opens: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,10 @@ class CaseServices(Protocol):
 
     def case_units(self) -> list[str]:
         """The site's units; a unit typed that is not one is allowed (flagged)."""
+        ...
+
+    def case_reception_opens(self) -> str:
+        """When reception opens if it is closed now ("09:00", "12-08 09:00"), else ""."""
         ...
 
     def open_case(self, form: CaseForm) -> CaseOpenedView: ...

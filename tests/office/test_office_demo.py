@@ -1,14 +1,17 @@
 """`make office`: the demo office seeds once, and its admin can sign in and see the reports,
-visitors on site now, and a visit log of real-looking people."""
+visitors on site now, a visit log of real-looking people, parcels, and two months of cases
+and calls in every state (some overdue, one reopened) that the monthly report counts."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from kiosk.domain.clock import SystemClock
-from kiosk.office.api import create_app
+from kiosk.office.api import build_office, create_app
+from kiosk.office.cases.models import Case
 from kiosk.office.demo import ON_SITE_NOW, PAST_VISITS, seed_office_demo
 from kiosk.office.models import OfficeAppointment, OfficeHost, OfficeVisit
 from kiosk.office.settings import OfficeSettings
@@ -50,3 +53,21 @@ def test_the_demo_office_seeds_once_and_its_admin_sees_the_reports(tmp_path: Pat
     deliveries = client.get("/deliveries").text  # two months of parcels, some waiting
     assert "快递" in deliveries and "待领取" in deliveries
     assert "共 480 件快递符合条件。" in deliveries
+    assert (first.cases, first.calls, again.cases) == (140, first.calls, 0) and first.calls > 40
+    cases = client.get("/cases").text  # the desk's list: every state, some overdue
+    assert "C-" in cases and "R-" in cases and "逾期" in cases
+    with store.db.connection_context():
+        site = store.site("International Tower")
+        states = {case.state for case in Case.select()}
+        numbers = [case.number for case in Case.select()]
+        month = (store.clock.now() - timedelta(days=31)).strftime("%Y-%m")
+        full = build_office(store).cases.reports.month(site, month, store.clock.now())
+    assert states == {"received", "assigned", "in_progress", "resolved", "followed_up",
+                      "reopened", "closed"}  # fmt: skip
+    assert len(set(numbers)) == len(numbers)
+    assert set(full.by_kind) == {"complaint", "repair", "suggestion", "inquiry"}
+    assert full.followup_rate is not None and 0.85 < full.followup_rate <= 1
+    assert sum(full.satisfaction.values()) >= full.resolved > 30
+    monthly = client.get("/cases/report", params={"month": month}).text
+    assert "svg" in monthly and "98" in monthly
+    assert client.get("/calls").text.count("<tr") > 10

@@ -291,6 +291,7 @@ ADMIN_PAGES = {
     "/cases/report": ["/cases/report", "/cases/report?format=csv", "/cases/report?period=week"],
     "/cases/{ref}": ["/cases/{case}"],
     "/calls": ["/calls"],
+    "/cases/settings": ["/cases/settings"],
 }
 
 

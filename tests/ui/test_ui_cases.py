@@ -4,7 +4,8 @@
 A repair is reported end to end (pinyin description, category, photo, contact, a double tap
 on Send), a suggestion with its contact skipped while the printer is out of paper, and the
 repair's receipt is scanned before and after the office resolves it (its `case` change
-through the feed-apply path), where the follow-up is answered. Screenshots of every step in
+through the feed-apply path), where the follow-up is answered; then, at 20:00, a suggestion
+whose screens say reception is closed and promise a time counted from its opening. Screenshots of every step in
 every language at 1280x800 under test-artifacts/screenshots/cases/; the same flow runs at
 600x1024 (and the slow sizes) in test_ui_flows.py's test_screens_fit_every_size, its
 screenshots under test-artifacts/screenshots/sizes/.
@@ -79,6 +80,15 @@ def test_the_receipt_shows_the_case_and_takes_the_follow_up(cases: dict[str, Any
     assert cases["case_follow_ups"] == [["not_satisfied", "好", "followed_up"]]
 
 
+def test_after_hours_the_screen_promises_only_what_is_true(cases: dict[str, Any]) -> None:
+    """Monday 20:00: the case is taken, and the promise counts from Tuesday's 09:00."""
+    [note] = cases["case_after_hours_note"]
+    assert note.startswith("Reception is closed now.") and "11-24 09:00" in note
+    title, body = cases["case_after_hours_done"]
+    assert title.startswith("Your case number is S-")
+    assert "opens at 11-24 09:00" in body and "respond by 11-25 09:00" in body  # 24 hours
+
+
 def test_every_case_screen_fits_and_has_its_glyphs(cases: dict[str, Any]) -> None:
     shots = cases["shots"]
     assert {s["language"] for s in shots} == {"zh_Hans", "zh_Hant", "en"}
@@ -87,6 +97,7 @@ def test_every_case_screen_fits_and_has_its_glyphs(cases: dict[str, Any]) -> Non
         "case-camera", "case-contact", "case-confirm", "case-done", "case-refused",
         "case-printer-failed",
         "case-status-open", "case-status-resolved", "case-follow-up", "case-answered",
+        "case-kind-after-hours", "case-done-after-hours",
     }  # fmt: skip
     width, height = cases["window_size"]
     assert [p for shot in shots for p in outside_or_clipped(shot, width, height)] == []

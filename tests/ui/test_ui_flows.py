@@ -308,12 +308,12 @@ def test_screens_fit_every_size(xvfb_display: str, font_cache: Path, size: str) 
         SCREENSHOTS / "sizes" / size,
         "--size", size,
         "--languages", "en,zh_Hans",
-        "--only", ("cases," if size == "600x1024" else "") + PER_SIZE_FLOWS,
+        "--only", "cases," + PER_SIZE_FLOWS,
         "--details-keyboard",
     )  # fmt: skip
     width, height = (int(n) for n in size.split("x"))
     assert report["window_size"] == [width, height]
-    cases = ["cases"] if size == "600x1024" else []  # issue 19's (tests/ui/test_ui_cases.py)
+    cases = ["cases"]  # issue 19's (tests/ui/test_ui_cases.py), at every size
     assert report["flows_done"] == [
         *cases,
         "welcome",

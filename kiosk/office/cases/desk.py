@@ -35,6 +35,7 @@ from kiosk.office.cases.rules import (
     may_act,
     next_state,
 )
+from kiosk.office.cases.site_settings import case_settings_of
 from kiosk.office.feed import ChangeFeed
 from kiosk.office.models import Site, StaffUser
 from kiosk.office.settings import load_site_settings
@@ -103,7 +104,11 @@ class CaseDesk:
         self.db = db
         self.clock = clock
         self.feed = feed
-        self.settings = settings or CaseSettings()
+        #: Fixed deadlines (tests, benchmarks); None: each site's own (site_settings).
+        self.fixed_settings = settings
+
+    def settings_for(self, site: Site | int) -> CaseSettings:
+        return self.fixed_settings or case_settings_of(site)
 
     def get(self, actor: Actor, ref_or_number: str) -> Case:
         """A case `actor` may see, by ref or number; NotFound otherwise (the same answer
@@ -170,8 +175,8 @@ class CaseDesk:
                 unit=place.get("unit", ""), place_text=place.get("text", ""),
                 description=description, reporter_name=reporter.get("name", ""),
                 reporter_unit=reporter.get("unit", ""), reporter_phone=reporter.get("phone", ""),
-                language=language, opened_at=now,
-                response_due_at=self.settings.response_due(kind, urgency, now), updated_at=now,
+                language=language, opened_at=now, updated_at=now,
+                response_due_at=self.settings_for(site).response_due(kind, urgency, now),
             )  # fmt: skip
             self.record(case, actor.name, "open", "", "received", f"by {channel}", now)
             self.feed.log(site, FEED_ENTITY, case.ref, case_data(case))
@@ -229,7 +234,7 @@ class CaseDesk:
         if action == "resolve":
             case.resolution = given["note"]
             case.resolved_at = now
-            case.followup_due_at = self.settings.followup_due(case.kind, now)
+            case.followup_due_at = self.settings_for(case.site_id).followup_due(case.kind, now)
             case.escalation_level = 0
         elif action == "follow_up":
             self.follow_up(case, given["outcome"], given["note"], now)

@@ -21,6 +21,7 @@ from kiosk.domain.clock import Clock
 from kiosk.notify.channels import Message, Sender
 from kiosk.office.cases.models import Case, Department
 from kiosk.office.cases.rules import OPEN_STATES, CaseSettings
+from kiosk.office.cases.site_settings import case_settings_of
 from kiosk.office.models import OfficeHost, Site, StaffUser
 from kiosk.office.settings import load_site_settings
 
@@ -64,7 +65,8 @@ class CaseEscalator:
         self.db = db
         self.clock = clock
         self.sender = sender
-        self.settings = settings or CaseSettings()
+        #: Fixed deadlines (tests); None: each site's own (kiosk.office.cases.site_settings).
+        self.fixed_settings = settings
 
     def run(self, stop: threading.Event, interval: float = 60.0) -> None:
         while not stop.is_set():
@@ -77,7 +79,7 @@ class CaseEscalator:
     def tick(self) -> EscalationReport:
         report = EscalationReport()
         now = self.clock.now()
-        later = timedelta(hours=self.settings.supervisor_after_hours)
+        later_of: dict[int, timedelta] = {}
         with self.db.connection_context():
             cases = list(
                 Case.select(Case, Department)
@@ -86,6 +88,12 @@ class CaseEscalator:
                 .order_by(Case.id)
             )
             for case in cases:
+                if case.site_id not in later_of:
+                    hours = (
+                        self.fixed_settings or case_settings_of(case.site_id)
+                    ).supervisor_after_hours
+                    later_of[case.site_id] = timedelta(hours=hours)
+                later = later_of[case.site_id]
                 due = due_time(case)
                 assert due is not None
                 if case.escalation_level == 0:

@@ -1,5 +1,6 @@
 """The office's tables for cases: the case, its history, departments and their staff, the
-desk's call log. Created by kiosk.office.db with the office's other tables (CASE_MODELS)."""
+desk's call log, a site's deadlines. Created by kiosk.office.db with the office's other
+tables (CASE_MODELS)."""
 
 from __future__ import annotations
 
@@ -117,6 +118,14 @@ class OfficeCaseSequence(OfficeModel):
         indexes = ((("site", "day"), True),)
 
 
+class CaseSiteSettings(OfficeModel):
+    """A site's case deadlines (kiosk.office.cases.site_settings.CaseDeadlines) as JSON."""
+
+    site = ForeignKeyField(Site, unique=True, on_delete="CASCADE")
+    data = TextField(default="{}")
+    updated_at = UtcTimestampField()
+
+
 CASE_MODELS: list[type[OfficeModel]] = [
     Department,
     DepartmentMember,
@@ -124,4 +133,5 @@ CASE_MODELS: list[type[OfficeModel]] = [
     CaseHistory,
     CallLogEntry,
     OfficeCaseSequence,
+    CaseSiteSettings,
 ]

@@ -9,6 +9,7 @@ from peewee import Database
 
 from kiosk.domain.clock import Clock
 from kiosk.notify.channels import Sender
+from kiosk.office.cases.calls import CallLog
 from kiosk.office.cases.desk import CaseDesk
 from kiosk.office.cases.escalation import CaseEscalator
 from kiosk.office.cases.reports import CaseReports
@@ -21,6 +22,7 @@ class CaseParts:
     desk: CaseDesk
     reports: CaseReports
     escalator: CaseEscalator
+    calls: CallLog
 
 
 def build_case_parts(
@@ -30,9 +32,11 @@ def build_case_parts(
     sender: Sender,
     settings: CaseSettings | None = None,
 ) -> CaseParts:
-    settings = settings or CaseSettings()
+    """`settings` fixes every site's deadlines (tests); None reads each site's own."""
+    desk = CaseDesk(db, clock, feed, settings)
     return CaseParts(
-        desk=CaseDesk(db, clock, feed, settings),
+        desk=desk,
         reports=CaseReports(settings),
         escalator=CaseEscalator(db, clock, sender, settings),
+        calls=CallLog(desk, sender),
     )

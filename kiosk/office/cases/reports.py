@@ -24,11 +24,13 @@ from kiosk.dbkit.rows import rows_of
 from kiosk.domain.errors import InvalidInput
 from kiosk.office.cases.escalation import overdue
 from kiosk.office.cases.models import Case
-from kiosk.office.cases.rules import OPEN_STATES, CaseSettings
+from kiosk.office.cases.rules import KINDS, OPEN_STATES, CaseSettings
+from kiosk.office.cases.site_settings import case_settings_of
 from kiosk.office.models import Site
 from kiosk.office.settings import load_site_settings
 
 FOLLOWUP_STANDARD = 0.98
+DAY = timedelta(hours=24)
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -95,7 +97,13 @@ class CaseReports:
     """Builds a site's case report for a period."""
 
     def __init__(self, settings: CaseSettings | None = None) -> None:
-        self.settings = settings or CaseSettings()
+        #: Fixed deadlines (tests); None: each site's own (kiosk.office.cases.site_settings).
+        self.fixed_settings = settings
+
+    def followup_windows(self, site: Site) -> dict[str, timedelta]:
+        """Each kind's follow-up window at `site` (a case is followed up in time within it)."""
+        settings = self.fixed_settings or case_settings_of(site)
+        return {kind: timedelta(hours=settings.followup_hours.get(kind, 24)) for kind in KINDS}
 
     def zone(self, site: Site) -> ZoneInfo:
         return ZoneInfo(load_site_settings(site).timezone)
@@ -119,6 +127,7 @@ class CaseReports:
                 Case.followed_up_at, Case.followup_outcome, Case.reopened_count,
             ).where(in_period)
         )  # fmt: skip
+        windows = self.followup_windows(site)
         kinds: Counter[str] = Counter()
         categories: Counter[str] = Counter()
         outcomes: Counter[str] = Counter()
@@ -132,7 +141,7 @@ class CaseReports:
                 responses.append((responded - opened).total_seconds() / 60)
             if resolved is not None:
                 resolutions.append((resolved - opened).total_seconds() / 60)
-                window = timedelta(hours=self.settings.followup_hours.get(kind, 24))
+                window = windows.get(kind, DAY)
                 in_time = followed is not None and followed - resolved <= window
                 report.resolved += 1
                 report.followed_up_in_time += in_time
@@ -180,6 +189,7 @@ class CaseReports:
         """(week's Monday, % of the week's resolved cases followed up in time) for each week
         from the one holding `start` to `end`: the chart. One query for all the weeks."""
         zone = self.zone(site)
+        windows = self.followup_windows(site)
         first = start.astimezone(zone).date()
         first -= timedelta(days=first.weekday())
         resolved: Counter[date] = Counter()
@@ -192,7 +202,7 @@ class CaseReports:
         ):  # fmt: skip
             local = opened.astimezone(zone).date()
             week = local - timedelta(days=local.weekday())
-            window = timedelta(hours=self.settings.followup_hours.get(kind, 24))
+            window = windows.get(kind, DAY)
             resolved[week] += 1
             in_time[week] += followed is not None and followed - done <= window
         weeks = []

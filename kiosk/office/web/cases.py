@@ -10,18 +10,18 @@ no case pages. Forms carry the session's CSRF token (require() checks it)."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from peewee import JOIN
 
 from kiosk.domain.errors import InvalidInput, NotFound
-from kiosk.notify.channels import Message
 from kiosk.office import charts
+from kiosk.office.cases.calls import CallDetails
 from kiosk.office.cases.desk import Actor, visible
 from kiosk.office.cases.escalation import is_overdue, overdue
 from kiosk.office.cases.models import CallLogEntry, Case, Department
@@ -29,6 +29,7 @@ from kiosk.office.cases.parts import CaseParts
 from kiosk.office.cases.receipts import case_of_receipt
 from kiosk.office.cases.reports import month_bounds, report_csv
 from kiosk.office.cases.rules import KINDS, REPAIR_CATEGORIES, STATES
+from kiosk.office.cases.site_settings import SETTING_NAMES, load_deadlines, save_deadlines
 from kiosk.office.models import OfficeHost, Site, StaffUser
 from kiosk.office.staff import Role, Staff
 from kiosk.office.web import N_, PageRefused, require, web, words
@@ -37,6 +38,7 @@ from kiosk.office.web.onsite import site_zone
 router = APIRouter()
 may_see = require(Role.RECEPTION, Role.HOST)
 desk_only = require(Role.RECEPTION)
+admin_only = require()
 PAGE_SIZE = 50
 
 
@@ -141,6 +143,47 @@ def case_report(
                         weekly=weekly, period=period, month=month, day=day)  # fmt: skip
 
 
+def _settings_page(request: Request, staff: Staff, status: int = 200, **context: Any) -> Response:
+    return web(request).page(
+        request, staff, "cases_settings.html", status, kinds=KINDS,
+        done=request.query_params.get("done", ""), **context,
+    )  # fmt: skip
+
+
+@router.get("/cases/settings")
+def case_settings(request: Request, staff: Staff = Depends(admin_only)) -> Response:
+    with web(request).db():
+        deadlines = load_deadlines(staff.site_id)
+    return _settings_page(request, staff, values=deadlines.model_dump())
+
+
+@router.post("/cases/settings")
+async def save_case_settings(request: Request, staff: Staff = Depends(admin_only)) -> Response:
+    """The deadlines form: `response_minutes.<kind>`, `urgent_response_minutes.<kind>`,
+    `followup_hours.<kind>` and `supervisor_after_minutes`; refused with the setting named."""
+    form = await request.form()
+    changes: dict[str, Any] = {}
+    for name in SETTING_NAMES:
+        if name == "supervisor_after_minutes":
+            changes[name] = str(form.get(name, "")).strip()[:10]
+        else:
+            changes[name] = {k: str(form.get(f"{name}.{k}", "")).strip()[:10] for k in KINDS}
+    context = web(request)
+    _ = words(request, staff)
+
+    def save() -> Response:
+        with context.db():
+            try:
+                save_deadlines(context.staff, context.store.feed, Site.get_by_id(staff.site_id),
+                               staff.username, changes)  # fmt: skip
+            except InvalidInput as err:
+                return _settings_page(request, staff, 400, values=changes,
+                                      error=f"{err.field}: {_.problem(err.message)}")  # fmt: skip
+        return RedirectResponse("/cases/settings?done=saved", 303)
+
+    return await run_in_threadpool(save)
+
+
 @router.get("/cases/{ref}")
 def case_page(request: Request, ref: str, staff: Staff = Depends(may_see)) -> Response:
     context = web(request)
@@ -225,62 +268,20 @@ def record_call(
     """One call; `becomes` complaint or repair opens a case from it in the same step."""
     context = web(request)
     _ = words(request, staff)
-    parts = _parts(request)
-    now = context.store.clock.now()
+    call = CallDetails(caller=caller, unit=unit, phone=phone, subject=subject,
+                       for_host=for_host, message=message)  # fmt: skip
     with context.db():
-        host = None
-        if for_host:
-            host = OfficeHost.get_or_none(
-                (OfficeHost.ref == for_host) & (OfficeHost.site == staff.site_id)
-            )
-            if host is None:
-                raise PageRefused(400, N_("There is no such host at this site."))
         try:
-            case_ref = ""
-            if becomes in ("complaint", "repair"):
-                case = parts.desk.open_case(
-                    _actor(staff), kind=becomes, description=subject, channel="phone",
-                    category=category if becomes == "repair" else "",
-                    place={"unit": unit.strip()},
-                    reporter={"name": caller.strip(), "unit": unit.strip(), "phone": phone.strip()},
-                )  # fmt: skip
-                case_ref = case.ref
-            elif becomes:
-                raise InvalidInput("becomes", "a call becomes a complaint or a repair")
-            entry = _log_call(staff, now, caller, unit, subject, host, message, case_ref)
+            recorded = _parts(request).calls.record(
+                _actor(staff), call, becomes=becomes, category=category
+            )
         except InvalidInput as err:
+            if err.field == "for_host":
+                raise PageRefused(400, N_("There is no such host at this site.")) from err
             raise PageRefused.said(400, _.problem(str(err))) from err
-        sent = _tell_host(parts, host, entry) if host is not None and message.strip() else False
-    if case_ref:
-        return RedirectResponse(f"/cases/{case_ref}?done=open", 303)
-    return RedirectResponse(f"/calls?done={'sent' if sent else 'logged'}", 303)
-
-
-def _log_call(staff: Staff, now: Any, caller: str, unit: str, subject: str, host: Any,
-              message: str, case_ref: str) -> CallLogEntry:  # fmt: skip
-    from kiosk.domain.records import check_text_field
-
-    values = {"caller": caller.strip(), "unit": unit.strip(), "subject": subject.strip(),
-              "message": message.strip()}  # fmt: skip
-    for name, limit in (("caller", 200), ("unit", 200)):
-        check_text_field(values, name, limit, field=name)
-    for name in ("subject", "message"):
-        check_text_field(values, name, 4000, field=name, multiline=True)
-    if not values["subject"] and not values["message"]:
-        raise InvalidInput("subject", "say what the call was about")
-    return CallLogEntry.create(
-        site=staff.site_id, at=now, for_whom=host.name if host else "",
-        recorded_by=staff.display_name or staff.username, case_ref=case_ref, **values,
-    )  # fmt: skip
-
-
-def _tell_host(parts: CaseParts, host: OfficeHost, entry: CallLogEntry) -> bool:
-    """A phone message for an absent host, to their channels as host messages go."""
-    title = f"Phone message from {entry.caller or 'a caller'}"
-    body = "\n".join(p for p in (entry.message, entry.subject and f"About: {entry.subject}",
-                                 entry.unit and f"Unit: {entry.unit}") if p)  # fmt: skip
-    urls = json.loads(host.channels or "[]")
-    return any([parts.escalator.sender.send(url, Message(title, body)).ok for url in urls])
+    if recorded.case is not None:
+        return RedirectResponse(f"/cases/{recorded.case.ref}?done=open", 303)
+    return RedirectResponse(f"/calls?done={'sent' if recorded.message_sent else 'logged'}", 303)
 
 
 @router.get("/c/{token}")

@@ -23,6 +23,7 @@ from kiosk.config import KioskConfig
 from kiosk.domain.clock import Clock
 from kiosk.domain.errors import IllegalTransition, InvalidInput, NotFound
 from kiosk.domain.tokens import KeyRing, TokenKind, TokenSigner, TokenVerifier, new_ref
+from kiosk.services.cases.deadlines import next_opening, promised_response
 from kiosk.services.cases.form import (
     FOLLOW_UP_OUTCOMES,
     NOTE_MAX,
@@ -117,9 +118,13 @@ class CaseDesk:
     # ------------------------------------------------------------------ opening
 
     def response_due(self, kind: str, urgency: str, opened_at: datetime) -> datetime:
-        table = self.config.cases.urgent_response_minutes if urgency == "urgent" else None
-        minutes = (table or {}).get(kind) or self.config.cases.response_minutes.get(kind, 1440)
-        return opened_at + timedelta(minutes=minutes)
+        """The site's deadline (the office's last word), from the next opening after hours."""
+        return promised_response(self.config, kind, urgency, opened_at)[0]
+
+    def reception_opens(self) -> datetime | None:
+        """When reception next opens if it is closed now (a case's clock starts then)."""
+        opens = next_opening(self.config.site, self.clock.now())
+        return None if opens is None or opens <= self.clock.now() else opens
 
     def receipt_qr(self, token: str) -> str:
         base = self.config.office.url.rstrip("/")

@@ -80,6 +80,12 @@ FIELD_STEPS = {
 }
 
 
+#: Said on the first step when reception is closed (kiosk.services.cases.deadlines).
+AFTER_HOURS_NOTE = N_(
+    "Reception is closed now. You can report it here at any hour; we will start on it "
+    "when reception opens at {opens}."
+)
+
 #: How many of the site's units are offered under the unit field at once.
 UNITS_OFFERED = 6
 
@@ -147,13 +153,22 @@ class CasesScreen(FormScreen):
         body = self.ids.body
         body.clear_widgets()
         getattr(self, f"_build_{step}")(body)
-        self.typing = bool(self._fields)
+        body.parent.scroll_y = 1  # each step from its top (its first line says what it is)
+        optional = step == "status" or (step == "contact" and self.form.kind == "suggestion")
+        # What may be skipped is not focused, and its keyboard opens only when a field is
+        # touched: up at once, it left a 480-pixel screen a strip for the step's lines.
+        self.typing = bool(self._fields) and not optional
+        for field in self._fields.values() if optional else ():
+            field.bind(focus=self._keyboard_for_focus)
         self.can_go_back = self.mode == "report" and step not in ("kind", "status")
         self.on_language(self.app.language)
-        optional = step == "status" or (step == "contact" and self.form.kind == "suggestion")
-        if self._fields and not optional:  # what may be skipped is not focused (and scrolled to)
+        if self._fields and not optional:
             first = next(iter(self._fields.values()))
             Clock.schedule_once(lambda _dt: setattr(first, "focus", True), 0)
+
+    def _keyboard_for_focus(self, _field: Any, focused: bool) -> None:
+        if focused:
+            self.typing = True
 
     def back(self) -> None:
         self._keep_typed()
@@ -178,6 +193,9 @@ class CasesScreen(FormScreen):
             return
         if self.step == "camera":
             self.take_photo()
+            return
+        if self.step == "contact" and self.next_label == N_("Skip"):
+            self.skip_contact()
             return
         steps = self.steps()
         self.show_step(steps[steps.index(self.step) + 1])
@@ -260,15 +278,15 @@ class CasesScreen(FormScreen):
         )
 
     def printed(self, opened: CaseOpenedView, printed: bool) -> None:
-        args = {"number": opened.number, "time": opened.respond_by}
+        args = {"number": opened.number, "time": opened.respond_by, "opens": opened.opens}
         if printed:
-            self.app.notice(
-                "ok",
-                N_("Your case number is {number}"),
-                N_("We will respond by {time}. Please take your slip."),
-                args=args,
-                timeout=30,
-            )
+            body = N_("We will respond by {time}. Please take your slip.")
+            if opened.opens:  # after hours: nobody at the desk before it opens
+                body = N_(
+                    "Reception is closed now and opens at {opens}. We will respond by "
+                    "{time}. Please take your slip."
+                )
+            self.app.notice("ok", N_("Your case number is {number}"), body, args=args, timeout=30)
         else:
             self.app.notice(
                 "warn",
@@ -341,6 +359,10 @@ class CasesScreen(FormScreen):
 
     def _build_kind(self, _body: Any) -> None:
         self.next_label = ""
+        opens = self.services.case_reception_opens()
+        if opens:  # a case is recorded at any hour; the response waits for the desk
+            line = self._add("CaseLine", source_text=AFTER_HOURS_NOTE, strong=True)
+            line.source_args = {"opens": opens}
         self._choices([(k, KIND_LABELS[k]) for k in CASE_KINDS], self.form.kind, self.choose_kind)
 
     def _build_place(self, _body: Any) -> None:
@@ -395,13 +417,23 @@ class CasesScreen(FormScreen):
 
     def _build_contact(self, _body: Any) -> None:
         self.next_label = N_("Next")
-        if self.form.kind == "suggestion":
+        optional = self.form.kind == "suggestion"
+        if optional:
             self._add("CaseLine", source_text=N_("Optional for a suggestion."))
-            skip = self._add("KButton", source_text=N_("Skip"))
-            skip.bind(on_release=lambda _button: self.skip_contact())
         self._field("name", N_("Your name"), "pinyin", names=True)
         self._field("contact_unit", N_("Your unit"), "digits")
         self._field("phone", N_("Phone"), "digits")
+        if optional:
+            # "Skip" is the bar's own button, not a line of the step: with the keyboard up
+            # on 800x480 the step shows one field, and a Skip above it was out of reach.
+            for field in self._fields.values():
+                field.bind(text=lambda *_args: self._offer_skip())
+            self._offer_skip()
+
+    def _offer_skip(self) -> None:
+        """The optional contact's primary button: "Skip" while nothing is typed."""
+        typed = any(field.text.strip() for field in self._fields.values())
+        self.next_label = N_("Next") if typed else N_("Skip")
 
     def _build_confirm(self, _body: Any) -> None:
         self.next_label = N_("Send")
@@ -467,7 +499,8 @@ class CasesScreen(FormScreen):
         for widget in self.ids.body.walk(restrict=False):
             source = getattr(widget, "source_text", "")
             if source:
-                widget.text = self.t(source)
+                values = getattr(widget, "source_args", None)
+                widget.text = self.t(source).format(**values) if values else self.t(source)
             value_id = getattr(widget, "value_id", "")
             if value_id:
                 widget.value = self.t(value_id)
