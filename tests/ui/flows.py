@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -322,17 +322,23 @@ def script(
     app: Any, args: argparse.Namespace, site: tuple[Any, ...], report: dict[str, Any]
 ) -> Iterator[None]:
     """The visitors', guards' and admin's touches; each `yield` waits one frame."""
-    from driver import visible_labels  # the touchscreen's only: driver imports Kivy
     from kivy.core.window import Window
     from touch import Finger
+    from touch_driver import TouchDriver
 
     from kiosk.ui.screens import KEPT_SCREENS
-    from kiosk.ui.widgets import KeyButton, LanguageButton
+    from kiosk.ui.widgets import KeyButton
 
     services, tokens = site
-    frames = {"drawn": 0}
-    Window.bind(on_flip=lambda *_: frames.__setitem__("drawn", frames["drawn"] + 1))
-    while frames["drawn"] < 1:
+    # The touches, written once in tests/ui/touch_driver.py (delivery_flows.py uses them too).
+    touch = TouchDriver(
+        app,
+        args.out,
+        languages=args.languages.split(","),
+        report=report,
+        no_screenshots=args.no_screenshots,
+    )
+    while touch.frames_drawn < 1:
         yield
     report["first_frame_s"] = time.monotonic() - PROCESS_START
     report["window_size"] = list(Window.size)
@@ -353,170 +359,21 @@ def script(
         import tracemalloc
 
         tracemalloc.start(int(os.environ["KIOSK_TRACEMALLOC"]))
-    languages = args.languages.split(",")
-    out: Path = args.out
-
-    def settle(count: int = 3) -> Iterator[None]:
-        """`count` turns of the event loop: a change is laid out and drawn in two."""
-        for _ in range(count):
-            yield
-
-    def screen() -> Any:
-        return app.root.current_screen
-
-    def tap(widget: Any) -> Iterator[None]:
-        x, y = widget.to_window(*widget.center)
-        touch = Finger(x, y)
-        touch.touch_down()
-        yield
-        touch.touch_up()
-        yield from settle(2)
-
-    def wait_for(what: str, condition: Callable[[], bool], max_frames: int = 400) -> Iterator[None]:
-        for _ in range(max_frames):
-            if condition():
-                yield from settle(2)
-                return
-            yield
-        raise AssertionError(f"gave up waiting for {what} (on screen {screen().name})")
-
-    def on(name: str) -> Iterator[None]:
-        yield from wait_for(f"screen {name}", lambda: screen().name == name)
-
-    def find(kind: type | str, **match: Any) -> Any:
-        """The visible, enabled widget of class `kind` (a class or a .kv class name)."""
-        for widget in screen().walk(restrict=True):
-            right_kind = (
-                type(widget).__name__ == kind if isinstance(kind, str) else isinstance(widget, kind)
-            )
-            usable = widget.opacity > 0 and not getattr(widget, "disabled", False)
-            if (
-                right_kind
-                and usable
-                and all(getattr(widget, k, None) == v for k, v in match.items())
-            ):
-                return widget
-        raise AssertionError(f"no {kind} {match} on {screen().name}")
-
-    def button(text_id: str) -> Any:
-        """The button showing `text_id` (an English source string) in the current language."""
-        from kivy.uix.button import Button
-
-        from kiosk.ui.i18n import translate
-
-        text = translate(text_id, app.language)
-        for widget in screen().walk(restrict=True):
-            shows = widget.text == text if isinstance(widget, Button) else False
-            shows = shows or getattr(widget, "caption", None) == text
-            if shows and not widget.disabled and widget.opacity > 0:
-                return widget
-        raise AssertionError(f"no button {text!r} on {screen().name}")
-
-    def press(text_id: str) -> Iterator[None]:
-        yield from tap(button(text_id))
-
-    def timed_press(text_id: str, next_screen: str, samples: str = "touch_ms") -> Iterator[None]:
-        """A touch, and the frames until the next screen is drawn: one latency sample, in
-        report[samples] ("touch_built_ms" for a screen built on demand, not ahead)."""
-        start = time.perf_counter()
-        target = button(text_id)
-        x, y = target.to_window(*target.center)
-        touch = Finger(x, y)
-        touch.touch_down()
-        yield
-        released = time.perf_counter()
-        touch.touch_up()
-        for _ in range(300):
-            if screen().name == next_screen:
-                break
-            yield
-        else:
-            raise AssertionError(f"{text_id!r} did not lead to {next_screen}")
-        switched = time.perf_counter()
-        drawn = frames["drawn"]
-        while frames["drawn"] == drawn:
-            yield
-        done = time.perf_counter()
-        report.setdefault(samples, []).append(1000 * (done - start))
-        # Where the time went: the finger down, the release's own work, the drawing.
-        report.setdefault("touch_parts_ms", []).append(
-            [
-                next_screen,
-                *(
-                    round(1000 * d)
-                    for d in (released - start, switched - released, done - switched)
-                ),
-            ]
-        )
-
-    def into_view(widget: Any) -> Iterator[None]:
-        """Scroll the form holding `widget` to it, as a visitor's swipe would."""
-        from kivy.uix.scrollview import ScrollView
-
-        holder = widget.parent
-        for _ in range(20):
-            if isinstance(holder, ScrollView):
-                break
-            holder = holder.parent
-        holder.scroll_to(widget, animate=False)
-        yield from settle(3)
-
-    def type_keys(text: str) -> Iterator[None]:
-        keyboard = screen().ids.keyboard
-        for char in text:
-            key = {" ": "space"}.get(char, char)
-            target = next(
-                k for k in keyboard.walk(restrict=True) if isinstance(k, KeyButton) and k.key == key
-            )
-            yield from tap(target)
-
-    def shoot(name: str) -> Iterator[None]:
-        """The current screen in every language, then back to the first one."""
-        original = app.language
-        for language in [*[lang for lang in languages if lang != original], original]:
-            if app.language != language:
-                yield from tap(find(LanguageButton, language=language))
-            yield from settle(3)
-            if args.no_screenshots:  # the benchmark's run: the kiosk's memory, not the PNGs'
-                continue
-            path = out / f"{name}-{language}.png"
-            shot = Window.screenshot(name=str(out / f"{name}-{language}-.png"))
-            Path(shot).replace(path)
-            report["shots"].append(
-                {
-                    "name": name,
-                    "screen": screen().name,
-                    "language": language,
-                    "screenshot": str(path),
-                    "labels": visible_labels(screen()),
-                }
-            )
-
-    def type_pin(pin: str) -> Iterator[None]:
-        for digit in [*pin, "ok"]:
-            yield from tap(find("PinKey", key=digit))
+    # Bound to the names the flows below have always called.
+    settle, screen, tap, wait_for, on, find, step = (
+        touch.settle, touch.screen, touch.tap, touch.wait_for, touch.on, touch.find, touch.step
+    )  # fmt: skip
+    button, press, timed_press, into_view, type_keys, shoot = (
+        touch.button, touch.press, touch.timed_press, touch.into_view, touch.type_keys,
+        touch.shoot,
+    )  # fmt: skip
+    type_pin, take_photo, pinyin = touch.type_pin, touch.take_photo, touch.pinyin
 
     def sign_in_as_admin() -> Iterator[None]:
         yield from timed_press("Staff", "pin", "touch_built_ms")
         yield from press("Administrator")
         yield from type_pin(ADMIN_PIN)
         yield from on("admin")
-
-    def take_photo() -> Iterator[None]:
-        yield from on("photo")
-        screen().countdown_from = 1
-        yield from press("Take photo")
-        yield from wait_for("the photo", lambda: screen().taken, 200)
-
-    def pinyin(letters: str, word: str) -> Iterator[None]:
-        if screen().ids.keyboard.keyboard.mode != "pinyin":
-            yield from tap(find(KeyButton, key="pinyin"))
-        yield from type_keys(letters)
-        yield from wait_for("candidates", lambda: bool(screen().ids.keyboard.keyboard.candidates))
-        yield from tap(find("CandidateButton", text=word))
-
-    def step(name: str) -> Iterator[None]:
-        yield from wait_for(f"step {name}", lambda: getattr(screen(), "step", "") == name)
 
     def case_flows() -> Iterator[None]:
         """Report a repair end to end (a double tap on Send), a suggestion while the printer
