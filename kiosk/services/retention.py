@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from peewee import SqliteDatabase
+from peewee import ModelSelect, SqliteDatabase
 
 from kiosk.config import RetentionConfig
 from kiosk.domain.clock import Clock
@@ -89,17 +89,7 @@ def purge(
             .where(Visitor.id.in_(people))
             .execute()
         )
-        # Only visits not blanked yet: rewriting every ended visit each night cost a year's
-        # kiosk a full rewrite of its visits, nightly (make growth).
-        Visit.update(company="", companion_names="", items_declared="", feedback="").where(
-            Visit.id.in_(ended)
-            & (
-                (Visit.company != "")
-                | (Visit.companion_names != "")
-                | (Visit.items_declared != "")
-                | (Visit.feedback != "")
-            )
-        ).execute()
+        _blank_visits(ended)
         report.appointments_anonymised = (
             Appointment.update(
                 visitor_name="",
@@ -149,3 +139,18 @@ def purge(
         report.notifications_deleted = purge_notifications(now, retention.sent_events_days)
         append_audit(now, "system", "retention.purge", "", report.as_dict())
     return report
+
+
+def _blank_visits(ended: ModelSelect) -> None:
+    """The typed text of the ended visits, blanked; only visits not blanked yet, since
+    rewriting every ended visit each night cost a year's kiosk a full rewrite of its
+    visits, nightly (make growth)."""
+    Visit.update(company="", companion_names="", items_declared="", feedback="").where(
+        Visit.id.in_(ended)
+        & (
+            (Visit.company != "")
+            | (Visit.companion_names != "")
+            | (Visit.items_declared != "")
+            | (Visit.feedback != "")
+        )
+    ).execute()

@@ -8,7 +8,8 @@ file as free pages, to reuse, and `kiosk backup` copies them too: a year's kiosk
   pages with `PRAGMA incremental_vacuum`, which costs only the pages freed;
 - an older database is converted once, by one VACUUM, on the first night that a tenth of
   it is free pages and the card has room for the copy VACUUM writes (else it waits);
-- then `PRAGMA optimize`, so the planner's statistics follow the tables as they grow.
+- then `PRAGMA optimize`, so the planner's statistics follow the tables as they grow, and
+  a WAL checkpoint, so the file on the card is the smaller one at once.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ def compact_database(db: SqliteDatabase, path: Path | str | None = None) -> Comp
             else:
                 note = "not converted: the card has no room for the copy VACUUM makes"
         db.execute_sql("PRAGMA optimize")
+        # The moved pages sit in the WAL until a checkpoint: write them home and empty it
+        # (a reader still inside its snapshot only makes this partial, never fails it).
+        db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     after_pages = _pragma(db, "page_count")
     return CompactionReport(
         size_before_mb=round(before_pages * page_size / 1e6, 2),
