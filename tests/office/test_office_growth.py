@@ -17,7 +17,7 @@ from office_visits_support import FakeKiosk, in_shanghai
 from tests_support import MONDAY_10AM
 
 from kiosk.office import reporting
-from kiosk.office.growth_indexes import INDEXES, TRIGRAM_INDEXES
+from kiosk.office.growth_indexes import INDEXES, POSTGRES_INDEXES, TRIGRAM_INDEXES
 from kiosk.office.growth_seed import OfficeShape, host_ref, seed_office
 from kiosk.office.models import OfficeAppointment, OfficeHost, OfficeVisit, Site
 from kiosk.office.store import open_office_database
@@ -53,7 +53,7 @@ def test_opening_the_office_makes_the_indexes_years_of_visits_need(office_db_url
         for name, table, _columns, _carried in INDEXES:
             assert name in _index_names(db, table)
         postgres = office_db_url.startswith("postgres")
-        for name, table, _method in TRIGRAM_INDEXES:
+        for name, table, _method in [*POSTGRES_INDEXES, *TRIGRAM_INDEXES]:
             assert (name in _index_names(db, table)) is postgres
     reopened = open_office_database(office_db_url)  # a second opening changes nothing
     with reopened.connection_context():
