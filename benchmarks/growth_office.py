@@ -79,7 +79,10 @@ def _database_url(server_url: str, name: str) -> str:
 def _fitting_visits(server_url: str, wanted: int) -> tuple[int, str]:
     """`wanted`, or fewer if the server's disk cannot hold them; and why, when fewer."""
     with psycopg.connect(server_url, autocommit=True) as connection:
-        row = connection.execute("SHOW data_directory").fetchone()
+        try:
+            row = connection.execute("SHOW data_directory").fetchone()
+        except psycopg.Error:  # a role that may not see it: the root file system, then
+            row = None
     free = shutil.disk_usage(row[0] if row else "/").free
     fits = int(free / (BYTES_PER_VISIT * HEADROOM))
     if fits >= wanted:

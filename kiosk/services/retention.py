@@ -141,7 +141,7 @@ def purge(
     return report
 
 
-def _blank_visits(ended: ModelSelect) -> None:
+def _blank_visits(ended: ModelSelect[Visit]) -> None:
     """The typed text of the ended visits, blanked; only visits not blanked yet, since
     rewriting every ended visit each night cost a year's kiosk a full rewrite of its
     visits, nightly (make growth)."""
