@@ -74,7 +74,7 @@ test-slow: bootstrap  ## the slow tests only (soak, crash loops, provisioning)
 bench: bootstrap  ## every benchmarks/bench_*.py, as one table
 	$(WITH_POSTGRES) $(BIN)/python benchmarks/run.py
 
-# Slow (about 5 minutes for the kiosk, 30 for the office on 2 cores, ~14 GB of disk for the
+# Slow (about 6 minutes for the kiosk, 30 for the office on 2 cores, ~18 GB of disk for the
 # office's database of its own, dropped at the end): tables and JSON in build/growth*.json.
 growth: bootstrap  ## slow: a kiosk's year vs a fresh one; the office's pages over 20M visits
 	$(BIN)/python benchmarks/growth_kiosk.py || status=1; \

@@ -15,8 +15,8 @@ what age alone adds (`ratio_vs_month`). For each:
 Each row gives the year's figure, the fresh kiosk's and their ratio; the target is 2x. The
 year's bytes are also given table by table (SQLite's dbstat), which says what holds them.
 
-It takes about four minutes on 2 busy cores (the year is built in ~2.5 of them; a backup
-of the year's file takes ~20 s), so it runs in `make growth`, not in `make bench`'s 60 s:
+It takes five to seven minutes on 2 busy cores (the year is built in two or three; a backup
+of the year's file takes ~15 s), so it runs in `make growth`, not in `make bench`'s 60 s:
 
     .venv/bin/python benchmarks/growth_kiosk.py [--visits N]
 """
