@@ -29,7 +29,7 @@ UV_MODEL_COMPILE := $(UV) pip compile requirements/mrz-model.in --no-deps --quie
 LOCALE_DIR  := kiosk/ui/locale
 LANGUAGES   := zh_Hans zh_Hant en
 
-.PHONY: help bootstrap run office test check test-slow bench lock lock-upgrade i18n clean
+.PHONY: help bootstrap run office test check test-slow bench growth lock lock-upgrade i18n clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -76,6 +76,13 @@ test-slow: bootstrap  ## the slow tests only (soak, crash loops, provisioning)
 
 bench: bootstrap  ## every benchmarks/bench_*.py, as one table
 	$(WITH_POSTGRES) $(BIN)/python benchmarks/run.py
+
+# Slow (about 6 minutes for the kiosk, 30 for the office on 2 cores, ~18 GB of disk for the
+# office's database of its own, dropped at the end): tables and JSON in build/growth*.json.
+growth: bootstrap  ## slow: a kiosk's year vs a fresh one; the office's pages over 20M visits
+	$(BIN)/python benchmarks/growth_kiosk.py || status=1; \
+	$(WITH_POSTGRES) $(BIN)/python benchmarks/growth_office.py || status=1; \
+	exit $${status:-0}
 
 $(UV):
 	python3 -m venv $(TOOLS)

@@ -124,10 +124,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
-    """What the nightly timer runs: close the day, purge, back up. Each step is tried even if
-    one before it failed, and the exit status says whether all of them succeeded."""
+    """What the nightly timer runs: close the day, purge, compact, back up. Each step is
+    tried even if one before it failed, and the exit status says whether all succeeded."""
     from kiosk.services.retention import purge
     from kiosk.storage.backup import backup_database
+    from kiosk.storage.compaction import compact_database
 
     kiosk = open_kiosk(args)
     steps: dict[str, Callable[[], Any]] = {
@@ -138,6 +139,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
             kiosk.clock,
             case_contact_days=kiosk.config.cases.contact_days,
         ).as_dict(),
+        "compact": lambda: compact_database(kiosk.db, kiosk.config.database_path).as_dict(),
         "backup": lambda: str(
             backup_database(
                 kiosk.config.database_path,

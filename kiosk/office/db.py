@@ -21,6 +21,7 @@ from kiosk.dbkit.rows import rows_of
 from kiosk.dbkit.sqlite import PRAGMAS, WRITE_LOCK_FIRST
 from kiosk.office.cases.models import CASE_MODELS
 from kiosk.office.deliveries.models import DELIVERY_MODELS
+from kiosk.office.growth_indexes import ensure_growth_indexes
 from kiosk.office.models import OFFICE_MODELS, OfficeVisit, office_database
 from kiosk.office.visit_names import visit_name_key
 
@@ -58,6 +59,7 @@ def open_office_database(url: str | None) -> Database:
         drop_outdated_unique_indexes(db, models)
         # After the columns: an index declared on a new column can only be made now.
         db.create_tables(models, safe=True)
+        ensure_growth_indexes(db)  # what years of visits need (kiosk.office.growth_indexes)
         for model, name in added:
             backfill = BACKFILLS.get((model, name))
             if backfill is not None:

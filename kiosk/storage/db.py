@@ -46,7 +46,10 @@ def open_database(path: Path | str) -> SqliteDatabase:
     if str(path) != ":memory:":
         # Photos and documents: 0600 before SQLite makes it (and its -wal) 0644.
         prepare_private_database(Path(path))
-    pragmas = dict(PRAGMAS)
+    # A new file returns the pages the purge frees (kiosk.storage.compaction): set before
+    # WAL, which writes the file's first page. On a file with tables it changes nothing
+    # until the nightly job converts it.
+    pragmas = {"auto_vacuum": 2, **PRAGMAS}  # 2: INCREMENTAL
     if str(path) == ":memory:":
         pragmas["journal_mode"] = "memory"
     db = SqliteDatabase(

@@ -69,7 +69,7 @@ def visits(
     with context.db():
         zone = site_zone(staff.site_id)
         rows, next_cursor = reporting.visit_log_page(staff.site_id, wanted, zone, after)
-        total = reporting.visit_log_count(staff.site_id, wanted, zone)
+        total = reporting.visit_log_count(staff.site_id, wanted, zone, reporting.LOG_COUNT_CAP)
         choices = reporting.log_choices(staff.site_id)
     params = wanted.as_params()
     return context.page(
@@ -78,6 +78,7 @@ def visits(
         "visits.html",
         rows=rows,
         total=total,
+        count_cap=reporting.LOG_COUNT_CAP,
         wanted=wanted,
         choices=choices,
         states=codes("state"),
