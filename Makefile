@@ -26,7 +26,7 @@ UV_MODEL_COMPILE := $(UV) pip compile requirements/mrz-model.in --no-deps --quie
 LOCALE_DIR  := kiosk/ui/locale
 LANGUAGES   := zh_Hans zh_Hant en
 
-.PHONY: help bootstrap run office test check test-slow bench lock lock-upgrade i18n clean
+.PHONY: help bootstrap run office test check test-slow bench soak lock lock-upgrade i18n clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -73,6 +73,12 @@ test-slow: bootstrap  ## the slow tests only (soak, crash loops, provisioning)
 
 bench: bootstrap  ## every benchmarks/bench_*.py, as one table
 	$(WITH_POSTGRES) $(BIN)/python benchmarks/run.py
+
+# The soak restarts its PostgreSQL on purpose: a server of its own, not the tests' one.
+SOAK_PG := KIOSK_TEST_PG_PORT=$${SOAK_PG_PORT:-54339} \
+           KIOSK_TEST_PG_DIR=$${SOAK_PG_DIR:-/tmp/lobby-kiosk-soak-pg-$$(id -u)}
+soak: bootstrap  ## 200 kiosks on one office for an hour, with faults (SOAK_MINUTES, SOAK_KIOSKS, ...: benchmarks/soak/harness.py); build/soak/report.json
+	export $(SOAK_PG); $(BIN)/python -m benchmarks.soak
 
 $(UV):
 	python3 -m venv $(TOOLS)
