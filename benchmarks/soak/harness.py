@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -213,13 +214,18 @@ class Soak:
     def _apply(self, fault: Fault, start: float) -> None:
         began = time.time()
         print(f"soak: {began - start:7.1f} s  {fault.name}", file=sys.stderr, flush=True)
-        fault.result = fault.action()
+        try:
+            fault.result = fault.action()
+        except Exception as err:  # reported, and the checks show what it cost
+            fault.result = f"failed: {err}"
+            print(f"soak: {fault.name} failed: {err}", file=sys.stderr, flush=True)
         fault.done_at = time.time()
         self.fault_log.append(
             {
                 "name": fault.name,
                 "at": round(began - start, 1),
                 "took_s": round(fault.done_at - began, 1),
+                **({"error": fault.result} if isinstance(fault.result, str) else {}),
             }
         )
 
@@ -285,7 +291,10 @@ class Soak:
             process.wait(timeout=120)
         sample_files = sorted(self.root.glob("samples-*.jsonl"))
         rows = figures.read_samples(sample_files)
-        final_errors = {p.name: e for p in self.all_plans if (e := checks.final_round(p))}
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            errors = pool.map(checks.final_round, self.all_plans)
+            rounds = dict(zip(self.all_plans, errors, strict=True))
+        final_errors = {plan.name: error for plan, error in rounds.items() if error}
         heard = checks.confirmations(sample_files)
         verdict = checks.Verdict(
             [checks.check_kiosk(p, heard.get(p.name, set()), self.store.db) for p in self.all_plans]
@@ -326,6 +335,9 @@ class Soak:
                 "5xx outside down moments": len(server_errors),
                 "office RSS MiB (each minute)": [r["mib"] for r in self.rss],
                 "kiosk restarts mid-push": len(self.restarts),
+                "office starts that failed (database down)": sum(
+                    o.failed_starts for o in self.offices
+                ),
                 "proxy faults": {n: dict(p.counts) for n, p in self.proxies.proxies.items()},
                 "final round errors": final_errors,
             },

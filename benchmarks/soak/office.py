@@ -25,6 +25,14 @@ REPO = Path(__file__).resolve().parents[2]
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
+#: systemd/kiosk-office.service's RestartSec.
+RESTART_SECONDS = 5.0
+
+
+class OfficeExited(RuntimeError):
+    pass
+
+
 @dataclass
 class OfficeProcess:
     """One office server on a loopback port, its output in `log`."""
@@ -35,13 +43,31 @@ class OfficeProcess:
     workers: int = 2
     #: (start, end) of each time it was down, in time.time().
     down: list[tuple[float, float]] = field(default_factory=list)
+    #: Starts that ended with the server exiting (and systemd's restart, played here).
+    failed_starts: int = 0
     _process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90.0) -> None:
+    def start(self, timeout: float = 180.0) -> None:
+        """Start the server and wait until it answers. A server that exits while starting
+        (its database unreachable: restarted too, or failing over) is started again every
+        RESTART_SECONDS, as systemd's `Restart=always` does (systemd/kiosk-office.service)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._spawn()
+            try:
+                self.wait_healthy(max(1.0, deadline - time.monotonic()))
+                return
+            except OfficeExited:
+                self.failed_starts += 1
+                if time.monotonic() + RESTART_SECONDS > deadline:
+                    raise
+                time.sleep(RESTART_SECONDS)
+
+    def _spawn(self) -> None:
         with self.log.open("ab") as output:
             self._process = subprocess.Popen(
                 [
@@ -51,13 +77,12 @@ class OfficeProcess:
                 cwd=REPO, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
                 env={**os.environ, "KIOSK_OFFICE_COOKIE_SECURE": "0"},
             )  # fmt: skip
-        self.wait_healthy(timeout)
 
     def wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(
+                raise OfficeExited(
                     f"the office exited ({self._process.returncode}); see {self.log}"
                 )
             try:

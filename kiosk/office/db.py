@@ -3,8 +3,10 @@
 PostgreSQL for `postgresql://...` URLs (pooled), else an SQLite file. On opening, under a
 lock that offices starting together take turns on: the columns models gained are added
 (`add_missing_columns`), unique indexes models no longer declare are dropped
-(`drop_outdated_unique_indexes`), missing tables are created, and each added column's
-backfill (`BACKFILLS`) runs once.
+(`drop_outdated_unique_indexes`), missing tables and indexes are created
+(`create_missing_tables_and_indexes`, which locks no table that exists, so an office
+starting beside others that serve does not hold them up), and each added column's backfill
+(`BACKFILLS`) runs once.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def open_office_database(url: str | None) -> Database:
         added = add_missing_columns(db, models)
         drop_outdated_unique_indexes(db, models)
         # After the columns: an index declared on a new column can only be made now.
-        db.create_tables(models, safe=True)
+        create_missing_tables_and_indexes(db, models)
         for model, name in added:
             backfill = BACKFILLS.get((model, name))
             if backfill is not None:
@@ -94,6 +96,25 @@ def add_missing_columns(db: Database, models: Iterable[type[Any]]) -> list[tuple
     if operations:
         migrate(*operations)
     return added
+
+
+def create_missing_tables_and_indexes(db: Database, models: Iterable[type[Any]]) -> None:
+    """`create_tables(safe=True)` for only what is missing. On PostgreSQL even `CREATE INDEX
+    IF NOT EXISTS` of an index that exists takes a SHARE lock on its table first: an office
+    starting beside others that serve (a restart, a second worker) would hold up their
+    writes and could deadlock with them (issue 21's soak found it). Reading the catalogue
+    locks no table."""
+    models = list(models)
+    missing = [model for model in models if not db.table_exists(model._meta.table_name)]
+    if missing:
+        db.create_tables(missing, safe=True)
+    for model in models:
+        if model in missing:
+            continue
+        present = {index.name for index in db.get_indexes(model._meta.table_name)}
+        for index in model._meta.fields_to_index():
+            if index._name not in present:
+                db.execute(model._schema._create_index(index, safe=True))
 
 
 def drop_outdated_unique_indexes(db: Database, models: Iterable[type[Any]]) -> list[str]:
