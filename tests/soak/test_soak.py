@@ -33,6 +33,8 @@ from kiosk.sync.client import AUTH_KEY, SyncClient
 from kiosk.sync.wire import sign_request
 
 pytestmark = pytest.mark.slow
+#: The sign-in form's token, as the browser's cookie carries it back (double submit).
+LOGIN_FORM_COOKIE = {"Cookie": "office_login_csrf=form-token"}
 
 
 def _free_port() -> int:
@@ -132,19 +134,19 @@ def test_the_office_keeps_no_state_in_its_processes(tmp_path: Path, postgres: Po
         staff.add_user(site, "reception1", "correct horse battery", "reception")
         login = {"username": "reception1", "password": "correct horse battery",
                  "csrf_token": "form-token", "next": "/"}  # fmt: skip
-        signed_in = first.post("/login", data=login, cookies={"office_login_csrf": "form-token"})
+        signed_in = first.post("/login", data=login, headers=LOGIN_FORM_COOKIE)
         assert signed_in.status_code == 303
-        session = {"office_session": signed_in.cookies["office_session"]}
-        assert second.get("/visits", cookies=session).status_code == 200
+        session = {"Cookie": f"office_session={signed_in.cookies['office_session']}"}
+        assert second.get("/visits", headers=session).status_code == 200
         assert second.get("/visits").status_code in (303, 401)
 
         # Failed sign-ins counted at either process lock the account from this address.
         wrong = {**login, "password": "wrong password entirely"}
         for attempt in range(5):
             client = (first, second)[attempt % 2]
-            refused = client.post("/login", data=wrong, cookies={"office_login_csrf": "form-token"})
+            refused = client.post("/login", data=wrong, headers=LOGIN_FORM_COOKIE)
             assert refused.status_code == 401
-        locked = second.post("/login", data=login, cookies={"office_login_csrf": "form-token"})
+        locked = second.post("/login", data=login, headers=LOGIN_FORM_COOKIE)
         assert locked.status_code == 401
     finally:
         for office in offices:
