@@ -4,8 +4,8 @@ or stored twice, and a table of what it measured. `make soak` runs it (`python -
 benchmarks.soak`); it is not part of `make test` or `make bench`.
 
     proxy.py     a fault-injecting TCP proxy on loopback (asyncio)
-    clocks.py    a kiosk clock set hours off
-    fleet.py     simulated kiosks: real kiosks (engine, outbox, SQLite) and real sync clients
+    fleet.py     simulated kiosks: real kiosks (engine, outbox, SQLite) and real sync clients,
+                 their timed transport, and a clock set hours off
     worker.py    a process running a share of the fleet (threads), and its entry point
     office.py    the office processes (`kiosk office serve --workers 2`) and PostgreSQL
     checks.py    the checks made after the run
