@@ -333,6 +333,9 @@ class Soak:
                 "catch-up after the partition": catch_up,
                 "5xx outside down moments": len(server_errors),
                 "office RSS MiB (each minute)": [r["mib"] for r in self.rss],
+                "kiosk actions refused (busy SQLite, a visit moved)": sum(
+                    1 for row in rows if "refused" in row
+                ),
                 "kiosk restarts mid-push": len(self.restarts),
                 "office starts that failed (database down)": sum(
                     o.failed_starts for o in self.offices
