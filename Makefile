@@ -29,7 +29,7 @@ UV_MODEL_COMPILE := $(UV) pip compile requirements/mrz-model.in --no-deps --quie
 LOCALE_DIR  := kiosk/ui/locale
 LANGUAGES   := zh_Hans zh_Hant en
 
-.PHONY: help bootstrap run office test check test-slow bench growth lock lock-upgrade i18n clean
+.PHONY: help bootstrap run office test check test-slow bench growth soak lock lock-upgrade i18n clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -83,6 +83,12 @@ growth: bootstrap  ## slow: a kiosk's year vs a fresh one; the office's pages ov
 	$(BIN)/python benchmarks/growth_kiosk.py || status=1; \
 	$(WITH_POSTGRES) $(BIN)/python benchmarks/growth_office.py || status=1; \
 	exit $${status:-0}
+
+# The soak restarts its PostgreSQL on purpose: a server of its own, not the tests' one.
+SOAK_PG := KIOSK_TEST_PG_PORT=$${SOAK_PG_PORT:-54339} \
+           KIOSK_TEST_PG_DIR=$${SOAK_PG_DIR:-/tmp/lobby-kiosk-soak-pg-$$(id -u)}
+soak: bootstrap  ## 200 kiosks on one office for an hour, with faults (SOAK_MINUTES, SOAK_KIOSKS, ...: benchmarks/soak/harness.py); build/soak/report.json
+	export $(SOAK_PG); $(BIN)/python -m benchmarks.soak
 
 $(UV):
 	python3 -m venv $(TOOLS)

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from peewee import OperationalError, PeeweeException
+from playhouse.pool import MaxConnectionsExceeded
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -248,6 +249,12 @@ def _add_error_answers(app: FastAPI, kiosks: KioskRequests) -> None:
     async def too_deep(_request: Request, _err: RecursionError) -> JSONResponse:
         # JSON nested thousands deep, read by FastAPI for a typed body (/v1/enrol).
         return kiosks.answer(400, {"detail": "the body nests too deeply"})
+
+    @app.exception_handler(MaxConnectionsExceeded)
+    async def no_free_connection(_request: Request, _err: MaxConnectionsExceeded) -> JSONResponse:
+        # Every connection of the pool stayed busy for POOL_WAIT_SECONDS (kiosk.office.db).
+        detail = {"detail": "the office database is busy"}
+        return kiosks.answer(503, detail, {"Retry-After": "5"})
 
     @app.exception_handler(PeeweeException)
     async def database_trouble(_request: Request, err: PeeweeException) -> JSONResponse:

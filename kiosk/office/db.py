@@ -3,8 +3,10 @@
 PostgreSQL for `postgresql://...` URLs (pooled), else an SQLite file. On opening, under a
 lock that offices starting together take turns on: the columns models gained are added
 (`add_missing_columns`), unique indexes models no longer declare are dropped
-(`drop_outdated_unique_indexes`), missing tables are created, and each added column's
-backfill (`BACKFILLS`) runs once.
+(`drop_outdated_unique_indexes`), missing tables and indexes are created
+(`create_missing_tables_and_indexes`, which locks no table that exists, so an office
+starting beside others that serve does not hold them up), and each added column's backfill
+(`BACKFILLS`) runs once.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from kiosk.office.growth_indexes import ensure_growth_indexes
 from kiosk.office.models import OFFICE_MODELS, OfficeVisit, office_database
 from kiosk.office.visit_names import visit_name_key
 
+#: How long a request waits for a free PostgreSQL connection of its process's pool.
+POOL_WAIT_SECONDS = 10
+
 
 def open_office_database(url: str | None) -> Database:
     """PostgreSQL for `postgresql://...` URLs (pooled), else an SQLite file (default
@@ -40,6 +45,10 @@ def open_office_database(url: str | None) -> Database:
             host=parsed.hostname,
             port=parsed.port,
             max_connections=32,
+            # The thread pool runs more requests at once than the pool has connections: a
+            # request waits its turn for one (then 503, api.py) rather than failing at once
+            # with a 500, as 200 kiosks made it do in the soak (issue 21).
+            timeout=POOL_WAIT_SECONDS,
             stale_timeout=300,
             prefer_psycopg3=True,
         )
@@ -58,7 +67,7 @@ def open_office_database(url: str | None) -> Database:
         added = add_missing_columns(db, models)
         drop_outdated_unique_indexes(db, models)
         # After the columns: an index declared on a new column can only be made now.
-        db.create_tables(models, safe=True)
+        create_missing_tables_and_indexes(db, models)
         ensure_growth_indexes(db)  # what years of visits need (kiosk.office.growth_indexes)
         for model, name in added:
             backfill = BACKFILLS.get((model, name))
@@ -96,6 +105,25 @@ def add_missing_columns(db: Database, models: Iterable[type[Any]]) -> list[tuple
     if operations:
         migrate(*operations)
     return added
+
+
+def create_missing_tables_and_indexes(db: Database, models: Iterable[type[Any]]) -> None:
+    """`create_tables(safe=True)` for only what is missing. On PostgreSQL even `CREATE INDEX
+    IF NOT EXISTS` of an index that exists takes a SHARE lock on its table first: an office
+    starting beside others that serve (a restart, a second worker) would hold up their
+    writes and could deadlock with them (issue 21's soak found it). Reading the catalogue
+    locks no table."""
+    models = list(models)
+    missing = [model for model in models if not db.table_exists(model._meta.table_name)]
+    if missing:
+        db.create_tables(missing, safe=True)
+    for model in models:
+        if model in missing:
+            continue
+        present = {index.name for index in db.get_indexes(model._meta.table_name)}
+        for index in model._meta.fields_to_index():
+            if index._name not in present:
+                db.execute(model._schema._create_index(index, safe=True))
 
 
 def drop_outdated_unique_indexes(db: Database, models: Iterable[type[Any]]) -> list[str]:

@@ -58,7 +58,10 @@ AUTH_KEY = "office-auth.key"
 BATCH_SIZE = 500
 PULL_LIMIT = 10_000
 BACKOFF_BASE = 2.0
-BACKOFF_MAX = 15 * 60.0
+#: A minute at most between tries: a kiosk cut off for ten minutes is back within a minute
+#: of the network (the soak's catch-up target is two); 200 kiosks waiting cost the office
+#: three requests a second. The office's own Retry-After (429, 503) is obeyed as it says.
+BACKOFF_MAX = 60.0
 #: After the office says this kiosk is revoked, ask again only this rarely.
 FORBIDDEN_BACKOFF = 60 * 60.0
 #: A forged answer raises a security alert at most this often.

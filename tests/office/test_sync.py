@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -228,6 +228,27 @@ def test_the_backoff_survives_a_restart(office: Office, kiosks: KioskFactory) ->
     restarted = SyncClient(kiosk)
     assert restarted.run_once().skipped
     assert restarted.run_once(force=True).pulled > 0
+
+
+def test_a_kiosk_cut_off_for_long_tries_again_within_a_minute(
+    office: Office, kiosks: KioskFactory
+) -> None:
+    """However long the office was out of reach, the next try is at most a minute away
+    (with jitter): after a ten-minute partition the soak's kiosks catch up within two."""
+    from kiosk.domain.clock import ManualClock
+
+    clock = ManualClock(MONDAY_10AM)
+    _kiosk, client = kiosks.new(
+        clock=clock, transport=FaultyTransport(dict.fromkeys(range(2, 40), "down"))
+    )
+    waits = []
+    for _ in range(20):
+        with pytest.raises(SyncError):
+            client.run_once(force=True)
+        waits.append(datetime.fromisoformat(client.status().next_attempt or "") - clock.now())
+        clock.advance(waits[-1])
+    assert waits[0] <= timedelta(seconds=4)  # the first failures are retried at once
+    assert all(timedelta(seconds=30) <= wait <= timedelta(seconds=60) for wait in waits[6:])
 
 
 def test_three_kiosks_pushing_at_once(office: Office, kiosks: KioskFactory) -> None:
