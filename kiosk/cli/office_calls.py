@@ -19,8 +19,7 @@ import argparse
 from datetime import datetime, time
 from typing import Any
 
-from kiosk.cli.common import Commands, emit, needs_subcommand
-from kiosk.cli.office_cases import office_of, site_of
+from kiosk.cli.common import Commands, emit, needs_subcommand, office_of, site_of
 from kiosk.domain.errors import InvalidInput, NotFound
 
 

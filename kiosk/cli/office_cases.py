@@ -19,42 +19,9 @@ the case's history).
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
-from kiosk.cli.common import Commands, emit, needs_subcommand
-
-
-def office_of(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The office store over --db (or $KIOSK_OFFICE_DB) and the office built on it."""
-    from kiosk.office.api import build_office
-    from kiosk.office.settings import OfficeSettings
-    from kiosk.office.store import OfficeStore, open_office_database
-
-    store = OfficeStore(open_office_database(args.db or os.environ.get("KIOSK_OFFICE_DB")))
-    return store, build_office(store, OfficeSettings.from_environment())
-
-
-def site_of(args: argparse.Namespace) -> Any:
-    """The --site named, or the office's only site; sets `args.site_zone` for emit."""
-    from zoneinfo import ZoneInfo
-
-    from kiosk.domain.errors import InvalidInput, NotFound
-    from kiosk.office.models import Site
-    from kiosk.office.settings import load_site_settings
-
-    if args.site:
-        site = Site.get_or_none(Site.name == args.site)
-        if site is None:
-            raise NotFound(f"no site {args.site!r}")
-    else:
-        sites = list(Site.select().limit(2))
-        if len(sites) != 1:
-            raise InvalidInput("--site", "name the site: the office has " + (
-                "none" if not sites else "more than one"))  # fmt: skip
-        site = sites[0]
-    args.site_zone = ZoneInfo(load_site_settings(site).timezone)
-    return site
+from kiosk.cli.common import Commands, emit, needs_subcommand, office_of, site_of
 
 
 def _case_dict(case: Any, history: list[Any] | None = None) -> dict[str, Any]:
