@@ -7,7 +7,7 @@ repair's receipt is scanned before and after the office resolves it (its `case` 
 through the feed-apply path), where the follow-up is answered; then, at 20:00, a suggestion
 whose screens say reception is closed and promise a time counted from its opening. Screenshots of every step in
 every language at 1280x800 under test-artifacts/screenshots/cases/; the same flow runs at
-600x1024 (and the slow sizes) in test_ui_flows.py's test_screens_fit_every_size, its
+600x1024 (and the slow sizes) in test_ui_sizes.py's test_screens_fit_every_size, its
 screenshots under test-artifacts/screenshots/sizes/.
 """
 

@@ -8,7 +8,7 @@ no match), check-out by badge and by name with a rating, the idle timeout, the
 high-contrast theme (switched on and off on the admin screen) and after hours. Each
 screen is screenshotted in every language into test-artifacts/screenshots/flows/.
 
-`test_screens_fit_every_size` runs the flows that show the most screens again at each
+tests/ui/test_ui_sizes.py runs the flows that show the most screens again at each
 touchscreen size, portrait included, and checks that no text is clipped or leaves the
 window (screenshots in test-artifacts/screenshots/sizes/WxH/).
 """
@@ -255,19 +255,6 @@ def test_high_contrast_theme_switches_on_and_off(flows: dict[str, Any]) -> None:
     assert min(corner_colour(shots["scan-id", "en"])) > 230
 
 
-#: 1280x800 is the main run's own size (test_the_main_run_fits_its_window), not run twice.
-#: The narrow portrait size runs in `make test`, where the smallest landscape size's forms
-#: are checked too (tests/ui/test_ui_form_sizes.py, 800x480 with the keyboard up); this
-#: whole walk at 800x480 and the sizes between and above run in `make test-slow` (each
-#: run costs about 45 s).
-SIZES = [
-    pytest.param("800x480", marks=pytest.mark.slow),
-    "600x1024",
-    pytest.param("1024x600", marks=pytest.mark.slow),
-    pytest.param("1920x1080", marks=pytest.mark.slow),
-]
-
-
 def outside_or_clipped(shot: dict[str, Any], width: int, height: int) -> list[str]:
     """Labels whose text does not fit their box, or whose box leaves the window."""
     problems = []
@@ -292,42 +279,6 @@ def test_the_main_run_fits_its_window(flows: dict[str, Any]) -> None:
     assert (width, height) == (1280, 800)
     assert "details-keyboard" in {shot["name"] for shot in flows["shots"]}
     problems = [p for shot in flows["shots"] for p in outside_or_clipped(shot, width, height)]
-    assert problems == []
-
-
-PER_SIZE_FLOWS = "welcome,invitation,approval,absent,printer,guard"
-
-
-@pytest.mark.parametrize("size", SIZES)
-def test_screens_fit_every_size(xvfb_display: str, font_cache: Path, size: str) -> None:
-    """The screens of a walk-in (the form with its keyboard open), the absent host, a
-    badge printed and the guard's VALID and INVALID verdicts, at one size."""
-    report = run_flows(
-        xvfb_display,
-        font_cache,
-        SCREENSHOTS / "sizes" / size,
-        "--size", size,
-        "--languages", "en,zh_Hans",
-        "--only", "cases," + PER_SIZE_FLOWS,
-        "--details-keyboard",
-    )  # fmt: skip
-    width, height = (int(n) for n in size.split("x"))
-    assert report["window_size"] == [width, height]
-    cases = ["cases"]  # issue 19's (tests/ui/test_ui_cases.py), at every size
-    assert report["flows_done"] == [
-        *cases,
-        "welcome",
-        "invitation",
-        "approval",
-        "absent",
-        "printer",
-        "guard",
-    ]
-    screens = {shot["screen"] for shot in report["shots"]}
-    assert {"details", "verdict", "message", "guard", "photo", "agreement", *cases} <= screens
-    verdicts = {shot["name"] for shot in report["shots"] if shot["screen"] == "verdict"}
-    assert verdicts == {"verdict-valid", "verdict-invalid"}
-    problems = [p for shot in report["shots"] for p in outside_or_clipped(shot, width, height)]
     assert problems == []
 
 
