@@ -15,7 +15,7 @@ from kiosk.cli import main
 from kiosk.devices.synthetic import render_code, synth_frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "devices"))
-from devices_helpers import CALIFORNIA_ELEMENTS, aamva_payload  # noqa: E402
+from devices_helpers import CALIFORNIA_ELEMENTS, aamva_payload
 
 
 @pytest.fixture
