@@ -191,6 +191,12 @@ def test_badges_are_byte_for_byte_those_of_x86_64(
     assert digests(ROOT / FONTS) == digests(Path("/") / FONTS) != {}, (
         "the root's Noto CJK fonts differ from this machine's: the bytes could not match"
     )
+    layout = 'from PIL import features; print(features.check("raqm"))'
+    here_raqm = ok(run([sys.executable, "-c", layout])).strip()
+    arm_raqm = ok(in_root(f"{TEST_VENV}/bin/python", "-c", layout)).strip()
+    assert arm_raqm == here_raqm, (
+        f"Pillow's Raqm text layout: {here_raqm} here, {arm_raqm} on arm64 (libfribidi0?)"
+    )
     site = inside(f"{WORK}/a")
     for width, profile in (("58", "POS-5890"), ("80", "TM-T20II")):
         text = (site / "kiosk.toml").read_text(encoding="utf-8")
