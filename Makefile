@@ -26,10 +26,14 @@ UV_COMPILE  := $(UV) pip compile pyproject.toml --quiet --generate-hashes \
 UV_MODEL_COMPILE := $(UV) pip compile requirements/mrz-model.in --no-deps --quiet --generate-hashes \
                --python-version 3.11 --custom-compile-command "make lock" -o requirements/mrz-model.lock
 
+# The file pip installs on the Pi for each package of kiosk.lock (aarch64, CPython 3.11),
+# listed in requirements/kiosk-aarch64.wheels for make test's offline check.
+PI_WHEELS   := $(TOOLS)/bin/python scripts/pi_wheels.py
+
 LOCALE_DIR  := kiosk/ui/locale
 LANGUAGES   := zh_Hans zh_Hant en
 
-.PHONY: help bootstrap run office test check test-slow bench growth soak lock lock-upgrade i18n clean
+.PHONY: help bootstrap run office test check test-slow test-arm64 bench growth soak lock lock-upgrade i18n clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -71,8 +75,14 @@ check: bootstrap  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test-slow: bootstrap  ## the slow tests only (soak, crash loops, provisioning)
-	$(WITH_POSTGRES) $(BIN)/pytest -m slow $(PYTEST_ARGS)
+test-slow: bootstrap  ## the slow tests only (soak, crash loops, provisioning), not test-arm64's
+	$(WITH_POSTGRES) $(BIN)/pytest -m "slow and not arm64" $(PYTEST_ARGS)
+
+# As root: debootstrap needs it. The host's tools (qemu-user-static, binfmt-support,
+# debootstrap) are installed with apt when missing, or the command to install them is printed.
+test-arm64: bootstrap  ## the kiosk on 64-bit Arm under qemu-user, in a Bookworm arm64 root cached in build/arm64 (root; ~30 min warm)
+	scripts/arm64-root.sh tools
+	$(BIN)/pytest -m arm64 -v tests/arm64 $(PYTEST_ARGS)
 
 bench: bootstrap  ## every benchmarks/bench_*.py, as one table
 	$(WITH_POSTGRES) $(BIN)/python benchmarks/run.py
@@ -99,12 +109,14 @@ lock: $(UV)  ## recompile requirements/*.lock from pyproject.toml, keeping curre
 	$(UV_COMPILE) --constraint requirements/dev.lock -o requirements/kiosk.lock
 	$(UV_COMPILE) --extra office --constraint requirements/dev.lock -o requirements/office.lock
 	$(UV_MODEL_COMPILE)
+	$(PI_WHEELS)
 
 lock-upgrade: $(UV)  ## recompile the locks with the newest allowed versions
 	$(UV_COMPILE) --upgrade --extra dev --extra office -o requirements/dev.lock
 	$(UV_COMPILE) --constraint requirements/dev.lock -o requirements/kiosk.lock
 	$(UV_COMPILE) --extra office --constraint requirements/dev.lock -o requirements/office.lock
 	$(UV_MODEL_COMPILE)
+	$(PI_WHEELS)
 
 i18n: bootstrap  ## extract UI, notification and office strings, update the .po files, compile the .mo files
 	$(BIN)/pybabel extract --no-location --sort-output --project=lobby-kiosk \

@@ -404,6 +404,20 @@ def check_display() -> Finding:
     return Finding("display", "warn", "no display found; `kiosk run` needs a screen or xvfb-run")
 
 
+def check_text_layout() -> Finding:
+    """Pillow lays badge text out with Raqm (HarfBuzz) only when it finds libfribidi0."""
+    from PIL import features
+
+    if features.check("raqm"):
+        return Finding("text layout", "ok", f"Raqm {features.version('raqm')}")
+    return Finding(
+        "text layout",
+        "warn",
+        "basic: badges kerned unlike a desktop's, Arabic or Indic names unshaped",
+        "sudo apt install libfribidi0 (provisioning/install.sh does)",
+    )
+
+
 def run_checks(config_path: str | None, office_db: str | None = None) -> list[Finding]:
     """Every check; with `office_db` (an office's --db URL or SQLite path) that one too."""
     checks: list[Callable[[], Finding]] = [
@@ -414,6 +428,7 @@ def run_checks(config_path: str | None, office_db: str | None = None) -> list[Fi
         ),
         check_clock,
         check_display,
+        check_text_layout,
     ]
     findings = check_fonts() + [check() for check in checks]
     config_findings, config = check_config(config_path)

@@ -50,6 +50,9 @@ readonly BASE_PACKAGES=(
     # The UI: Kivy's wheel bundles SDL2; it loads GL/EGL/GBM/DRM (KMS, no desktop) at run time.
     libsdl2-2.0-0 libgl1 libegl1 libgles2 libgbm1 libdrm2 libgl1-mesa-dri libmtdev1
     fontconfig fonts-noto-cjk
+    # Pillow's wheel lays text out with Raqm only when it finds FriBiDi: without it a badge is
+    # kerned differently from a desktop's, and Arabic or Indic names print unshaped.
+    libfribidi0
     # Codes and printers
     libzbar0 libusb-1.0-0
     # The system

@@ -72,7 +72,9 @@ def _classify(kiosk: Any) -> Callable[[Any], dict[str, Any]]:
             }
         document = describe_code(code, salt)
         if document is not None:
-            return {"kind": "identity_document", **document}
+            # The document's own "kind" (aamva, mrz, ...) must not hide that it is one.
+            of_kind = document.get("kind", document.get("document", "document"))
+            return {**document, "kind": "identity_document", "kind_of_document": of_kind}
         return {"kind": "unknown", "text": text[:80]}
 
     return classify
@@ -94,7 +96,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
             expired = " (EXPIRED)" if row.get("expired") else ""
             return (
                 f"{where}: {row.get('kind_of_document', row.get('document', 'document'))} "
-                f"{row.get('full_name', '')}, number ending {row.get('number_last4', '?')}{expired}"
+                f"{row.get('full_name', '')}, number ending {row.get('document_number_last4', '?')}"
+                f"{expired}"
             )
         return f"{where}: not a kiosk code"
 
