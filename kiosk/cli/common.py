@@ -18,6 +18,7 @@ import json
 import os
 import re
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
@@ -167,11 +168,15 @@ def shown_time(args: argparse.Namespace, moment: datetime | None, missing: str) 
     return site_time(moment, getattr(args, "site_zone", None)) if moment else missing
 
 
-def stop_on_signals() -> threading.Event:
-    """An event that SIGTERM (systemd stopping the service) and Ctrl+C set."""
+def stop_on_signals(service: str = "") -> threading.Event:
+    """An event that SIGTERM (systemd stopping the service) and Ctrl+C set. With `service`,
+    a line on stderr (the journal) says it runs, once the handlers are in place: from then
+    on a SIGTERM is a clean stop."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if service:
+        print(f"kiosk {service}: running; SIGTERM or Ctrl+C stops it", file=sys.stderr, flush=True)
     return stop
 
 

@@ -72,7 +72,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         emit(args, vars(report), f"pushed {report.pushed} ({report.duplicates} already there, "
              f"{report.rejected} rejected), pulled {report.pulled} changes")  # fmt: skip
         return 0
-    stop = stop_on_signals()
+    stop = stop_on_signals("sync")
     notifier = None
     if not args.no_notify:
         # Notifications go out from the same network-facing service, in their own thread.
@@ -94,7 +94,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
         report = notifier.tick()
         emit(args, vars(report) if hasattr(report, "__dict__") else report, str(report))
         return 0
-    notifier.run(stop_on_signals())
+    notifier.run(stop_on_signals("notify"))
     return 0
 
 
