@@ -36,6 +36,7 @@ from kiosk.ui.screens.delivery_words import (
     CODE_LENGTH,
     KIND_LABELS,
     carrier_label,
+    hand_over_problem,
     refusal_words,
     refuse_pickup,
 )
@@ -311,12 +312,10 @@ class ParcelScreen(FormScreen):
         name = self.ids.collector.text.strip()
         if parcel is None:
             return
-        if not name:
-            self.say(N_("Please type who collects the parcel."))
-            return
         pad = self.ids.signature
-        if self.signature and not pad.signed:
-            self.say(N_("Please sign in the box."))
+        problem = hand_over_problem(name, self.signature, pad.signed)
+        if problem:
+            self.say(problem)
             return
         try:
             done = self.services.collect_parcel(

@@ -27,6 +27,7 @@ from kiosk.ui.screens.delivery_words import (
     KIND_LABELS,
     WAYBILL_PROBLEMS,
     carrier_label,
+    hand_over_problem,
     refusal_words,
 )
 from kiosk.ui.widgets import later, texture_from_jpeg
@@ -181,12 +182,10 @@ class GuardCollectScreen(FormScreen):
 
     def record(self) -> None:
         name = self.ids.collector.text.strip()
-        if not name:
-            self.say(N_("Please type who collects the parcel."))
-            return
         pad = self.ids.signature
-        if self.signature and not pad.signed:
-            self.say(N_("Please sign in the box."))
+        problem = hand_over_problem(name, self.signature, pad.signed)
+        if problem:
+            self.say(problem)
             return
         try:
             self.services.guard_collect_parcel(

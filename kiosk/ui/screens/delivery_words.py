@@ -113,3 +113,13 @@ WAYBILL_PROBLEMS: dict[str, str] = {
     ),
     "blank": N_("This waybill number is only spaces. Please type it again."),
 }
+
+
+def hand_over_problem(collector: str, signature_asked: bool, signed: bool) -> str | None:
+    """Why a parcel cannot be handed over yet (the words to say), or None: who collects it
+    must be typed, and signed for where the site asks (the kiosk's and the guard's alike)."""
+    if not collector:
+        return N_("Please type who collects the parcel.")
+    if signature_asked and not signed:
+        return N_("Please sign in the box.")
+    return None
