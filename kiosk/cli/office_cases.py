@@ -128,13 +128,16 @@ def _report_text(report: Any) -> str:
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{100 * value:.1f} %"
 
+    def minutes(value: float | None) -> str:  # --json keeps the exact figure
+        return "-" if value is None else f"{value:.0f}"
+
     return "\n".join([
         f"{report.site} {report.period}: {report.total} cases",
         "by kind: " + ", ".join(f"{k} {v}" for k, v in report.by_kind.items()),
-        f"first response (min): median {report.first_response_minutes['median']}, "
-        f"p90 {report.first_response_minutes['p90']}",
-        f"resolution (min): median {report.resolution_minutes['median']}, "
-        f"p90 {report.resolution_minutes['p90']}",
+        f"first response (min): median {minutes(report.first_response_minutes['median'])}, "
+        f"p90 {minutes(report.first_response_minutes['p90'])}",
+        f"resolution (min): median {minutes(report.resolution_minutes['median'])}, "
+        f"p90 {minutes(report.resolution_minutes['p90'])}",
         f"followed up within 24 h: {pct(report.followup_rate)} "
         f"(repairs {pct(report.repair_followup_rate)}, standard 98 %)",
         f"reopened {report.reopened}, overdue {report.overdue}, open {len(report.still_open)}",
