@@ -43,13 +43,16 @@ def open_database(path: Path | str) -> SqliteDatabase:
 
     `":memory:"` gives a private in-memory database, as the tests use.
     """
-    if str(path) != ":memory:":
+    in_memory = str(path) == ":memory:"
+    new_file = in_memory or not Path(path).exists() or Path(path).stat().st_size == 0
+    if not in_memory:
         # Photos and documents: 0600 before SQLite makes it (and its -wal) 0644.
         prepare_private_database(Path(path))
     # A new file returns the pages the purge frees (kiosk.storage.compaction): set before
-    # WAL, which writes the file's first page. On a file with tables it changes nothing
-    # until the nightly job converts it.
-    pragmas = {"auto_vacuum": 2, **PRAGMAS}  # 2: INCREMENTAL
+    # WAL, which writes the file's first page. Only on a new file: set on an existing one,
+    # each opening rewrote the file (install.sh's second run must change nothing), and an
+    # older file is converted by the nightly job instead.
+    pragmas = {"auto_vacuum": 2, **PRAGMAS} if new_file else dict(PRAGMAS)  # 2: INCREMENTAL
     if str(path) == ":memory:":
         pragmas["journal_mode"] = "memory"
     db = SqliteDatabase(

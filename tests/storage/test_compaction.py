@@ -77,3 +77,16 @@ def test_kiosk_nightly_compacts_between_the_purge_and_the_backup(
     steps = json.loads(capsys.readouterr().out)
     assert list(steps) == ["close_day", "purge", "compact", "backup"]
     assert steps["compact"]["converted"] is False and "error" not in steps["compact"]
+
+
+def test_opening_a_database_again_leaves_its_file_as_it_was(tmp_path: Path) -> None:
+    """install.sh's second run must change nothing: setting auto_vacuum on every opening
+    once rewrote the file each time (make test-slow's install-twice test found it)."""
+    path = tmp_path / "kiosk.sqlite3"
+    open_database(path).close()
+    before = path.read_bytes()
+    open_database(path).close()
+    assert path.read_bytes() == before
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA auto_vacuum").fetchone()[0] == INCREMENTAL  # a new file's policy
+    check.close()
