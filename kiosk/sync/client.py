@@ -6,7 +6,7 @@
 - Failures (no network, timeouts, a dropped connection, 5xx, 429) back off exponentially
   with jitter; the schedule is kept in the database, so a restart does not hammer the office.
   A dropped answer means the events are sent again, which the office's idempotent ingest
-  makes harmless.
+  makes harmless. The pause between idle rounds varies too, so a fleet does not move in step.
 - Pull applies each batch of changes in one transaction together with the new cursor.
 - The office's clock is read from every answer; the kiosk signs with the office's time
   (its own corrected by the measured skew), records the skew, and `kiosk doctor` shows it.
@@ -62,6 +62,8 @@ BACKOFF_BASE = 2.0
 #: of the network (the soak's catch-up target is two); 200 kiosks waiting cost the office
 #: three requests a second. The office's own Retry-After (429, 503) is obeyed as it says.
 BACKOFF_MAX = 60.0
+#: How far one idle pause may differ from the next (see SyncClient.idle_wait).
+IDLE_SPREAD = 0.2
 #: After the office says this kiosk is revoked, ask again only this rarely.
 FORBIDDEN_BACKOFF = 60 * 60.0
 #: A forged answer raises a security alert at most this often.
@@ -556,7 +558,18 @@ class SyncClient:
             except Exception:  # a bug must not stop sync for good; it is logged, then retried
                 log.exception("sync round failed")
                 report = RoundReport(skipped=True)
-            stop.wait(idle if report.skipped or not (report.pushed or report.pulled) else 0.1)
+            stop.wait(
+                self.idle_wait(idle)
+                if report.skipped or not (report.pushed or report.pulled)
+                else 0.1
+            )
+
+    def idle_wait(self, idle: float) -> float:
+        """The pause after a round with nothing to do: `idle` ± 20 %. Without the spread,
+        kiosks that an office stall held up together come back together, round after round,
+        and their rounds keep arriving in bursts (the soak's latency spikes); with it they
+        drift apart within a few rounds."""
+        return idle * self._rng.uniform(1 - IDLE_SPREAD, 1 + IDLE_SPREAD)
 
 
 def _enrolment_answer(

@@ -251,6 +251,27 @@ def test_a_kiosk_cut_off_for_long_tries_again_within_a_minute(
     assert all(timedelta(seconds=30) <= wait <= timedelta(seconds=60) for wait in waits[6:])
 
 
+def test_idle_kiosks_do_not_move_in_step(office: Office, kiosks: KioskFactory) -> None:
+    """A kiosk with nothing to send waits about the idle time, never the same time twice in
+    a row, so kiosks an office stall held up together drift apart again."""
+    import threading
+
+    _kiosk, client = kiosks.new()
+    client.run_once()
+    waits: list[float] = []
+
+    class CountingStop(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            waits.append(timeout or 0.0)
+            if len(waits) == 12:
+                self.set()
+            return self.is_set()
+
+    client.run_forever(CountingStop(), idle=5.0)
+    assert all(4.0 <= wait <= 6.0 for wait in waits), waits
+    assert len(set(waits)) == len(waits)
+
+
 def test_three_kiosks_pushing_at_once(office: Office, kiosks: KioskFactory) -> None:
     host_ref, _ = book_with_invitation(office)
     pairs = [kiosks.new() for _ in range(3)]
