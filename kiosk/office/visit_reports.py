@@ -15,14 +15,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from peewee import JOIN, SQL, Case, fn
+from peewee import JOIN, SQL, Case, Database, PostgresqlDatabase, fn
 
 from kiosk.dbkit.rows import rows_of
 
 # The same figures as the kiosk's own report (kiosk.services.reports), computed in SQL here.
 from kiosk.domain.report_values import ResponseTimes, Satisfaction
 from kiosk.domain.values import ATTENDED_WITHIN, VisitState
-from kiosk.office.models import OfficeAppointment, OfficeHost, OfficeVisit, Site
+from kiosk.office.models import OfficeAppointment, OfficeHost, OfficeVisit, Site, office_database
 
 Period = Literal["day", "week", "month"]
 PERIODS: tuple[Period, ...] = ("day", "week", "month")
@@ -115,16 +115,10 @@ def build_report(
         )
         return counts
 
-    by_department = _counts(
-        OfficeVisit.select(OfficeHost.department, fn.COUNT(OfficeVisit.id))
-        .join(OfficeHost, JOIN.LEFT_OUTER, on=_HOST_OF_VISIT)
-        .where(admitted)
-        .group_by(OfficeHost.department)
-        .order_by(fn.COUNT(OfficeVisit.id).desc(), OfficeHost.department)
-    )
     by_purpose = by(OfficeVisit.purpose)
     response, per_host_response = _response_times(site.id, start_ms, end_ms)
     by_host = _by_host(admitted, per_host_response)
+    by_department = _by_department(by_host)
     response.unanswered = visits - response.answered
     no_show_appointments, no_show_visits = _no_shows(site, start_ms, end_ms, now)
     return OfficeReport(
@@ -196,6 +190,16 @@ def _by_host(admitted: Any, per_host_response: dict[str, ResponseTimes]) -> list
     return by_host
 
 
+def _by_department(by_host: list[HostFigures]) -> dict[str, int]:
+    """The visits per department of their host, summed from the per-host figures (one scan
+    of the period's visits fewer): a host the office does not know counts as "(none)"."""
+    counts: dict[str, int] = {}
+    for figures in by_host:
+        department = figures.department or "(none)"
+        counts[department] = counts.get(department, 0) + figures.visits
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
 def _satisfaction(admitted: Any) -> Satisfaction:
     ratings: dict[int, int] = {
         int(score): int(count)
@@ -253,49 +257,110 @@ def _no_shows(site: Site, start_ms: int, end_ms: int, now: datetime) -> tuple[in
 def _response_times(
     site_id: int, start_ms: int, end_ms: int
 ) -> tuple[ResponseTimes, dict[str, ResponseTimes]]:
-    """Median, p90 and the share within the standard, overall and per host, in SQL: a window
-    ranks each answered visit's response time, and only the ranks that are the median or
-    the 90th percentile come back."""
+    """Median, p90 and the share within the standard, overall and per host, in one SQL
+    statement (one scan of the period's visits)."""
     db = OfficeVisit._meta.database
+    if isinstance(office_database.obj, PostgresqlDatabase):  # the models' database is a proxy
+        return _response_times_by_aggregates(db, site_id, start_ms, end_ms)
+    return _response_times_by_windows(db, site_id, start_ms, end_ms)
+
+
+def _response_times_by_windows(
+    db: Database, site_id: int, start_ms: int, end_ms: int
+) -> tuple[ResponseTimes, dict[str, ResponseTimes]]:
+    """The figures by window functions, which SQLite has (it has no percentile aggregates):
+    each answered visit's response time is ranked over all and within its host's, and only
+    the rows whose rank is a median or the 90th percentile in either come back."""
     mark = db.param
     limit_ms = int(ATTENDED_WITHIN.total_seconds() * 1000)
-    results: list[dict[str, ResponseTimes]] = []
-    for partition in ("", 'PARTITION BY "host_ref"'):
-        sql = f"""
-            WITH answered AS (
-                SELECT "host_ref",
-                       "host_acknowledged_at" - COALESCE("host_notified_at", "arrived_at") AS ms
-                FROM "office_visit"
-                WHERE "site_id" = {mark} AND "arrived_at" >= {mark} AND "arrived_at" < {mark}
-                  AND "state" NOT IN ({mark}, {mark}, {mark})
-                  AND "host_acknowledged_at" IS NOT NULL
-            ), ranked AS (
-                SELECT "host_ref", ms,
-                       ROW_NUMBER() OVER ({partition} ORDER BY ms) AS rank,
-                       COUNT(*) OVER ({partition}) AS n,
-                       SUM(CASE WHEN ms <= {limit_ms} THEN 1 ELSE 0 END) OVER ({partition})
-                           AS within
-                FROM answered
-            )
-            SELECT "host_ref", ms, rank, n, within FROM ranked
-            WHERE rank = (n + 1) / 2 OR rank = n / 2 + 1 OR rank = (9 * n + 9) / 10
-        """
-        params = (site_id, start_ms, end_ms, *NOT_ARRIVED, VisitState.DENIED.value)
-        picked: dict[str, dict[int, float]] = {}
-        sizes: dict[str, tuple[int, int]] = {}
-        for host_ref, ms, rank, n, within in db.execute_sql(sql, params).fetchall():
-            key = host_ref if partition else ""
-            picked.setdefault(key, {})[int(rank)] = float(ms) / 1000
-            sizes[key] = (int(n), int(within))
-        figures = {}
-        for key, (n, within) in sizes.items():
-            ranks = picked[key]
-            median = (ranks[(n + 1) // 2] + ranks[n // 2 + 1]) / 2
-            figures[key] = ResponseTimes(
-                answered=n,
-                median_seconds=median,
-                p90_seconds=ranks[(9 * n + 9) // 10],
-                within_standard=within / n,
-            )
-        results.append(figures)
-    return results[0].get("", ResponseTimes()), results[1]
+
+    def picked(rank: str, n: str) -> str:
+        return f"({rank} = ({n} + 1) / 2 OR {rank} = {n} / 2 + 1 OR {rank} = (9 * {n} + 9) / 10)"
+
+    within = f"SUM(CASE WHEN ms <= {limit_ms} THEN 1 ELSE 0 END)"
+    host = 'PARTITION BY "host_ref"'
+    sql = f"""
+        WITH answered AS (
+            SELECT "host_ref",
+                   "host_acknowledged_at" - COALESCE("host_notified_at", "arrived_at") AS ms
+            FROM "office_visit"
+            WHERE "site_id" = {mark} AND "arrived_at" >= {mark} AND "arrived_at" < {mark}
+              AND "state" NOT IN ({mark}, {mark}, {mark})
+              AND "host_acknowledged_at" IS NOT NULL
+        ), ranked AS (
+            SELECT "host_ref", ms,
+                   ROW_NUMBER() OVER (ORDER BY ms) AS rank_all,
+                   COUNT(*) OVER () AS n_all,
+                   {within} OVER () AS within_all,
+                   ROW_NUMBER() OVER ({host} ORDER BY ms) AS rank_host,
+                   COUNT(*) OVER ({host}) AS n_host,
+                   {within} OVER ({host}) AS within_host
+            FROM answered
+        )
+        SELECT "host_ref", ms, rank_all, n_all, within_all, rank_host, n_host, within_host
+        FROM ranked
+        WHERE {picked("rank_all", "n_all")} OR {picked("rank_host", "n_host")}
+    """
+    params = (site_id, start_ms, end_ms, *NOT_ARRIVED, VisitState.DENIED.value)
+    ranks: dict[str, dict[int, float]] = {}
+    sizes: dict[str, tuple[int, int]] = {}
+    overall = "\0all"  # a key no host_ref has
+    for host_ref, ms, *counted in db.execute_sql(sql, params).fetchall():
+        rank_all, n_all, within_all, rank_host, n_host, within_host = map(int, counted)
+        for key, rank, n, inside in (
+            (overall, rank_all, n_all, within_all),
+            (host_ref, rank_host, n_host, within_host),
+        ):
+            if rank in ((n + 1) // 2, n // 2 + 1, (9 * n + 9) // 10):
+                ranks.setdefault(key, {})[rank] = float(ms) / 1000
+                sizes[key] = (n, inside)
+    figures = {key: _figures(ranks[key], n, inside) for key, (n, inside) in sizes.items()}
+    everyone = figures.pop(overall, ResponseTimes())
+    return everyone, figures
+
+
+def _response_times_by_aggregates(
+    db: Database, site_id: int, start_ms: int, end_ms: int
+) -> tuple[ResponseTimes, dict[str, ResponseTimes]]:
+    """The same figures by PostgreSQL's ordered-set aggregates, a third of the windows' time
+    on a month of a big site: percentile_cont(0.5) is the mean of the two middle values, and
+    percentile_disc(0.9) the nearest rank ceil(0.9 n), which is (9 n + 9) // 10 above."""
+    limit_ms = int(ATTENDED_WITHIN.total_seconds() * 1000)
+    sql = f"""
+        SELECT "host_ref", GROUPING("host_ref"), COUNT(*),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY ms),
+               percentile_disc(0.9) WITHIN GROUP (ORDER BY ms),
+               SUM(CASE WHEN ms <= {limit_ms} THEN 1 ELSE 0 END)
+        FROM (
+            SELECT "host_ref",
+                   "host_acknowledged_at" - COALESCE("host_notified_at", "arrived_at") AS ms
+            FROM "office_visit"
+            WHERE "site_id" = %s AND "arrived_at" >= %s AND "arrived_at" < %s
+              AND "state" NOT IN (%s, %s, %s) AND "host_acknowledged_at" IS NOT NULL
+        ) AS answered
+        GROUP BY GROUPING SETS (("host_ref"), ())
+    """
+    params = (site_id, start_ms, end_ms, *NOT_ARRIVED, VisitState.DENIED.value)
+    everyone, per_host = ResponseTimes(), {}
+    for host_ref, is_total, n, median_ms, p90_ms, within in db.execute_sql(sql, params):
+        figures = ResponseTimes(
+            answered=int(n),
+            median_seconds=float(median_ms) / 1000,
+            p90_seconds=float(p90_ms) / 1000,
+            within_standard=int(within) / int(n),
+        )
+        if is_total:
+            everyone = figures
+        else:
+            per_host[host_ref] = figures
+    return everyone, per_host
+
+
+def _figures(ranks: dict[int, float], n: int, within: int) -> ResponseTimes:
+    """ResponseTimes from the response times (seconds) at the median and p90 ranks."""
+    return ResponseTimes(
+        answered=n,
+        median_seconds=(ranks[(n + 1) // 2] + ranks[n // 2 + 1]) / 2,
+        p90_seconds=ranks[(9 * n + 9) // 10],
+        within_standard=within / n,
+    )

@@ -99,6 +99,58 @@ def test_the_day_report_has_the_kiosks_figures(web_office: WebOffice) -> None:
     assert report.per_day == [(MONDAY_10AM.date(), 6)]
 
 
+def test_response_times_match_their_definitions_for_any_count(office_db_url: str) -> None:
+    """Medians of odd and even counts, the nearest-rank p90 and the share within a minute,
+    overall and per host: each backend's SQL (PostgreSQL's percentile aggregates, SQLite's
+    windows) against statistics.median and the rank ceil(0.9 n) over the same times."""
+    import math
+    import random
+    import statistics
+
+    from kiosk.domain.clock import ManualClock
+
+    store = OfficeStore(open_office_database(office_db_url), clock=ManualClock(MONDAY_10AM))
+    site = store.site(SITE)
+    in_shanghai(store, site)
+    hosts = [store.add_host(SITE, f"Host {n}", email=f"h{n}@example.com") for n in range(4)]
+    lobby = FakeKiosk(store, SITE, "lobby-1")
+    monday = MONDAY_10AM - timedelta(hours=1)
+    # Distinct times (so that a wrong rank shows), the standard's edge among them.
+    all_times = [60, *random.Random(7).sample([s for s in range(1, 900) if s != 60], 39)]
+    random.Random(8).shuffle(all_times)
+    times: dict[str, list[int]] = {host.ref: [] for host in hosts}
+    for n, host in enumerate(
+        host for host, count in zip(hosts, (1, 2, 7, 30), strict=True) for _ in range(count)
+    ):
+        seconds = all_times[n]
+        times[host.ref].append(seconds)
+        lobby.visit(
+            f"Visitor {n}", arrived=monday + timedelta(seconds=n),
+            acknowledged=monday + timedelta(seconds=n + seconds), host=host.ref,
+        )  # fmt: skip
+    with store.db.connection_context():
+        report = reporting.build_report(site, "day", MONDAY_10AM.date(), SHANGHAI, MONDAY_10AM)
+    store.db.close()
+
+    def expected(values: list[int]) -> tuple[int, float, float, float]:
+        ranked = sorted(values)
+        p90 = ranked[math.ceil(0.9 * len(ranked)) - 1]
+        within = sum(v <= 60 for v in ranked) / len(ranked)
+        return len(ranked), statistics.median(ranked), p90, within
+
+    def measured(response: object) -> tuple[int, float, float, float]:
+        return (
+            response.answered, response.median_seconds,  # type: ignore[attr-defined]
+            response.p90_seconds, response.within_standard,  # type: ignore[attr-defined]
+        )  # fmt: skip
+
+    assert measured(report.response) == pytest.approx(
+        expected([v for values in times.values() for v in values])
+    )
+    for figures in report.by_host:
+        assert measured(figures.response) == pytest.approx(expected(times[figures.host_ref]))
+
+
 def test_weeks_and_months_follow_the_site_calendar(web_office: WebOffice) -> None:
     _week_of_visits(web_office)
     with web_office.store.db.connection_context():
