@@ -21,10 +21,11 @@ from playhouse.pool import PooledPostgresqlDatabase
 from kiosk.dbkit.private_files import prepare_private_database
 from kiosk.dbkit.rows import rows_of
 from kiosk.dbkit.sqlite import PRAGMAS, WRITE_LOCK_FIRST
+from kiosk.office.appointment_arrivals import copy_arrivals
 from kiosk.office.cases.models import CASE_MODELS
 from kiosk.office.deliveries.models import DELIVERY_MODELS
 from kiosk.office.growth_indexes import ensure_growth_indexes
-from kiosk.office.models import OFFICE_MODELS, OfficeVisit, office_database
+from kiosk.office.models import OFFICE_MODELS, OfficeAppointment, OfficeVisit, office_database
 from kiosk.office.visit_names import visit_name_key
 
 #: How long a request waits for a free PostgreSQL connection of its process's pool.
@@ -169,7 +170,14 @@ def _backfill_visit_name_keys(db: Database) -> None:
         last_id = rows[-1][0]
 
 
+def _backfill_appointment_arrivals(db: Database) -> None:
+    """Appointments stored before they carried their visit's arrival get it (one UPDATE:
+    about two minutes for 2.6 million appointments on the machine that made `make growth`)."""
+    copy_arrivals(db)
+
+
 #: Work to do once when a column is added: (model, field name) -> the step.
 BACKFILLS: dict[tuple[type[Any], str], Callable[[Database], None]] = {
     (OfficeVisit, "name_key"): _backfill_visit_name_keys,
+    (OfficeAppointment, "visit_arrived_at"): _backfill_appointment_arrivals,
 }

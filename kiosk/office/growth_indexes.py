@@ -13,10 +13,11 @@ so an office that has them pays nothing and one upgraded over a big table builds
   fetched each row: a month's report over 20 million visits took 5 s; see make growth.
 - `office_visit_site_id_state_updated_at`: the no-show visits of the period; through
   (site, state) the report read every no-show the site ever had.
-- `office_appointment_site_id_starts_at`: the no-show appointments of one site's period
-  (carrying on PostgreSQL what that count reads); through `starts_at` it read every site's.
-- `office_visit_ref_arrived_at` (PostgreSQL): whether each of those appointments' visits
-  arrived, from the index alone instead of a row fetched per appointment.
+- `office_appointment_site_id_starts_at_kept`: the no-show appointments of one site's
+  period, carrying on PostgreSQL what that count reads, their visits' arrival included
+  (kiosk.office.appointment_arrivals), so the count is one index-only scan. Through
+  `starts_at` it read every site's; and looking up each appointment's visit (the dropped
+  `office_visit_ref_arrived_at`) was a month's report's slowest query.
 - `office_visit_name_key_trgm` (PostgreSQL, with the pg_trgm extension): the visit log's
   name search is a `name_key ILIKE '%term%'`, which no B-tree serves; without it the search
   walks every visit of the site. Where pg_trgm cannot be created (a managed server that does
@@ -37,10 +38,10 @@ log = logging.getLogger(__name__)
 #: (name, table, what it indexes, what it carries besides on PostgreSQL): every backend.
 INDEXES: list[tuple[str, str, str, str]] = [
     (
-        "office_appointment_site_id_starts_at",
+        "office_appointment_site_id_starts_at_kept",
         "office_appointment",
         '("site_id", "starts_at")',
-        'INCLUDE ("ends_at", "cancelled_at", "visit_ref")',
+        'INCLUDE ("ends_at", "cancelled_at", "visit_arrived_at")',
     ),
     (
         "office_visit_site_id_arrived_at_report",
@@ -57,9 +58,9 @@ INDEXES: list[tuple[str, str, str, str]] = [
     ),
 ]
 #: (name, table, what it indexes and carries): PostgreSQL only.
-POSTGRES_INDEXES: list[tuple[str, str, str]] = [
-    ("office_visit_ref_arrived_at", "office_visit", '("ref") INCLUDE ("arrived_at")'),
-]
+POSTGRES_INDEXES: list[tuple[str, str, str]] = []
+#: Indexes earlier offices made that nothing reads any more (dropped, so writes stop paying).
+REPLACED = ("office_appointment_site_id_starts_at", "office_visit_ref_arrived_at")
 #: (name, table, how and what it indexes): PostgreSQL only, each needing pg_trgm.
 TRIGRAM_INDEXES: list[tuple[str, str, str]] = [
     ("office_visit_name_key_trgm", "office_visit", 'USING gin ("name_key" gin_trgm_ops)'),
@@ -72,6 +73,9 @@ def ensure_growth_indexes(db: Database) -> list[str]:
     present = _index_names(db)
     made = []
     postgres = isinstance(db, PostgresqlDatabase)
+    for name in REPLACED:
+        if name in present:
+            db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
     for name, table, columns, carried in INDEXES:
         if name not in present:
             extra = f" {carried}" if postgres and carried else ""

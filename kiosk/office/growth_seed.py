@@ -235,9 +235,9 @@ _APPOINTMENTS_SQL = """
 INSERT INTO "office_appointment" ("ref", "site_id", "visit_ref", "host_ref", "visitor_name",
     "company", "email", "phone", "starts_at", "ends_at", "purpose", "level", "visitor_type",
     "invitation_token_id", "updated_at", "calendar_sequence", "import_key", "import_sequence",
-    "import_digest")
+    "import_digest", "visit_arrived_at")
 SELECT "appointment_ref", "site_id", "ref", "host_ref", "visitor_name", "company", '', '',
     COALESCE("arrived_at", "updated_at" - 3600000), COALESCE("arrived_at", "updated_at" - 3600000)
-    + 3600000, "purpose", "level", "visitor_type", '', "updated_at", 0, '', 0, ''
+    + 3600000, "purpose", "level", "visitor_type", '', "updated_at", 0, '', 0, '', "arrived_at"
 FROM "office_visit" WHERE "appointment_ref" <> ''
 """

@@ -23,6 +23,7 @@ from kiosk.domain.clock import Clock
 from kiosk.domain.errors import InvalidInput
 from kiosk.domain.event_chain import canonical_json, payload_digest
 from kiosk.office.alerts import OfficeAlert, raise_alert
+from kiosk.office.appointment_arrivals import copy_arrivals
 from kiosk.office.cases.intake import CaseIntake
 from kiosk.office.deliveries.intake import ParcelIntake
 from kiosk.office.event_schema import FINAL_STATES, STATE_RANK, validate_event
@@ -278,6 +279,7 @@ class Intake:
             update=(*VISIT_FIELDS, "name_key", "kiosk", "updated_at"),
         )  # fmt: skip
         self.feed.log_many(site, "visit", [(v.ref, visit_data(v)) for v in changed.values()])
+        copy_arrivals(self.db, [v.ref for v in changed.values() if v.arrived_at is not None])
         return unchanged
 
     def _fold(

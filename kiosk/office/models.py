@@ -174,6 +174,9 @@ class OfficeAppointment(OfficeModel):
     invitation_token_id = CharField(default="")
     cancelled_at = UtcTimestampField(null=True)
     updated_at = UtcTimestampField()
+    # When the booked visit arrived, copied from it (kiosk.office.appointment_arrivals): the
+    # reports count no-shows from this table alone.
+    visit_arrived_at = UtcTimestampField(null=True)
     # The SEQUENCE of the visit's entry in the visitor's calendar (the .ics of the mails
     # kiosk.office.invitations sends, whose UID is the ref): raised whenever the visit
     # changes or is cancelled, so that the newest mail replaces the entry the older made.

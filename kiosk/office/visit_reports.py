@@ -222,9 +222,6 @@ def _satisfaction(admitted: Any) -> Satisfaction:
 def _no_shows(site: Site, start_ms: int, end_ms: int, now: datetime) -> tuple[int, int]:
     """Appointments booked here whose time is over with nobody arrived, and the visits
     kiosks marked as no-shows for appointments the office never booked."""
-    arrived_visit = OfficeVisit.select(OfficeVisit.id).where(
-        (OfficeVisit.ref == OfficeAppointment.visit_ref) & OfficeVisit.arrived_at.is_null(False)
-    )
     no_show_appointments = (
         OfficeAppointment.select()
         .where(
@@ -233,7 +230,8 @@ def _no_shows(site: Site, start_ms: int, end_ms: int, now: datetime) -> tuple[in
             & (OfficeAppointment.starts_at < end_ms)
             & (OfficeAppointment.ends_at <= now)
             & OfficeAppointment.cancelled_at.is_null()
-            & ~fn.EXISTS(arrived_visit)
+            # Copied from the visit when it arrived (kiosk.office.appointment_arrivals).
+            & OfficeAppointment.visit_arrived_at.is_null()
         )
         .count()
     )
@@ -343,6 +341,8 @@ def _response_times_by_aggregates(
     params = (site_id, start_ms, end_ms, *NOT_ARRIVED, VisitState.DENIED.value)
     everyone, per_host = ResponseTimes(), {}
     for host_ref, is_total, n, median_ms, p90_ms, within in db.execute_sql(sql, params):
+        if not n:  # the grand total's row comes even when nobody was answered
+            continue
         figures = ResponseTimes(
             answered=int(n),
             median_seconds=float(median_ms) / 1000,

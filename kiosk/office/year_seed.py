@@ -66,6 +66,8 @@ def seed_year(
                         "starts_at": arrived,
                         "ends_at": arrived + timedelta(hours=1),
                         "updated_at": end,
+                        # As intake copies it (kiosk.office.appointment_arrivals).
+                        "visit_arrived_at": visit["arrived_at"],
                     }
                 )
         for start in range(0, len(visit_rows), 5000):

@@ -60,6 +60,52 @@ def test_opening_the_office_makes_the_indexes_years_of_visits_need(office_db_url
         assert all(name in _index_names(reopened, table) for name, table, *_ in INDEXES)
 
 
+def test_each_appointment_knows_when_its_visitor_came(office_db_url: str) -> None:
+    """The reports count no-shows from the appointments alone: intake copies a booked visit's
+    arrival onto its appointment, and an office whose appointments predate that copy gets it
+    when it opens its database."""
+    from kiosk.domain.clock import ManualClock
+    from kiosk.office.store import OfficeStore
+
+    store = OfficeStore(open_office_database(office_db_url), clock=ManualClock(MONDAY_10AM))
+    site = store.site(SITE)
+    in_shanghai(store, site)
+    host = store.add_host(SITE, "Maria Schmidt", email="m@example.com")
+    lobby = FakeKiosk(store, SITE, "lobby-1")
+    start = MONDAY_10AM - timedelta(hours=2)
+    came, _absent = (
+        store.add_appointment(SITE, visitor_name=name, host_ref=host.ref, starts_at=start,
+                              ends_at=start + timedelta(hours=1))
+        for name in ("Came", "Absent")
+    )  # fmt: skip
+    arrived = start + timedelta(minutes=5)
+    lobby.visit("Came", arrived=arrived, ref=came.visit_ref, appointment=came.ref,
+                method="invitation")  # fmt: skip
+    lobby.visit("Came", state="checked_out", arrived=arrived, ref=came.visit_ref,
+                left=arrived + timedelta(hours=1))  # fmt: skip
+
+    def kept() -> dict[str, datetime | None]:
+        with store.db.connection_context():
+            return {a.visitor_name: a.visit_arrived_at for a in OfficeAppointment.select()}
+
+    def no_shows() -> int:
+        with store.db.connection_context():
+            day = MONDAY_10AM.astimezone(SHANGHAI).date()
+            return reporting.build_report(
+                site, "day", day, SHANGHAI, MONDAY_10AM
+            ).no_show_appointments
+
+    assert kept() == {"Came": arrived, "Absent": None}
+    assert no_shows() == 1
+    with store.db.connection_context():  # as an office from before the copy left it
+        store.db.execute_sql('ALTER TABLE "office_appointment" DROP COLUMN "visit_arrived_at"')
+    store.db.close()
+    store = OfficeStore(open_office_database(office_db_url), clock=ManualClock(MONDAY_10AM))
+    assert kept() == {"Came": arrived, "Absent": None}
+    assert no_shows() == 1
+    store.db.close()
+
+
 @pytest.fixture
 def growth_database() -> Iterator[str]:
     """A PostgreSQL database of its own on the test server, dropped afterwards."""
@@ -110,6 +156,8 @@ def test_the_bulk_years_are_what_the_pages_read(growth_database: str) -> None:
         assert seeded.appointments == OfficeAppointment.select().count() == 6000 - walk_ins
         states = {v.state for v in visits}
         assert {"checked_out", "denied", "no_show"} <= states
+        arrivals = {v.ref: v.arrived_at for v in visits}
+        assert all(a.visit_arrived_at == arrivals[a.visit_ref] for a in OfficeAppointment.select())
 
         day = (end - timedelta(days=200)).astimezone(SHANGHAI).date()
         report = reporting.build_report(flagship, "month", day, SHANGHAI, end)
