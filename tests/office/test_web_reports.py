@@ -5,6 +5,8 @@ visits on PostgreSQL."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +16,7 @@ from office_visits_support import FakeKiosk, in_shanghai
 from tests_support import MONDAY_10AM
 
 from kiosk.office import reporting
+from kiosk.office.models import Site
 from kiosk.office.store import OfficeStore, open_office_database
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -36,7 +39,7 @@ def test_a_bad_period_or_day_is_refused_politely(web_office: WebOffice) -> None:
     assert client.get("/reports", params={"day": "monday"}).status_code == 400
 
 
-def _week_of_visits(web_office: WebOffice) -> None:
+def _week_of_visits(web_office: WebOffice | ReportOffice) -> None:
     """Monday 23 Nov 2026 (and one visit the Sunday before, one a month earlier)."""
     store = web_office.store
     in_shanghai(store, web_office.site)
@@ -72,7 +75,24 @@ def _week_of_visits(web_office: WebOffice) -> None:
     lobby.visit("Kiosk no-show", state="no_show", arrived=None, at=monday)
 
 
-def test_the_day_report_has_the_kiosks_figures(web_office: WebOffice) -> None:
+@dataclass
+class ReportOffice:
+    store: OfficeStore
+    site: Site
+
+
+@pytest.fixture
+def report_office(office_db_url: str) -> Iterator[ReportOffice]:
+    """An office on SQLite and on PostgreSQL, whose reports count in different SQL."""
+    from kiosk.domain.clock import ManualClock
+
+    store = OfficeStore(open_office_database(office_db_url), clock=ManualClock(MONDAY_10AM))
+    yield ReportOffice(store, store.site(SITE))
+    store.db.close()
+
+
+def test_the_day_report_has_the_kiosks_figures(report_office: ReportOffice) -> None:
+    web_office = report_office
     _week_of_visits(web_office)
     with web_office.store.db.connection_context():
         report = reporting.build_report(
@@ -151,7 +171,8 @@ def test_response_times_match_their_definitions_for_any_count(office_db_url: str
         assert measured(figures.response) == pytest.approx(expected(times[figures.host_ref]))
 
 
-def test_weeks_and_months_follow_the_site_calendar(web_office: WebOffice) -> None:
+def test_weeks_and_months_follow_the_site_calendar(report_office: ReportOffice) -> None:
+    web_office = report_office
     _week_of_visits(web_office)
     with web_office.store.db.connection_context():
         week = reporting.build_report(
