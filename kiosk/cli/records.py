@@ -3,7 +3,7 @@
 kiosk report daily|monthly [--date D]   the figures of a day or month
 kiosk export --since D [--output F]     visits as CSV (formulas defused)
 kiosk purge / backup / nightly          retention, a safe copy, and both with close-day
-kiosk audit verify                      the audit log's hash chain
+kiosk audit verify                      the audit log's hash chain, sealed files included
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import contextlib
 import csv
 import sys
 from collections.abc import Callable
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from kiosk.cli.common import Commands, emit, open_kiosk, site_time
@@ -124,13 +124,16 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
-    """What the nightly timer runs: close the day, purge, compact, back up. Each step is
-    tried even if one before it failed, and the exit status says whether all succeeded."""
+    """What the nightly timer runs: close the day, purge, seal old audit entries in files,
+    compact, back up. Each step is tried even if one before it failed, and the exit status
+    says whether all succeeded."""
     from kiosk.services.retention import purge
+    from kiosk.storage.audit_archive import archive_audit, archive_dir
     from kiosk.storage.backup import backup_database
     from kiosk.storage.compaction import compact_database
 
     kiosk = open_kiosk(args)
+    audit_days = timedelta(days=kiosk.config.retention.audit_in_database_days)
     steps: dict[str, Callable[[], Any]] = {
         "close_day": kiosk.engine.close_day,
         "purge": lambda: purge(
@@ -138,6 +141,9 @@ def cmd_nightly(args: argparse.Namespace) -> int:
             kiosk.config.retention,
             kiosk.clock,
             case_contact_days=kiosk.config.cases.contact_days,
+        ).as_dict(),
+        "archive_audit": lambda: archive_audit(
+            kiosk.db, archive_dir(kiosk.config.database_path), kiosk.clock.now() - audit_days
         ).as_dict(),
         "compact": lambda: compact_database(kiosk.db, kiosk.config.database_path).as_dict(),
         "backup": lambda: str(
@@ -161,12 +167,12 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from kiosk.storage.journal import verify_audit_chain
+    from kiosk.storage.audit_archive import archive_dir, verify_with_archives
 
-    open_kiosk(args)
-    report = verify_audit_chain()
+    kiosk = open_kiosk(args)
+    report = verify_with_archives(archive_dir(kiosk.config.database_path))
     text = (
-        f"audit chain intact: {report.entries} entries"
+        f"audit chain intact: {report.entries} entries ({report.archived} in sealed files)"
         if report.intact
         else f"AUDIT CHAIN BROKEN at entry {report.first_broken_id}: {report.problem}"
     )

@@ -164,6 +164,7 @@ class RetentionConfig(_Section):
     messages_days: int = Field(ge=1)
     sent_events_days: int = Field(ge=1)
     parcels_days: int = Field(default=90, ge=1)
+    audit_in_database_days: int = Field(default=90, ge=1)
 
 
 class AdminConfig(_Section):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,8 @@ from kiosk.storage.models import AuditEntry, KioskState, OutboxEvent
 
 #: The chain's hashing lives in kiosk.domain.event_chain (the office verifies it too); kept
 #: importable from here for the kiosk's callers.
-__all__ = ["CHAIN_HEAD", "GENESIS", "ChainReport", "append_audit", "canonical_json", "chain_head",
+__all__ = ["AUDIT_ARCHIVE_HEAD", "CHAIN_HEAD", "GENESIS", "ChainReport", "append_audit",
+           "audit_rows", "canonical_json", "chain_head", "check_chain",
            "enqueue_event", "event_chain_hash", "payload_digest", "verify_audit_chain"]  # fmt: skip
 
 #: KioskState key of the outbox chain's newest link: "SEQ HASH".
@@ -68,33 +70,53 @@ class ChainReport:
     intact: bool
     first_broken_id: int | None = None
     problem: str = ""
+    archived: int = 0  # of the entries, those read from sealed files (kiosk.storage.audit_archive)
+    last_hash: str = ""  # the newest entry's hash, where the chain goes on
 
 
-def verify_audit_chain() -> ChainReport:
-    """Walk the whole chain and report the first entry that does not verify."""
-    prev_hash = GENESIS
+#: KioskState key of the newest entry moved to a sealed file: "LAST_ID LAST_HASH FILE_NAME"
+#: (kiosk.storage.audit_archive); the database's chain goes on from that hash.
+AUDIT_ARCHIVE_HEAD = "audit_archive_head"
+
+
+def check_chain(entries: Iterable[dict[str, Any]], prev_hash: str) -> ChainReport:
+    """Walk entries (dicts of the audit columns, `at` in ms) in order from `prev_hash`, and
+    report the first that does not verify."""
     count = 0
-    query = AuditEntry.select().order_by(AuditEntry.id).tuples().iterator()
-    columns = [field.name for field in AuditEntry._meta.sorted_fields]
-    for row in query:
-        entry = dict(zip(columns, row, strict=True))
+    for entry in entries:
         count += 1
         if entry["prev_hash"] != prev_hash:
             return ChainReport(
                 count, False, entry["id"], "an entry before it was removed or changed"
             )
         expected = _entry_hash(
-            prev_hash,
-            entry["at"] if isinstance(entry["at"], int) else int(entry["at"].timestamp() * 1000),
-            entry["actor"],
-            entry["action"],
-            entry["subject"],
+            prev_hash, entry["at"], entry["actor"], entry["action"], entry["subject"],
             entry["details"],
-        )
+        )  # fmt: skip
         if expected != entry["entry_hash"]:
             return ChainReport(count, False, entry["id"], "its content was changed")
         prev_hash = entry["entry_hash"]
-    return ChainReport(count, True)
+    return ChainReport(count, True, last_hash=prev_hash)
+
+
+def audit_rows() -> Iterator[dict[str, Any]]:
+    """The database's audit entries in chain order, as check_chain reads them."""
+    columns = [field.name for field in AuditEntry._meta.sorted_fields]
+    for row in AuditEntry.select().order_by(AuditEntry.id).tuples().iterator():
+        entry = dict(zip(columns, row, strict=True))
+        if not isinstance(entry["at"], int):
+            entry["at"] = int(entry["at"].timestamp() * 1000)
+        yield entry
+
+
+def verify_audit_chain(start_hash: str | None = None) -> ChainReport:
+    """Walk the database's chain, from `start_hash` (by default the hash of the newest
+    archived entry, or GENESIS when nothing was archived), and report the first entry that
+    does not verify. kiosk.storage.audit_archive.verify_with_archives checks the files too."""
+    if start_hash is None:
+        head = KioskState.get_or_none(KioskState.key == AUDIT_ARCHIVE_HEAD)
+        start_hash = head.value.split(" ")[1] if head is not None else GENESIS
+    return check_chain(audit_rows(), start_hash)
 
 
 def chain_head() -> tuple[int, str]:

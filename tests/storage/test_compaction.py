@@ -75,7 +75,7 @@ def test_kiosk_nightly_compacts_between_the_purge_and_the_backup(
     capsys.readouterr()
     assert kiosk_cli(["--config", str(config), "nightly", "--json"]) == 0
     steps = json.loads(capsys.readouterr().out)
-    assert list(steps) == ["close_day", "purge", "compact", "backup"]
+    assert list(steps) == ["close_day", "purge", "archive_audit", "compact", "backup"]
     assert steps["compact"]["converted"] is False and "error" not in steps["compact"]
 
 
