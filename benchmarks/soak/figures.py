@@ -76,14 +76,16 @@ def latency_by_phase(
 def server_errors_outside(
     rows: list[dict[str, Any]], down: list[tuple[float, float]]
 ) -> list[dict[str, Any]]:
-    """Answers with a 5xx status that came when neither the office nor its database was
-    down (nor within DOWN_GRACE of their coming back)."""
+    """Answers with a 5xx status whose request, from its start to its answer, never met a
+    moment when the office or its database was down (nor within DOWN_GRACE of their coming
+    back): a request sent just before PostgreSQL stopped is answered 503 while it is down."""
     found = []
     for row in rows:
         status = row.get("status")
         if not isinstance(status, int) or status < 500:
             continue
-        if any(start <= row["t"] <= end + DOWN_GRACE for start, end in down):
+        answered = row["t"] + row.get("ms", 0.0) / 1000
+        if any(row["t"] <= end + DOWN_GRACE and answered >= start for start, end in down):
             continue
         found.append({k: row[k] for k in ("t", "k", "op", "status")})
     return found
