@@ -25,7 +25,10 @@ def copy_arrivals(db: Database, visit_refs: Iterable[str] | None = None) -> int:
     """Copy the arrival of each of these visits (all visits when None) onto the appointment
     that booked it, where it is not there yet. Returns the appointments changed."""
     arrival = OfficeVisit.select(OfficeVisit.arrived_at).where(
-        (OfficeVisit.ref == OfficeAppointment.visit_ref) & OfficeVisit.arrived_at.is_null(False)
+        (OfficeVisit.ref == OfficeAppointment.visit_ref)
+        # Only a visit of the appointment's own site counts: no kiosk marks another's kept.
+        & (OfficeVisit.site == OfficeAppointment.site)
+        & OfficeVisit.arrived_at.is_null(False)
     )
     query = OfficeAppointment.update(visit_arrived_at=arrival).where(
         OfficeAppointment.visit_arrived_at.is_null() & fn.EXISTS(arrival)

@@ -365,3 +365,32 @@ def test_both_sites_security_channels_hear_of_an_intrusion(two_sites: TwoSites) 
         ]
     assert sorted(site for site, _ in told) == [OTHER_SITE, OTHER_SITE, SITE, SITE]
     assert all("another site" in title for _, title in told)
+
+
+def test_an_arrival_at_another_site_never_marks_this_sites_appointment_kept(
+    two_sites: TwoSites,
+) -> None:
+    """A visit ref booked at Riverside Tower, arriving first at the intruder's site (say, read
+    off Riverside's invitation): Riverside's appointment is still nobody's arrival, so its
+    no-show count stays true (kiosk.office.appointment_arrivals copies only within a site)."""
+    from kiosk.office.models import OfficeAppointment
+
+    store = two_sites.store
+    booked = store.add_appointment(
+        SITE, visitor_name="王芳", host_ref=two_sites.host_ref,
+        starts_at=MONDAY_10AM, ends_at=MONDAY_10AM + timedelta(hours=1),
+    )  # fmt: skip
+    payload = visit_payload("checked_in", booked.visit_ref, "", "Mallory")
+    two_sites.intruder.send("visit.checked_in", payload, booked.visit_ref)
+    with store.db.connection_context():
+        appointment = OfficeAppointment.get(OfficeAppointment.ref == booked.ref)
+    assert appointment.visit_arrived_at is None
+    payload = visit_payload("checked_in", booked.visit_ref, two_sites.host_ref, "王芳")
+    two_sites.home.send("visit.checked_in", payload, booked.visit_ref)
+    with store.db.connection_context():
+        appointment = OfficeAppointment.get(OfficeAppointment.ref == booked.ref)
+        visit = OfficeVisit.get_or_none(OfficeVisit.ref == booked.visit_ref)
+    # The ref is the intruder's visit now, so the home kiosk's event is refused as foreign,
+    # and Riverside's appointment stays a no-show.
+    assert visit is not None and visit.site_id == store.site(OTHER_SITE).id
+    assert appointment.visit_arrived_at is None
