@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from peewee import Database
+from peewee import Database, fn
 
 from kiosk.domain.errors import KioskError
 from kiosk.storage.journal import (
@@ -44,7 +44,7 @@ from kiosk.storage.journal import (
     check_chain,
     verify_audit_chain,
 )
-from kiosk.storage.models import KioskState
+from kiosk.storage.models import AuditEntry, KioskState
 
 ARCHIVE_DIR_NAME = "audit-archive"
 #: Entries a file holds at most (about 8 MB of JSON, 1.5 MB compressed).
@@ -106,7 +106,12 @@ def archive_audit(db: Database, folder: Path, before: datetime) -> ArchiveReport
             )
         path = folder / f"audit-{rows[0]['id']:010d}.jsonl.gz"
         _write_sealed(path, rows)
-        checked = check_chain(read_archive(path), expected_prev)
+        try:
+            checked = check_chain(read_archive(path), expected_prev)
+        except (OSError, EOFError, ValueError, KeyError) as err:  # the card gave back garbage
+            raise ArchiveError(
+                f"{path.name} cannot be read back ({err}); nothing was removed"
+            ) from err
         if checked.entries != len(rows) or not checked.intact:
             raise ArchiveError(f"{path.name} does not read back as written; nothing was removed")
         _remove_archived(db, rows[-1], path.name)
@@ -117,15 +122,19 @@ def archive_audit(db: Database, folder: Path, before: datetime) -> ArchiveReport
 def _oldest_rows(cutoff_ms: int) -> list[dict[str, Any]]:
     """The chain's oldest entries up to the first recorded at or after the cutoff: always a
     prefix of the chain (a clock set back must not leave a hole that the deletion by id
-    would take with it)."""
-    older = itertools.takewhile(lambda entry: entry["at"] < cutoff_ms, audit_rows())
+    would take with it). The newest entry always stays: the next one chains from it, and
+    SQLite would give an emptied table's next entry the id 1 again."""
+    newest = AuditEntry.select(fn.MAX(AuditEntry.id)).scalar() or 0
+    older = itertools.takewhile(
+        lambda entry: entry["at"] < cutoff_ms and entry["id"] < newest, audit_rows()
+    )
     return list(itertools.islice(older, BATCH))
 
 
 def _write_sealed(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".partial")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(temporary, "wb") as raw:
             with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed:
                 for row in rows:

@@ -109,6 +109,25 @@ def test_a_run_cut_short_loses_nothing_and_is_done_again(
     assert verify_with_archives(folder).intact and verify_with_archives(folder).entries == 21
 
 
+def test_the_newest_entry_stays_so_the_chain_and_its_ids_go_on(
+    db: SqliteDatabase, tmp_path: Path
+) -> None:
+    """A kiosk idle past the setting: every entry is old, yet the newest stays. The next
+    entry chains from it, and its id follows (an emptied SQLite table would start at 1
+    again, and that file's name with it)."""
+    _days_of_entries(4)
+    folder = tmp_path / "audit-archive"
+    assert archive_audit(db, folder, START + timedelta(days=365)).archived == 11
+    assert [e.id for e in AuditEntry.select()] == [12]
+    entry = append_audit(START + timedelta(days=366), "test", "after", "x")
+    assert entry.id == 13
+    assert archive_audit(db, folder, START + timedelta(days=400)).files == [
+        "audit-0000000012.jsonl.gz"
+    ]
+    whole = verify_with_archives(folder)
+    assert whole.intact and (whole.entries, whole.archived) == (13, 12)
+
+
 def test_a_broken_chain_is_not_archived(db: SqliteDatabase, tmp_path: Path) -> None:
     _days_of_entries(6)
     db.execute_sql("DROP TRIGGER audit_entry_no_update")
