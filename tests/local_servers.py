@@ -113,7 +113,12 @@ def smtp_server_on(port: int, sender: str = "kiosk@tower.test") -> Iterator[Mail
     try:
         yield box
     finally:
-        controller.stop()
+        # aiosmtpd's stop() joins its loop's thread with no time limit; once, on a starved
+        # machine, that join never returned (a 300-s test timeout in a teardown). The server
+        # has stopped serving by then, and its daemon thread ends with the process.
+        stopping = threading.Thread(target=controller.stop, daemon=True)
+        stopping.start()
+        stopping.join(timeout=30)
 
 
 @dataclass

@@ -126,6 +126,8 @@ def test_a_withheld_push_answer_was_stored_but_never_heard(proxy: FaultProxy) ->
 
 def test_the_office_down_closes_the_clients_connection(proxy: FaultProxy) -> None:
     proxy.upstream_port = 9  # nothing listens on the discard port here
-    with client(proxy) as http, pytest.raises(httpx.RemoteProtocolError):
+    # Closed before its request was read, the socket may end with a reset instead of a FIN
+    # (the kernel's choice, seen on a loaded machine): either way, no answer.
+    with client(proxy) as http, pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
         http.get("/v1/health")
     assert proxy.counts["upstream_refused"] == 1
