@@ -714,7 +714,11 @@ step_enrol() {
         return 0
     fi
     local output
-    if output="$(as_kiosk timeout 120 "$KIOSK_BIN" enroll --config "$CONFIG" \
+    local -a plain=()
+    # The site file allows http:// only as a choice made on purpose (a closed network, the
+    # image's test under qemu); `kiosk enroll` refuses it to another machine without this.
+    [[ "$url" == http://* ]] && plain=(--insecure-http)
+    if output="$(as_kiosk timeout 120 "$KIOSK_BIN" enroll --config "$CONFIG" "${plain[@]}" \
         --name "${SITE[KIOSK_NAME]}" "$url" "$code" 2>&1)"; then
         ensure_file 600 root:root "$done_marker" <(printf '%s\n' "$url")
         rm -f "$pending"
