@@ -187,6 +187,9 @@ EOF
         >"$ROOT/etc/hosts"
     # Empty: systemd makes a machine id of its own at first boot, one per kiosk.
     : >"$ROOT/etc/machine-id"
+    # That first boot would otherwise ask on the console for a locale, a time zone and a
+    # root password (systemd-firstboot), and wait for an answer nobody gives.
+    ln -sfn /dev/null "$ROOT/etc/systemd/system/systemd-firstboot.service"
     rm -f "$ROOT/var/lib/dbus/machine-id"
     rm -rf "$ROOT/var/cache/apt/archives/"*.deb "$ROOT/var/lib/apt/lists/"*_Packages \
         "$ROOT/tmp/"* "$ROOT/var/tmp/"*
