@@ -137,15 +137,6 @@ sources_list() {
 
 boot_packages() {
     sources_list >"$ROOT/etc/apt/sources.list"
-    # raspi-firmware writes cmdline.txt from these (raspi3-image-spec does the same): the
-    # root by label, the serial console and the screen, no console blanking (install.sh).
-    mkdir -p "$ROOT/etc/default" "$ROOT/boot/firmware"
-    cat >"$ROOT/etc/default/raspi-firmware" <<EOF
-# Written by scripts/image.sh (Debian's raspi-firmware reads it to write cmdline.txt).
-ROOTPART=LABEL=$ROOT_LABEL
-CONSOLES="serial0,115200 tty1"
-EOF
-    printf 'consoleblank=0\n' >"$ROOT/etc/default/raspi-extra-cmdline"
     local missing
     # shellcheck disable=SC2016  # expanded by the inner shell
     missing="$(in_root /bin/sh -c 'for p in "$@"; do
@@ -156,11 +147,28 @@ EOF
         # shellcheck disable=SC2086  # one package a word
         in_root /bin/sh -ec 'export DEBIAN_FRONTEND=noninteractive
             apt-get update -qq
-            apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+            apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef \
+                -o Dpkg::Options::=--force-confold "$@" >/dev/null
             apt-get clean' install $missing
     fi
-    [[ -f "$ROOT/boot/firmware/config.txt" && -f "$ROOT/boot/firmware/vmlinuz" ]] ||
-        die "raspi-firmware wrote no config.txt or vmlinuz into /boot/firmware"
+    # raspi-firmware's kernel hook fills /boot/firmware (firmware, device trees, kernel,
+    # initrd, config.txt) and writes cmdline.txt from these, as raspi3-image-spec sets
+    # them: the root by label, the serial console and the screen; CMA=0 leaves cma= out,
+    # as the hook does itself on a Pi 4 (a Pi 4 does not boot with cma=64M); no console
+    # blanking (install.sh checks it). Run at every build: it only rewrites those files.
+    printf '%s\n' "# Written by scripts/image.sh (raspi-firmware writes cmdline.txt from it)." \
+        "ROOTPART=LABEL=$ROOT_LABEL" 'CONSOLES="serial0,115200 tty1"' 'CMA=0' \
+        >"$ROOT/etc/default/raspi-firmware"
+    printf 'consoleblank=0\n' >"$ROOT/etc/default/raspi-extra-cmdline"
+    in_root /usr/bin/env DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware
+    local kernel initrd
+    kernel="$(sed -n 's/^kernel=//p' "$ROOT/boot/firmware/config.txt")"
+    initrd="$(sed -n 's/^initramfs \([^ ]*\).*/\1/p' "$ROOT/boot/firmware/config.txt")"
+    [[ -n "$kernel" && -f "$ROOT/boot/firmware/$kernel" && -n "$initrd" &&
+        -f "$ROOT/boot/firmware/$initrd" ]] ||
+        die "raspi-firmware left no kernel or initrd in /boot/firmware (config.txt: kernel=$kernel, initramfs $initrd)"
+    grep -q "root=LABEL=$ROOT_LABEL" "$ROOT/boot/firmware/cmdline.txt" ||
+        die "cmdline.txt does not name the root by label: $(cat "$ROOT/boot/firmware/cmdline.txt")"
     # The kiosk's settings file, for the admin to fill in after flashing.
     install -m 644 "$REPO/provisioning/site.conf.example" "$ROOT/boot/firmware/kiosk-site.conf.example"
 }

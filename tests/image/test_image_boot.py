@@ -137,8 +137,13 @@ class Boot:
 
 
 def qemu(disk: Disk, append: str, console_log: Path, *, network: bool = True) -> Boot:
-    kernel = disk.get_boot_file("vmlinuz", WORK / "vmlinuz")
-    initrd = disk.get_boot_file("initrd.img", WORK / "initrd.img")
+    # The files the Pi's firmware boots: config.txt's kernel= and initramfs lines.
+    config = disk.get_boot_file("config.txt", WORK / "config.txt").read_text(encoding="utf-8")
+    kernel_name = re.search(r"^kernel=(\S+)", config, re.M)
+    initrd_name = re.search(r"^initramfs (\S+)", config, re.M)
+    assert kernel_name and initrd_name, config
+    kernel = disk.get_boot_file(kernel_name.group(1), WORK / "vmlinuz")
+    initrd = disk.get_boot_file(initrd_name.group(1), WORK / "initrd.img")
     net = (
         ["-netdev", "user,id=n", "-device", "virtio-net-device,netdev=n"]
         if network
