@@ -332,3 +332,5 @@ def test_a_typo_in_the_site_file_stops_provisioning_with_its_line(image: Path) -
     assert expected in journal, journal
     assert expected in boot.console, boot.console[-3000:]
     assert boot.probe.get("unit:kiosk-provision") == "failed", boot.probe
+    # The touchscreen shows "installation incomplete", up for systemd (kiosk.ui.incomplete).
+    assert "StatusText=installation incomplete" in boot.probe.get("kiosk-status", ""), boot.probe
