@@ -22,12 +22,22 @@ done
 say "kiosk-status $(systemctl show kiosk -p StatusText -p ActiveState -p SubState | tr '\n' ' ')"
 for file in /etc/kiosk/kiosk.toml /var/lib/kiosk/data/kiosk.sqlite3 \
     /var/lib/kiosk/provisioning/enrolled /var/lib/kiosk/provisioning/enrol-pending; do
-    [ -e "$file" ] && say "file $file=yes" || say "file $file=no"
+    if [ -e "$file" ]; then say "file $file=yes"; else say "file $file=no"; fi
 done
 say "keys $(find /var/lib/kiosk/keys -type f | wc -l)"
 config=/etc/kiosk/kiosk.toml
+wait_enrolled() {
+    tries=0
+    while [ ! -e /var/lib/kiosk/provisioning/enrolled ] && [ $tries -lt 120 ]; do
+        sleep 10
+        tries=$((tries + 1))
+    done
+    say "enrolled-after uptime=$(cut -d' ' -f1 /proc/uptime): $(find /var/lib/kiosk/provisioning -mindepth 1 -printf '%f ')"
+}
 case "$mode" in
     checkin)
+        # kiosk-enrol.service enrols once the network is up (kiosk-provision runs before it).
+        wait_enrolled
         /opt/kiosk/venv/bin/python -c 'from PIL import Image, ImageDraw
 picture = Image.new("RGB", (240, 320), (200, 200, 200))
 ImageDraw.Draw(picture).ellipse((60, 50, 180, 200), fill=(230, 190, 160))
@@ -37,12 +47,7 @@ picture.save("/var/lib/kiosk/probe-photo.jpg", quality=85)'
             --host "$(arg kiosk_host)" --photo /var/lib/kiosk/probe-photo.jpg)"
         ;;
     wait-enrol)
-        tries=0
-        while [ ! -e /var/lib/kiosk/provisioning/enrolled ] && [ $tries -lt 120 ]; do
-            sleep 10
-            tries=$((tries + 1))
-        done
-        say "enrolled-after $(cut -d' ' -f1 /proc/uptime) s: $(ls /var/lib/kiosk/provisioning)"
+        wait_enrolled
         ;;
 esac
 if [ "$mode" != report ]; then
