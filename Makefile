@@ -33,7 +33,7 @@ PI_WHEELS   := $(TOOLS)/bin/python scripts/pi_wheels.py
 LOCALE_DIR  := kiosk/ui/locale
 LANGUAGES   := zh_Hans zh_Hant en
 
-.PHONY: help bootstrap run office test check test-slow test-arm64 bench growth soak lock lock-upgrade i18n clean
+.PHONY: help bootstrap run office test check test-slow test-arm64 image test-image bench growth soak lock lock-upgrade i18n clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -76,13 +76,21 @@ check: bootstrap  ## ruff and mypy
 	$(BIN)/mypy
 
 test-slow: bootstrap  ## the slow tests only (soak, crash loops, provisioning), not test-arm64's
-	$(WITH_POSTGRES) $(BIN)/pytest -m "slow and not arm64" $(PYTEST_ARGS)
+	$(WITH_POSTGRES) $(BIN)/pytest -m "slow and not arm64 and not image" $(PYTEST_ARGS)
 
 # As root: debootstrap needs it. The host's tools (qemu-user-static, binfmt-support,
 # debootstrap) are installed with apt when missing, or the command to install them is printed.
 test-arm64: bootstrap  ## the kiosk on 64-bit Arm under qemu-user, in a Bookworm arm64 root cached in build/arm64 (root; ~30 min warm)
 	scripts/arm64-root.sh tools
 	$(BIN)/pytest -m arm64 -v tests/arm64 $(PYTEST_ARGS)
+
+# As root: the root's files keep their owners. No loop device, no mount (scripts/image.sh).
+image:  ## the SD-card image from Debian's arm64 packages: build/kiosk-arm64.img, .img.xz, .sha256 (root)
+	scripts/image.sh build
+
+test-image: bootstrap  ## boot build/kiosk-arm64.img under qemu-system-aarch64 and check first boot, sync, READY=1
+	scripts/image.sh tools
+	$(BIN)/pytest -m image -v -s tests/image $(PYTEST_ARGS)
 
 bench: bootstrap  ## every benchmarks/bench_*.py, as one table
 	$(WITH_POSTGRES) $(BIN)/python benchmarks/run.py

@@ -79,7 +79,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The touchscreen, in this process, and its engine in a child (`kiosk engine`): see
     kiosk.engine_link for why two. Nothing heavier than Kivy is imported here."""
     from kiosk.engine_link import EngineLaunch
+    from kiosk.ui.incomplete import provision_failure, run_incomplete_screen
 
+    failure = provision_failure()  # first-boot provisioning stopped: no half-set-up kiosk
+    if failure is not None:
+        run_incomplete_screen(
+            failure, size=args.size, fullscreen=args.fullscreen, font_path=args.font
+        )
+        return 0
     engine_command = [sys.executable, "-m", "kiosk", "engine"]
     if args.config:
         engine_command += ["--config", args.config]

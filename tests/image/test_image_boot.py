@@ -1,0 +1,357 @@
+"""`make test-image`: the image of `make image` booted under qemu-system-aarch64 -M virt.
+
+A copy of build/kiosk-arm64.img gets a `kiosk-site.conf` on its FAT partition (mtools, at
+the partition's offset) pointing at an office served on this machine's loopback, which the
+guest reaches through qemu's user networking as 10.0.2.2. The kernel and initrd are taken
+from the image's boot partition (direct kernel boot: no Pi hardware model), the display is
+a virtio-gpu (KMS through the kernel's virtio_gpu driver, Mesa's software renderer), the
+serial console goes to a file.
+
+The test's copy, and only it, also gets a probe (tests/image/probe.sh and a unit that runs
+it once the kiosk's units have started, written into the ext4 with debugfs, no mount): it
+prints `KIOSK-PROBE ...` lines on the console and powers off. After each boot the guest's
+journal is read out of the image with debugfs too. Marked slow and image: neither
+`make test` nor `make test-slow` runs it. Root is needed only by `make image`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.image, pytest.mark.timeout(3 * 3600)]
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE = REPO / "build" / "kiosk-arm64.img"
+WORK = REPO / "build" / "image-test"
+PROBE = Path(__file__).with_name("probe.sh")
+KIOSK = str(Path(sys.executable).with_name("kiosk"))
+SITE = "Image Tower"
+ROOT_LABEL = "RASPIROOT"
+BOOT_SECONDS = 45 * 60  # one boot under TCG on 2 shared cores, with room to spare
+PROBE_UNIT = """\
+[Unit]
+Description=make test-image's probe (only in the test's copy of the image)
+After=kiosk-provision.service kiosk.service kiosk-sync.service kiosk-enrol.service
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/kiosk-image-probe
+StandardOutput=journal+console
+StandardError=journal+console
+TimeoutStartSec=40min
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def run(*command: str | Path, check: bool = True) -> str:
+    result = subprocess.run([str(part) for part in command], capture_output=True, text=True)
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, command))}: {result.returncode}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+@dataclass
+class Disk:
+    """A copy of the image and its two partitions' byte offsets."""
+
+    path: Path
+    boot_offset: int
+    root_offset: int
+
+    @classmethod
+    def copy_of(cls, image: Path, path: Path) -> Disk:
+        run("cp", "--sparse=always", image, path)
+        table = json.loads(run("sfdisk", "--json", path))["partitiontable"]
+        sector = int(table.get("sectorsize", 512))
+        boot, root = (int(part["start"]) * sector for part in table["partitions"][:2])
+        return cls(path, boot, root)
+
+    def fat(self) -> str:
+        return f"{self.path}@@{self.boot_offset}"
+
+    def ext4(self) -> str:
+        return f"{self.path}?offset={self.root_offset}"
+
+    def put_boot_file(self, local: Path, name: str) -> None:
+        run("mcopy", "-o", "-i", self.fat(), local, f"::{name}")
+
+    def get_boot_file(self, name: str, local: Path) -> Path:
+        run("mcopy", "-o", "-n", "-i", self.fat(), f"::{name}", local)
+        return local
+
+    def debugfs(self, request: str, *, write: bool = False) -> str:
+        flags = ["-w"] if write else []
+        return run("debugfs", *flags, "-R", request, self.ext4())
+
+    def debugfs_script(self, lines: list[str]) -> str:
+        script = self.path.with_suffix(".debugfs")
+        script.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return run("debugfs", "-w", "-f", script, self.ext4())
+
+    def root_file(self, path: str) -> str:
+        return self.debugfs(f"cat {path}")
+
+    def journal(self, into: Path) -> Path:
+        shutil.rmtree(into, ignore_errors=True)
+        into.mkdir(parents=True)
+        self.debugfs(f"rdump /var/log/journal {into}")
+        return into / "journal"
+
+
+@dataclass
+class Boot:
+    """One boot's console and figures."""
+
+    console: str
+    seconds: float
+    probe: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, console: str, seconds: float) -> Boot:
+        probe: dict[str, str] = {}
+        for found in re.finditer(r"KIOSK-PROBE (\S+) ?(.*)", console):
+            key, rest = found.group(1), found.group(2).strip()
+            if key in ("unit", "file") and "=" in rest:
+                name, value = rest.split("=", 1)
+                probe[f"{key}:{name}"] = value
+            else:
+                probe[key] = rest
+        return cls(console, seconds, probe)
+
+
+def qemu(disk: Disk, append: str, console_log: Path, *, network: bool = True) -> Boot:
+    # The files the Pi's firmware boots: config.txt's kernel= and initramfs lines.
+    config = disk.get_boot_file("config.txt", WORK / "config.txt").read_text(encoding="utf-8")
+    kernel_name = re.search(r"^kernel=(\S+)", config, re.M)
+    initrd_name = re.search(r"^initramfs (\S+)", config, re.M)
+    assert kernel_name and initrd_name, config
+    kernel = disk.get_boot_file(kernel_name.group(1), WORK / "vmlinuz")
+    initrd = disk.get_boot_file(initrd_name.group(1), WORK / "initrd.img")
+    net = (
+        ["-netdev", "user,id=n", "-device", "virtio-net-device,netdev=n"]
+        if network
+        else ["-nic", "none"]
+    )
+    command = [
+        "qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-m", "2G", "-smp", "2",
+        "-accel", "tcg,thread=multi", "-kernel", str(kernel), "-initrd", str(initrd),
+        "-append", f"root=LABEL={ROOT_LABEL} rw rootwait console=ttyAMA0 consoleblank=0 {append}",
+        "-drive", f"file={disk.path},if=virtio,format=raw", *net,
+        "-device", "virtio-rng-pci", "-device", "virtio-gpu-pci",
+        "-display", "none", "-monitor", "none", "-serial", f"file:{console_log}", "-no-reboot",
+    ]  # fmt: skip
+    start = time.monotonic()
+    machine = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = machine.communicate(timeout=BOOT_SECONDS)
+    except subprocess.TimeoutExpired:
+        machine.kill()
+        machine.communicate()
+        tail = console_log.read_text(errors="replace")[-4000:]
+        pytest.fail(f"no power-off within {BOOT_SECONDS} s; the console's end:\n{tail}")
+    seconds = time.monotonic() - start
+    assert machine.returncode == 0, output
+    return Boot.parse(console_log.read_text(errors="replace"), seconds)
+
+
+def journal_text(directory: Path, *arguments: str) -> str:
+    return run("journalctl", "--directory", directory, "-o", "cat", "--no-pager", *arguments)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Office:
+    """`kiosk office serve` on SQLite, on this machine's loopback."""
+
+    db: Path
+    port: int
+    process: subprocess.Popen[str] | None = None
+
+    def command(self, *arguments: str, as_json: bool = False) -> str:
+        flags = ["--json"] if as_json else []
+        return run(KIOSK, *flags, "office", *arguments, "--db", self.db)
+
+    def json(self, *arguments: str) -> Any:
+        return json.loads(self.command(*arguments, as_json=True))
+
+    def start(self) -> None:
+        log = (WORK / "office.log").open("a")
+        self.process = subprocess.Popen(
+            [KIOSK, "office", "serve", "--db", str(self.db), "--port", str(self.port)],
+            stdout=log, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        for _ in range(120):
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.5)
+        pytest.fail("the office did not start: see build/image-test/office.log")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+
+def open_hours_zone() -> str:
+    """A time zone where it is now between 09:00 and 10:00, so that a walk-in is admitted
+    whatever the hour this test runs at (the kiosk's default opening hours)."""
+    offset = 9 - datetime.now(UTC).hour  # local = UTC + offset
+    if offset < -12:
+        offset += 24
+    if offset > 14:
+        offset -= 24
+    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")  # Etc/GMT's sign is inverted
+
+
+def site_conf(url: str, code: str, **extra: str) -> str:
+    keys = {
+        "SITE_NAME": SITE, "KIOSK_NAME": "Lobby qemu", "TIMEZONE": open_hours_zone(),
+        "OFFICE_URL": url, "ENROLMENT_CODE": code, "CAMERA_KIND": "fake",
+        "PRINTER_KIND": "fake", "ID_READER_KIND": "off", "OCR": "no",
+        "UNATTENDED_UPGRADES": "no", "READ_ONLY_ROOT": "no",
+    }  # fmt: skip
+    keys.update(extra)
+    return "".join(f'{key}="{value}"\n' for key, value in keys.items())
+
+
+def add_probe(disk: Disk) -> None:
+    unit = WORK / "kiosk-image-probe.service"
+    unit.write_text(PROBE_UNIT, encoding="utf-8")
+    script = WORK / "kiosk-image-probe"
+    shutil.copy(PROBE, script)
+    script.chmod(0o755)
+    unit.chmod(0o644)
+    # Emulation (TCG on two shared cores) is some 20-50 times slower than a Pi 4: the
+    # kiosk's start-up limits, made for a Pi, get room in the test's copy only.
+    slow = WORK / "emulation.conf"
+    slow.write_text(
+        "# make test-image: TCG emulation is much slower than a Pi.\n"
+        "[Service]\nTimeoutStartSec=30min\n",
+        encoding="utf-8",
+    )
+    slow_kiosk = WORK / "emulation-kiosk.conf"
+    slow_kiosk.write_text(
+        "# make test-image: TCG emulation is much slower than a Pi.\n"
+        "[Service]\nTimeoutStartSec=30min\nWatchdogSec=180s\n",
+        encoding="utf-8",
+    )
+    slow.chmod(0o644)
+    slow_kiosk.chmod(0o644)
+    disk.debugfs_script([
+        "mkdir /etc/systemd/system/kiosk-provision.service.d",
+        f"write {slow} /etc/systemd/system/kiosk-provision.service.d/emulation.conf",
+        "mkdir /etc/systemd/system/kiosk.service.d",
+        f"write {slow_kiosk} /etc/systemd/system/kiosk.service.d/emulation.conf",
+        f"write {script} /usr/local/sbin/kiosk-image-probe",
+        f"write {unit} /etc/systemd/system/kiosk-image-probe.service",
+        "symlink /etc/systemd/system/multi-user.target.wants/kiosk-image-probe.service "
+        "/etc/systemd/system/kiosk-image-probe.service",
+    ])  # fmt: skip
+    listing = disk.debugfs("ls -l /usr/local/sbin")
+    assert "kiosk-image-probe" in listing, listing
+
+
+@pytest.fixture(scope="module")
+def image() -> Path:
+    if not IMAGE.exists():
+        pytest.fail(f"no {IMAGE}: run `sudo make image` first")
+    for tool in ("qemu-system-aarch64", "mcopy", "debugfs", "sfdisk", "journalctl"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is missing: sudo scripts/image.sh tools")
+    WORK.mkdir(parents=True, exist_ok=True)
+    return IMAGE
+
+
+@pytest.fixture()
+def office() -> Iterator[Office]:
+    db = WORK / "office" / "office.sqlite3"
+    shutil.rmtree(db.parent, ignore_errors=True)
+    db.parent.mkdir(parents=True)
+    server = Office(db, free_port())
+    yield server
+    server.stop()
+
+
+def report(line: str) -> None:
+    with (WORK / "report.txt").open("a", encoding="utf-8") as out:
+        out.write(f"{datetime.now(UTC):%H:%M:%S} {line}\n")
+    print(line)
+
+
+def test_first_boot_enrols_syncs_and_starts_the_kiosk(image: Path, office: Office) -> None:
+    office.start()
+    host = office.json("host", "Maria Schmidt", "--site", SITE)
+    code = office.command("enrolment-code", "--site", SITE).strip()
+    disk = Disk.copy_of(image, WORK / "kiosk.img")
+    conf = WORK / "kiosk-site.conf"
+    conf.write_text(site_conf(f"http://10.0.2.2:{office.port}", code), encoding="utf-8")
+    disk.put_boot_file(conf, "kiosk-site.conf")
+    add_probe(disk)
+
+    first = qemu(disk, f"kiosk_probe=checkin kiosk_host={host['ref']}", WORK / "console-1.log")
+    report(f"first boot: {first.seconds:.0f} s to power-off; probe: {first.probe}")
+    journal = disk.journal(WORK / "journal-1")
+    # kiosk-provision runs before the network is up: kiosk-enrol enrols once it is.
+    provision = journal_text(journal, "-u", "kiosk-provision", "-u", "kiosk-enrol")
+    report("kiosk-provision, kiosk-enrol: " + " | ".join(provision.splitlines()[-8:]))
+    assert "enrolled with http://10.0.2.2" in provision, provision
+    assert first.probe.get("file:/etc/kiosk/kiosk.toml") == "yes", first.probe
+    assert first.probe.get("file:/var/lib/kiosk/data/kiosk.sqlite3") == "yes", first.probe
+    assert first.probe.get("file:/var/lib/kiosk/provisioning/enrolled") == "yes", first.probe
+    assert int(first.probe["keys"]) >= 1, first.probe
+    assert first.probe.get("unit:kiosk-sync") == "active", first.probe
+    assert '"checked_in"' in first.probe.get("checkin", ""), first.probe
+    assert re.search(r'"backlog": ?0[,}]', first.probe.get("sync-status", "")), first.probe
+    visits = office.json("visits", "--since", "2000-01-01")
+    assert "Ingrid Berg" in [visit["visitor_name"] for visit in visits], visits
+    kiosk_log = journal_text(journal, "-u", "kiosk")
+    report("kiosk.service, first boot: " + " | ".join(kiosk_log.splitlines()[-6:]))
+    assert first.probe.get("unit:kiosk") == "active", (first.probe, kiosk_log[-3000:])
+
+    second = qemu(disk, "kiosk_probe=report", WORK / "console-2.log")
+    report(f"second boot: {second.seconds:.0f} s to power-off; probe: {second.probe}")
+    provision = journal_text(disk.journal(WORK / "journal-2"), "-b", "-u", "kiosk-provision")
+    assert "install: done: 0 changes" in provision, provision
+    assert second.probe.get("unit:kiosk") == "active", second.probe
+
+
+def test_a_typo_in_the_site_file_stops_provisioning_with_its_line(image: Path) -> None:
+    disk = Disk.copy_of(image, WORK / "typo.img")
+    conf = WORK / "typo-site.conf"
+    conf.write_text(site_conf("", "") + 'PRINTR_KIND="fake"\n', encoding="utf-8")
+    disk.put_boot_file(conf, "kiosk-site.conf")
+    add_probe(disk)
+    boot = qemu(disk, "kiosk_probe=report", WORK / "console-typo.log", network=False)
+    report(f"typo boot: {boot.seconds:.0f} s; probe: {boot.probe}")
+    line = len(conf.read_text(encoding="utf-8").splitlines())
+    expected = f"kiosk-site.conf:{line}: unknown key PRINTR_KIND"
+    journal = journal_text(disk.journal(WORK / "journal-typo"), "-u", "kiosk-provision")
+    assert expected in journal, journal
+    assert expected in boot.console, boot.console[-3000:]
+    assert boot.probe.get("unit:kiosk-provision") == "failed", boot.probe
+    # The touchscreen shows "installation incomplete", up for systemd (kiosk.ui.incomplete).
+    assert "StatusText=installation incomplete" in boot.probe.get("kiosk-status", ""), boot.probe
