@@ -62,7 +62,7 @@ readonly BASE_PACKAGES=(
 readonly SITE_KEYS=(
     SITE_NAME KIOSK_NAME TIMEZONE HOSTNAME OFFICE_URL ENROLMENT_CODE WIFI_SSID WIFI_PASSWORD
     WIFI_COUNTRY CAMERA_KIND PRINTER_KIND PRINTER_PROFILE ID_READER_KIND OCR NTP_SERVERS
-    UNATTENDED_UPGRADES READ_ONLY_ROOT DATA_PARTITION
+    UNATTENDED_UPGRADES READ_ONLY_ROOT DATA_PARTITION OFFICE_PLAIN_HTTP
 )
 
 SITE_CONFIG="${KIOSK_SITE_CONFIG:-}"
@@ -189,8 +189,9 @@ read_site_config() {
     : "${SITE[PRINTER_KIND]:=usb}" "${SITE[PRINTER_PROFILE]:=TM-T20II}" "${SITE[OCR]:=no}"
     : "${SITE[ID_READER_KIND]:=serial}"
     : "${SITE[UNATTENDED_UPGRADES]:=yes}" "${SITE[READ_ONLY_ROOT]:=no}"
+    : "${SITE[OFFICE_PLAIN_HTTP]:=no}"
     local flag
-    for flag in OCR UNATTENDED_UPGRADES READ_ONLY_ROOT; do
+    for flag in OCR UNATTENDED_UPGRADES READ_ONLY_ROOT OFFICE_PLAIN_HTTP; do
         [[ "${SITE[$flag]}" == yes || "${SITE[$flag]}" == no ]] || die "$flag must be yes or no"
     done
     [[ " picamera2 uvc fake " == *" ${SITE[CAMERA_KIND]} "* ]] ||
@@ -201,6 +202,10 @@ read_site_config() {
         die "ID_READER_KIND must be serial, off or fake"
     if [[ -n "${SITE[OFFICE_URL]:-}" && ! "${SITE[OFFICE_URL]}" =~ ^https?:// ]]; then
         die "OFFICE_URL must start with https:// (or http:// on a closed network)"
+    fi
+    # Plain http:// sends the enrolment and every sync unencrypted: only on purpose.
+    if [[ "${SITE[OFFICE_URL]:-}" == http://* && "${SITE[OFFICE_PLAIN_HTTP]}" != yes ]]; then
+        die "OFFICE_URL is plain http://: use https://, or set OFFICE_PLAIN_HTTP=yes on a closed network"
     fi
     if [[ "${SITE[READ_ONLY_ROOT]}" == yes && -z "${SITE[DATA_PARTITION]:-}" ]]; then
         die "READ_ONLY_ROOT=yes needs DATA_PARTITION (the database must outlive a reboot)"
@@ -725,9 +730,9 @@ step_enrol() {
     fi
     local output
     local -a plain=()
-    # The site file allows http:// only as a choice made on purpose (a closed network, the
+    # http:// only as a choice made on purpose (OFFICE_PLAIN_HTTP=yes: a closed network, the
     # image's test under qemu); `kiosk enroll` refuses it to another machine without this.
-    [[ "$url" == http://* ]] && plain=(--insecure-http)
+    [[ "$url" == http://* && "${SITE[OFFICE_PLAIN_HTTP]}" == yes ]] && plain=(--insecure-http)
     if output="$(as_kiosk timeout 120 "$KIOSK_BIN" enroll --config "$CONFIG" "${plain[@]}" \
         --name "${SITE[KIOSK_NAME]}" "$url" "$code" 2>&1)"; then
         ensure_file 600 root:root "$done_marker" <(printf '%s\n' "$url")

@@ -230,7 +230,8 @@ def open_hours_zone() -> str:
 def site_conf(url: str, code: str, **extra: str) -> str:
     keys = {
         "SITE_NAME": SITE, "KIOSK_NAME": "Lobby qemu", "TIMEZONE": open_hours_zone(),
-        "OFFICE_URL": url, "ENROLMENT_CODE": code, "CAMERA_KIND": "fake",
+        "OFFICE_URL": url, "OFFICE_PLAIN_HTTP": "yes", "ENROLMENT_CODE": code,
+        "CAMERA_KIND": "fake",
         "PRINTER_KIND": "fake", "ID_READER_KIND": "off", "OCR": "no",
         "UNATTENDED_UPGRADES": "no", "READ_ONLY_ROOT": "no",
     }  # fmt: skip
