@@ -566,9 +566,8 @@ class SyncClient:
 
     def idle_wait(self, idle: float) -> float:
         """The pause after a round with nothing to do: `idle` ± 20 %. Without the spread,
-        kiosks that an office stall held up together come back together, round after round,
-        and their rounds keep arriving in bursts (the soak's latency spikes); with it they
-        drift apart within a few rounds."""
+        kiosks that an office stall held up together come back together, round after round;
+        with it they drift apart within a few rounds."""
         return idle * self._rng.uniform(1 - IDLE_SPREAD, 1 + IDLE_SPREAD)
 
 
