@@ -134,8 +134,10 @@ def _oldest_rows(cutoff_ms: int) -> list[dict[str, Any]]:
 def _write_sealed(path: Path, rows: list[dict[str, Any]]) -> None:
     temporary = path.with_name(path.name + ".partial")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temporary, "wb") as raw:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Readable by the kiosk user alone, as its database is, whatever the umask.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as raw:
             with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed:
                 for row in rows:
                     line = json.dumps(row, ensure_ascii=False, separators=(",", ":"))

@@ -52,6 +52,7 @@ def test_old_entries_move_to_sealed_files_and_the_chain_still_verifies(
     report = archive_audit(db, folder, START + timedelta(days=12))
     assert report.archived == 36 and len(report.files) == 4
     assert sorted(p.name for p in folder.iterdir()) == report.files
+    assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {0o600}  # as the database
     assert AuditEntry.select().count() == 24
     assert min(e.at for e in AuditEntry.select()) >= START + timedelta(days=12)
     archived = [entry for name in report.files for entry in read_archive(folder / name)]
