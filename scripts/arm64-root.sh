@@ -31,18 +31,9 @@ readonly PIP_CACHE=/var/cache/kiosk-pip
 # through a TLS proxy with a certificate of its own (as tests/provisioning does).
 readonly TRUST=/etc/ssl/certs/ca-certificates.crt
 
-say() { printf 'arm64: %s\n' "$*" >&2; }
-die() { printf 'arm64: error: %s\n' "$*" >&2; exit 1; }
-
-# timed LABEL CMD...: run CMD and say how long it took.
-timed() {
-    local label="$1" start status=0
-    shift
-    start=$(date +%s)
-    "$@" || status=$?
-    say "$label: $(($(date +%s) - start)) s$([[ $status -eq 0 ]] || echo " (FAILED, status $status)")"
-    return "$status"
-}
+readonly STEP_NAME=arm64
+# shellcheck source-path=SCRIPTDIR source=lib/steps.sh
+source "$REPO/scripts/lib/steps.sh"
 
 # --- the host's tools -------------------------------------------------------------------
 
@@ -51,16 +42,7 @@ host_tools() {
     command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
     command -v update-binfmts >/dev/null || missing+=(binfmt-support)
     command -v debootstrap >/dev/null || missing+=(debootstrap)
-    if [[ ${#missing[@]} -gt 0 ]]; then
-        if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
-            say "installing ${missing[*]}"
-            DEBIAN_FRONTEND=noninteractive apt-get update -qq
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-                "${missing[@]}" >/dev/null
-        else
-            die "missing ${missing[*]}: sudo apt-get install -y ${HOST_PACKAGES[*]}"
-        fi
-    fi
+    install_missing "${missing[@]}"
     # binfmt_misc lets the kernel hand every aarch64 program to qemu-aarch64-static; a
     # container may have it unmounted, and binfmt-support's service may never have run.
     if [[ ! -e /proc/sys/fs/binfmt_misc/status ]]; then

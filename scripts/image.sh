@@ -46,17 +46,9 @@ readonly BOOT_PACKAGES=(linux-image-arm64 raspi-firmware firmware-brcm80211 wire
 readonly HOST_PACKAGES=(qemu-user-static binfmt-support debootstrap qemu-system-arm mtools
     fdisk dosfstools e2fsprogs xz-utils)
 
-say() { printf 'image: %s\n' "$*" >&2; }
-die() { printf 'image: error: %s\n' "$*" >&2; exit 1; }
-
-timed() {
-    local label="$1" start status=0
-    shift
-    start=$(date +%s)
-    "$@" || status=$?
-    say "$label: $(($(date +%s) - start)) s$([[ $status -eq 0 ]] || echo " (FAILED, status $status)")"
-    return "$status"
-}
+readonly STEP_NAME=image
+# shellcheck source-path=SCRIPTDIR source=lib/steps.sh
+source "$REPO/scripts/lib/steps.sh"
 
 host_tools() {
     local -a missing=()
@@ -66,16 +58,7 @@ host_tools() {
     command -v mkfs.vfat >/dev/null || missing+=(dosfstools)
     command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
     command -v xz >/dev/null || missing+=(xz-utils)
-    if [[ ${#missing[@]} -gt 0 ]]; then
-        if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
-            say "installing ${missing[*]}"
-            DEBIAN_FRONTEND=noninteractive apt-get update -qq
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-                "${missing[@]}" >/dev/null
-        else
-            die "missing ${missing[*]}: sudo apt-get install -y ${HOST_PACKAGES[*]}"
-        fi
-    fi
+    install_missing "${missing[@]}"
     # qemu-user-static, binfmt-support and debootstrap, and binfmt_misc, as part 1 does.
     "$REPO/scripts/arm64-root.sh" tools
 }
