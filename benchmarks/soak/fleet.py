@@ -151,6 +151,40 @@ def down_mail_channel(port: int, host_number: int) -> str:
     return f"mailto://127.0.0.1:{port}?to=host{host_number}@example.com&from=kiosk@example.com"
 
 
+class Arrivals:
+    """When one simulated kiosk's next visitor action comes: a Poisson process.
+
+    Each gap is exponential, with the mean that makes `events_per_minute` given the events
+    an action has made so far on this kiosk (a check-in makes more than a check-out), and
+    the first comes after such a gap too, so every kiosk starts at a moment of its own.
+    Visitors do not walk into 200 lobbies in step. Paced by a shared clock instead (the
+    harness's first version), every kiosk acted within the same second about every 40 s,
+    and the office's "calm" was a burst of 200 pushes that no real fleet makes. A real
+    fleet's moment in step, the cut-off kiosks all coming back when a partition or an
+    office restart ends, is in the faults phase and the catch-up time.
+    """
+
+    FIRST_GUESS_EVENTS_PER_ACTION = 3.0
+
+    def __init__(self, rng: random.Random, events_per_minute: float, *, started: float) -> None:
+        self._rng = rng
+        self._per_second = events_per_minute / 60
+        self.started = started
+        self.actions = 0
+        self.events_per_action = self.FIRST_GUESS_EVENTS_PER_ACTION
+        self.next_at = started + self._gap()
+
+    def acted(self, now: float, *, made: int) -> None:
+        """One action done at `now`; `made` events in all since the start."""
+        self.actions += 1
+        self.events_per_action = max(1.0, made / self.actions)
+        # From now, not from the planned moment: a kiosk held up does not then rush.
+        self.next_at = max(self.next_at, now) + self._gap()
+
+    def _gap(self) -> float:
+        return self._rng.expovariate(self._per_second / self.events_per_action)
+
+
 class SimulatedKiosk:
     def __init__(self, plan: KioskPlan, samples: Samples, *, sync_idle: float, seed: int) -> None:
         self.plan = plan
@@ -189,36 +223,19 @@ class SimulatedKiosk:
 
     def live_day(self, stop: threading.Event, until: float, events_per_minute: float) -> None:
         """Make visitors come, be answered and go until `until` (time.time()), at
-        `events_per_minute` on average.
-
-        Actions come as a Poisson process: each kiosk's next action after an exponential
-        gap, from a moment of its own. Visitors do not walk into 200 lobbies in step; paced
-        by a shared clock instead (the first version), every kiosk acted within the same
-        second every ~40 s, and the office saw a synchronised burst of 200 pushes that no
-        real fleet makes. (A real fleet's synchronised moment, every kiosk coming back when
-        a partition or an office restart ends, is measured in the recovery phase.)
-        """
-        started, made_before, actions = time.time(), self.outbox_size(), 0
-        events_per_action = 3.0  # a first guess, then what this kiosk's actions really made
-        next_action = started + self._gap(events_per_action, events_per_minute)
-        next_tick = started + self._rng.uniform(0, NOTIFIER_TICK_SECONDS)
+        `events_per_minute` on average, as `Arrivals` spaces them."""
+        arrivals = Arrivals(self._rng, events_per_minute, started=time.time())
+        made_before = self.outbox_size()
+        next_tick = arrivals.started + self._rng.uniform(0, NOTIFIER_TICK_SECONDS)
         while not stop.is_set() and time.time() < until:
             now = time.time()
-            if now >= next_action:
+            if now >= arrivals.next_at:
                 self._next_action()
-                actions += 1
-                made = self.outbox_size() - made_before
-                events_per_action = max(1.0, made / actions)
-                gap = self._gap(events_per_action, events_per_minute)
-                next_action = max(next_action, now) + gap
+                arrivals.acted(now, made=self.outbox_size() - made_before)
             if now >= next_tick:
                 self._notifier_round()
                 next_tick = now + NOTIFIER_TICK_SECONDS
-            stop.wait(max(0.05, min(next_action, next_tick) - time.time()))
-
-    def _gap(self, events_per_action: float, events_per_minute: float) -> float:
-        """Seconds to the next action: exponential, with the mean that makes the rate."""
-        return self._rng.expovariate(events_per_minute / 60 / events_per_action)
+            stop.wait(max(0.05, min(arrivals.next_at, next_tick) - time.time()))
 
     def _notifier_round(self) -> None:
         """One notifier round; a failing one is recorded and tried again later, as the
