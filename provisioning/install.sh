@@ -159,6 +159,9 @@ ensure_dir() {
 
 systemd_running() { [[ -d /run/systemd/system ]]; }
 
+# shellcheck source-path=SCRIPTDIR source=read-only-root.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/read-only-root.sh"
+
 # --- the site file ----------------------------------------------------------------------
 
 read_site_config() {
@@ -610,19 +613,6 @@ step_wifi() {
     fi
 }
 
-step_overlay() {
-    [[ "${SITE[READ_ONLY_ROOT]}" == yes ]] || return 0
-    if grep -qw 'overlayroot=tmpfs' "$BOOT_DIR/cmdline.txt" 2>/dev/null; then
-        return 0
-    fi
-    if ! command -v raspi-config >/dev/null; then
-        warn "READ_ONLY_ROOT=yes needs raspi-config (Raspberry Pi OS): root left writable"
-        return 0
-    fi
-    raspi-config nonint enable_overlayfs
-    changed "read-only root (overlay) from the next boot; $STATE_DIR stays writable"
-}
-
 # --- the site: kiosk.toml, keys and database, enrolment ---------------------------------
 
 toml_string() {
@@ -754,8 +744,8 @@ main() {
         return
     fi
     read_site_config
-    if [[ "$MODE" != site && "$(findmnt -n -o FSTYPE / 2>/dev/null || true)" == overlay ]]; then
-        die "the root filesystem is read-only (overlay): run 'sudo raspi-config nonint disable_overlayfs' and reboot first"
+    if [[ "$MODE" != site ]] && on_overlay_root; then
+        die "the root filesystem is read-only (overlay): $(overlay_off_hint)"
     fi
     if [[ "$SITE_CONFIG" != "$SITE_COPY" ]]; then
         mkdir -p "$ETC_DIR"
@@ -772,6 +762,7 @@ main() {
             step_init
             step_wifi
             step_enrol
+            step_overlay
             ;;
         base | all)
             step_packages

@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,7 +136,15 @@ class Boot:
         return cls(console, seconds, probe)
 
 
-def qemu(disk: Disk, append: str, console_log: Path, *, network: bool = True) -> Boot:
+def qemu(
+    disk: Disk,
+    append: str,
+    console_log: Path,
+    *,
+    network: bool = True,
+    data_disk: Path | None = None,
+    on_console: tuple[str, Callable[[], None]] | None = None,
+) -> Boot:
     # The files the Pi's firmware boots: config.txt's kernel= and initramfs lines.
     config = disk.get_boot_file("config.txt", WORK / "config.txt").read_text(encoding="utf-8")
     kernel_name = re.search(r"^kernel=(\S+)", config, re.M)
@@ -149,18 +157,27 @@ def qemu(disk: Disk, append: str, console_log: Path, *, network: bool = True) ->
         if network
         else ["-nic", "none"]
     )
+    # A second virtio disk (/dev/vdb): the data partition of the read-only root's boot.
+    extra = ["-drive", f"file={data_disk},if=virtio,format=raw"] if data_disk else []
     command = [
         "qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-m", "2G", "-smp", "2",
         "-accel", "tcg,thread=multi", "-kernel", str(kernel), "-initrd", str(initrd),
         "-append", f"root=LABEL={ROOT_LABEL} rw rootwait console=ttyAMA0 consoleblank=0 {append}",
-        "-drive", f"file={disk.path},if=virtio,format=raw", *net,
+        "-drive", f"file={disk.path},if=virtio,format=raw", *net, *extra,
         "-device", "virtio-rng-pci", "-device", "virtio-gpu-pci",
         "-display", "none", "-monitor", "none", "-serial", f"file:{console_log}", "-no-reboot",
     ]  # fmt: skip
     start = time.monotonic()
     machine = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        output, _ = machine.communicate(timeout=BOOT_SECONDS)
+        if on_console is not None:  # run `action` once the console shows `line`
+            line, action = on_console
+            while machine.poll() is None and time.monotonic() - start < BOOT_SECONDS:
+                if console_log.exists() and line in console_log.read_text(errors="replace"):
+                    action()
+                    break
+                time.sleep(5)
+        output, _ = machine.communicate(timeout=max(1, BOOT_SECONDS - (time.monotonic() - start)))
     except subprocess.TimeoutExpired:
         machine.kill()
         machine.communicate()
@@ -356,3 +373,120 @@ def test_a_typo_in_the_site_file_stops_provisioning_with_its_line(image: Path) -
     assert boot.probe.get("unit:kiosk-provision") == "failed", boot.probe
     # The touchscreen shows "installation incomplete", up for systemd (kiosk.ui.incomplete).
     assert "StatusText=installation incomplete" in boot.probe.get("kiosk-status", ""), boot.probe
+
+
+def data_partition(path: Path) -> Path:
+    """A 256 MiB ext4 labelled kiosk-data, on a file: the kiosk's DATA_PARTITION."""
+    path.unlink(missing_ok=True)
+    run("truncate", "-s", "256M", path)
+    run("mkfs.ext4", "-q", "-F", "-L", "kiosk-data", path)
+    return path
+
+
+def visits_on(data: Path, into: Path) -> list[str]:
+    """The visitors' names in the database on the data partition, read on this machine."""
+    for suffix in ("", "-wal"):  # a -wal file only if the kiosk was not stopped cleanly
+        Path(f"{into}{suffix}").unlink(missing_ok=True)
+        run("debugfs", "-R", f"dump /data/kiosk.sqlite3{suffix} {into}{suffix}", data, check=False)
+    assert into.exists() and into.stat().st_size > 0, "no /data/kiosk.sqlite3 on the data partition"
+    query = "select visitor.name from visit join visitor on visitor.id = visit.visitor_id"
+    return run("sqlite3", into, query).split()
+
+
+def test_read_only_root_keeps_the_data_partition_writable(image: Path, office: Office) -> None:
+    """READ_ONLY_ROOT=yes with DATA_PARTITION=LABEL=kiosk-data on a second disk. Boot 1
+    provisions: the data partition is mounted on /var/lib/kiosk (fstab) and overlayroot is
+    set up for the next boot. Boot 2 runs on the overlay: / is an overlay, the probe writes
+    marks into /etc and /usr (they land in memory), and a walk-in is written to the database
+    on the data partition and synced. Boot 3: the marks are gone, the walk-in is not; and
+    this machine reads the walk-in out of the data partition's file itself."""
+    office.start()
+    host = office.json("host", "Maria Schmidt", "--site", SITE)
+    code = office.command("enrolment-code", "--site", SITE).strip()
+    disk = Disk.copy_of(image, WORK / "ro.img")
+    data = data_partition(WORK / "ro-data.img")
+    conf = WORK / "ro-site.conf"
+    site = site_conf(
+        f"http://10.0.2.2:{office.port}", code,
+        READ_ONLY_ROOT="yes", DATA_PARTITION="LABEL=kiosk-data",
+    )  # fmt: skip
+    conf.write_text(site, encoding="utf-8")
+    disk.put_boot_file(conf, "kiosk-site.conf")
+    add_probe(disk)
+
+    first = qemu(disk, "kiosk_probe=wait-enrol", WORK / "console-ro-1.log", data_disk=data)
+    report(f"read-only boot 1 (provisioning): {first.seconds:.0f} s; probe: {first.probe}")
+    journal = journal_text(disk.journal(WORK / "journal-ro-1"), "-u", "kiosk-provision")
+    assert "read-only root (overlayroot, tmpfs) from the next boot" in journal, journal
+    assert "overlayroot" in disk.root_file("/etc/overlayroot.local.conf")
+    assert "LABEL=kiosk-data /var/lib/kiosk ext4" in disk.root_file("/etc/fstab")
+    assert first.probe["mount-data"].split()[:2] == ["/dev/vdb", "ext4"], first.probe
+    assert first.probe["mount-root"].split()[1] == "ext4", first.probe
+
+    second = qemu(
+        disk, f"kiosk_probe=checkin kiosk_host={host['ref']} kiosk_mark=yes",
+        WORK / "console-ro-2.log", data_disk=data,
+    )  # fmt: skip
+    report(f"read-only boot 2 (overlay, walk-in): {second.seconds:.0f} s; probe: {second.probe}")
+    root_source, root_type = second.probe["mount-root"].split()[:2]
+    assert (root_source, root_type) == ("overlayroot", "overlay"), second.probe
+    mount_data = second.probe["mount-data"].split()
+    assert mount_data[:2] == ["/dev/vdb", "ext4"] and "rw" in mount_data[2].split(","), second.probe
+    assert second.probe.get("data-writable") == "yes", second.probe
+    assert second.probe.get("unit:kiosk") == "active", second.probe
+    assert '"checked_in"' in second.probe.get("checkin", ""), second.probe
+    assert re.search(r'"backlog": ?0[,}]', second.probe.get("sync-status", "")), second.probe
+    assert "install: done: 0 changes" in second.probe.get("journal-provision", ""), second.probe
+    visits = office.json("visits", "--since", "2000-01-01")
+    assert "Ingrid Berg" in [visit["visitor_name"] for visit in visits], visits
+    # Written on the overlay: into memory, not the SD card's root.
+    assert "kiosk-probe-mark" not in disk.debugfs("ls /etc")
+
+    third = qemu(disk, "kiosk_probe=report", WORK / "console-ro-3.log", data_disk=data)
+    report(f"read-only boot 3 (overlay again): {third.seconds:.0f} s; probe: {third.probe}")
+    assert third.probe.get("marks-found", "") == "", third.probe
+    assert third.probe["mount-root"].split()[1] == "overlay", third.probe
+    assert third.probe.get("visits") == "1", third.probe
+    assert visits_on(data, WORK / "ro-data.sqlite3") == ["Ingrid", "Berg"]
+
+
+def test_no_network_at_first_boot_then_the_office_comes(image: Path, office: Office) -> None:
+    """The office is NOT running when the kiosk first boots (its port on this machine is
+    closed: qemu's user network answers with a refused connection). Provisioning still
+    finishes, kiosk.service reports READY=1 (active) and records a walk-in for a host added
+    on the kiosk itself, and kiosk-enrol.service keeps waiting (enrol-pending) without
+    failing the boot. Only once the probe says so does this test start the office; the
+    kiosk then enrols (kiosk-enrol retries every 5 min) and its backlog, the walk-in,
+    reaches the office."""
+    office.json("host", "Maria Schmidt", "--site", SITE)  # the office's DB, not served yet
+    code = office.command("enrolment-code", "--site", SITE).strip()
+    disk = Disk.copy_of(image, WORK / "offline.img")
+    conf = WORK / "offline-site.conf"
+    conf.write_text(site_conf(f"http://10.0.2.2:{office.port}", code), encoding="utf-8")
+    disk.put_boot_file(conf, "kiosk-site.conf")
+    add_probe(disk)
+    started: list[float] = []
+
+    def start_office() -> None:
+        office.start()
+        started.append(time.monotonic())
+
+    boot = qemu(
+        disk, "kiosk_probe=offline", WORK / "console-offline.log",
+        on_console=("KIOSK-PROBE offline-ready", start_office),
+    )  # fmt: skip
+    report(f"offline first boot: {boot.seconds:.0f} s; probe: {boot.probe}")
+    assert started, "the probe never said offline-ready"
+    assert boot.probe["office-reachable"].startswith("no"), boot.probe
+    assert boot.probe.get("unit:kiosk-provision") == "active", boot.probe
+    assert boot.probe.get("unit:kiosk") == "active", boot.probe
+    assert boot.probe.get("file:/var/lib/kiosk/provisioning/enrol-pending") == "yes", boot.probe
+    assert boot.probe.get("file:/var/lib/kiosk/provisioning/enrolled") == "no", boot.probe
+    assert '"checked_in"' in boot.probe.get("checkin", ""), boot.probe
+    assert "enrolled" in boot.probe.get("enrolled-after", ""), boot.probe
+    assert re.search(r'"backlog": ?0[,}]', boot.probe.get("sync-status", "")), boot.probe
+    journal = journal_text(disk.journal(WORK / "journal-offline"), "-u", "kiosk-enrol")
+    report("kiosk-enrol, offline boot: " + " | ".join(journal.splitlines()[-6:]))
+    assert "enrolled with http://10.0.2.2" in journal, journal
+    visits = office.json("visits", "--since", "2000-01-01")
+    assert "Ingrid Offline" in [visit["visitor_name"] for visit in visits], visits

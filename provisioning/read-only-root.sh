@@ -1,0 +1,65 @@
+# shellcheck shell=bash
+# The read-only root (READ_ONLY_ROOT=yes), sourced by install.sh: step_overlay and the
+# refusal to install onto the overlay itself. Two systems, one result (an overlay over /,
+# every write to the root kept in memory until the next boot, the data partition on
+# /var/lib/kiosk a real read-write mount):
+#   Raspberry Pi OS  raspi-config's enable_overlayfs (overlayroot=tmpfs in cmdline.txt)
+#   Debian           the overlayroot package (Debian main, its initramfs-tools hook reads
+#                    /etc/overlayroot.local.conf from the root at every boot)
+# Uses install.sh's say, changed, die, ensure_file and package_installed.
+
+readonly OVERLAYROOT_CONF=/etc/overlayroot.local.conf
+readonly OVERLAYROOT_SCRIPT=scripts/init-bottom/overlayroot
+
+# tmpfs: the upper layer is memory. recurse=0: only / is overlaid; overlayroot would
+# otherwise put every other fstab mount under an overlay too, the data partition included,
+# and the kiosk's database would be lost at every reboot.
+overlayroot_conf() {
+    printf '%s\n' "# Written by provisioning/install.sh (READ_ONLY_ROOT=yes in the site file)." \
+        "# Every write to / lives in memory until the next boot; $STATE_DIR (DATA_PARTITION)" \
+        "# is not overlaid. To change the root for good: sudo overlayroot-chroot, or remove" \
+        "# this file there (sudo overlayroot-chroot rm $OVERLAYROOT_CONF) and reboot." \
+        'overlayroot="tmpfs:recurse=0"'
+}
+
+on_overlay_root() { [[ "$(findmnt -n -o FSTYPE / 2>/dev/null || true)" == overlay ]]; }
+
+# What to do before install.sh can change the root (it refuses to run on the overlay).
+overlay_off_hint() {
+    if command -v raspi-config >/dev/null; then
+        printf "run 'sudo raspi-config nonint disable_overlayfs' and reboot first"
+    else
+        printf "run 'sudo overlayroot-chroot rm %s' and reboot first (or run install.sh inside 'sudo overlayroot-chroot')" \
+            "$OVERLAYROOT_CONF"
+    fi
+}
+
+# The newest initramfs, the one the next boot uses (raspi-firmware copies it to the boot
+# partition), carries overlayroot's script: the package's hook was run for it.
+initramfs_has_overlayroot() {
+    local initrd
+    initrd="$(find /boot -maxdepth 1 -name 'initrd.img-*' | sort -V | tail -n1)"
+    [[ -n "$initrd" ]] && lsinitramfs "$initrd" 2>/dev/null | grep -q "$OVERLAYROOT_SCRIPT\$"
+}
+
+step_overlay() {
+    [[ "${SITE[READ_ONLY_ROOT]}" == yes ]] || return 0
+    if command -v raspi-config >/dev/null; then
+        grep -qw 'overlayroot=tmpfs' "$BOOT_DIR/cmdline.txt" 2>/dev/null && return 0
+        raspi-config nonint enable_overlayfs
+        changed "read-only root (raspi-config overlay) from the next boot; $STATE_DIR stays writable"
+        return 0
+    fi
+    package_installed overlayroot ||
+        die "READ_ONLY_ROOT=yes needs the overlayroot package (Debian main): apt-get install overlayroot (the image of scripts/image.sh has it)"
+    local before=$CHANGES
+    ensure_file 644 root:root "$OVERLAYROOT_CONF" <(overlayroot_conf)
+    [[ $CHANGES -eq $before ]] && return 0
+    if ! initramfs_has_overlayroot; then
+        say "rebuilding the initramfs with overlayroot's script (update-initramfs -u)"
+        update-initramfs -u -k all >/dev/null || die "update-initramfs failed: the root stays writable"
+        initramfs_has_overlayroot || die "the initramfs has no overlayroot script after update-initramfs"
+        changed "initramfs rebuilt with overlayroot"
+    fi
+    changed "read-only root (overlayroot, tmpfs) from the next boot; $STATE_DIR stays writable"
+}
