@@ -117,7 +117,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
     kiosk = open_kiosk(args)
     path = backup_database(
-        kiosk.config.database_path, kiosk.config.backup_dir, keep=kiosk.config.storage.backups_kept
+        kiosk.config.database_path,
+        kiosk.config.backup_dir,
+        keep=kiosk.config.storage.backups_kept,
+        full_check=args.full_check,
     )
     emit(args, {"backup": str(path)}, f"backed up to {path}")
     return 0
@@ -189,7 +192,12 @@ def register(commands: Commands) -> None:
     export.add_argument("--since", required=True)
     export.add_argument("--output", help="file (default: standard output)")
     commands.add("purge", cmd_purge, "remove personal data past its retention period")
-    commands.add("backup", cmd_backup, "copy the database safely, keeping the newest few")
+    backup = commands.add("backup", cmd_backup, "copy the database safely, keeping the newest few")
+    backup.add_argument(
+        "--full-check",
+        action="store_true",
+        help="check the copy with integrity_check (every index against its table), not quick_check",
+    )
     commands.add("nightly", cmd_nightly, "close the day, purge and back up (the nightly timer)")
 
     audit_commands = commands.group("audit", "the audit log", "audit_command")

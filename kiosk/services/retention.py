@@ -11,6 +11,9 @@ What is removed or blanked, each after its own period from `[retention]`:
 - the notifier's finished deliveries and their triggers (kiosk.notify.retention).
 Events not yet delivered are never purged: losing them would lose a visit.
 The audit chain holds no personal data and is kept whole.
+
+Each query finds its rows through an index of what it may still change (migration 9,
+kiosk.storage.purge_indexes), so a night's purge costs a day's rows, not the kiosk's age.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from peewee import ModelSelect, SqliteDatabase
+from peewee import SQL, Expression, SqliteDatabase
 
 from kiosk.config import RetentionConfig
 from kiosk.domain.clock import Clock
@@ -37,6 +40,11 @@ from kiosk.storage.models import (
     Visit,
     Visitor,
     VisitPhoto,
+)
+from kiosk.storage.purge_indexes import (
+    APPOINTMENT_NAMED,
+    SIGNATURE_NOT_BLANKED,
+    VISIT_HAS_TYPED_TEXT,
 )
 
 _ENDED = (VisitState.CHECKED_OUT.value, VisitState.DENIED.value, VisitState.NO_SHOW.value)
@@ -68,13 +76,12 @@ def purge(
     details_cutoff = now - timedelta(days=retention.visitor_details_days)
     report = PurgeReport()
     with storage_errors(), db.atomic():
-        ended = Visit.select(Visit.id).where(
-            Visit.state.in_(_ENDED) & (Visit.updated_at < details_cutoff)
-        )
+        ended = Visit.state.in_(_ENDED) & (Visit.updated_at < details_cutoff)
+        # From the visitors not anonymised yet (an index of them) to their visits.
         people = (
             Visitor.select(Visitor.id)
             .join(Visit, on=(Visit.visitor == Visitor.id))
-            .where(Visit.id.in_(ended) & Visitor.anonymised_at.is_null())
+            .where(Visitor.anonymised_at.is_null() & ended)
         )
         report.visitors_anonymised = (
             Visitor.update(
@@ -100,7 +107,7 @@ def purge(
                 phone="",
                 document_hash=None,
             )
-            .where((Appointment.ends_at < details_cutoff) & (Appointment.visitor_name != ""))
+            .where((Appointment.ends_at < details_cutoff) & SQL(APPOINTMENT_NAMED))
             .execute()
         )
         report.photos_deleted = (
@@ -112,7 +119,7 @@ def purge(
             AgreementSignature.update(signature_png=None, signer_name="")
             .where(
                 (AgreementSignature.signed_at < now - timedelta(days=retention.signatures_days))
-                & (AgreementSignature.signer_name != "")
+                & SQL(SIGNATURE_NOT_BLANKED)
             )
             .execute()
         )
@@ -141,16 +148,10 @@ def purge(
     return report
 
 
-def _blank_visits(ended: ModelSelect[Visit]) -> None:
+def _blank_visits(ended: Expression) -> None:
     """The typed text of the ended visits, blanked; only visits not blanked yet, since
     rewriting every ended visit each night cost a year's kiosk a full rewrite of its
-    visits, nightly (make growth)."""
+    visits, nightly (make growth); found through the index of visits with typed text."""
     Visit.update(company="", companion_names="", items_declared="", feedback="").where(
-        Visit.id.in_(ended)
-        & (
-            (Visit.company != "")
-            | (Visit.companion_names != "")
-            | (Visit.items_declared != "")
-            | (Visit.feedback != "")
-        )
+        ended & SQL(VISIT_HAS_TYPED_TEXT)
     ).execute()

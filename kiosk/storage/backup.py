@@ -2,10 +2,25 @@
 
 `backup_database` copies the database through SQLite's online backup API, so it is safe
 while the kiosk writes: in WAL mode the copy reads one consistent snapshot and never blocks
-the check-in writer. Each copy is written under a temporary name, checked with
-`PRAGMA integrity_check`, flushed to the card and only then renamed into place, so a power
-cut leaves either the previous set of backups or the new one, never a torn file. The newest
-`keep` backups are kept; older ones are deleted after the new one is safe.
+the check-in writer. Each copy is written under a temporary name, checked, flushed to the
+card and only then renamed into place, so a power cut leaves either the previous set of
+backups or the new one, never a torn file. The newest `keep` backups are kept; older ones
+are deleted after the new one is safe.
+
+The check (issue 21): `PRAGMA quick_check` by default, `PRAGMA integrity_check` with
+`full_check`. quick_check reads every page once and checks what a torn or damaged file
+breaks: each b-tree page's header, cells and order, the pages each tree and the free list
+own (a missing, zeroed or doubly used page is found), every record's format, NOT NULL and
+CHECK. What it does not see, and integrity_check does, is an index whose entries disagree
+with its table's rows (and so a broken UNIQUE): integrity_check looks up every row in every
+index, which costs rows x indexes x log(rows), not the file's pages. A year's kiosk keeps
+110,000 anonymised visits, visitors, badges and appointments for its counts, each with its
+indexes: integrity_check took 1.5 s of its backup against 0.4 s for a month's kiosk of 0.6
+times its size, quick_check 0.3 s against 0.2 s (make growth). So the nightly copy uses
+quick_check: a torn, truncated or overwritten copy is refused. A byte changed inside an
+index entry's key (a bit flip on the card, in the live database, that the copy carries)
+passes it; `kiosk backup --full-check` and `kiosk doctor` (the live database) run the full
+check and find that.
 
 Backups hold personal data: they are created with mode 0600 in a folder of mode 0700.
 """
@@ -59,7 +74,7 @@ def _fsync_path(path: Path, *, directory: bool = False) -> None:
         os.close(descriptor)
 
 
-def _copy(db_path: Path, target: Path) -> None:
+def _copy(db_path: Path, target: Path, check: str) -> None:
     # The source is opened read-only: a backup must never create or migrate a database.
     source = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     try:
@@ -73,12 +88,12 @@ def _copy(db_path: Path, target: Path) -> None:
             destination.execute("PRAGMA journal_mode = DELETE")
             problems = [
                 row[0]
-                for row in destination.execute("PRAGMA integrity_check").fetchall()
+                for row in destination.execute(f"PRAGMA {check}").fetchall()
                 if row[0] != "ok"
             ]
             if problems:
                 raise StorageError(
-                    f"the backup of {db_path} failed its integrity check: {'; '.join(problems)}"
+                    f"the backup of {db_path} failed its {check}: {'; '.join(problems)}"
                 )
         finally:
             destination.close()
@@ -92,11 +107,13 @@ def backup_database(
     keep: int = 7,
     *,
     now: datetime | None = None,
+    full_check: bool = False,
 ) -> Path:
     """Copy the live database into `backup_dir`, check it, keep the newest `keep`; return it.
 
-    Raises StorageError when the database is missing or unreadable, or the copy fails its
-    integrity check (the previous backups are then left untouched).
+    The copy is checked with quick_check, or with integrity_check when `full_check` (see the
+    module's docstring for what each sees). Raises StorageError when the database is missing
+    or unreadable, or the copy fails its check (the previous backups are then left untouched).
     """
     if keep < 1:
         raise ValueError("keep must be at least 1")
@@ -108,7 +125,7 @@ def backup_database(
     final = _new_backup_path(folder, now or datetime.now(UTC))
     partial = final.with_name(final.name + ".partial")
     try:
-        _copy(source, partial)
+        _copy(source, partial, "integrity_check" if full_check else "quick_check")
         _fsync_path(partial)
         partial.replace(final)
         _fsync_path(folder, directory=True)

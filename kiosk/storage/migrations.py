@@ -193,6 +193,13 @@ def _v8(database: Database) -> None:
     _run_script(database, PARCEL_TABLES)
 
 
+def _v9(database: Database) -> None:
+    """Growth (issue 21): partial indexes of what the nightly purge may still change."""
+    from kiosk.storage.purge_indexes import PURGE_INDEXES
+
+    _run_script(database, PURGE_INDEXES)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
     (1, _v1),
     (2, _v2),
@@ -202,6 +209,7 @@ MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
     (6, _v6),
     (7, _v7),
     (8, _v8),
+    (9, _v9),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
