@@ -12,7 +12,8 @@ what age alone adds (`ratio_vs_month`). For each:
 - `kiosk nightly` (close the day, purge, compact, back up) through the command line, on
   the second night (the first night after an upgrade also converts the file once, shown);
 - `kiosk backup` through the command line (median of 3).
-Each row gives the year's figure, the fresh kiosk's and their ratio; the target is 2x. The
+Each row gives the year's figure, the fresh kiosk's, the month's and both ratios; the verdict is
+the year against the month (what the retention windows hold), target 2x. The
 year's bytes are also given table by table (SQLite's dbstat), which says what holds them.
 
 It takes five to seven minutes on 2 busy cores (the year is built in two or three; a backup
@@ -179,6 +180,7 @@ def run(visits: int = YearShape().visits) -> list[dict[str, Any]]:
     for label, key, unit in rows:
         year_value, fresh_value = figures["year"][key], figures["fresh"][key]
         ratio = year_value / fresh_value if fresh_value else float("inf")
+        vs_month = year_value / figures["month"][key]
         row: dict[str, Any] = {
             "name": f"a year of {seeded.visits:,} visits vs a fresh kiosk: {label}",
             "median_ms": round(year_value, 2) if unit == "ms" else None,
@@ -186,9 +188,12 @@ def run(visits: int = YearShape().visits) -> list[dict[str, Any]]:
             f"fresh_{unit}": round(fresh_value, 2),
             "ratio": round(ratio, 2),
             f"month_{unit}": round(figures["month"][key], 2),
-            "ratio_vs_month": round(year_value / figures["month"][key], 2),
-            "target": f"<= {TARGET:.0f}x",
-            "ok": ratio <= TARGET,
+            "ratio_vs_month": round(vs_month, 2),
+            # A fresh kiosk holds nothing, so against it every kept byte is growth; the
+            # month-old kiosk holds what the retention windows hold, and is the baseline
+            # the verdict uses. The fresh kiosk's ratio is still shown.
+            "target": f"<= {TARGET:.0f}x the month-old kiosk",
+            "ok": vs_month <= TARGET,
         }
         if key == "database_mb":
             row["year_MB_before_the_nights"] = round(
