@@ -314,6 +314,17 @@ def office() -> Iterator[Office]:
     server.stop()
 
 
+def prepared_disk(image: Path, name: str, site_text: str) -> Disk:
+    """The test's own copy of the image (`name`.img), with `site_text` as its
+    kiosk-site.conf on the boot partition and the probe in its root."""
+    disk = Disk.copy_of(image, WORK / f"{name}.img")
+    conf = WORK / f"{name}-site.conf"
+    conf.write_text(site_text, encoding="utf-8")
+    disk.put_boot_file(conf, "kiosk-site.conf")
+    add_probe(disk)
+    return disk
+
+
 def report(line: str) -> None:
     with (WORK / "report.txt").open("a", encoding="utf-8") as out:
         out.write(f"{datetime.now(UTC):%H:%M:%S} {line}\n")
@@ -324,11 +335,7 @@ def test_first_boot_enrols_syncs_and_starts_the_kiosk(image: Path, office: Offic
     office.start()
     host = office.json("host", "Maria Schmidt", "--site", SITE)
     code = office.command("enrolment-code", "--site", SITE).strip()
-    disk = Disk.copy_of(image, WORK / "kiosk.img")
-    conf = WORK / "kiosk-site.conf"
-    conf.write_text(site_conf(f"http://10.0.2.2:{office.port}", code), encoding="utf-8")
-    disk.put_boot_file(conf, "kiosk-site.conf")
-    add_probe(disk)
+    disk = prepared_disk(image, "kiosk", site_conf(f"http://10.0.2.2:{office.port}", code))
 
     first = qemu(disk, f"kiosk_probe=checkin kiosk_host={host['ref']}", WORK / "console-1.log")
     report(f"first boot: {first.seconds:.0f} s to power-off; probe: {first.probe}")
@@ -358,14 +365,11 @@ def test_first_boot_enrols_syncs_and_starts_the_kiosk(image: Path, office: Offic
 
 
 def test_a_typo_in_the_site_file_stops_provisioning_with_its_line(image: Path) -> None:
-    disk = Disk.copy_of(image, WORK / "typo.img")
-    conf = WORK / "typo-site.conf"
-    conf.write_text(site_conf("", "") + 'PRINTR_KIND="fake"\n', encoding="utf-8")
-    disk.put_boot_file(conf, "kiosk-site.conf")
-    add_probe(disk)
+    typo_site = site_conf("", "") + 'PRINTR_KIND="fake"\n'
+    disk = prepared_disk(image, "typo", typo_site)
     boot = qemu(disk, "kiosk_probe=report", WORK / "console-typo.log", network=False)
     report(f"typo boot: {boot.seconds:.0f} s; probe: {boot.probe}")
-    line = len(conf.read_text(encoding="utf-8").splitlines())
+    line = len(typo_site.splitlines())
     expected = f"kiosk-site.conf:{line}: unknown key PRINTR_KIND"
     journal = journal_text(disk.journal(WORK / "journal-typo"), "-u", "kiosk-provision")
     assert expected in journal, journal
@@ -403,16 +407,12 @@ def test_read_only_root_keeps_the_data_partition_writable(image: Path, office: O
     office.start()
     host = office.json("host", "Maria Schmidt", "--site", SITE)
     code = office.command("enrolment-code", "--site", SITE).strip()
-    disk = Disk.copy_of(image, WORK / "ro.img")
-    data = data_partition(WORK / "ro-data.img")
-    conf = WORK / "ro-site.conf"
     site = site_conf(
         f"http://10.0.2.2:{office.port}", code,
         READ_ONLY_ROOT="yes", DATA_PARTITION="LABEL=kiosk-data",
     )  # fmt: skip
-    conf.write_text(site, encoding="utf-8")
-    disk.put_boot_file(conf, "kiosk-site.conf")
-    add_probe(disk)
+    disk = prepared_disk(image, "ro", site)
+    data = data_partition(WORK / "ro-data.img")
 
     first = qemu(disk, "kiosk_probe=wait-enrol", WORK / "console-ro-1.log", data_disk=data)
     report(f"read-only boot 1 (provisioning): {first.seconds:.0f} s; probe: {first.probe}")
@@ -460,11 +460,7 @@ def test_no_network_at_first_boot_then_the_office_comes(image: Path, office: Off
     reaches the office."""
     office.json("host", "Maria Schmidt", "--site", SITE)  # the office's DB, not served yet
     code = office.command("enrolment-code", "--site", SITE).strip()
-    disk = Disk.copy_of(image, WORK / "offline.img")
-    conf = WORK / "offline-site.conf"
-    conf.write_text(site_conf(f"http://10.0.2.2:{office.port}", code), encoding="utf-8")
-    disk.put_boot_file(conf, "kiosk-site.conf")
-    add_probe(disk)
+    disk = prepared_disk(image, "offline", site_conf(f"http://10.0.2.2:{office.port}", code))
     started: list[float] = []
 
     def start_office() -> None:
