@@ -391,21 +391,21 @@ def script(
         yield from shoot("case-kind")
         yield from press("Repair request")
         yield from step("place")
-        fields = screen()._fields
+        # The screen's fields are read afresh each time: a rebuilt step replaces them.
         for name, keys in (("building", "b"), ("floor", "12")):
-            yield from into_view(fields[name])  # one field at a time on 800x480
-            yield from tap(fields[name])
+            yield from into_view(screen()._fields[name])  # one field at a time on 800x480
+            yield from tap(screen()._fields[name])
             yield from type_keys(keys)
-        yield from into_view(fields["unit"])
-        yield from tap(fields["unit"])
+        yield from into_view(screen()._fields["unit"])
+        yield from tap(screen()._fields["unit"])
         yield from type_keys("3")  # the site's units starting with 3 are offered...
         report["case_units_offered"] = [w.text for w in screen()._unit_grid.children[::-1]]
         yield from into_view(find("Choice", text="3-1202"))
         yield from tap(find("Choice", text="3-1202"))
-        report["case_unit_picked"] = fields["unit"].text
+        report["case_unit_picked"] = screen()._fields["unit"].text
         yield from shoot("case-place-unit-picked")
-        yield from into_view(fields["unit"])
-        yield from tap(fields["unit"])
+        yield from into_view(screen()._fields["unit"])
+        yield from tap(screen()._fields["unit"])
         for _ in "3-1202":  # ...but one not among them is allowed too
             yield from tap(find(KeyButton, key="backspace"))
         yield from tap(find(KeyButton, key="latin"))
