@@ -14,10 +14,13 @@ import csv
 import sys
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.cli.common import Commands, emit, open_kiosk, site_time
 from kiosk.domain.errors import KioskError
+
+if TYPE_CHECKING:
+    from kiosk.config import KioskConfig
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -126,13 +129,27 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def nightly_backup(config: KioskConfig, now: datetime) -> dict[str, str]:
+    """The night's backup: checked with quick_check, and with integrity_check once a week."""
+    from kiosk.storage.backup import backup_database, full_check_due
+
+    full_check = full_check_due(config.backup_dir, now)
+    path = backup_database(
+        config.database_path,
+        config.backup_dir,
+        keep=config.storage.backups_kept,
+        now=now,
+        full_check=full_check,
+    )
+    return {"path": str(path), "check": "integrity_check" if full_check else "quick_check"}
+
+
 def cmd_nightly(args: argparse.Namespace) -> int:
     """What the nightly timer runs: close the day, purge, seal old audit entries in files,
     compact, back up. Each step is tried even if one before it failed, and the exit status
     says whether all succeeded."""
     from kiosk.services.retention import purge
     from kiosk.storage.audit_archive import archive_audit, archive_dir
-    from kiosk.storage.backup import backup_database
     from kiosk.storage.compaction import compact_database
 
     kiosk = open_kiosk(args)
@@ -149,13 +166,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
             kiosk.db, archive_dir(kiosk.config.database_path), kiosk.clock.now() - audit_days
         ).as_dict(),
         "compact": lambda: compact_database(kiosk.db, kiosk.config.database_path).as_dict(),
-        "backup": lambda: str(
-            backup_database(
-                kiosk.config.database_path,
-                kiosk.config.backup_dir,
-                keep=kiosk.config.storage.backups_kept,
-            )
-        ),
+        "backup": lambda: nightly_backup(kiosk.config, kiosk.clock.now()),
     }
     results: dict[str, Any] = {}
     failed = False

@@ -20,7 +20,9 @@ times its size, quick_check 0.3 s against 0.2 s (make growth). So the nightly co
 quick_check: a torn, truncated or overwritten copy is refused. A byte changed inside an
 index entry's key (a bit flip on the card, in the live database, that the copy carries)
 passes it; `kiosk backup --full-check` and `kiosk doctor` (the live database) run the full
-check and find that.
+check and find that, and so does `kiosk nightly` once a week: `full_check_due` says when the
+last full check that passed (its time in `.last-full-check` beside the backups) is 7 days old
+or more, so a kiosk that was off on the day does it on its next night.
 
 Backups hold personal data: they are created with mode 0600 in a folder of mode 0700.
 """
@@ -31,7 +33,7 @@ import contextlib
 import os
 import re
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kiosk.domain.errors import StorageError
@@ -40,6 +42,30 @@ from kiosk.domain.errors import StorageError
 BACKUP_NAME = re.compile(r"^kiosk-(\d{8}T\d{6}Z)(?:-(\d+))?\.sqlite3$")
 #: Pages copied per step: small steps let a busy writer in between them.
 PAGES_PER_STEP = 256
+#: Beside the backups: when a backup last passed integrity_check (ISO 8601, UTC).
+FULL_CHECK_MARK = ".last-full-check"
+#: How often the nightly backup runs the full check.
+FULL_CHECK_EVERY = timedelta(days=7)
+
+
+def full_check_due(backup_dir: Path | str, now: datetime) -> bool:
+    """Whether the next backup should run integrity_check: no full check has passed yet,
+    or the last one is FULL_CHECK_EVERY old (a mark that cannot be read counts as none)."""
+    mark = Path(backup_dir) / FULL_CHECK_MARK
+    try:
+        last = datetime.fromisoformat(mark.read_text(encoding="ascii").strip())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return True
+    if last.tzinfo is None:
+        return True
+    return now - last >= FULL_CHECK_EVERY or last > now
+
+
+def _mark_full_check(folder: Path, now: datetime) -> None:
+    partial = folder / (FULL_CHECK_MARK + ".partial")
+    partial.write_text(now.astimezone(UTC).isoformat() + "\n", encoding="ascii")
+    _fsync_path(partial)
+    partial.replace(folder / FULL_CHECK_MARK)
 
 
 def list_backups(backup_dir: Path | str) -> list[Path]:
@@ -122,12 +148,15 @@ def backup_database(
         raise StorageError(f"no database to back up at {source}")
     folder = Path(backup_dir)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    final = _new_backup_path(folder, now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    final = _new_backup_path(folder, now)
     partial = final.with_name(final.name + ".partial")
     try:
         _copy(source, partial, "integrity_check" if full_check else "quick_check")
         _fsync_path(partial)
         partial.replace(final)
+        if full_check:
+            _mark_full_check(folder, now)
         _fsync_path(folder, directory=True)
     except sqlite3.Error as err:
         raise StorageError(f"cannot back up {source}: {err}") from err

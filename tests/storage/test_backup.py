@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import stat
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.cli import main as kiosk_cli
 from kiosk.domain.errors import StorageError
-from kiosk.storage.backup import backup_database, list_backups
+from kiosk.storage.backup import FULL_CHECK_MARK, backup_database, full_check_due, list_backups
 from kiosk.storage.db import open_database
 
 T0 = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
@@ -202,3 +204,42 @@ def test_an_index_that_disagrees_with_its_table_needs_the_full_check(tmp_path: P
     with pytest.raises(StorageError, match="integrity_check"):
         backup_database(db, tmp_path / "backups", keep=5, now=T0, full_check=True)
     assert list_backups(tmp_path / "backups") == [quick]
+
+
+def test_the_full_check_is_due_weekly_and_only_after_it_passed(tmp_path: Path) -> None:
+    """`kiosk nightly` runs integrity_check when full_check_due says so: at first, then
+    7 days after the last full check that passed; a failed one leaves it due."""
+    db = tmp_path / "kiosk.sqlite3"
+    make_database(db, rows=50)
+    folder = tmp_path / "backups"
+    assert full_check_due(folder, T0)
+    backup_database(db, folder, now=T0, full_check=True)
+    assert not full_check_due(folder, T0 + timedelta(days=6, hours=23))
+    assert full_check_due(folder, T0 + timedelta(days=7))
+    assert not full_check_due(folder, T0 + timedelta(days=3))
+    backup_database(db, folder, now=T0 + timedelta(days=3))  # a quick check moves nothing
+    assert full_check_due(folder, T0 + timedelta(days=7))
+    assert full_check_due(folder, T0 - timedelta(days=1))  # a clock set back: check again
+    (folder / FULL_CHECK_MARK).write_text("not a time\n")
+    assert full_check_due(folder, T0 + timedelta(days=1))
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"SQLite format 3\x00" + b"\xff" * 8192)
+    with pytest.raises(StorageError):
+        backup_database(garbage, folder, now=T0 + timedelta(days=8), full_check=True)
+    assert full_check_due(folder, T0 + timedelta(days=8))
+
+
+def test_kiosk_nightly_runs_the_full_check_once_a_week(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[site]\nname = "Test Tower"\n', encoding="utf-8")
+    assert kiosk_cli(["--config", str(config), "init"]) == 0
+    checks = []
+    for _night in range(2):
+        capsys.readouterr()
+        assert kiosk_cli(["--config", str(config), "nightly", "--json"]) == 0
+        backup = json.loads(capsys.readouterr().out)["backup"]
+        assert Path(backup["path"]).is_file()
+        checks.append(backup["check"])
+    assert checks == ["integrity_check", "quick_check"]
