@@ -35,11 +35,21 @@ overlay_off_hint() {
 }
 
 # The newest initramfs, the one the next boot uses (raspi-firmware copies it to the boot
-# partition), carries overlayroot's script: the package's hook was run for it.
-initramfs_has_overlayroot() {
+# partition), carries overlayroot's script (the package's hook was run for it) and busybox:
+# the script needs grep, which klibc's utilities lack. Without busybox it says "grep: not
+# found ... Unable to find a driver" on the console and the root stays writable (make
+# test-image's read-only boot found it).
+initramfs_can_overlay() {
     local initrd
     initrd="$(find /boot -maxdepth 1 -name 'initrd.img-*' | sort -V | tail -n1)"
-    [[ -n "$initrd" ]] && lsinitramfs "$initrd" 2>/dev/null | grep -q "$OVERLAYROOT_SCRIPT\$"
+    [[ -n "$initrd" ]] && lsinitramfs "$initrd" 2>/dev/null | listing_can_overlay
+}
+
+# lsinitramfs's listing on standard input: overlayroot's script and busybox are both in it.
+listing_can_overlay() {
+    local listing
+    listing="$(cat)"
+    grep -q "$OVERLAYROOT_SCRIPT\$" <<<"$listing" && grep -q 'bin/busybox$' <<<"$listing"
 }
 
 step_overlay() {
@@ -50,16 +60,20 @@ step_overlay() {
         changed "read-only root (raspi-config overlay) from the next boot; $STATE_DIR stays writable"
         return 0
     fi
-    package_installed overlayroot ||
-        die "READ_ONLY_ROOT=yes needs the overlayroot package (Debian main): apt-get install overlayroot (the image of scripts/image.sh has it)"
+    local package
+    for package in overlayroot busybox; do
+        package_installed "$package" ||
+            die "READ_ONLY_ROOT=yes needs the $package package (Debian main): apt-get install $package (the image of scripts/image.sh has it)"
+    done
     local before=$CHANGES
     ensure_file 644 root:root "$OVERLAYROOT_CONF" <(overlayroot_conf)
-    [[ $CHANGES -eq $before ]] && return 0
-    if ! initramfs_has_overlayroot; then
-        say "rebuilding the initramfs with overlayroot's script (update-initramfs -u)"
+    if ! initramfs_can_overlay; then
+        say "rebuilding the initramfs with overlayroot's script and busybox (update-initramfs -u)"
         update-initramfs -u -k all >/dev/null || die "update-initramfs failed: the root stays writable"
-        initramfs_has_overlayroot || die "the initramfs has no overlayroot script after update-initramfs"
-        changed "initramfs rebuilt with overlayroot"
+        initramfs_can_overlay ||
+            die "the initramfs lacks overlayroot's script or busybox after update-initramfs (BUSYBOX=n in /etc/initramfs-tools/initramfs.conf?): the root stays writable"
+        changed "initramfs rebuilt with overlayroot and busybox"
     fi
+    [[ $CHANGES -eq $before ]] && return 0
     changed "read-only root (overlayroot, tmpfs) from the next boot; $STATE_DIR stays writable"
 }

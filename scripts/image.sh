@@ -42,7 +42,7 @@ readonly BOOT_MIB=512 FIRST_SECTOR=8192
 # larger, and the partition can be grown after flashing (README, "Debian's own packages").
 readonly ROOT_SPARE_MIB=1024
 readonly BOOT_PACKAGES=(linux-image-arm64 raspi-firmware firmware-brcm80211 wireless-regdb
-    initramfs-tools network-manager overlayroot)
+    initramfs-tools busybox network-manager overlayroot)
 readonly HOST_PACKAGES=(qemu-user-static binfmt-support debootstrap qemu-system-arm mtools
     fdisk dosfstools e2fsprogs xz-utils)
 

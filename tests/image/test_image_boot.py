@@ -128,7 +128,7 @@ class Boot:
         probe: dict[str, str] = {}
         for found in re.finditer(r"KIOSK-PROBE (\S+) ?(.*)", console):
             key, rest = found.group(1), found.group(2).strip()
-            if key in ("unit", "file") and "=" in rest:
+            if key in ("unit", "file", "mark-write") and "=" in rest:
                 name, value = rest.split("=", 1)
                 probe[f"{key}:{name}"] = value
             else:

@@ -72,3 +72,20 @@ def test_install_sh_applies_the_read_only_root_at_first_boot_too() -> None:
         'on_overlay_root; then\n        die "the root filesystem is read-only (overlay): $(overlay_off_hint)"'
         in text
     )
+
+
+def test_an_initramfs_without_busybox_cannot_overlay() -> None:
+    """overlayroot's script needs grep, which klibc's utilities lack: without busybox in the
+    initramfs it fails at boot ("grep: not found ... Unable to find a driver") and the root
+    stays writable, as make test-image's read-only boot showed. Listings as lsinitramfs
+    prints them for bookworm's initramfs-tools."""
+    script = "usr/scripts/init-bottom/overlayroot\nscripts/init-bottom/overlayroot"
+    klibc = "usr/lib/klibc-xcHx.so\nusr/bin/sh\nusr/bin/mount"
+    verdict = "if listing_can_overlay; then echo yes; else echo no; fi"
+    for listing, expected in [
+        (f"{script}\n{klibc}", "no"),
+        (f"{script}\n{klibc}\nusr/bin/busybox\nusr/bin/grep", "yes"),
+        (f"{klibc}\nusr/bin/busybox", "no"),
+        ("", "no"),
+    ]:
+        assert bash(f"printf '%s\\n' '{listing}' | {verdict}").strip() == expected, listing
