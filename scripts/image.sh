@@ -150,6 +150,14 @@ boot_packages() {
     [[ -n "$kernel" && -f "$ROOT/boot/firmware/$kernel" && -n "$initrd" &&
         -f "$ROOT/boot/firmware/$initrd" ]] ||
         die "raspi-firmware left no kernel or initrd in /boot/firmware (config.txt: kernel=$kernel, initramfs $initrd)"
+    # READ_ONLY_ROOT=yes relies on both: overlayroot's script, and busybox for the grep it
+    # calls (without it the overlay silently fails at boot and the root stays writable).
+    local listing
+    listing="$(in_root /usr/bin/lsinitramfs "/boot/firmware/$initrd")"
+    if ! grep -q 'scripts/init-bottom/overlayroot$' <<<"$listing" ||
+        ! grep -q 'bin/busybox$' <<<"$listing"; then
+        die "the initramfs $initrd lacks overlayroot's script or busybox: READ_ONLY_ROOT=yes would not work"
+    fi
     grep -q "root=LABEL=$ROOT_LABEL" "$ROOT/boot/firmware/cmdline.txt" ||
         die "cmdline.txt does not name the root by label: $(cat "$ROOT/boot/firmware/cmdline.txt")"
     # The kiosk's settings file, for the admin to fill in after flashing.
