@@ -52,6 +52,29 @@ listing_can_overlay() {
     grep -q "$OVERLAYROOT_SCRIPT\$" <<<"$listing" && grep -q 'bin/busybox$' <<<"$listing"
 }
 
+# The SD card's root read-only under the overlay too. overlayroot leaves it as the
+# initramfs mounted it, and raspi-firmware's cmdline.txt says `rw` (make test-image saw
+# /media/root-ro mounted rw). The last of `rw` and `ro` wins, for the kernel and for the
+# initramfs, so `ro` is appended: to cmdline.txt for the next boot, and to raspi-firmware's
+# extra line (`extra`, when raspi-firmware is there), which a kernel upgrade's new
+# cmdline.txt ends with. Without the overlay, `ro` is Debian's usual boot: systemd
+# remounts the root rw from fstab.
+lower_root_read_only() {
+    local cmdline="$1" extra="$2"
+    if [[ ! -f "$cmdline" ]]; then
+        say "no $cmdline: the root under the overlay stays as the boot mounts it"
+        return 0
+    fi
+    if [[ "$(tr -s '[:space:]' '\n' <"$cmdline" | grep -E '^r[ow]$' | tail -n1)" != ro ]]; then
+        sed -i '1 s/[[:space:]]*$/ ro/' "$cmdline"
+        changed "$cmdline: ro (the root under the overlay is mounted read-only)"
+    fi
+    if [[ -n "$extra" ]] && ! grep -qw ro "$extra" 2>/dev/null; then
+        if [[ -s "$extra" ]]; then sed -i '1 s/[[:space:]]*$/ ro/' "$extra"; else echo ro >"$extra"; fi
+        changed "$extra: ro (kept in cmdline.txt through kernel upgrades)"
+    fi
+}
+
 step_overlay() {
     [[ "${SITE[READ_ONLY_ROOT]}" == yes ]] || return 0
     if command -v raspi-config >/dev/null; then
@@ -74,6 +97,9 @@ step_overlay() {
             die "the initramfs lacks overlayroot's script or busybox after update-initramfs (BUSYBOX=n in /etc/initramfs-tools/initramfs.conf?): the root stays writable"
         changed "initramfs rebuilt with overlayroot and busybox"
     fi
+    local extra=""
+    package_installed raspi-firmware && extra=/etc/default/raspi-extra-cmdline
+    lower_root_read_only "$BOOT_DIR/cmdline.txt" "$extra"
     [[ $CHANGES -eq $before ]] && return 0
     changed "read-only root (overlayroot, tmpfs) from the next boot; $STATE_DIR stays writable"
 }

@@ -39,7 +39,6 @@ WORK = REPO / "build" / "image-test"
 PROBE = Path(__file__).with_name("probe.sh")
 KIOSK = str(Path(sys.executable).with_name("kiosk"))
 SITE = "Image Tower"
-ROOT_LABEL = "RASPIROOT"
 BOOT_SECONDS = 45 * 60  # one boot under TCG on 2 shared cores, with room to spare
 PROBE_UNIT = """\
 [Unit]
@@ -152,6 +151,10 @@ def qemu(
     assert kernel_name and initrd_name, config
     kernel = disk.get_boot_file(kernel_name.group(1), WORK / "vmlinuz")
     initrd = disk.get_boot_file(initrd_name.group(1), WORK / "initrd.img")
+    # The Pi's own command line (raspi-firmware's cmdline.txt, as provisioning left it),
+    # with the virt machine's serial console in place of the Pi's consoles.
+    cmdline = disk.get_boot_file("cmdline.txt", WORK / "cmdline.txt").read_text(encoding="utf-8")
+    words = [word for word in cmdline.split() if not word.startswith("console=")]
     net = (
         ["-netdev", "user,id=n", "-device", "virtio-net-device,netdev=n"]
         if network
@@ -162,7 +165,7 @@ def qemu(
     command = [
         "qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-m", "2G", "-smp", "2",
         "-accel", "tcg,thread=multi", "-kernel", str(kernel), "-initrd", str(initrd),
-        "-append", f"root=LABEL={ROOT_LABEL} rw rootwait console=ttyAMA0 consoleblank=0 {append}",
+        "-append", " ".join([*words, "console=ttyAMA0", append]),
         "-drive", f"file={disk.path},if=virtio,format=raw", *net, *extra,
         "-device", "virtio-rng-pci", "-device", "virtio-gpu-pci",
         "-display", "none", "-monitor", "none", "-serial", f"file:{console_log}", "-no-reboot",
@@ -400,7 +403,8 @@ def visits_on(data: Path, into: Path) -> list[str]:
 def test_read_only_root_keeps_the_data_partition_writable(image: Path, office: Office) -> None:
     """READ_ONLY_ROOT=yes with DATA_PARTITION=LABEL=kiosk-data on a second disk. Boot 1
     provisions: the data partition is mounted on /var/lib/kiosk (fstab) and overlayroot is
-    set up for the next boot. Boot 2 runs on the overlay: / is an overlay, the probe writes
+    set up for the next boot, with `ro` at the end of cmdline.txt. Boot 2 runs on the
+    overlay: / is an overlay over the SD card's root mounted read-only, the probe writes
     marks into /etc and /usr (they land in memory), and a walk-in is written to the database
     on the data partition and synced. Boot 3: the marks are gone, the walk-in is not; and
     this machine reads the walk-in out of the data partition's file itself."""
@@ -420,6 +424,8 @@ def test_read_only_root_keeps_the_data_partition_writable(image: Path, office: O
     assert "read-only root (overlayroot, tmpfs) from the next boot" in journal, journal
     assert "overlayroot" in disk.root_file("/etc/overlayroot.local.conf")
     assert "LABEL=kiosk-data /var/lib/kiosk ext4" in disk.root_file("/etc/fstab")
+    cmdline = disk.get_boot_file("cmdline.txt", WORK / "ro-cmdline.txt").read_text()
+    assert [word for word in cmdline.split() if word in ("ro", "rw")][-1] == "ro", cmdline
     assert first.probe["mount-data"].split()[:2] == ["/dev/vdb", "ext4"], first.probe
     assert first.probe["mount-root"].split()[1] == "ext4", first.probe
 
@@ -433,6 +439,11 @@ def test_read_only_root_keeps_the_data_partition_writable(image: Path, office: O
     mount_data = second.probe["mount-data"].split()
     assert mount_data[:2] == ["/dev/vdb", "ext4"] and "rw" in mount_data[2].split(","), second.probe
     assert second.probe.get("data-writable") == "yes", second.probe
+    # The SD card's root under the overlay: mounted read-only (cmdline.txt's last `ro`).
+    lower = second.probe["mount-lower"].split()
+    assert lower[0] == "/dev/vda2" and "ro" in lower[2].split(","), second.probe
+    assert second.probe.get("mark-write:/etc") == "ok", second.probe  # into RAM
+    assert second.probe.get("mark-write:/usr") == "ok", second.probe
     assert second.probe.get("unit:kiosk") == "active", second.probe
     assert '"checked_in"' in second.probe.get("checkin", ""), second.probe
     assert re.search(r'"backlog": ?0[,}]', second.probe.get("sync-status", "")), second.probe

@@ -89,3 +89,33 @@ def test_an_initramfs_without_busybox_cannot_overlay() -> None:
         ("", "no"),
     ]:
         assert bash(f"printf '%s\\n' '{listing}' | {verdict}").strip() == expected, listing
+
+
+def test_the_root_under_the_overlay_is_mounted_read_only_from_the_next_boot(
+    tmp_path: Path,
+) -> None:
+    """raspi-firmware's cmdline.txt says `rw`, and overlayroot leaves the SD card's root as
+    the initramfs mounted it: make test-image saw /media/root-ro rw. A last `ro` wins; it goes
+    into raspi-firmware's extra line too (a kernel upgrade writes cmdline.txt anew), once."""
+    cmdline = tmp_path / "cmdline.txt"
+    cmdline.write_text(
+        " console=serial0,115200 console=tty1 root=LABEL=RASPIROOT rw fsck.repair=yes"
+        " net.ifnames=0  rootwait consoleblank=0\n",
+        encoding="utf-8",
+    )
+    extra = tmp_path / "raspi-extra-cmdline"
+    extra.write_text("consoleblank=0\n", encoding="utf-8")
+    stubs = 'say() { echo "say: $*"; }\nchanged() { echo "changed: $*"; }\n'
+    run = f'{stubs}lower_root_read_only "{cmdline}" "{extra}"'
+    first = bash(run)
+    assert first.count("changed:") == 2, first
+    words = cmdline.read_text(encoding="utf-8").split()
+    assert [w for w in words if w in ("ro", "rw")] == ["rw", "ro"]
+    assert "rootwait" in words and "consoleblank=0" in words  # nothing else touched
+    assert extra.read_text(encoding="utf-8").split() == ["consoleblank=0", "ro"]
+    assert "changed:" not in bash(run)  # a second run changes nothing
+    # No extra line yet (raspi-firmware without one): it is made; no cmdline.txt: said, no change.
+    extra.unlink()
+    assert "changed:" in bash(run) and extra.read_text(encoding="utf-8").split() == ["ro"]
+    missing = bash(f'{stubs}lower_root_read_only "{tmp_path / "none.txt"}" ""')
+    assert "say: no" in missing and "changed:" not in missing
