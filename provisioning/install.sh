@@ -398,7 +398,12 @@ step_user() {
 
 step_storage() {
     if [[ "${SITE[READ_ONLY_ROOT]}" == yes ]]; then
-        local line="${SITE[DATA_PARTITION]} $STATE_DIR ext4 defaults,noatime,commit=5,x-systemd.device-timeout=30s 0 2"
+        # nofail: a missing data partition must not stop the boot in emergency mode (the
+        # root account is locked, so nobody could log in); the kiosk's units need the mount
+        # (RequiresMountsFor) and do not start, and SSH and the journal say why. 90 s:
+        # make test-image's emulated boot once started udev 30 s after systemd began to
+        # wait for the disk, and gave up on it.
+        local line="${SITE[DATA_PARTITION]} $STATE_DIR ext4 defaults,noatime,commit=5,nofail,x-systemd.device-timeout=90s 0 2"
         if ! grep -qE "^[^#]*[[:space:]]${STATE_DIR}[[:space:]]" /etc/fstab; then
             printf '%s\n' "$line" >>/etc/fstab
             changed "/etc/fstab: $STATE_DIR on ${SITE[DATA_PARTITION]}"

@@ -423,7 +423,9 @@ def test_read_only_root_keeps_the_data_partition_writable(image: Path, office: O
     journal = journal_text(disk.journal(WORK / "journal-ro-1"), "-u", "kiosk-provision")
     assert "read-only root (overlayroot, tmpfs) from the next boot" in journal, journal
     assert "overlayroot" in disk.root_file("/etc/overlayroot.local.conf")
-    assert "LABEL=kiosk-data /var/lib/kiosk ext4" in disk.root_file("/etc/fstab")
+    fstab = disk.root_file("/etc/fstab")
+    assert "LABEL=kiosk-data /var/lib/kiosk ext4" in fstab, fstab
+    assert "nofail" in fstab, fstab  # no emergency mode if the disk is missing
     cmdline = disk.get_boot_file("cmdline.txt", WORK / "ro-cmdline.txt").read_text()
     assert [word for word in cmdline.split() if word in ("ro", "rw")][-1] == "ro", cmdline
     assert first.probe["mount-data"].split()[:2] == ["/dev/vdb", "ext4"], first.probe
