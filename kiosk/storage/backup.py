@@ -62,10 +62,16 @@ def full_check_due(backup_dir: Path | str, now: datetime) -> bool:
 
 
 def _mark_full_check(folder: Path, now: datetime) -> None:
+    # The backup is already safe: a mark that cannot be written (a full card) only means
+    # the full check runs again the next night.
     partial = folder / (FULL_CHECK_MARK + ".partial")
-    partial.write_text(now.astimezone(UTC).isoformat() + "\n", encoding="ascii")
-    _fsync_path(partial)
-    partial.replace(folder / FULL_CHECK_MARK)
+    try:
+        partial.write_text(now.astimezone(UTC).isoformat() + "\n", encoding="ascii")
+        _fsync_path(partial)
+        partial.replace(folder / FULL_CHECK_MARK)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink()
 
 
 def list_backups(backup_dir: Path | str) -> list[Path]:
