@@ -243,3 +243,15 @@ def test_kiosk_nightly_runs_the_full_check_once_a_week(
         assert Path(backup["path"]).is_file()
         checks.append(backup["check"])
     assert checks == ["integrity_check", "quick_check"]
+
+
+def test_a_full_check_mark_that_cannot_be_written_keeps_the_backup(tmp_path: Path) -> None:
+    db = tmp_path / "kiosk.sqlite3"
+    make_database(db, rows=20)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    (folder / FULL_CHECK_MARK).mkdir()  # the mark's place taken: its rename fails
+    made = backup_database(db, folder, now=T0, full_check=True)
+    assert list_backups(folder) == [made] and rows_in(made) == rows_in(db)
+    assert full_check_due(folder, T0 + timedelta(hours=1))  # the next night checks again
+    assert not (folder / (FULL_CHECK_MARK + ".partial")).exists()
