@@ -15,8 +15,11 @@ screen, tap, wait_for, on, find, button, press, timed_press, into_view, type_key
 type_pin, take_photo, pinyin, step), so flows.py can move onto it by binding them:
 `press = touch.press`. Two additions: `press` and `button` take format arguments for a
 button whose words hold a value ("For the company “{company}”"), and `drag` draws a
-stroke with touch moves (a signature). Kivy is imported when a driver is made, never at
-import: this module is imported by a script before it starts the window.
+stroke with touch moves (a signature). A tap on a widget in a scrolling form waits until
+the widget is at rest where a visitor sees it (`at_rest`): Kivy hands such a tap to the
+widget only when the finger lifts, wherever the form has moved by then. Kivy is imported
+when a driver is made, never at import: this module is imported by a script before it
+starts the window.
 """
 
 from __future__ import annotations
@@ -65,14 +68,47 @@ class TouchDriver:
         return self.app.root.current_screen
 
     def wait_for(
-        self, what: str, condition: Callable[[], bool], max_frames: int = 400
+        self, what: str, condition: Callable[[], bool], max_frames: int = 400, settle: int = 2
     ) -> Iterator[None]:
         for _ in range(max_frames):
             if condition():
-                yield from self.settle(2)
+                yield from self.settle(settle)
                 return
             yield
         raise AssertionError(f"gave up waiting for {what} (on screen {self.screen().name})")
+
+    def at_rest(self, widget: Any, *, whole: bool = False) -> Callable[[], bool]:
+        """A condition for `wait_for`: `widget` is where a visitor would see it before
+        touching it, in the window and where it was a frame ago; in a scrolling form, its
+        centre (`whole`: all of it, when it fits) inside the form's frame, the form neither
+        being laid out nor springing back from a scroll.
+
+        A tap inside a ScrollView reaches its widget only when the finger lifts (Kivy waits
+        to see whether it is a swipe), at the place the finger went down: if the form
+        moved meanwhile, the tap lands on whatever is there then. On a loaded machine a
+        form still moving after a scroll moves further in one frame, and the tap missed
+        its field (make test-slow at 1920x1080: the note's tap focused nothing)."""
+        form = scrolling_form(widget)
+        last: list[tuple[int, int, int, int] | None] = [None]
+
+        def condition() -> bool:
+            box = window_box(widget)
+            steady = box is not None and box == last[0]
+            last[0] = box
+            if not steady or self.app.root.transition.is_active:
+                return False
+            if form is None:
+                return True
+            content = form.children[0] if form.children else None
+            effect = form.effect_y
+            if content is not None and content._trigger_layout.is_triggered:
+                return False
+            if effect is not None and (effect.velocity or effect.is_manual):
+                return False
+            frame = window_box(form)
+            return frame is not None and shows_in(box, frame, whole)
+
+        return condition
 
     def on(self, name: str) -> Iterator[None]:
         yield from self.wait_for(f"screen {name}", lambda: self.screen().name == name)
@@ -116,8 +152,12 @@ class TouchDriver:
     # ------------------------------------------------------------------ touching
 
     def tap(self, widget: Any) -> Iterator[None]:
+        """A finger down on `widget`'s centre and up a frame later; in a scrolling form,
+        once the widget is at rest where a visitor sees it (`at_rest`)."""
         from touch import Finger
 
+        if scrolling_form(widget) is not None:
+            yield from self.wait_for(f"{describe(widget)} at rest", self.at_rest(widget), settle=0)
         x, y = widget.to_window(*widget.center)
         finger = Finger(x, y)
         finger.touch_down()
@@ -182,16 +222,26 @@ class TouchDriver:
         )
 
     def into_view(self, widget: Any) -> Iterator[None]:
-        """Scroll the form holding `widget` to it, as a visitor's swipe would."""
-        from kivy.uix.scrollview import ScrollView
+        """Scroll the form holding `widget` to it, as a visitor's swipe would, and wait until
+        it shows there, at rest. A form that fits its frame is not scrolled: a visitor has
+        nothing to swipe, and Kivy's scroll_to moves such a form to the frame's bottom, from
+        where it springs back over the next frames (kiosk.ui.widgets.KField.into_view)."""
+        form = scrolling_form(widget)
+        if form is None:
+            raise AssertionError(f"{describe(widget)} is not in a scrolling form on the screen")
+        rest = self.at_rest(widget, whole=True)
 
-        holder = widget.parent
-        for _ in range(20):
-            if isinstance(holder, ScrollView):
-                break
-            holder = holder.parent
-        holder.scroll_to(widget, animate=False)
-        yield from self.settle(3)
+        def scrolled_to() -> bool:
+            content = form.children[0] if form.children else None
+            box, frame = window_box(widget), window_box(form)
+            away = box is None or frame is None or not shows_in(box, frame, whole=True)
+            if away and content is not None and content.height > form.height:
+                # Again if the form scrolled back meanwhile (a focused field keeps itself
+                # above the keyboard, kiosk.ui.widgets.KField.into_view), as a visitor would.
+                form.scroll_to(widget, animate=False)
+            return rest()
+
+        yield from self.wait_for(f"{describe(widget)} in view", scrolled_to, settle=0)
 
     def type_keys(self, text: str) -> Iterator[None]:
         from kiosk.ui.widgets import KeyButton
@@ -254,3 +304,38 @@ class TouchDriver:
                     "labels": visible_labels(self.screen()),
                 }
             )
+
+
+def scrolling_form(widget: Any) -> Any:
+    """The ScrollView `widget` is in, or None (also for a widget no longer in the window)."""
+    from kivy.uix.screenmanager import Screen
+    from kivy.uix.scrollview import ScrollView
+
+    holder = widget.parent
+    while holder is not None and not isinstance(holder, ScrollView | Screen):
+        holder = holder.parent
+    return holder if isinstance(holder, ScrollView) else None
+
+
+def window_box(widget: Any) -> tuple[int, int, int, int] | None:
+    """`widget`'s (x, y, width, height) in window pixels; None when it is not in the window."""
+    if widget.get_root_window() is None:
+        return None
+    x, y = widget.to_window(*widget.pos)
+    return round(x), round(y), round(widget.width), round(widget.height)
+
+
+def shows_in(box: tuple[int, int, int, int], frame: tuple[int, int, int, int], whole: bool) -> bool:
+    """Whether `box` shows in `frame`: its centre, or (`whole`) all of it when it fits."""
+    x, y, width, height = box
+    left, bottom, frame_width, frame_height = frame
+    if whole and height <= frame_height:
+        return bottom <= y and y + height <= bottom + frame_height and left <= x
+    centre_x, centre_y = x + width / 2, y + height / 2
+    inside_x = left <= centre_x <= left + frame_width
+    return inside_x and bottom <= centre_y <= bottom + frame_height
+
+
+def describe(widget: Any) -> str:
+    text = str(getattr(widget, "text", "") or getattr(widget, "caption", ""))
+    return f"{type(widget).__name__} {text[:24]!r}" if text else type(widget).__name__
