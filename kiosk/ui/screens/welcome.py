@@ -10,7 +10,13 @@ from typing import Any
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 
-from kiosk.domain.errors import AlreadyCheckedOut, NotFound, RejectReason, TokenRejected
+from kiosk.domain.errors import (
+    AlreadyCheckedOut,
+    KioskError,
+    NotFound,
+    RejectReason,
+    TokenRejected,
+)
 from kiosk.ui import card_reader, flow
 from kiosk.ui.flow import N_
 from kiosk.ui.opening_status import CLOSED, opening_status
@@ -72,6 +78,12 @@ class WelcomeScreen(KioskScreen):
     def refresh_summary(self, *_args: object) -> None:
         try:
             summary = self.services.today_summary()
+        except KioskError as err:
+            # Said in one line: the engine gone (its link says why: at a stop, before the
+            # touchscreen's own signal is handled on a busy kiosk) or the database's error.
+            log.warning("today's summary could not be read: %s", err)
+            self.figures_available = False
+            return
         except Exception:
             log.exception("today's summary could not be read")
             self.figures_available = False
