@@ -143,6 +143,7 @@ def qemu(
     network: bool = True,
     data_disk: Path | None = None,
     on_console: tuple[str, Callable[[], None]] | None = None,
+    seconds: float = BOOT_SECONDS,
 ) -> Boot:
     # The files the Pi's firmware boots: config.txt's kernel= and initramfs lines.
     config = disk.get_boot_file("config.txt", WORK / "config.txt").read_text(encoding="utf-8")
@@ -175,17 +176,17 @@ def qemu(
     try:
         if on_console is not None:  # run `action` once the console shows `line`
             line, action = on_console
-            while machine.poll() is None and time.monotonic() - start < BOOT_SECONDS:
+            while machine.poll() is None and time.monotonic() - start < seconds:
                 if console_log.exists() and line in console_log.read_text(errors="replace"):
                     action()
                     break
                 time.sleep(5)
-        output, _ = machine.communicate(timeout=max(1, BOOT_SECONDS - (time.monotonic() - start)))
+        output, _ = machine.communicate(timeout=max(1, seconds - (time.monotonic() - start)))
     except subprocess.TimeoutExpired:
         machine.kill()
         machine.communicate()
         tail = console_log.read_text(errors="replace")[-4000:]
-        pytest.fail(f"no power-off within {BOOT_SECONDS} s; the console's end:\n{tail}")
+        pytest.fail(f"no power-off within {seconds:.0f} s; the console's end:\n{tail}")
     seconds = time.monotonic() - start
     assert machine.returncode == 0, output
     return Boot.parse(console_log.read_text(errors="replace"), seconds)
@@ -406,8 +407,9 @@ def test_read_only_root_keeps_the_data_partition_writable(image: Path, office: O
     set up for the next boot, with `ro` at the end of cmdline.txt. Boot 2 runs on the
     overlay: / is an overlay over the SD card's root mounted read-only, the probe writes
     marks into /etc and /usr (they land in memory), and a walk-in is written to the database
-    on the data partition and synced. Boot 3: the marks are gone, the walk-in is not; and
-    this machine reads the walk-in out of the data partition's file itself."""
+    on the data partition and synced. Boot 3: the marks are gone, the walk-in is not. Boot
+    4, without the data disk: the boot goes on, the kiosk does not start. Last, this machine
+    reads the walk-in out of the data partition's file itself."""
     office.start()
     host = office.json("host", "Maria Schmidt", "--site", SITE)
     code = office.command("enrolment-code", "--site", SITE).strip()
@@ -460,6 +462,16 @@ def test_read_only_root_keeps_the_data_partition_writable(image: Path, office: O
     assert third.probe.get("marks-found", "") == "", third.probe
     assert third.probe["mount-root"].split()[1] == "overlay", third.probe
     assert third.probe.get("visits") == "1", third.probe
+
+    # Boot 4, the data disk missing (a card without it, a stick pulled): no emergency mode,
+    # whose locked root account would let nobody in (nofail), and the kiosk's units do not
+    # start, so nothing is written into RAM and lost. An emergency mode never powers off.
+    fourth = qemu(disk, "kiosk_probe=report", WORK / "console-ro-4.log", seconds=20 * 60)
+    report(f"read-only boot 4 (no data disk): {fourth.seconds:.0f} s; probe: {fourth.probe}")
+    assert "emergency mode" not in fourth.console, fourth.console[-3000:]
+    assert fourth.probe.get("mount-data") == "on-root", fourth.probe
+    for unit in ("kiosk", "kiosk-sync", "kiosk-provision"):
+        assert fourth.probe.get(f"unit:{unit}") != "active", fourth.probe
     assert visits_on(data, WORK / "ro-data.sqlite3") == ["Ingrid", "Berg"]
 
 
