@@ -3,11 +3,15 @@ name, and `from conftest import` finds whichever folder's conftest was loaded la
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
+    import pytest
+
     from kiosk.app import Kiosk
     from kiosk.config import KioskConfig
     from kiosk.domain.clock import ManualClock
@@ -30,3 +34,23 @@ def make_kiosk(config: KioskConfig, clock: ManualClock, database: str = ":memory
     KioskState.insert(key="kiosk_id", value="kiosk-test").on_conflict_ignore().execute()
     keys.register_own_keys("kiosk-test", clock.now())
     return build_kiosk(config, db, clock)
+
+
+def initialised_kiosk(folder: Path, toml: str = '[site]\nname = "Test Tower"\n') -> Path:
+    """A kiosk.toml in `folder` with `toml`, through `kiosk init` (keys, database): its path."""
+    from kiosk.cli import main as kiosk_cli
+
+    config = folder / "kiosk.toml"
+    config.write_text(toml, encoding="utf-8")
+    assert kiosk_cli(["--config", str(config), "init"]) == 0
+    return config
+
+
+def nightly_steps(config: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """`kiosk nightly --json` for `config`, which must succeed: each step's result."""
+    from kiosk.cli import main as kiosk_cli
+
+    capsys.readouterr()
+    assert kiosk_cli(["--config", str(config), "nightly", "--json"]) == 0
+    steps: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return steps

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import sqlite3
 import stat
@@ -11,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests_support import initialised_kiosk, nightly_steps
 
-from kiosk.cli import main as kiosk_cli
 from kiosk.domain.errors import StorageError
 from kiosk.storage.backup import FULL_CHECK_MARK, backup_database, full_check_due, list_backups
 from kiosk.storage.db import open_database
@@ -232,14 +231,10 @@ def test_the_full_check_is_due_weekly_and_only_after_it_passed(tmp_path: Path) -
 def test_kiosk_nightly_runs_the_full_check_once_a_week(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = tmp_path / "kiosk.toml"
-    config.write_text('[site]\nname = "Test Tower"\n', encoding="utf-8")
-    assert kiosk_cli(["--config", str(config), "init"]) == 0
+    config = initialised_kiosk(tmp_path)
     checks = []
     for _night in range(2):
-        capsys.readouterr()
-        assert kiosk_cli(["--config", str(config), "nightly", "--json"]) == 0
-        backup = json.loads(capsys.readouterr().out)["backup"]
+        backup = nightly_steps(config, capsys)["backup"]
         assert Path(backup["path"]).is_file()
         checks.append(backup["check"])
     assert checks == ["integrity_check", "quick_check"]

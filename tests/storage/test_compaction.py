@@ -4,14 +4,13 @@ a tenth of it is free, and not before; `kiosk nightly` runs it between purge and
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 from peewee import SqliteDatabase
+from tests_support import initialised_kiosk, nightly_steps
 
-from kiosk.cli import main as kiosk_cli
 from kiosk.storage.compaction import INCREMENTAL, compact_database
 from kiosk.storage.db import open_database
 
@@ -69,12 +68,7 @@ def test_an_older_database_is_converted_once_when_a_tenth_is_free(
 def test_kiosk_nightly_compacts_between_the_purge_and_the_backup(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = tmp_path / "kiosk.toml"
-    config.write_text('[site]\nname = "Test Tower"\n', encoding="utf-8")
-    assert kiosk_cli(["--config", str(config), "init"]) == 0
-    capsys.readouterr()
-    assert kiosk_cli(["--config", str(config), "nightly", "--json"]) == 0
-    steps = json.loads(capsys.readouterr().out)
+    steps = nightly_steps(initialised_kiosk(tmp_path), capsys)
     assert list(steps) == ["close_day", "purge", "archive_audit", "compact", "backup"]
     assert steps["compact"]["converted"] is False and "error" not in steps["compact"]
 
