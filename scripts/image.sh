@@ -49,6 +49,9 @@ readonly HOST_PACKAGES=(qemu-user-static binfmt-support debootstrap qemu-system-
 readonly STEP_NAME=image
 # shellcheck source-path=SCRIPTDIR source=lib/steps.sh
 source "$REPO/scripts/lib/steps.sh"
+# listing_can_overlay: what the read-only root needs in the initramfs, as install.sh checks it.
+# shellcheck source-path=SCRIPTDIR source=../provisioning/read-only-root.sh
+source "$REPO/provisioning/read-only-root.sh"
 
 host_tools() {
     local -a missing=()
@@ -152,12 +155,8 @@ boot_packages() {
         die "raspi-firmware left no kernel or initrd in /boot/firmware (config.txt: kernel=$kernel, initramfs $initrd)"
     # READ_ONLY_ROOT=yes relies on both: overlayroot's script, and busybox for the grep it
     # calls (without it the overlay silently fails at boot and the root stays writable).
-    local listing
-    listing="$(in_root /usr/bin/lsinitramfs "/boot/firmware/$initrd")"
-    if ! grep -q 'scripts/init-bottom/overlayroot$' <<<"$listing" ||
-        ! grep -q 'bin/busybox$' <<<"$listing"; then
+    in_root /usr/bin/lsinitramfs "/boot/firmware/$initrd" | listing_can_overlay ||
         die "the initramfs $initrd lacks overlayroot's script or busybox: READ_ONLY_ROOT=yes would not work"
-    fi
     grep -q "root=LABEL=$ROOT_LABEL" "$ROOT/boot/firmware/cmdline.txt" ||
         die "cmdline.txt does not name the root by label: $(cat "$ROOT/boot/firmware/cmdline.txt")"
     # The kiosk's settings file, for the admin to fill in after flashing.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from peewee import IntegrityError, SqliteDatabase
+from tests_support import nightly_steps
 
 from kiosk.storage import audit_archive
 from kiosk.storage.audit_archive import (
@@ -159,9 +160,7 @@ def test_kiosk_nightly_seals_what_is_older_than_the_setting_and_audit_verify_rea
             append_audit(long_ago + timedelta(days=number), "test", "old", f"n{number}")
     database.close()
     assert kiosk_cli(["--config", str(config), "init"]) == 0
-    capsys.readouterr()
-    assert kiosk_cli(["--config", str(config), "nightly", "--json"]) == 0
-    sealed = json.loads(capsys.readouterr().out)["archive_audit"]
+    sealed = nightly_steps(config, capsys)["archive_audit"]
     assert sealed == {"archived": 50, "files": ["audit-0000000001.jsonl.gz"]}
     assert (path.parent / "audit-archive" / sealed["files"][0]).is_file()
     assert kiosk_cli(["--config", str(config), "audit", "verify", "--json"]) == 0
